@@ -1,0 +1,28 @@
+//! Errors of the resource-graph crate: each names the file and the key,
+//! line or element that was wrong.
+use std::path::PathBuf;
+
+/// What went wrong while reading or changing a resource graph.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: line {line}: malformed XML: {msg}")]
+    Xml {
+        path: String,
+        line: usize,
+        msg: String,
+    },
+    #[error("{path}: {what}")]
+    Recipe { path: String, what: String },
+    #[error("{path}: malformed YAML: {msg}")]
+    Yaml { path: String, msg: String },
+    #[error("{path}: malformed JGF: {what}")]
+    Jgf { path: String, what: String },
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -1,0 +1,37 @@
+//! String interning for resource types, subsystems and relations, so hot
+//! loops compare integers rather than strings.
+use std::collections::HashMap;
+
+/// An interned string: an index into the graph's [`Interner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(pub u32);
+
+/// Maps strings to dense [`Sym`]s and back.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    names: Vec<String>,
+    index: HashMap<String, Sym>,
+}
+
+impl Interner {
+    /// The symbol for `s`, creating it on first use.
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.index.get(s) {
+            return sym;
+        }
+        let sym = Sym(self.names.len() as u32);
+        self.names.push(s.to_owned());
+        self.index.insert(s.to_owned(), sym);
+        sym
+    }
+
+    /// The symbol for `s` if it was ever interned.
+    pub fn get(&self, s: &str) -> Option<Sym> {
+        self.index.get(s).copied()
+    }
+
+    /// The string behind a symbol.
+    pub fn name(&self, sym: Sym) -> &str {
+        &self.names[sym.0 as usize]
+    }
+}

@@ -1,0 +1,29 @@
+//! The resource graph of a Quiver instance.
+//!
+//! A directed multi-subsystem graph of everything a cluster offers: nodes,
+//! sockets, cores, GPUs, memory, burst buffers, power. Containment is a
+//! tree; other subsystems (power, network) are extra edges over the same
+//! vertices. Readers build it from GRUG recipes (GraphML or our YAML) and
+//! JGF; each vertex carries its time planners and the subtree aggregates
+//! the matcher prunes with. This crate knows nothing of jobs or jobspecs.
+
+pub mod error;
+pub mod graph;
+pub mod grug;
+pub mod grug_graphml;
+pub mod grug_yaml;
+pub mod intern;
+pub mod jgf;
+pub mod planner;
+
+pub use error::GraphError;
+pub use graph::{EdgeData, ResourceGraph, Status, Vertex, VertexIdx};
+pub use intern::Sym;
+pub use planner::{Planner, PlannerMulti, SpanId};
+
+/// Load a GRUG recipe from a file, picking the reader by extension
+/// (`.graphml`/`.xml` for GraphML, `.yaml`/`.yml` for our YAML format).
+pub fn load_grug(path: &std::path::Path) -> Result<ResourceGraph, GraphError> {
+    let recipe = grug::Recipe::from_file(path)?;
+    recipe.generate()
+}
