@@ -1,1 +1,11 @@
-//! matcher
+//! Quiver's matcher: jobspecs, the DFU traverser, match policies and
+//! writers. It knows nothing of RPC, wall-clock time or processes: a match
+//! is a pure function of the graph, its planners and the jobspec.
+pub mod jobspec;
+pub mod policy;
+pub mod scoring;
+pub mod traverser;
+pub mod writer;
+
+pub use jobspec::Jobspec;
+pub use traverser::{Errno, MatchOp, Traverser};

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
-use petgraph::visit::EdgeRef;
+use petgraph::visit::{EdgeRef, NodeIndexable, EdgeIndexable};
 use petgraph::Direction;
 
 use crate::intern::{Interner, Sym};
@@ -15,6 +15,9 @@ use crate::planner::{Planner, PlannerMulti, SpanId};
 
 /// Index of a vertex; stable across removals.
 pub type VertexIdx = NodeIndex<u32>;
+
+/// Index of an edge; stable across removals.
+pub type EdgeIdx = EdgeIndex<u32>;
 
 /// Concurrent jobs a vertex can be tagged with; an exclusive request needs
 /// a vertex no job touches, which the x_checker expresses as "all free".
@@ -224,5 +227,17 @@ impl ResourceGraph {
             Some(v) => v,
             None => &[],
         }
+    }
+}
+
+impl ResourceGraph {
+    /// One past the largest vertex index ever used.
+    pub fn vertex_bound(&self) -> usize {
+        self.g.node_bound()
+    }
+
+    /// One past the largest edge index ever used.
+    pub fn edge_bound(&self) -> usize {
+        self.g.edge_bound()
     }
 }

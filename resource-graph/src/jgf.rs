@@ -1,11 +1,452 @@
 //! JSON Graph Format (JGF) reader and writer, as Fluxion exchanges graphs.
+//!
+//! A document is `{"graph": {"nodes": [...], "edges": [...]}}`. Each node
+//! holds one resource in its `metadata` (type, basename, name, id, uniq_id,
+//! rank, exclusive, unit, size, properties, status and one path per
+//! subsystem); each edge names its subsystem in `metadata.subsystem`
+//! (containment when absent). Older Fluxion files spell an edge's subsystem
+//! and relation as `metadata.name = {"containment": "contains"}`; both load.
+//!
+//! Reading applies Fluxion's defaults for omitted keys, so the partial
+//! graphs its match writer emits load too: uniq_id from the node's `id`,
+//! id from uniq_id (or a node's trailing hostname digits), basename from
+//! type, name from basename + id, size 1, rank -1, unit "", status up.
+//! Vertices are created in node order and edges in edge order: that order
+//! is the order the matcher visits children in.
+//!
+//! Quiver keeps parent -> child edges only (as GRUG generates them), so an
+//! edge whose relation is `in`, or which points from a vertex to one of its
+//! ancestors by path in that subsystem, is skipped; files with and without
+//! such reverse edges give the same graph.
+//!
+//! The writer emits the full graph in the shape of Fluxion's JGF files
+//! (`"id"` is the uniq_id; an edge's relation is written only when it is
+//! not its subsystem's default), and `read(write(g))` reproduces `g`.
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
 use crate::error::GraphError;
-use crate::graph::ResourceGraph;
+use crate::graph::{NewVertex, ResourceGraph, Status, VertexIdx};
+
+/// The dominant subsystem: a tree of `contains` edges.
+const CONTAINMENT: &str = "containment";
+
+/// Relation of a child -> parent edge, which Quiver does not keep.
+const REVERSE_RELATION: &str = "in";
+
+/// Relation an edge of `subsystem` has when the file does not name one;
+/// the same defaults GRUG recipes use.
+pub fn default_relation(subsystem: &str) -> &'static str {
+    match subsystem {
+        "power" => "supplies_to",
+        _ => "contains",
+    }
+}
+
+/// Read a JGF file from disk.
+pub fn read_path(path: &Path) -> Result<ResourceGraph, GraphError> {
+    let text = std::fs::read_to_string(path).map_err(|source| GraphError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    read(&text, &path.display().to_string())
+}
 
 /// Parse a JGF document into a resource graph; `origin` names the file in errors.
-pub fn read(_text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
-    Err(GraphError::Jgf {
+pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
+    let fail = |what: String| GraphError::Jgf {
         path: origin.to_owned(),
-        what: "JGF reading is not supported yet".into(),
-    })
+        what,
+    };
+    let doc: Value = serde_json::from_str(text).map_err(|e| fail(format!("invalid JSON: {e}")))?;
+    let graph = doc
+        .get("graph")
+        .ok_or_else(|| fail("missing key \"graph\"".into()))?;
+    let nodes = match graph.get("nodes") {
+        Some(Value::Array(a)) => a,
+        Some(other) => {
+            return Err(fail(format!(
+                "key \"graph.nodes\": expected an array, found {}",
+                kind(other)
+            )))
+        }
+        None => return Err(fail("missing key \"graph.nodes\"".into())),
+    };
+    let edges: &[Value] = match graph.get("edges") {
+        Some(Value::Array(a)) => a,
+        None | Some(Value::Null) => &[],
+        Some(other) => {
+            return Err(fail(format!(
+                "key \"graph.edges\": expected an array, found {}",
+                kind(other)
+            )))
+        }
+    };
+
+    let mut r = Reader {
+        g: ResourceGraph::new(),
+        ids: HashMap::with_capacity(nodes.len()),
+    };
+    for (i, node) in nodes.iter().enumerate() {
+        r.node(i, node).map_err(fail)?;
+    }
+    for (i, edge) in edges.iter().enumerate() {
+        r.edge(i, edge).map_err(fail)?;
+    }
+    Ok(r.g)
+}
+
+/// Build state of one read: the graph so far and JGF node id -> vertex.
+struct Reader {
+    g: ResourceGraph,
+    ids: HashMap<String, VertexIdx>,
+}
+
+impl Reader {
+    fn node(&mut self, i: usize, node: &Value) -> Result<(), String> {
+        let obj = node
+            .as_object()
+            .ok_or_else(|| format!("nodes[{i}]: expected an object, found {}", kind(node)))?;
+        let vid = match obj.get("id") {
+            Some(v) => node_id(v).map_err(|w| format!("nodes[{i}]: key \"id\": {w}"))?,
+            None => return Err(format!("nodes[{i}]: missing key \"id\"")),
+        };
+        if self.ids.contains_key(&vid) {
+            return Err(format!("node \"{vid}\": duplicate node id"));
+        }
+        let at = |w: String| format!("node \"{vid}\": {w}");
+        let meta = match obj.get("metadata") {
+            Some(Value::Object(m)) => m,
+            Some(other) => {
+                return Err(at(format!(
+                    "key \"metadata\": expected an object, found {}",
+                    kind(other)
+                )))
+            }
+            None => return Err(at("missing key \"metadata\"".into())),
+        };
+        let typ = get_str(meta, "type")
+            .map_err(at)?
+            .ok_or_else(|| at("missing key \"metadata.type\"".into()))?;
+        let basename = get_str(meta, "basename").map_err(at)?.unwrap_or(typ);
+        let name = get_str(meta, "name").map_err(at)?;
+        let uniq_id = match get_int(meta, "uniq_id").map_err(at)? {
+            Some(u) => u,
+            None => vid
+                .parse::<i64>()
+                .map_err(|_| at("no key \"uniq_id\" and the node id is not an integer".into()))?,
+        };
+        let id = match get_int(meta, "id").map_err(at)? {
+            Some(id) => id,
+            None => default_id(typ, name, uniq_id),
+        };
+        let rank = get_int(meta, "rank").map_err(at)?.unwrap_or(-1);
+        let size = get_int(meta, "size").map_err(at)?.unwrap_or(1);
+        let size = u64::try_from(size)
+            .map_err(|_| at(format!("key \"size\": must not be negative, found {size}")))?;
+        let unit = get_str(meta, "unit").map_err(at)?.unwrap_or("");
+        match meta.get("exclusive") {
+            None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+            Some(other) => {
+                return Err(at(format!(
+                    "key \"exclusive\": expected a boolean, found {}",
+                    kind(other)
+                )))
+            }
+        }
+        let status = match meta.get("status") {
+            None | Some(Value::Null) => Status::Up,
+            Some(v) => parse_status(v).map_err(|w| at(format!("key \"status\": {w}")))?,
+        };
+        let properties = match meta.get("properties") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(m)) => {
+                string_map(m).map_err(|w| at(format!("key \"properties\": {w}")))?
+            }
+            Some(other) => {
+                return Err(at(format!(
+                    "key \"properties\": expected an object, found {}",
+                    kind(other)
+                )))
+            }
+        };
+        let paths = match meta.get("paths") {
+            Some(Value::Object(m)) => {
+                string_map(m).map_err(|w| at(format!("key \"paths\": {w}")))?
+            }
+            Some(other) => {
+                return Err(at(format!(
+                    "key \"paths\": expected an object, found {}",
+                    kind(other)
+                )))
+            }
+            None => return Err(at("missing key \"metadata.paths\"".into())),
+        };
+
+        // Validate roots before touching the graph.
+        for (ss, path) in &paths {
+            if is_root_path(path) {
+                if let Some(&other) = self.g.symbols.get(ss).and_then(|s| self.g.roots.get(&s)) {
+                    return Err(at(format!(
+                        "second root of subsystem \"{ss}\" ({path}; the first is {})",
+                        self.g.g[other].name
+                    )));
+                }
+            }
+        }
+
+        let v = self.g.add_vertex(NewVertex {
+            typ,
+            basename,
+            id,
+            rank,
+            size,
+            unit,
+        });
+        let vx = &mut self.g.g[v];
+        vx.uniq_id = uniq_id;
+        vx.name = match name {
+            Some(n) => n.to_owned(),
+            None => format!("{basename}{id}"),
+        };
+        vx.status = status;
+        vx.properties = properties.into_iter().collect();
+        for (ss, path) in paths {
+            let s = self.g.sym(&ss);
+            if is_root_path(&path) {
+                self.g.roots.insert(s, v);
+            }
+            self.g.set_path(v, s, path);
+        }
+        self.ids.insert(vid, v);
+        Ok(())
+    }
+
+    fn edge(&mut self, i: usize, edge: &Value) -> Result<(), String> {
+        let obj = edge
+            .as_object()
+            .ok_or_else(|| format!("edges[{i}]: expected an object, found {}", kind(edge)))?;
+        let end = |key: &str| -> Result<VertexIdx, String> {
+            let v = obj
+                .get(key)
+                .ok_or_else(|| format!("edges[{i}]: missing key \"{key}\""))?;
+            let vid = node_id(v).map_err(|w| format!("edges[{i}]: key \"{key}\": {w}"))?;
+            self.ids
+                .get(&vid)
+                .copied()
+                .ok_or_else(|| format!("edges[{i}]: {key} \"{vid}\" is not the id of any node"))
+        };
+        let (src, tgt) = (end("source")?, end("target")?);
+
+        // (subsystem, relation) pairs this edge stands for.
+        let mut links: Vec<(String, Option<String>)> = Vec::new();
+        match obj.get("metadata") {
+            None | Some(Value::Null) => links.push((CONTAINMENT.into(), None)),
+            Some(Value::Object(m)) => {
+                let at = |w: String| format!("edges[{i}]: {w}");
+                let subsystem = get_str(m, "subsystem").map_err(at)?;
+                let relation = get_str(m, "relation").map_err(at)?;
+                match (subsystem, m.get("name")) {
+                    (None, Some(Value::Object(legacy))) => {
+                        for (ss, rel) in legacy {
+                            let rel = rel.as_str().ok_or_else(|| {
+                                at(format!(
+                                    "key \"name.{ss}\": expected a string, found {}",
+                                    kind(rel)
+                                ))
+                            })?;
+                            links.push((ss.clone(), Some(rel.to_owned())));
+                        }
+                    }
+                    (ss, _) => links.push((
+                        ss.unwrap_or(CONTAINMENT).to_owned(),
+                        relation.map(str::to_owned),
+                    )),
+                }
+            }
+            Some(other) => {
+                return Err(format!(
+                    "edges[{i}]: key \"metadata\": expected an object, found {}",
+                    kind(other)
+                ))
+            }
+        }
+
+        for (ss, rel) in links {
+            if rel.as_deref() == Some(REVERSE_RELATION) || self.points_up(src, tgt, &ss) {
+                continue;
+            }
+            let rel = rel.as_deref().unwrap_or_else(|| default_relation(&ss));
+            let (s, r) = (self.g.sym(&ss), self.g.sym(rel));
+            self.g.add_edge(src, tgt, s, r);
+        }
+        Ok(())
+    }
+
+    /// Whether `tgt` is an ancestor of `src` by their paths in `subsystem`.
+    fn points_up(&self, src: VertexIdx, tgt: VertexIdx, subsystem: &str) -> bool {
+        let Some(ss) = self.g.symbols.get(subsystem) else {
+            return false;
+        };
+        match (self.g.g[src].paths.get(&ss), self.g.g[tgt].paths.get(&ss)) {
+            (Some(sp), Some(tp)) => {
+                sp.len() > tp.len()
+                    && sp.starts_with(tp.as_str())
+                    && sp.as_bytes()[tp.len()] == b'/'
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Fluxion's default id: the uniq_id, or for a node the trailing digits of
+/// its hostname.
+fn default_id(typ: &str, name: Option<&str>, uniq_id: i64) -> i64 {
+    if typ == "node" {
+        if let Some(name) = name {
+            let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            if let Ok(id) = name[name.len() - digits..].parse::<i64>() {
+                return id;
+            }
+        }
+    }
+    uniq_id
+}
+
+/// A path with exactly one component ("/tiny0") names a subsystem's root.
+fn is_root_path(path: &str) -> bool {
+    path.starts_with('/') && path.matches('/').count() == 1
+}
+
+/// A node id or edge endpoint: a string, or an integer taken as its digits.
+fn node_id(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        other => Err(format!("expected a string, found {}", kind(other))),
+    }
+}
+
+fn get_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!(
+            "key \"{key}\": expected a string, found {}",
+            kind(other)
+        )),
+    }
+}
+
+fn get_int(m: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("key \"{key}\": expected an integer, found {n}")),
+        Some(other) => Err(format!(
+            "key \"{key}\": expected an integer, found {}",
+            kind(other)
+        )),
+    }
+}
+
+/// Status as Fluxion writes it (0 up, 1 down), or the words.
+fn parse_status(v: &Value) -> Result<Status, String> {
+    match v {
+        Value::Number(n) if n.as_i64() == Some(0) => Ok(Status::Up),
+        Value::Number(n) if n.as_i64() == Some(1) => Ok(Status::Down),
+        Value::String(s) if s.eq_ignore_ascii_case("up") => Ok(Status::Up),
+        Value::String(s) if s.eq_ignore_ascii_case("down") => Ok(Status::Down),
+        other => Err(format!(
+            "expected 0 (up) or 1 (down), found {}",
+            kind(other)
+        )),
+    }
+}
+
+/// An object whose values must all be strings, in file order.
+fn string_map(m: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
+    m.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            other => Err(format!(
+                "value of \"{k}\": expected a string, found {}",
+                kind(other)
+            )),
+        })
+        .collect()
+}
+
+/// A short rendering of a JSON value for error messages.
+fn kind(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.len() <= 40 => format!("\"{s}\""),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// The whole graph as JGF: vertices in index order, then each vertex's
+/// out-edges in the order the matcher visits them.
+pub fn write(g: &ResourceGraph) -> Value {
+    let mut nodes = Vec::with_capacity(g.vertex_count());
+    let mut edges = Vec::with_capacity(g.edge_count());
+    for v in g.vertices() {
+        let x = &g.g[v];
+        let mut m = Map::new();
+        m.insert("type".into(), g.name_of(x.typ).into());
+        m.insert("basename".into(), x.basename.clone().into());
+        m.insert("name".into(), x.name.clone().into());
+        m.insert("id".into(), x.id.into());
+        m.insert("uniq_id".into(), x.uniq_id.into());
+        m.insert("rank".into(), x.rank.into());
+        m.insert("exclusive".into(), false.into());
+        m.insert("unit".into(), x.unit.clone().into());
+        m.insert("size".into(), x.size.into());
+        if !x.properties.is_empty() {
+            let props: Map<String, Value> = x
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect();
+            m.insert("properties".into(), props.into());
+        }
+        let paths: Map<String, Value> = x
+            .paths
+            .iter()
+            .map(|(&ss, p)| (g.name_of(ss).to_owned(), p.clone().into()))
+            .collect();
+        m.insert("paths".into(), paths.into());
+        if x.status == Status::Down {
+            m.insert("status".into(), 1.into());
+        }
+        nodes.push(json!({ "id": x.uniq_id.to_string(), "metadata": m }));
+
+        for &e in g.out_edges(v) {
+            let (Some((_, t)), Some(data)) = (g.g.edge_endpoints(e), g.g.edge_weight(e)) else {
+                continue;
+            };
+            let ss = g.name_of(data.subsystem);
+            let rel = g.name_of(data.relation);
+            let mut meta = Map::new();
+            meta.insert("subsystem".into(), ss.into());
+            if rel != default_relation(ss) {
+                meta.insert("relation".into(), rel.into());
+            }
+            edges.push(json!({
+                "source": x.uniq_id.to_string(),
+                "target": g.g[t].uniq_id.to_string(),
+                "metadata": meta,
+            }));
+        }
+    }
+    json!({ "graph": { "nodes": nodes, "edges": edges } })
 }

@@ -1,1 +1,272 @@
-fn main() {}
+//! `resource-query`: a drop-in for Fluxion's resource-query. Loads a
+//! resource graph, then reads commands (match, cancel, info, stat, ...)
+//! from standard input and prints allocations the way Fluxion does.
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use matcher::traverser::{Errno, MatchOp};
+use matcher::{policy, writer, Jobspec, Traverser};
+use resource_graph::ResourceGraph;
+
+/// Match jobspecs against a resource graph, interactively or from a script.
+#[derive(Parser, Debug)]
+#[command(name = "resource-query", version, about)]
+struct Args {
+    /// Resource graph file to load (a GRUG recipe, or JGF with -f jgf).
+    #[arg(short = 'L', long = "load-file")]
+    load_file: PathBuf,
+    /// Format of the load file: grug (GraphML or YAML recipe) or jgf.
+    #[arg(short = 'f', long = "load-format", default_value = "grug")]
+    load_format: String,
+    /// Only load these resource types (comma-separated); hwloc only.
+    #[arg(short = 'W', long = "load-allowlist")]
+    load_allowlist: Option<String>,
+    /// Subsystems to match in: CA (containment), PA (power), C+PA, IBA, ALL.
+    #[arg(short = 'S', long = "match-subsystems", default_value = "CA")]
+    subsystems: String,
+    /// Match policy: first, firstnodex, high, low, hinode, lonode, hinodex,
+    /// lonodex, or "policy=low node_centric=true ..." options.
+    #[arg(short = 'P', long = "match-policy", default_value = "first")]
+    policy: String,
+    /// Output format of allocations: simple or pretty_simple.
+    #[arg(short = 'F', long = "match-format", default_value = "simple")]
+    format: String,
+    /// Pruning filters: ANCHOR:TYPE pairs, e.g. ALL:core,rack:node.
+    #[arg(short = 'p', long = "prune-filters", default_value = "ALL:core")]
+    prune_filters: String,
+    /// Write command output to this file instead of standard output.
+    #[arg(short = 't', long = "test-output")]
+    test_output: Option<PathBuf>,
+    /// Vertices to reserve memory for up front (accepted; loading sizes itself).
+    #[arg(short = 'r', long = "reserve-vtx-vec")]
+    reserve: Option<u64>,
+    /// Print the elapsed time of each match.
+    #[arg(short = 'e', long = "elapse-time")]
+    elapse: bool,
+    /// Do not print the interactive prompt.
+    #[arg(short = 'd', long = "disable-prompt")]
+    disable_prompt: bool,
+    /// Traverser policy (only "simple" is supported).
+    #[arg(short = 'T', long = "traverser-policy", default_value = "simple")]
+    traverser: String,
+}
+
+fn subsystems(spec: &str) -> Result<Vec<&'static str>> {
+    Ok(match spec {
+        "CA" => vec!["containment"],
+        "PA" => vec!["power"],
+        "IBA" => vec!["ibnet"],
+        "C+PA" => vec!["containment", "power"],
+        "C+IBA" => vec!["containment", "ibnet"],
+        "ALL" => vec!["containment", "ibnet", "power"],
+        other => bail!("unknown match subsystems '{other}' (expected CA, PA, IBA, C+PA, C+IBA or ALL)"),
+    })
+}
+
+struct Session {
+    g: ResourceGraph,
+    trav: Traverser,
+    writer: Box<dyn writer::Writer>,
+    out: Box<dyn Write>,
+    elapse: bool,
+    next_jobid: u64,
+    jobspecs: BTreeMap<u64, String>,
+    match_times: Vec<f64>,
+}
+
+impl Session {
+    fn cmd_match(&mut self, args: &[&str]) -> Result<()> {
+        if args.len() != 3 {
+            eprintln!("ERROR: malformed command");
+            return Ok(());
+        }
+        let Some(op) = MatchOp::parse(args[1]) else {
+            eprintln!("ERROR: unknown subcmd {}", args[1]);
+            return Ok(());
+        };
+        let path = args[2];
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(_) => {
+                eprintln!("ERROR: can't open {path}");
+                return Ok(());
+            }
+        };
+        let jobid = self.next_jobid;
+        if op != MatchOp::Satisfiability {
+            self.next_jobid += 1;
+        }
+        let start = Instant::now();
+        let result = match Jobspec::parse(&text) {
+            Ok(js) => self.trav.run(&mut self.g, &js, op, jobid, self.writer.as_mut()),
+            Err(e) => {
+                eprintln!("ERROR: {path}: {e}");
+                Err(Errno::Inval)
+            }
+        };
+        let elapsed = start.elapsed().as_secs_f64();
+        self.match_times.push(elapsed);
+        let r = self.writer.take();
+        let o = &mut self.out;
+        write!(o, "{r}")?;
+        let bar = "INFO: =============================";
+        let (pre, post) = (self.trav.preorder, self.trav.postorder);
+        if op == MatchOp::Satisfiability {
+            let sat = if result.is_ok() { "Satisfiable" } else { "Unsatisfiable" };
+            writeln!(o, "{bar}\nINFO: {sat} request\n{bar}")?;
+            if self.elapse {
+                writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
+            }
+            return Ok(());
+        }
+        match result {
+            Ok(m) => {
+                let (mode, at) = if m.at == 0 { ("ALLOCATED", "Now".to_owned()) } else { ("RESERVED", m.at.to_string()) };
+                writeln!(o, "{bar}\nINFO: JOBID={jobid}\nINFO: RESOURCES={mode}\nINFO: SCHEDULED AT={at}")?;
+                if self.elapse {
+                    writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
+                }
+                writeln!(o, "{bar}")?;
+                self.jobspecs.insert(jobid, path.to_owned());
+            }
+            Err(e) => {
+                writeln!(o, "{bar}\nINFO: No matching resources found")?;
+                if e == Errno::NoDev {
+                    writeln!(o, "INFO: Unsatisfiable request")?;
+                }
+                writeln!(o, "INFO: JOBID={jobid}")?;
+                if self.elapse {
+                    writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
+                }
+                writeln!(o, "{bar}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn cmd_cancel(&mut self, args: &[&str]) -> Result<()> {
+        let Some(id) = args.get(1).and_then(|s| s.parse::<u64>().ok()) else {
+            eprintln!("ERROR: malformed command: cancel JOBID");
+            return Ok(());
+        };
+        if !self.trav.cancel(&mut self.g, id) {
+            eprintln!("ERROR: nonexistent job {id}");
+        }
+        Ok(())
+    }
+
+    fn cmd_info(&mut self, args: &[&str]) -> Result<()> {
+        let Some(id) = args.get(1).and_then(|s| s.parse::<u64>().ok()) else {
+            eprintln!("ERROR: malformed command: info JOBID");
+            return Ok(());
+        };
+        match self.trav.jobs.get(&id) {
+            Some(j) => {
+                let state = if j.reserved { "RESERVED" } else { "ALLOCATED" };
+                let js = self.jobspecs.get(&id).cloned().unwrap_or_default();
+                writeln!(self.out, "INFO: {id}, {state}, {}, {js}", j.at)?;
+            }
+            None => eprintln!("ERROR: jobid doesn't exist: {id}"),
+        }
+        Ok(())
+    }
+
+    fn cmd_stat(&mut self) -> Result<()> {
+        let n = self.match_times.len();
+        let (min, max, sum) = self
+            .match_times
+            .iter()
+            .fold((f64::INFINITY, 0f64, 0f64), |(a, b, s), &t| (a.min(t), b.max(t), s + t));
+        let avg = if n > 0 { sum / n as f64 } else { 0.0 };
+        let min = if n > 0 { min } else { 0.0 };
+        writeln!(self.out, "INFO: Num. of Total Vertices: {}", self.g.vertex_count())?;
+        writeln!(self.out, "INFO: Num. of Total Edges: {}", self.g.edge_count())?;
+        writeln!(self.out, "INFO: Num. of Jobs Matched: {n}")?;
+        writeln!(self.out, "INFO: Min. Match Time: {min}")?;
+        writeln!(self.out, "INFO: Max. Match Time: {max}")?;
+        writeln!(self.out, "INFO: Avg. Match Time: {avg}")?;
+        Ok(())
+    }
+
+    fn cmd_list(&mut self) -> Result<()> {
+        for (id, j) in &self.trav.jobs {
+            let state = if j.reserved { "RESERVED" } else { "ALLOCATED" };
+            writeln!(self.out, "INFO: {id}, {state}, {}", j.at)?;
+        }
+        Ok(())
+    }
+}
+
+fn load(args: &Args) -> Result<ResourceGraph> {
+    let path = &args.load_file;
+    match args.load_format.as_str() {
+        "grug" => Ok(resource_graph::load_grug(path)?),
+        "jgf" => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            Ok(resource_graph::jgf::read(&text, &path.display().to_string())?)
+        }
+        other => bail!("unsupported load format '{other}' (expected grug or jgf)"),
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.traverser != "simple" {
+        bail!("unsupported traverser policy '{}' (only simple)", args.traverser);
+    }
+    let _ = (&args.load_allowlist, args.reserve);
+    let subs = subsystems(&args.subsystems)?;
+    let writer = writer::create(&args.format)
+        .with_context(|| format!("unknown match format '{}' (expected simple or pretty_simple)", args.format))?;
+    let mut g = load(&args)?;
+    let pol = policy::create(&args.policy, &g).map_err(anyhow::Error::msg)?;
+    let prune = if args.prune_filters.trim_matches('"').is_empty() { "ALL:core" } else { args.prune_filters.trim_matches('"') };
+    let trav = Traverser::new(&mut g, pol, &subs, prune).map_err(anyhow::Error::msg)?;
+    let out: Box<dyn Write> = match &args.test_output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut s = Session {
+        g,
+        trav,
+        writer,
+        out,
+        elapse: args.elapse,
+        next_jobid: 1,
+        jobspecs: BTreeMap::new(),
+        match_times: Vec::new(),
+    };
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if !args.disable_prompt && args.test_output.is_none() {
+            print!("resource-query> ");
+            std::io::stdout().flush().ok();
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line?;
+        let toks: Vec<&str> = line.split_whitespace().collect();
+        let Some(&cmd) = toks.first() else { continue };
+        match cmd {
+            "match" | "m" => s.cmd_match(&toks)?,
+            "cancel" | "c" => s.cmd_cancel(&toks)?,
+            "info" | "i" => s.cmd_info(&toks)?,
+            "stat" | "s" => s.cmd_stat()?,
+            "list" | "l" => s.cmd_list()?,
+            "quit" | "q" => break,
+            "help" | "h" => {
+                println!("commands: match (allocate|allocate_orelse_reserve|allocate_with_satisfiability|satisfiability) JOBSPEC, cancel JOBID, info JOBID, list, stat, quit");
+            }
+            c if c.starts_with('#') => {}
+            other => eprintln!("ERROR: unknown command {other}"),
+        }
+    }
+    s.out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Match policies: how the traverser ranks candidates.
+//!
+//! A policy is a small implementation of [`MatchPolicy`]; the traverser
+//! never branches on a policy's name. Each named policy lives in its own
+//! file and is built from the same scoring pieces: a direction (prefer
+//! high or low ids), optional node-centric scoring (rank a resource by its
+//! node first), node exclusivity, and first-fit early stopping.
+mod first;
+mod high;
+mod hinode;
+mod hinodex;
+mod low;
+mod lonode;
+mod lonodex;
+mod firstnodex;
+mod ranking;
+
+pub use ranking::Ranking;
+
+use resource_graph::{ResourceGraph, Vertex};
+
+/// The hooks the traverser calls while it walks.
+pub trait MatchPolicy {
+    /// The policy's name as the user gave it.
+    fn name(&self) -> &str;
+    /// Whether candidate score `a` is better than `b` (sort order).
+    fn better(&self, a: i64, b: i64) -> bool;
+    /// Stop exploring children once enough are found (first-fit).
+    fn stop_on_first_match(&self) -> bool {
+        false
+    }
+    /// Resource types always allocated whole (e.g. `node` for *nodex).
+    fn exclusive_types(&self) -> &[&'static str] {
+        &[]
+    }
+    /// Pre-order hook of a vertex the walk enters (`typ` is its type name).
+    fn discover(&mut self, _v: &Vertex, _typ: &str) {}
+    /// Post-order hook: the vertex's score should the walk below match.
+    fn finish(&mut self, v: &Vertex, typ: &str) -> i64;
+    /// A traversal finished at the root.
+    fn reset(&mut self) {}
+}
+
+/// Names accepted by `-P`, besides the custom `key=value` form.
+pub const POLICY_NAMES: &[&str] = &["first", "firstnodex", "high", "low", "lonode", "hinode", "lonodex", "hinodex"];
+
+/// Build a policy from its name or from the custom form
+/// `policy=low node_centric=true node_exclusive=true stop_on_1_matches=true`.
+pub fn create(name: &str, _g: &ResourceGraph) -> Result<Box<dyn MatchPolicy>, String> {
+    Ok(match name {
+        "first" => Box::new(first::First::new()),
+        "firstnodex" => Box::new(firstnodex::FirstNodex::new()),
+        "high" => Box::new(high::High::new()),
+        "low" => Box::new(low::Low::new()),
+        "hinode" => Box::new(hinode::HiNode::new()),
+        "lonode" => Box::new(lonode::LoNode::new()),
+        "hinodex" => Box::new(hinodex::HiNodex::new()),
+        "lonodex" => Box::new(lonodex::LoNodex::new()),
+        custom => Box::new(Ranking::parse_custom(custom)?),
+    })
+}

@@ -1,0 +1,334 @@
+//! Candidate bookkeeping of one traversal step (Fluxion's scoring API).
+//!
+//! While the traverser walks a subtree it records, per subsystem and
+//! resource type, the groups of edges that could satisfy the request
+//! ("egroups") with their scores. A policy then sorts them and picks the
+//! best k; the chosen edges are marked for the update walk.
+use std::collections::BTreeMap;
+
+use resource_graph::graph::EdgeIdx;
+use resource_graph::Sym;
+
+/// Sentinel scores.
+pub const MATCH_UNMET: i64 = 0;
+pub const MATCH_MET: i64 = 1;
+
+/// One edge of a candidate group.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalEdge {
+    pub count: u32,
+    pub needs: u32,
+    pub exclusive: bool,
+    /// `None` for the virtual edge into the root.
+    pub edge: Option<EdgeIdx>,
+}
+
+/// A group of edges selected together (one child, or one whole slot).
+#[derive(Debug, Clone)]
+pub struct EGroup {
+    pub score: i64,
+    pub count: u32,
+    pub needs: u32,
+    pub exclusive: bool,
+    pub root: bool,
+    pub edges: Vec<EvalEdge>,
+}
+
+impl EGroup {
+    /// A group holding one edge.
+    pub fn single(score: i64, count: u32, exclusive: bool, edge: Option<EdgeIdx>, root: bool) -> Self {
+        EGroup {
+            score,
+            count,
+            needs: 0,
+            exclusive,
+            root,
+            edges: vec![EvalEdge { count, needs: count, exclusive, edge }],
+        }
+    }
+}
+
+/// Candidates of one resource type.
+#[derive(Debug, Clone, Default)]
+pub struct Evals {
+    pub egroups: Vec<EGroup>,
+    pub qual_count: u32,
+    pub total_count: u32,
+    pub best_k: u32,
+    pub best_i: u32,
+    cursor: usize,
+}
+
+impl Evals {
+    fn add(&mut self, eg: EGroup) {
+        self.total_count += eg.count;
+        if eg.score > 0 {
+            self.qual_count += eg.count;
+        }
+        self.egroups.push(eg);
+    }
+
+    /// Sort by `better` and mark the first groups that hold `k` units.
+    fn choose_best_k(&mut self, k: u32, better: &dyn Fn(i64, i64) -> bool) -> bool {
+        if k == 0 || k > self.qual_count {
+            return false;
+        }
+        cxx_sort(&mut self.egroups, &|a: &EGroup, b: &EGroup| better(a.score, b.score));
+        let mut left = k as i64;
+        let mut i = 0;
+        while left > 0 && i < self.egroups.len() {
+            let c = self.egroups[i].count as i64;
+            self.egroups[i].needs = left.min(c) as u32;
+            left -= c;
+            i += 1;
+        }
+        self.best_k = k;
+        self.best_i = i as u32;
+        true
+    }
+
+    /// Next group in iteration order (after a reset, the first).
+    pub fn next(&mut self) -> Option<&EGroup> {
+        let g = self.egroups.get(self.cursor);
+        if g.is_some() {
+            self.cursor += 1;
+        }
+        g
+    }
+
+    /// Restart iteration.
+    pub fn reset(&mut self) {
+        self.cursor = 0;
+    }
+}
+
+/// All candidates gathered at one vertex.
+#[derive(Debug, Clone)]
+pub struct Scoring {
+    map: BTreeMap<Sym, BTreeMap<Sym, Evals>>,
+    pub hier_constrain_now: bool,
+    pub overall_score: i64,
+    pub avail: u32,
+}
+
+impl Default for Scoring {
+    fn default() -> Self {
+        Scoring {
+            map: BTreeMap::new(),
+            hier_constrain_now: false,
+            overall_score: -1,
+            avail: 0,
+        }
+    }
+}
+
+impl Scoring {
+    /// Record a candidate group of type `t` in subsystem `s`.
+    pub fn add(&mut self, s: Sym, t: Sym, eg: EGroup) {
+        self.map.entry(s).or_default().entry(t).or_default().add(eg);
+    }
+
+    /// The candidates of a type, created empty on first use.
+    pub fn evals(&mut self, s: Sym, t: Sym) -> &mut Evals {
+        self.map.entry(s).or_default().entry(t).or_default()
+    }
+
+    /// Units of type `t` offered by qualified candidates.
+    pub fn qualified_count(&self, s: Sym, t: Sym) -> u32 {
+        self.map.get(&s).and_then(|m| m.get(&t)).map_or(0, |e| e.qual_count)
+    }
+
+    /// Whether any candidate of type `t` was recorded.
+    pub fn contains(&self, s: Sym, t: Sym) -> bool {
+        self.map.get(&s).is_some_and(|m| m.contains_key(&t))
+    }
+
+    /// The best-k of a type (0 if none chosen).
+    pub fn best_k(&self, s: Sym, t: Sym) -> u32 {
+        self.map.get(&s).and_then(|m| m.get(&t)).map_or(0, |e| e.best_k)
+    }
+
+    /// Types recorded in a subsystem.
+    pub fn types(&self, s: Sym) -> Vec<Sym> {
+        self.map.get(&s).map(|m| m.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// The candidates of every type in a subsystem, by type.
+    pub fn evals_in(&self, s: Sym) -> impl Iterator<Item = &Evals> {
+        self.map.get(&s).into_iter().flat_map(|m| m.values())
+    }
+
+    /// Subsystems recorded.
+    pub fn subsystems(&self) -> Vec<Sym> {
+        self.map.keys().copied().collect()
+    }
+
+    /// Choose the best `k` units of type `t`; on success later levels
+    /// must enforce this choice rather than merge it upward.
+    pub fn choose_best_k(&mut self, s: Sym, t: Sym, k: u32, better: &dyn Fn(i64, i64) -> bool) -> bool {
+        let ok = self.evals(s, t).choose_best_k(k, better);
+        if ok {
+            self.hier_constrain_now = true;
+        }
+        ok
+    }
+
+    /// Choose every qualified unit of type `t`.
+    pub fn choose_all(&mut self, s: Sym, t: Sym, better: &dyn Fn(i64, i64) -> bool) -> bool {
+        let k = self.qualified_count(s, t);
+        self.choose_best_k(s, t, k, better)
+    }
+
+    /// Append every candidate of `o`.
+    pub fn merge(&mut self, o: Scoring) {
+        for (s, types) in o.map {
+            let mine = self.map.entry(s).or_default();
+            for (t, ev) in types {
+                let e = mine.entry(t).or_default();
+                e.qual_count += ev.qual_count;
+                e.total_count += ev.total_count;
+                e.egroups.extend(ev.egroups);
+            }
+        }
+    }
+}
+
+/// Introsort with the exact element movements of libstdc++'s `std::sort`.
+///
+/// Ties between equal scores are broken by where the sort leaves them, and
+/// Fluxion's output (which of two equally good cores is taken) depends on
+/// that, so we reproduce the algorithm rather than use a stable sort.
+pub fn cxx_sort<T: Clone>(v: &mut [T], less: &dyn Fn(&T, &T) -> bool) {
+    let n = v.len();
+    if n < 2 {
+        return;
+    }
+    let depth = 2 * (usize::BITS - 1 - n.leading_zeros()) as usize;
+    introsort_loop(v, 0, n, depth, less);
+    final_insertion_sort(v, 0, n, less);
+}
+
+const THRESHOLD: usize = 16;
+
+fn introsort_loop<T: Clone>(v: &mut [T], first: usize, mut last: usize, mut depth: usize, less: &dyn Fn(&T, &T) -> bool) {
+    while last - first > THRESHOLD {
+        if depth == 0 {
+            heap_sort(&mut v[first..last], less);
+            return;
+        }
+        depth -= 1;
+        let cut = partition_pivot(v, first, last, less);
+        introsort_loop(v, cut, last, depth, less);
+        last = cut;
+    }
+}
+
+fn partition_pivot<T: Clone>(v: &mut [T], first: usize, last: usize, less: &dyn Fn(&T, &T) -> bool) -> usize {
+    let mid = first + (last - first) / 2;
+    move_median_to_first(v, first, first + 1, mid, last - 1, less);
+    unguarded_partition(v, first + 1, last, first, less)
+}
+
+fn move_median_to_first<T>(v: &mut [T], result: usize, a: usize, b: usize, c: usize, less: &dyn Fn(&T, &T) -> bool) {
+    if less(&v[a], &v[b]) {
+        if less(&v[b], &v[c]) {
+            v.swap(result, b)
+        } else if less(&v[a], &v[c]) {
+            v.swap(result, c)
+        } else {
+            v.swap(result, a)
+        }
+    } else if less(&v[a], &v[c]) {
+        v.swap(result, a)
+    } else if less(&v[b], &v[c]) {
+        v.swap(result, c)
+    } else {
+        v.swap(result, b)
+    }
+}
+
+fn unguarded_partition<T>(v: &mut [T], mut first: usize, mut last: usize, pivot: usize, less: &dyn Fn(&T, &T) -> bool) -> usize {
+    loop {
+        while less(&v[first], &v[pivot]) {
+            first += 1;
+        }
+        last -= 1;
+        while less(&v[pivot], &v[last]) {
+            last -= 1;
+        }
+        if first >= last {
+            return first;
+        }
+        v.swap(first, last);
+        first += 1;
+    }
+}
+
+fn final_insertion_sort<T: Clone>(v: &mut [T], first: usize, last: usize, less: &dyn Fn(&T, &T) -> bool) {
+    if last - first > THRESHOLD {
+        insertion_sort(v, first, first + THRESHOLD, less);
+        for i in first + THRESHOLD..last {
+            unguarded_linear_insert(v, i, less);
+        }
+    } else {
+        insertion_sort(v, first, last, less);
+    }
+}
+
+fn insertion_sort<T: Clone>(v: &mut [T], first: usize, last: usize, less: &dyn Fn(&T, &T) -> bool) {
+    for i in first + 1..last {
+        if less(&v[i], &v[first]) {
+            let val = v[i].clone();
+            for j in (first..i).rev() {
+                v[j + 1] = v[j].clone();
+            }
+            v[first] = val;
+        } else {
+            unguarded_linear_insert(v, i, less);
+        }
+    }
+}
+
+fn unguarded_linear_insert<T: Clone>(v: &mut [T], mut last: usize, less: &dyn Fn(&T, &T) -> bool) {
+    let val = v[last].clone();
+    let mut next = last - 1;
+    while less(&val, &v[next]) {
+        v[last] = v[next].clone();
+        last = next;
+        if next == 0 {
+            break;
+        }
+        next -= 1;
+    }
+    v[last] = val;
+}
+
+fn heap_sort<T: Clone>(v: &mut [T], less: &dyn Fn(&T, &T) -> bool) {
+    // Rare fallback (recursion too deep); any correct sort keeps results valid.
+    let mut tmp: Vec<T> = v.to_vec();
+    tmp.sort_by(|a, b| {
+        if less(a, b) {
+            std::cmp::Ordering::Less
+        } else if less(b, a) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    v.clone_from_slice(&tmp);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cxx_sort_sorts() {
+        let mut v: Vec<i64> = (0..100).map(|i| (i * 37) % 101).collect();
+        cxx_sort(&mut v, &|a, b| a < b);
+        assert!(v.windows(2).all(|w| w[0] <= w[1]));
+        let mut w: Vec<i64> = vec![5, 1, 4];
+        cxx_sort(&mut w, &|a, b| a > b);
+        assert_eq!(w, vec![5, 4, 1]);
+    }
+}

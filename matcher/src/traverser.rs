@@ -1,0 +1,1048 @@
+//! The depth-first-and-up (DFU) traverser: matches a jobspec against the
+//! resource graph and records the allocation.
+//!
+//! `select` walks the dominant subsystem depth first, following the
+//! jobspec tree. Each vertex reports its candidates to its parent; the
+//! policy ranks them; vertices that own a request choose the best children
+//! and mark the chosen edges. `update` then walks the marked edges from
+//! the root, books planners along the way, and emits the allocation
+//! through a writer, children before parents.
+use std::collections::{BTreeMap, BTreeSet};
+
+use resource_graph::graph::{EdgeIdx, Status, X_CHECKER_NJOBS};
+use resource_graph::{PlannerMulti, ResourceGraph, Sym, VertexIdx};
+
+use crate::jobspec::{Count, Jobspec, Resource, Tristate};
+use crate::policy::MatchPolicy;
+use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
+use crate::writer::Writer;
+
+/// Why a match failed (Fluxion's errno values, which decide the output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Errno {
+    /// Not available now (maybe later).
+    Busy,
+    /// Never satisfiable on this graph.
+    NoDev,
+    /// Bad request.
+    Inval,
+}
+
+/// What kind of booking a walk makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocType {
+    Alloc,
+    Reserve,
+    Satisfiability,
+}
+
+/// The match operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOp {
+    Allocate,
+    AllocateWithSatisfiability,
+    AllocateOrElseReserve,
+    Satisfiability,
+}
+
+impl MatchOp {
+    /// Parse the resource-query spelling.
+    pub fn parse(s: &str) -> Option<MatchOp> {
+        Some(match s {
+            "allocate" => MatchOp::Allocate,
+            "allocate_with_satisfiability" => MatchOp::AllocateWithSatisfiability,
+            "allocate_orelse_reserve" => MatchOp::AllocateOrElseReserve,
+            "satisfiability" => MatchOp::Satisfiability,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct JobMeta {
+    jobid: u64,
+    at: i64,
+    now: i64,
+    duration: u64,
+    alloc_type: AllocType,
+}
+
+/// A jobspec resource with interned type and pruning aggregates.
+#[derive(Debug, Clone)]
+struct Req {
+    typ: Sym,
+    is_slot: bool,
+    count: Count,
+    exclusive: Tristate,
+    with: Vec<Req>,
+    /// Pruning-type amounts needed below one unit of this request.
+    user_data: BTreeMap<Sym, i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct EdgeMark {
+    seq: u64,
+    needs: u32,
+    exclusive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchKind {
+    None,
+    PristineNone,
+    Resource,
+    Slot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Down,
+    Up,
+}
+
+/// Pruning-filter configuration: which types each anchor type aggregates.
+#[derive(Debug, Clone, Default)]
+pub struct PruneFilters {
+    /// anchor type (None = any) -> pruned types.
+    anchors: BTreeMap<Option<Sym>, BTreeSet<Sym>>,
+    total: BTreeSet<Sym>,
+}
+
+impl PruneFilters {
+    /// Parse `ALL:core,rack:node` style specs.
+    pub fn parse(spec: &str, g: &mut ResourceGraph) -> Result<PruneFilters, String> {
+        let mut p = PruneFilters::default();
+        for pair in spec.split(',') {
+            let pair: String = pair.chars().filter(|c| !c.is_whitespace()).collect();
+            if pair.is_empty() {
+                continue;
+            }
+            let (a, t) = pair
+                .split_once(':')
+                .ok_or_else(|| format!("malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)"))?;
+            if a.is_empty() || t.is_empty() {
+                return Err(format!("malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)"));
+            }
+            let anchor = if a == "ALL" { None } else { Some(g.sym(a)) };
+            let ty = g.sym(t);
+            p.set(anchor, ty);
+        }
+        Ok(p)
+    }
+
+    fn set(&mut self, anchor: Option<Sym>, ty: Sym) {
+        if anchor.is_none() {
+            for set in self.anchors.values_mut() {
+                set.remove(&ty);
+            }
+            self.anchors.entry(None).or_default().insert(ty);
+        } else if !self.anchors.get(&None).is_some_and(|s| s.contains(&ty)) {
+            self.anchors.entry(anchor).or_default().insert(ty);
+        }
+        self.total.insert(ty);
+    }
+
+    fn is_pruning_type(&self, t: Sym) -> bool {
+        self.total.contains(&t)
+    }
+
+    fn types_for(&self, anchor: Sym) -> Vec<Sym> {
+        let mut out: Vec<Sym> = self.anchors.get(&Some(anchor)).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        if let Some(any) = self.anchors.get(&None) {
+            out.extend(any.iter().copied());
+        }
+        out
+    }
+}
+
+/// Outcome of one match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchResult {
+    pub jobid: u64,
+    /// 0 = allocated now; otherwise the reservation start.
+    pub at: i64,
+}
+
+/// Bookkeeping of one job held by the traverser.
+#[derive(Debug, Clone)]
+pub struct JobInfo {
+    pub jobid: u64,
+    pub at: i64,
+    pub duration: u64,
+    pub reserved: bool,
+}
+
+/// The DFU traverser over one graph with one policy.
+pub struct Traverser {
+    pub policy: Box<dyn MatchPolicy>,
+    subsystems: Vec<Sym>,
+    dom: Sym,
+    prune: PruneFilters,
+    slot: Sym,
+    node: Sym,
+    seq: u64,
+    color_epoch: u64,
+    colors: Vec<(u64, u8)>,
+    marks: Vec<EdgeMark>,
+    weights: Vec<u64>,
+    root_mark: (u32, bool),
+    x_types: BTreeSet<Sym>,
+    level: usize,
+    /// Vertices visited in pre-order / post-order by the last match.
+    pub preorder: u64,
+    pub postorder: u64,
+    graph_end: i64,
+    pub jobs: BTreeMap<u64, JobInfo>,
+}
+
+const GRAY: u8 = 1;
+const BLACK: u8 = 2;
+
+impl Traverser {
+    /// Prepare a traverser: resolve subsystems, build pruning aggregates.
+    pub fn new(
+        g: &mut ResourceGraph,
+        policy: Box<dyn MatchPolicy>,
+        subsystems: &[&str],
+        prune_spec: &str,
+    ) -> Result<Traverser, String> {
+        let subsystems: Vec<Sym> = subsystems.iter().map(|s| g.sym(s)).collect();
+        let dom = *subsystems.first().ok_or("no subsystem to match in")?;
+        if !g.roots.contains_key(&dom) {
+            return Err(format!("the graph has no '{}' subsystem", g.name_of(dom)));
+        }
+        let prune = PruneFilters::parse(prune_spec, g)?;
+        let mut x_types = BTreeSet::new();
+        for t in policy.exclusive_types() {
+            x_types.insert(g.sym(t));
+        }
+        let mut t = Traverser {
+            policy,
+            dom,
+            subsystems,
+            prune,
+            slot: g.sym("slot"),
+            node: g.sym("node"),
+            seq: 0,
+            color_epoch: 0,
+            colors: Vec::new(),
+            marks: Vec::new(),
+            weights: Vec::new(),
+            root_mark: (0, false),
+            x_types,
+            level: 0,
+            preorder: 0,
+            postorder: 0,
+            graph_end: i64::MAX,
+            jobs: BTreeMap::new(),
+        };
+        t.prime(g);
+        Ok(t)
+    }
+
+    fn ensure_capacity(&mut self, g: &ResourceGraph) {
+        let nv = g.vertex_bound() * self.subsystems.len().max(1);
+        if self.colors.len() < nv {
+            self.colors.resize(nv, (0, 0));
+        }
+        let ne = g.edge_bound();
+        if self.marks.len() < ne {
+            self.marks.resize(ne, EdgeMark::default());
+            self.weights.resize(ne, u64::MAX);
+        }
+    }
+
+    fn sub_index(&self, s: Sym) -> usize {
+        self.subsystems.iter().position(|&x| x == s).unwrap_or(0)
+    }
+
+    fn color(&self, v: VertexIdx, s: Sym) -> u8 {
+        let (epoch, c) = self.colors[v.index() * self.subsystems.len() + self.sub_index(s)];
+        if epoch == self.color_epoch {
+            c
+        } else {
+            0
+        }
+    }
+
+    fn set_color(&mut self, v: VertexIdx, s: Sym, c: u8) {
+        let i = v.index() * self.subsystems.len() + self.sub_index(s);
+        self.colors[i] = (self.color_epoch, c);
+    }
+
+    fn stop_explore(&self, g: &ResourceGraph, e: EdgeIdx, s: Sym) -> bool {
+        self.color(g.target(e), s) != 0
+    }
+
+    /// Build the subtree aggregates of every vertex (pruning filters).
+    fn prime(&mut self, g: &mut ResourceGraph) {
+        self.ensure_capacity(g);
+        self.color_epoch += 1;
+        for s in self.subsystems.clone() {
+            if let Some(&root) = g.roots.get(&s) {
+                let mut acc = BTreeMap::new();
+                self.prime_vertex(g, s, root, &mut acc);
+            }
+        }
+    }
+
+    fn prime_vertex(&mut self, g: &mut ResourceGraph, s: Sym, u: VertexIdx, to_parent: &mut BTreeMap<Sym, i64>) {
+        self.set_color(u, s, GRAY);
+        let (typ, size) = (g.g[u].typ, g.g[u].size as i64);
+        self.accum_if(typ, size, to_parent);
+        let children: Vec<EdgeIdx> = g
+            .out_edges(u)
+            .iter()
+            .copied()
+            .filter(|&e| g.g[e].subsystem == s)
+            .collect();
+        if g.out_edges(u).is_empty() {
+            if !self.prune.is_pruning_type(typ) {
+                let cluster = g.sym("cluster");
+                self.prune.set(Some(cluster), typ);
+                self.accum_if(typ, size, to_parent);
+            }
+            self.set_color(u, s, BLACK);
+            return;
+        }
+        let mut dfv = BTreeMap::new();
+        for e in children {
+            if !self.stop_explore(g, e, s) {
+                let t = g.target(e);
+                self.prime_vertex(g, s, t, &mut dfv);
+            }
+        }
+        for (&t, &c) in &dfv {
+            self.accum_if(t, c, to_parent);
+        }
+        let types = self.prune.types_for(typ);
+        if !types.is_empty() && s == self.dom {
+            let totals: Vec<i64> = types.iter().map(|t| dfv.get(t).copied().unwrap_or(0)).collect();
+            g.g[u].schedule.subplan = Some(PlannerMulti::new(types, &totals));
+        }
+        self.set_color(u, s, BLACK);
+    }
+
+    fn accum_if(&self, t: Sym, n: i64, acc: &mut BTreeMap<Sym, i64>) {
+        if self.prune.is_pruning_type(t) {
+            *acc.entry(t).or_insert(0) += n;
+        }
+    }
+
+    fn to_req(&mut self, g: &mut ResourceGraph, r: &Resource) -> Req {
+        let typ = g.sym(&r.typ);
+        let with: Vec<Req> = r.with.iter().map(|c| self.to_req(g, c)).collect();
+        let mut user_data = BTreeMap::new();
+        for c in &with {
+            self.accum_if(c.typ, c.count.min as i64, &mut user_data);
+            for (&t, &n) in &c.user_data {
+                self.accum_if(t, c.count.min as i64 * n, &mut user_data);
+            }
+        }
+        Req {
+            typ,
+            is_slot: typ == self.slot,
+            count: r.count,
+            exclusive: r.exclusive,
+            with,
+            user_data,
+        }
+    }
+
+    // ----- select ---------------------------------------------------------
+
+    fn exclusivity(&self, reqs: &[Req], typ: Sym) -> bool {
+        reqs.iter().any(|r| r.typ == typ && r.exclusive == Tristate::True)
+    }
+
+    fn by_excl(&self, g: &ResourceGraph, meta: &JobMeta, u: VertexIdx, excl: bool, r: &Req) -> Result<(), Errno> {
+        if excl && r.exclusive == Tristate::False {
+            return Err(Errno::Inval);
+        }
+        if excl || r.exclusive == Tristate::True {
+            let sched = &g.g[u].schedule;
+            if meta.alloc_type == AllocType::Alloc && !sched.allocations.is_empty() {
+                return Err(Errno::Busy);
+            }
+            if sched.x_checker.avail_during(meta.at, meta.duration) < X_CHECKER_NJOBS {
+                return Err(Errno::Busy);
+            }
+        }
+        Ok(())
+    }
+
+    fn by_subplan(&self, g: &ResourceGraph, meta: &JobMeta, u: VertexIdx, r: &Req) -> Result<(), Errno> {
+        let Some(sp) = &g.g[u].schedule.subplan else { return Ok(()) };
+        if r.user_data.is_empty() {
+            return Ok(());
+        }
+        for (i, t) in sp.types().iter().enumerate() {
+            let need = r.user_data.get(t).copied().unwrap_or(0);
+            if need > 0 && sp.planner(i).avail_during(meta.at, meta.duration) < need {
+                return Err(Errno::Busy);
+            }
+        }
+        Ok(())
+    }
+
+    fn prune(&self, g: &ResourceGraph, meta: &JobMeta, excl: bool, u: VertexIdx, reqs: &[Req]) -> Result<(), Errno> {
+        let v = &g.g[u];
+        if meta.alloc_type != AllocType::Satisfiability && v.status != Status::Up {
+            return Err(Errno::Busy);
+        }
+        if v.schedule.plans.avail_during(meta.at, meta.duration) == 0 {
+            return Err(Errno::Busy);
+        }
+        for r in reqs {
+            if v.typ != r.typ && !r.is_slot {
+                continue;
+            }
+            if !r.is_slot {
+                self.by_excl(g, meta, u, excl, r).map_err(|e| if e == Errno::Inval { e } else { Errno::Busy })?;
+            }
+            self.by_subplan(g, meta, u, r)?;
+        }
+        Ok(())
+    }
+
+    /// Which request (or slot) the vertex matches.
+    fn test<'r>(&self, g: &ResourceGraph, u: VertexIdx, reqs: &'r [Req], pristine: &mut bool) -> (&'r [Req], MatchKind, u32) {
+        let typ = g.g[u].typ;
+        let mut slot: Option<&Req> = None;
+        let mut matched: Option<&Req> = None;
+        let mut nslots = 0;
+        let mut any = false;
+        for r in reqs {
+            if typ == r.typ {
+                if any {
+                    return (reqs, MatchKind::None, 0);
+                }
+                matched = Some(r);
+                for c in &r.with {
+                    if c.is_slot {
+                        slot = Some(c);
+                        nslots = c.count.effective_max();
+                    }
+                }
+                any = true;
+            } else if r.is_slot {
+                if any {
+                    return (reqs, MatchKind::None, 0);
+                }
+                slot = Some(r);
+                nslots = r.count.effective_max();
+                any = true;
+            }
+        }
+        if let Some(s) = slot {
+            let fits = s
+                .with
+                .iter()
+                .all(|c| g.out_edges(u).iter().any(|&e| g.g[g.target(e)].typ == c.typ));
+            if fits {
+                *pristine = false;
+                return (&s.with, MatchKind::Slot, nslots);
+            }
+        }
+        if let Some(m) = matched {
+            *pristine = false;
+            return (&m.with, MatchKind::Resource, nslots);
+        }
+        let kind = if *pristine { MatchKind::PristineNone } else { MatchKind::None };
+        (reqs, kind, nslots)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn explore(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        s: Sym,
+        reqs: &[Req],
+        pristine: bool,
+        excl: bool,
+        dir: Dir,
+        dfu: &mut Scoring,
+        multiplier: u32,
+    ) -> Result<(), Errno> {
+        let mut edges: Vec<EdgeIdx> = g.out_edges(u).to_vec();
+        let dynamic = self.policy.stop_on_first_match();
+        if dynamic {
+            edges.sort_by(|&a, &b| {
+                let ka = (self.weights[a.index()], g.g[g.target(a)].uniq_id);
+                let kb = (self.weights[b.index()], g.g[g.target(b)].uniq_id);
+                kb.cmp(&ka)
+            });
+        }
+        let mut sat: BTreeSet<Sym> = BTreeSet::new();
+        let mut rc = Err(Errno::Busy);
+        for e in edges {
+            if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
+                continue;
+            }
+            let tgt = g.target(e);
+            let ttyp = g.g[tgt].typ;
+            if dynamic && sat.contains(&ttyp) {
+                continue;
+            }
+            let mut x_inout = excl;
+            let r = match dir {
+                Dir::Down => self.dom_dfv(g, meta, tgt, reqs, pristine, &mut x_inout, dfu),
+                Dir::Up => Err(Errno::Busy),
+            };
+            if r.is_ok() {
+                let count = dfu.avail;
+                dfu.add(s, ttyp, EGroup::single(dfu.overall_score, count, x_inout, Some(e), false));
+                rc = Ok(());
+                if dynamic {
+                    let mut enough = true;
+                    for q in reqs {
+                        let want = (q.count.effective_max() as u64) * multiplier as u64;
+                        if dfu.qualified_count(s, q.typ) as u64 >= want {
+                            sat.insert(q.typ);
+                        } else {
+                            enough = false;
+                        }
+                    }
+                    if enough {
+                        break;
+                    }
+                }
+            }
+        }
+        rc
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dom_slot(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        shape: &[Req],
+        nslots: u32,
+        pristine: bool,
+        dfu: &mut Scoring,
+    ) -> Result<(), Errno> {
+        let dom = self.dom;
+        let mut ds = Scoring::default();
+        self.explore(g, meta, u, dom, shape, pristine, true, Dir::Down, &mut ds, nslots)?;
+        for t in ds.types(dom) {
+            let pol = &*self.policy;
+            ds.choose_all(dom, t, &|a, b| pol.better(a, b));
+        }
+        // How many whole slots the candidates can form.
+        let mut qual = u32::MAX;
+        for elem in shape {
+            let qc = ds.qualified_count(dom, elem.typ);
+            let count = elem.count.calc(qc);
+            let mut fit = 0;
+            if count != 0 {
+                let (mut acc, mut shares) = (0u64, 0u32);
+                for eg in &ds.evals(dom, elem.typ).egroups {
+                    acc += eg.edges[0].count as u64;
+                    if acc >= count as u64 {
+                        shares += 1;
+                        acc = 0;
+                    }
+                }
+                fit = shares;
+            }
+            qual = qual.min(fit);
+            ds.evals(dom, elem.typ).reset();
+        }
+        let mut slots = Vec::new();
+        for _ in 0..qual {
+            let mut edges = Vec::new();
+            let mut score = MATCH_MET;
+            for elem in shape {
+                let qc = ds.qualified_count(dom, elem.typ);
+                let count = elem.count.calc(qc);
+                let mut j = 0;
+                while j < count {
+                    let Some(eg) = ds.evals(dom, elem.typ).next() else {
+                        return Err(Errno::Busy);
+                    };
+                    let e0 = eg.edges[0];
+                    edges.push(EvalEdge { count: e0.count, needs: e0.count, exclusive: true, edge: e0.edge });
+                    score += eg.score;
+                    j += e0.count;
+                }
+            }
+            slots.push(EGroup { score, count: 1, needs: 0, exclusive: true, root: false, edges });
+        }
+        let n = slots.len();
+        for eg in slots {
+            dfu.add(dom, self.slot, eg);
+        }
+        if n > 0 {
+            Ok(())
+        } else {
+            Err(Errno::Busy)
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dom_dfv(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        reqs: &[Req],
+        pristine: bool,
+        excl: &mut bool,
+        to_parent: &mut Scoring,
+    ) -> Result<(), Errno> {
+        let typ = g.g[u].typ;
+        let x_in = *excl || self.exclusivity(reqs, typ);
+        let mut check_pres = pristine;
+        let (next, kind, nslots) = self.test(g, u, reqs, &mut check_pres);
+        self.preorder += 1;
+        if kind == MatchKind::None {
+            return Err(Errno::Busy);
+        }
+        self.prune(g, meta, x_in, u, reqs)?;
+        let tname = g.name_of(typ);
+        self.policy.discover(&g.g[u], tname);
+        let dom = self.dom;
+        self.set_color(u, dom, GRAY);
+        let mut dfu = Scoring::default();
+        if kind == MatchKind::Slot {
+            let _ = self.dom_slot(g, meta, u, next, nslots, check_pres, &mut dfu);
+        } else {
+            for s in self.subsystems.clone() {
+                let dir = if s == dom { Dir::Down } else { Dir::Up };
+                let _ = self.explore(g, meta, u, s, next, check_pres, x_in, dir, &mut dfu, 1);
+            }
+        }
+        *excl = x_in;
+        self.set_color(u, dom, BLACK);
+        let avail = g.g[u].schedule.plans.avail_during(meta.at, meta.duration);
+        if avail <= 0 {
+            return Err(Errno::Busy);
+        }
+        // Policy post-order: every child request must be met.
+        let mut score = MATCH_MET;
+        for r in reqs.iter().filter(|r| r.typ == typ) {
+            for c in &r.with {
+                let qc = dfu.qualified_count(dom, c.typ);
+                let count = c.count.calc(qc);
+                if count == 0 {
+                    score = MATCH_UNMET;
+                    break;
+                }
+                let pol = &*self.policy;
+                dfu.choose_best_k(dom, c.typ, count, &|a, b| pol.better(a, b));
+            }
+        }
+        let own = self.policy.finish(&g.g[u], tname);
+        dfu.overall_score = if score == MATCH_MET { own } else { score };
+        if score != MATCH_MET {
+            return Err(Errno::Busy);
+        }
+        self.resolve(g, dfu, to_parent);
+        to_parent.avail = avail as u32;
+        self.postorder += 1;
+        Ok(())
+    }
+
+    fn resolve(&mut self, g: &ResourceGraph, dfu: Scoring, to_parent: &mut Scoring) {
+        let overall = dfu.overall_score;
+        if overall > MATCH_UNMET {
+            if dfu.hier_constrain_now {
+                for s in self.subsystems.clone() {
+                    self.enforce(g, s, &dfu, false);
+                }
+            } else {
+                to_parent.merge(dfu);
+            }
+        }
+        to_parent.overall_score = overall;
+    }
+
+    fn mark(&mut self, e: EdgeIdx, needs: u32, exclusive: bool) {
+        self.marks[e.index()] = EdgeMark { seq: self.seq, needs, exclusive };
+    }
+
+    fn enforce(&mut self, g: &ResourceGraph, s: Sym, dfu: &Scoring, unconstrained: bool) {
+        for ev in dfu.evals_in(s) {
+            if ev.best_k == 0 {
+                continue;
+            }
+            for eg in ev.egroups.iter().take(ev.best_i as usize) {
+                if eg.root {
+                    continue;
+                }
+                for e in &eg.edges {
+                    let Some(edge) = e.edge else { continue };
+                    self.mark(edge, e.needs, e.exclusive);
+                    if unconstrained && s == self.dom {
+                        let mut parent_v = g.source(edge);
+                        while let Some(pe) = g.parent_edge(parent_v, s) {
+                            if self.marks[pe.index()].seq == self.seq {
+                                break;
+                            }
+                            parent_v = g.source(pe);
+                            let tgt = g.target(pe);
+                            let ttyp = g.g[tgt].typ;
+                            let constrained = !(dfu.contains(s, ttyp) && dfu.best_k(s, ttyp) == 0);
+                            if constrained {
+                                continue;
+                            }
+                            self.mark(pe, g.g[tgt].size as u32, false);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn select(&mut self, g: &ResourceGraph, reqs: &[Req], root: VertexIdx, meta: &JobMeta, excl: bool) -> Result<(), Errno> {
+        self.seq += 1;
+        self.color_epoch += 1;
+        self.preorder = 0;
+        self.postorder = 0;
+        let mut dfu = Scoring::default();
+        let mut x_in = excl;
+        let rc = self.dom_dfv(g, meta, root, reqs, true, &mut x_in, &mut dfu);
+        self.policy.reset();
+        rc?;
+        let dom = self.dom;
+        let rtyp = g.g[root].typ;
+        dfu.add(dom, rtyp, EGroup::single(dfu.overall_score, dfu.avail, excl, None, true));
+        // Choose the top-level requests among everything gathered.
+        for r in reqs {
+            let qc = dfu.qualified_count(dom, r.typ);
+            let count = r.count.calc(qc);
+            if count == 0 {
+                return Err(Errno::NoDev);
+            }
+            let pol = &*self.policy;
+            dfu.choose_best_k(dom, r.typ, count, &|a, b| pol.better(a, b));
+        }
+        let mut needs = 1;
+        for r in reqs.iter().filter(|r| r.typ == rtyp) {
+            let count = r.count.calc(dfu.avail);
+            if count == 0 {
+                return Err(Errno::NoDev);
+            }
+            needs = count;
+        }
+        for s in dfu.subsystems() {
+            for t in dfu.types(s) {
+                if dfu.qualified_count(s, t) == 0 {
+                    return Err(Errno::NoDev);
+                }
+            }
+        }
+        for s in self.subsystems.clone() {
+            self.enforce(g, s, &dfu, true);
+        }
+        self.root_mark = (needs, x_in);
+        Ok(())
+    }
+
+    // ----- update ---------------------------------------------------------
+
+    fn update(&mut self, g: &mut ResourceGraph, root: VertexIdx, meta: &JobMeta, w: &mut dyn Writer) -> Result<(), String> {
+        self.color_epoch += 1;
+        self.level = 0;
+        let (needs, excl) = self.root_mark;
+        let mut acc = BTreeMap::new();
+        self.upd_dfv(g, root, needs, excl, meta, &mut acc, false, false, w)?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn upd_dfv(
+        &mut self,
+        g: &mut ResourceGraph,
+        u: VertexIdx,
+        needs: u32,
+        excl: bool,
+        meta: &JobMeta,
+        to_parent: &mut BTreeMap<Sym, i64>,
+        emit_shadow: bool,
+        excl_parent: bool,
+        w: &mut dyn Writer,
+    ) -> Result<u32, String> {
+        let dom = self.dom;
+        let modt = emit_shadow || self.x_types.contains(&g.g[u].typ);
+        let excl = excl || modt;
+        self.level += 1;
+        self.set_color(u, dom, GRAY);
+        let mut dfu = BTreeMap::new();
+        let mut n_plans = 0;
+        for s in self.subsystems.clone() {
+            let edges: Vec<EdgeIdx> = g.out_edges(u).to_vec();
+            for e in edges {
+                if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
+                    continue;
+                }
+                let m = self.marks[e.index()];
+                if m.seq != self.seq && !modt {
+                    continue;
+                }
+                if s != dom {
+                    continue;
+                }
+                let tgt = g.target(e);
+                let x = m.exclusive || modt;
+                let cneeds = if modt { g.g[tgt].size as u32 } else { m.needs };
+                let n = self.upd_dfv(g, tgt, cneeds, x, meta, &mut dfu, modt, excl, w)?;
+                if n > 0 {
+                    if self.policy.stop_on_first_match() {
+                        self.upd_by_outedges(g, meta, e, tgt);
+                    }
+                    n_plans += n;
+                }
+            }
+        }
+        self.set_color(u, dom, BLACK);
+        let _ = excl_parent;
+        // upd_sched
+        let jobid = meta.jobid;
+        if excl {
+            n_plans += 1;
+            let v = &mut g.g[u];
+            let span = v
+                .schedule
+                .plans
+                .add_span(meta.at, meta.duration, needs as i64)
+                .ok_or_else(|| format!("cannot book {needs} of {} at {}", v.name, meta.at))?;
+            match meta.alloc_type {
+                AllocType::Alloc => {
+                    v.schedule.allocations.insert(jobid, span);
+                }
+                AllocType::Reserve => {
+                    v.schedule.reservations.insert(jobid, span);
+                }
+                AllocType::Satisfiability => {}
+            }
+        }
+        if n_plans > 0 {
+            let types: Vec<Sym> = g.g[u].schedule.subplan.as_ref().map(|p| p.types().to_vec()).unwrap_or_default();
+            let v = &mut g.g[u];
+            v.schedule.tags.insert(jobid);
+            if let Some(xs) = v.schedule.x_checker.add_span(meta.at, meta.duration, 1) {
+                v.schedule.x_spans.insert(jobid, xs);
+            }
+            if !dfu.is_empty() {
+                if let Some(sp) = v.schedule.subplan.as_mut() {
+                    let amounts: Vec<i64> = types.iter().map(|t| dfu.get(t).copied().unwrap_or(0)).collect();
+                    if let Some(span) = sp.add_span(meta.at, meta.duration, &amounts) {
+                        v.schedule.job2span.insert(jobid, span);
+                    }
+                }
+            }
+            let (typ, size) = (v.typ, v.size as i64);
+            let own = if excl { size } else { size - needs as i64 };
+            self.accum_if(typ, own, to_parent);
+            for (&t, &c) in &dfu {
+                self.accum_if(t, c, to_parent);
+            }
+            w.emit_vertex(self.level, g, u, needs, excl);
+        }
+        self.level -= 1;
+        Ok(n_plans)
+    }
+
+    fn upd_by_outedges(&mut self, g: &ResourceGraph, meta: &JobMeta, e: EdgeIdx, tgt: VertexIdx) {
+        let Some(sp) = &g.g[tgt].schedule.subplan else { return };
+        let len = sp.types().len();
+        if len == 0 {
+            return;
+        }
+        let avail = sp.planner(len - 1).avail_at(meta.now);
+        if avail == 0 && sp.span_count() == 0 {
+            return;
+        }
+        self.weights[e.index()] = avail.max(0) as u64;
+    }
+
+    // ----- ops ------------------------------------------------------------
+
+    fn nodes_up(&self, g: &ResourceGraph) -> i64 {
+        g.by_type
+            .get(&self.node)
+            .map_or(0, |v| v.iter().filter(|&&n| g.g[n].status == Status::Up).count() as i64)
+    }
+
+    /// Match a jobspec; on success book it and emit it through `w`.
+    pub fn run(
+        &mut self,
+        g: &mut ResourceGraph,
+        js: &Jobspec,
+        op: MatchOp,
+        jobid: u64,
+        w: &mut dyn Writer,
+    ) -> Result<MatchResult, Errno> {
+        self.ensure_capacity(g);
+        let dom = self.dom;
+        let root = *g.roots.get(&dom).ok_or(Errno::Inval)?;
+        let reqs: Vec<Req> = js.resources.iter().map(|r| self.to_req(g, r)).collect();
+        let x_backup = self.x_types.clone();
+        let x = self.exclusivity(&reqs, g.g[root].typ);
+        let mut dfv = BTreeMap::new();
+        self.prime_jobspec(&reqs, &mut dfv);
+        let duration = if js.duration == 0 { (self.graph_end - 0) as u64 } else { js.duration };
+        let mut meta = JobMeta { jobid, at: 0, now: 0, duration, alloc_type: AllocType::Alloc };
+        let result = if op == MatchOp::Satisfiability {
+            self.is_satisfiable(g, &reqs, &mut meta, x, root)
+        } else {
+            match self.schedule(g, &reqs, &mut meta, x, op, root, &dfv) {
+                Ok(()) => {
+                    if meta.at == self.graph_end {
+                        Err(Errno::Busy)
+                    } else {
+                        if meta.at.saturating_add(meta.duration as i64) > self.graph_end {
+                            meta.duration = (self.graph_end - meta.at) as u64;
+                        }
+                        self.update(g, root, &meta, w).map_err(|_| Errno::Busy)?;
+                        self.jobs.insert(jobid, JobInfo { jobid, at: meta.at, duration: meta.duration, reserved: meta.at != 0 });
+                        Ok(MatchResult { jobid, at: meta.at })
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        };
+        self.x_types = x_backup;
+        result
+    }
+
+    fn prime_jobspec(&mut self, reqs: &[Req], dfv: &mut BTreeMap<Sym, i64>) {
+        for r in reqs {
+            if r.exclusive == Tristate::True {
+                self.x_types.insert(r.typ);
+            }
+            self.accum_if(r.typ, r.count.min as i64, dfv);
+            self.prime_jobspec(&r.with, &mut BTreeMap::new());
+            for (&t, &n) in &r.user_data {
+                self.accum_if(t, r.count.min as i64 * n, dfv);
+            }
+        }
+    }
+
+    fn far_future(&self, g: &ResourceGraph, root: VertexIdx, duration: u64) -> i64 {
+        let _ = (g, root);
+        i64::MAX.saturating_sub(duration as i64).saturating_sub(1)
+    }
+
+    fn is_satisfiable(&mut self, g: &ResourceGraph, reqs: &[Req], meta: &mut JobMeta, x: bool, root: VertexIdx) -> Result<MatchResult, Errno> {
+        meta.alloc_type = AllocType::Satisfiability;
+        meta.at = self.far_future(g, root, meta.duration);
+        match self.select(g, reqs, root, meta, x) {
+            Ok(()) => Ok(MatchResult { jobid: meta.jobid, at: 0 }),
+            Err(Errno::Busy) | Err(Errno::NoDev) => Err(Errno::NoDev),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn schedule(
+        &mut self,
+        g: &ResourceGraph,
+        reqs: &[Req],
+        meta: &mut JobMeta,
+        x: bool,
+        op: MatchOp,
+        root: VertexIdx,
+        dfv: &BTreeMap<Sym, i64>,
+    ) -> Result<(), Errno> {
+        let target_nodes = dfv.get(&self.node).copied().unwrap_or(0);
+        if target_nodes > self.nodes_up(g) {
+            return Err(match op {
+                MatchOp::Allocate | MatchOp::AllocateOrElseReserve => Errno::Busy,
+                _ => Errno::NoDev,
+            });
+        }
+        if self.select(g, reqs, root, meta, x).is_ok() {
+            return Ok(());
+        }
+        match op {
+            MatchOp::AllocateWithSatisfiability => {
+                let mut m = *meta;
+                self.is_satisfiable(g, reqs, &mut m, x, root)?;
+                Err(Errno::Busy)
+            }
+            MatchOp::AllocateOrElseReserve => {
+                meta.alloc_type = AllocType::Reserve;
+                for t in self.candidate_times(g, root, meta.at + 1, meta.duration, dfv) {
+                    meta.at = t;
+                    if self.select(g, reqs, root, meta, x).is_ok() {
+                        return Ok(());
+                    }
+                }
+                let mut m = *meta;
+                self.is_satisfiable(g, reqs, &mut m, x, root)?;
+                Err(Errno::Busy)
+            }
+            _ => Err(Errno::Busy),
+        }
+    }
+
+    /// Times from `from` on at which the root's aggregates could hold the
+    /// request for its whole duration, ascending.
+    fn candidate_times(&self, g: &ResourceGraph, root: VertexIdx, from: i64, duration: u64, dfv: &BTreeMap<Sym, i64>) -> Vec<i64> {
+        let Some(sp) = &g.g[root].schedule.subplan else {
+            return vec![from];
+        };
+        let mut pts = Vec::new();
+        for i in 0..sp.types().len() {
+            sp.planner(i).change_points_from(from, &mut pts);
+        }
+        pts.push(from);
+        pts.sort_unstable();
+        pts.dedup();
+        let need: Vec<i64> = sp.types().iter().map(|t| dfv.get(t).copied().unwrap_or(0)).collect();
+        if need.iter().enumerate().any(|(i, &n)| n > sp.planner(i).total()) {
+            return Vec::new();
+        }
+        pts.into_iter()
+            .filter(|&t| t >= from && t < self.graph_end)
+            .filter(|&t| (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i]))
+            .collect()
+    }
+
+    /// Release everything job `jobid` holds; false if it holds nothing.
+    pub fn cancel(&mut self, g: &mut ResourceGraph, jobid: u64) -> bool {
+        let Some(&root) = g.roots.get(&self.dom) else { return false };
+        if !g.g[root].schedule.tags.contains(&jobid) {
+            return false;
+        }
+        self.ensure_capacity(g);
+        self.color_epoch += 1;
+        self.rem_dfv(g, root, jobid);
+        self.jobs.remove(&jobid);
+        true
+    }
+
+    fn rem_dfv(&mut self, g: &mut ResourceGraph, u: VertexIdx, jobid: u64) {
+        let dom = self.dom;
+        {
+            let sched = &mut g.g[u].schedule;
+            if !sched.tags.remove(&jobid) {
+                return;
+            }
+            if let Some(s) = sched.x_spans.remove(&jobid) {
+                sched.x_checker.rem_span(s);
+            }
+            if let Some(s) = sched.job2span.remove(&jobid) {
+                if let Some(sp) = sched.subplan.as_mut() {
+                    sp.rem_span(s);
+                }
+            }
+            if let Some(s) = sched.allocations.remove(&jobid).or_else(|| sched.reservations.remove(&jobid)) {
+                sched.plans.rem_span(s);
+            }
+        }
+        let edges: Vec<EdgeIdx> = g.out_edges(u).to_vec();
+        for e in edges {
+            if g.g[e].subsystem == dom {
+                let t = g.target(e);
+                self.rem_dfv(g, t, jobid);
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Match writers: how an allocation is printed.
+//!
+//! The traverser emits each allocated vertex once, children before their
+//! parent, with its depth, count and exclusivity; a writer turns that
+//! stream into text. `simple` prints it as emitted; `pretty_simple`
+//! prints it top-down.
+use resource_graph::{ResourceGraph, VertexIdx};
+
+/// Receives the vertices of one allocation.
+pub trait Writer {
+    /// One allocated vertex at depth `level` (root = 1).
+    fn emit_vertex(&mut self, level: usize, g: &ResourceGraph, v: VertexIdx, needs: u32, exclusive: bool);
+    /// The text for everything emitted since the last call; resets.
+    fn take(&mut self) -> String;
+}
+
+fn indent(level: usize) -> String {
+    let mut s = String::from("      ");
+    for _ in 0..level {
+        s.push_str("---");
+    }
+    s
+}
+
+/// `name[count:x|s]` lines, leaves first.
+#[derive(Default)]
+pub struct Simple {
+    out: String,
+}
+
+impl Writer for Simple {
+    fn emit_vertex(&mut self, level: usize, g: &ResourceGraph, v: VertexIdx, needs: u32, exclusive: bool) {
+        let mode = if exclusive { "x" } else { "s" };
+        self.out.push_str(&format!("{}{}[{}:{}]\n", indent(level), g.g[v].name, needs, mode));
+    }
+    fn take(&mut self) -> String {
+        std::mem::take(&mut self.out)
+    }
+}
+
+/// `name[count:exclusive|shared]` lines, root first.
+#[derive(Default)]
+pub struct PrettySimple {
+    lines: Vec<String>,
+}
+
+impl Writer for PrettySimple {
+    fn emit_vertex(&mut self, level: usize, g: &ResourceGraph, v: VertexIdx, needs: u32, exclusive: bool) {
+        let mode = if exclusive { "exclusive" } else { "shared" };
+        self.lines.push(format!("{}{}[{}:{}]\n", indent(level), g.g[v].name, needs, mode));
+    }
+    fn take(&mut self) -> String {
+        let lines = std::mem::take(&mut self.lines);
+        lines.into_iter().rev().collect()
+    }
+}
+
+/// Build a writer by its `-F` name.
+pub fn create(name: &str) -> Option<Box<dyn Writer>> {
+    match name {
+        "simple" => Some(Box::new(Simple::default())),
+        "pretty_simple" => Some(Box::new(PrettySimple::default())),
+        _ => None,
+    }
+}
