@@ -887,7 +887,12 @@ impl Traverser {
         let mut dfv = BTreeMap::new();
         self.prime_jobspec(&reqs, &mut dfv);
         let duration = if js.duration == 0 { (self.graph_end - 0) as u64 } else { js.duration };
-        let mut meta = JobMeta { jobid, at: 0, now: 0, duration, alloc_type: AllocType::Alloc };
+        // `now` is the wall clock, as in Fluxion: first-fit ordering weighs a
+        // subtree by what is free at this instant.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let mut meta = JobMeta { jobid, at: 0, now, duration, alloc_type: AllocType::Alloc };
         let result = if op == MatchOp::Satisfiability {
             self.is_satisfiable(g, &reqs, &mut meta, x, root)
         } else {

@@ -1,0 +1,49 @@
+# Quiver: the two commands a newcomer runs are `make run` and `make test`.
+# Both install what they need (Debian packages via apt-get, Rust crates via
+# cargo) and work on a fresh clone.
+CARGO ?= cargo
+SHARED ?= ../shared
+RQ := target/release/resource-query
+
+.PHONY: all deps build run test lint bench conformance clean
+
+all: build
+
+# System packages the build and tests need. Nothing is installed when
+# everything is already present.
+deps:
+	@missing=""; \
+	command -v python3 >/dev/null || missing="$$missing python3"; \
+	command -v cc >/dev/null || missing="$$missing gcc"; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
+
+build: deps
+	$(CARGO) build --release --workspace
+
+# The main job for now: match an example jobspec on the tiny recipe.
+run: build
+	printf 'match allocate examples/jobspec-1core.yaml\nmatch allocate examples/jobspec-node-excl.yaml\nmatch allocate_orelse_reserve examples/jobspec-node-excl.yaml\nquit\n' \
+	  | $(RQ) -L grugs/tiny.yaml -P high -d
+
+test: build
+	$(CARGO) test --release --workspace
+	tests/conformance/check $(RQ)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: deps
+	$(CARGO) bench --bench matcher
+
+conformance: build
+	$(SHARED)/conformance/run --bin $(RQ)
+
+clean:
+	$(CARGO) clean
