@@ -1,2 +1,259 @@
-//! Criterion benchmarks: filled in below.
-fn main() {}
+//! Criterion benchmarks of loading a large GRUG recipe and of matching on it.
+//!
+//! The recipe is written by `shared/bench/gen-grug` (python3) into a temp
+//! dir; its size is `QUIVER_BENCH_RACKS` racks of 256 nodes (default 4, that
+//! is 1,024 nodes; `make bench`/CI may use 64 = 16,384 nodes). Each node is
+//! 2 sockets x (32 cores, 2 GPUs, 1 memory). Without gen-grug the benches
+//! print a note and do nothing.
+//!
+//! Groups:
+//! - `load`: `load_grug` of the recipe (sample size 10).
+//! - `match/{first,high}/{1core,1node-excl}/{empty,half}`: one
+//!   `Traverser::run(Allocate)` on an empty graph, and on one where half the
+//!   nodes are held by long 1-node exclusive jobs. Every iteration allocates
+//!   then cancels the same job id, so the state is the same each time; only
+//!   the `run` is timed (`iter_custom`), the cancel and the writer's `take`
+//!   are outside the measurement.
+//!
+//! Before the benches, the vertex count and the RSS growth around one load
+//! (from /proc/self/statm), in bytes per vertex, are printed to stderr.
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode};
+use matcher::writer::{Simple, Writer};
+use matcher::{Jobspec, MatchOp, Traverser};
+use resource_graph::{load_grug, ResourceGraph};
+
+const JS_1CORE: &str = "version: 9999
+resources: [{type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]
+attributes: {system: {duration: 3600}}
+tasks: [{command: [app], slot: default, count: {per_slot: 1}}]
+";
+
+const JS_1NODE_EXCL: &str = "version: 9999
+resources: [{type: node, count: 1, exclusive: true, with: [{type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]}]
+attributes: {system: {duration: 3600}}
+tasks: [{command: [app], slot: default, count: {per_slot: 1}}]
+";
+
+/// The jobs that fill half the graph: 1 node exclusive, ten years long.
+const JS_FILL: &str = "version: 9999
+resources: [{type: node, count: 1, exclusive: true, with: [{type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]}]
+attributes: {system: {duration: 315360000}}
+tasks: [{command: [app], slot: default, count: {per_slot: 1}}]
+";
+
+/// The job id allocated and cancelled by every match iteration.
+const PROBE: u64 = 1 << 40;
+
+/// A match slower than this gets the smallest sample size (10).
+const SLOW_MATCH: Duration = Duration::from_secs(1);
+
+fn gen_grug_script() -> Option<PathBuf> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        manifest.join("../shared/bench/gen-grug"),
+        manifest.join("shared/bench/gen-grug"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// Write the recipe for `racks` racks into a fresh temp dir.
+fn write_recipe(script: &Path, racks: u32) -> Result<(PathBuf, PathBuf), String> {
+    let dir = std::env::temp_dir().join(format!("quiver-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(format!("cluster-{racks}r.graphml"));
+    let out = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let status = Command::new("python3")
+        .arg(script)
+        .arg("--racks")
+        .arg(racks.to_string())
+        .stdout(out)
+        .status()
+        .map_err(|e| format!("python3 {}: {e}", script.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "python3 {} --racks {racks}: {status}",
+            script.display()
+        ));
+    }
+    Ok((dir, path))
+}
+
+/// Resident set size in bytes, from /proc/self/statm.
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * page_size())
+}
+
+fn page_size() -> u64 {
+    Command::new("getconf")
+        .arg("PAGESIZE")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096)
+}
+
+fn load(path: &Path) -> ResourceGraph {
+    load_grug(path).unwrap_or_else(|e| panic!("load_grug({}): {e}", path.display()))
+}
+
+fn node_count(g: &mut ResourceGraph) -> usize {
+    let node = g.sym("node");
+    g.by_type.get(&node).map_or(0, |v| v.len())
+}
+
+fn parse(text: &str) -> Jobspec {
+    Jobspec::parse(text).unwrap_or_else(|e| panic!("bad bench jobspec: {e}"))
+}
+
+/// Allocate 1-node exclusive long jobs until half the nodes are taken.
+fn fill_half(trav: &mut Traverser, g: &mut ResourceGraph, nodes: usize) {
+    let js = parse(JS_FILL);
+    let mut w = Simple::default();
+    let t0 = Instant::now();
+    for jobid in 1..=(nodes / 2) as u64 {
+        if let Err(e) = trav.run(g, &js, MatchOp::Allocate, jobid, &mut w) {
+            panic!("pre-fill job {jobid} of {}: {e:?}", nodes / 2);
+        }
+        w.take();
+    }
+    eprintln!(
+        "quiver bench: pre-filled {} of {nodes} nodes in {:.2?}",
+        nodes / 2,
+        t0.elapsed()
+    );
+}
+
+/// One `match/...` group: time `run`; cancel outside the measurement.
+fn bench_match(
+    c: &mut Criterion,
+    name: &str,
+    trav: &mut Traverser,
+    g: &mut ResourceGraph,
+    js: &Jobspec,
+) {
+    let mut w = Simple::default();
+    // A trial match: checks it succeeds and picks the sample size.
+    let t0 = Instant::now();
+    let r = trav.run(g, js, MatchOp::Allocate, PROBE, &mut w);
+    let trial = t0.elapsed();
+    if let Err(e) = r {
+        panic!("{name}: trial match failed: {e:?}");
+    }
+    w.take();
+    assert!(
+        trav.cancel(g, PROBE),
+        "{name}: cancel of the trial match failed"
+    );
+
+    let mut group = c.benchmark_group(name);
+    if trial > SLOW_MATCH {
+        eprintln!("quiver bench: {name}: one match took {trial:.2?}; sample size 10");
+        group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    }
+    group.bench_function("allocate", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t0 = Instant::now();
+                let r = trav.run(g, js, MatchOp::Allocate, PROBE, &mut w);
+                total += t0.elapsed();
+                black_box(r.expect("match failed"));
+                w.take();
+                assert!(trav.cancel(g, PROBE), "cancel failed");
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let Some(script) = gen_grug_script() else {
+        eprintln!("quiver bench: shared/bench/gen-grug not found; skipping the benchmarks");
+        return;
+    };
+    let racks: u32 = match std::env::var("QUIVER_BENCH_RACKS") {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("QUIVER_BENCH_RACKS={s:?}: not a number")),
+        Err(_) => 4,
+    };
+    let (dir, path) = match write_recipe(&script, racks) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("quiver bench: cannot generate the recipe ({e}); skipping the benchmarks");
+            return;
+        }
+    };
+
+    // Memory per vertex: RSS growth around the first load (approximate:
+    // it includes what the allocator kept from the reader's temporaries).
+    let rss0 = rss_bytes();
+    let t0 = Instant::now();
+    let mut g0 = load(&path);
+    let load_time = t0.elapsed();
+    let rss1 = rss_bytes();
+    let vertices = g0.vertex_count();
+    let nodes = node_count(&mut g0);
+    eprintln!("quiver bench: {racks} racks: {nodes} nodes, {vertices} vertices; first load {load_time:.2?}");
+    if let (Some(a), Some(b)) = (rss0, rss1) {
+        let grow = b.saturating_sub(a);
+        eprintln!(
+            "quiver bench: RSS growth around load: {:.1} MiB = {:.0} bytes/vertex",
+            grow as f64 / (1 << 20) as f64,
+            grow as f64 / vertices.max(1) as f64
+        );
+    }
+
+    {
+        let mut group = c.benchmark_group("load");
+        group.sample_size(10).sampling_mode(SamplingMode::Flat);
+        group.bench_function("graphml", |b| b.iter(|| load(black_box(&path))));
+        group.finish();
+    }
+
+    let js_1core = parse(JS_1CORE);
+    let js_1node = parse(JS_1NODE_EXCL);
+    // One graph at a time (lean on memory at 16k nodes): the first policy
+    // takes the graph loaded above, the next one loads its own.
+    let mut base = Some(g0);
+    for policy in ["first", "high"] {
+        let mut g = base.take().unwrap_or_else(|| load(&path));
+        let pol =
+            matcher::policy::create(policy, &g).unwrap_or_else(|e| panic!("policy {policy}: {e}"));
+        let mut trav = Traverser::new(&mut g, pol, &["containment"], "ALL:core")
+            .unwrap_or_else(|e| panic!("traverser: {e}"));
+        for state in ["empty", "half"] {
+            if state == "half" {
+                fill_half(&mut trav, &mut g, nodes);
+            }
+            for (shape, js) in [("1core", &js_1core), ("1node-excl", &js_1node)] {
+                bench_match(
+                    c,
+                    &format!("match/{policy}/{shape}/{state}"),
+                    &mut trav,
+                    &mut g,
+                    js,
+                );
+            }
+        }
+    }
+
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    benches(&mut c);
+    c.final_summary();
+}

@@ -17,7 +17,12 @@ pub struct Count {
 impl Count {
     /// Exactly `n`.
     pub fn fixed(n: u32) -> Self {
-        Count { min: n, max: n, oper: '+', operand: 1 }
+        Count {
+            min: n,
+            max: n,
+            oper: '+',
+            operand: 1,
+        }
     }
 
     /// Largest count reachable from `min` by the operator without
@@ -122,21 +127,33 @@ pub struct JobspecError {
 }
 
 fn err(key: &str, what: impl Into<String>) -> JobspecError {
-    JobspecError { key: key.to_owned(), what: what.into() }
+    JobspecError {
+        key: key.to_owned(),
+        what: what.into(),
+    }
 }
 
 fn uint(v: &Value, key: &str) -> Result<u64, JobspecError> {
     match v {
         Value::Number(n) => n
             .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                    .map(|f| f as u64)
+            })
             .ok_or_else(|| err(key, format!("must be a non-negative integer, got {n}"))),
-        other => Err(err(key, format!("must be a non-negative integer, got {}", show(other)))),
+        other => Err(err(
+            key,
+            format!("must be a non-negative integer, got {}", show(other)),
+        )),
     }
 }
 
 fn show(v: &Value) -> String {
-    serde_yaml::to_string(v).map(|s| s.trim().to_owned()).unwrap_or_default()
+    serde_yaml::to_string(v)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn count(v: &Value, key: &str) -> Result<Count, JobspecError> {
@@ -158,8 +175,15 @@ fn count(v: &Value, key: &str) -> Result<Count, JobspecError> {
             };
             let oper = match m.get("operator") {
                 None => '+',
-                Some(Value::String(s)) if ["+", "*", "^"].contains(&s.as_str()) => s.chars().next().unwrap_or('+'),
-                Some(o) => return Err(err(&format!("{key}.operator"), format!("must be one of + * ^, got {}", show(o)))),
+                Some(Value::String(s)) if ["+", "*", "^"].contains(&s.as_str()) => {
+                    s.chars().next().unwrap_or('+')
+                }
+                Some(o) => {
+                    return Err(err(
+                        &format!("{key}.operator"),
+                        format!("must be one of + * ^, got {}", show(o)),
+                    ))
+                }
             };
             let operand = match m.get("operand") {
                 Some(v) => uint(v, &format!("{key}.operand"))?,
@@ -174,7 +198,12 @@ fn count(v: &Value, key: &str) -> Result<Count, JobspecError> {
             if (oper == '*' || oper == '^') && operand < 2 && max > min {
                 return Err(err(&format!("{key}.operand"), "must be >= 2 for * and ^"));
             }
-            Count { min: min as u32, max: max as u32, oper, operand: operand as u32 }
+            Count {
+                min: min as u32,
+                max: max as u32,
+                oper,
+                operand: operand as u32,
+            }
         }
         other => {
             let n = uint(other, key)?;
@@ -191,22 +220,49 @@ fn count(v: &Value, key: &str) -> Result<Count, JobspecError> {
 }
 
 fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
-    let m = v.as_mapping().ok_or_else(|| err(key, "must be a mapping"))?;
+    let m = v
+        .as_mapping()
+        .ok_or_else(|| err(key, "must be a mapping"))?;
     for k in m.keys() {
         let ks = k.as_str().unwrap_or("");
-        if !["type", "count", "unit", "label", "exclusive", "with", "id", "requires"].contains(&ks) {
+        if ![
+            "type",
+            "count",
+            "unit",
+            "label",
+            "exclusive",
+            "with",
+            "id",
+            "requires",
+        ]
+        .contains(&ks)
+        {
             return Err(err(&format!("{key}.{ks}"), "unknown key"));
         }
     }
     let typ = match m.get("type") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(o) => return Err(err(&format!("{key}.type"), format!("must be a non-empty string, got {}", show(o)))),
+        Some(o) => {
+            return Err(err(
+                &format!("{key}.type"),
+                format!("must be a non-empty string, got {}", show(o)),
+            ))
+        }
         None => return Err(err(&format!("{key}.type"), "required")),
     };
-    let count = count(m.get("count").ok_or_else(|| err(&format!("{key}.count"), "required"))?, &format!("{key}.count"))?;
+    let count = count(
+        m.get("count")
+            .ok_or_else(|| err(&format!("{key}.count"), "required"))?,
+        &format!("{key}.count"),
+    )?;
     let label = match m.get("label") {
         Some(Value::String(s)) => s.clone(),
-        Some(o) => return Err(err(&format!("{key}.label"), format!("must be a string, got {}", show(o)))),
+        Some(o) => {
+            return Err(err(
+                &format!("{key}.label"),
+                format!("must be a string, got {}", show(o)),
+            ))
+        }
         None => String::new(),
     };
     if typ == "slot" && label.is_empty() {
@@ -214,14 +270,24 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
     }
     let unit = match m.get("unit") {
         Some(Value::String(s)) => s.clone(),
-        Some(o) => return Err(err(&format!("{key}.unit"), format!("must be a string, got {}", show(o)))),
+        Some(o) => {
+            return Err(err(
+                &format!("{key}.unit"),
+                format!("must be a string, got {}", show(o)),
+            ))
+        }
         None => String::new(),
     };
     let exclusive = match m.get("exclusive") {
         None => Tristate::Unspecified,
         Some(Value::Bool(true)) => Tristate::True,
         Some(Value::Bool(false)) => Tristate::False,
-        Some(o) => return Err(err(&format!("{key}.exclusive"), format!("must be true or false, got {}", show(o)))),
+        Some(o) => {
+            return Err(err(
+                &format!("{key}.exclusive"),
+                format!("must be true or false, got {}", show(o)),
+            ))
+        }
     };
     let with = match m.get("with") {
         None => Vec::new(),
@@ -235,26 +301,47 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
     if typ == "slot" && with.is_empty() {
         return Err(err(&format!("{key}.with"), "a slot must contain resources"));
     }
-    Ok(Resource { typ, count, unit, label, exclusive, with })
+    Ok(Resource {
+        typ,
+        count,
+        unit,
+        label,
+        exclusive,
+        with,
+    })
 }
 
 impl Jobspec {
     /// Parse YAML or JSON jobspec text.
     pub fn parse(text: &str) -> Result<Jobspec, JobspecError> {
         let doc: Value = serde_yaml::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!("line {} column {}", l.line(), l.column())).unwrap_or_default();
-            err(if at.is_empty() { "(document)" } else { &at }, format!("malformed YAML/JSON: {e}"))
+            let at = e
+                .location()
+                .map(|l| format!("line {} column {}", l.line(), l.column()))
+                .unwrap_or_default();
+            err(
+                if at.is_empty() { "(document)" } else { &at },
+                format!("malformed YAML/JSON: {e}"),
+            )
         })?;
-        let m = doc.as_mapping().ok_or_else(|| err("(document)", "must be a mapping"))?;
+        let m = doc
+            .as_mapping()
+            .ok_or_else(|| err("(document)", "must be a mapping"))?;
         for k in m.keys() {
             let ks = k.as_str().unwrap_or("");
             if !["version", "resources", "tasks", "attributes"].contains(&ks) {
                 return Err(err(ks, "unknown key"));
             }
         }
-        let version = uint(m.get("version").ok_or_else(|| err("version", "required"))?, "version")?;
+        let version = uint(
+            m.get("version").ok_or_else(|| err("version", "required"))?,
+            "version",
+        )?;
         if version != 1 && version != 9999 {
-            return Err(err("version", format!("unsupported version {version} (expected 1 or 9999)")));
+            return Err(err(
+                "version",
+                format!("unsupported version {version} (expected 1 or 9999)"),
+            ));
         }
         let resources = match m.get("resources") {
             Some(Value::Sequence(s)) if !s.is_empty() => s
@@ -270,11 +357,21 @@ impl Jobspec {
             Some(Value::Sequence(s)) => {
                 for (i, t) in s.iter().enumerate() {
                     let key = format!("tasks[{i}]");
-                    let tm = t.as_mapping().ok_or_else(|| err(&key, "must be a mapping"))?;
+                    let tm = t
+                        .as_mapping()
+                        .ok_or_else(|| err(&key, "must be a mapping"))?;
                     let command = match tm.get("command") {
-                        Some(Value::Sequence(c)) => c.iter().map(|x| x.as_str().unwrap_or_default().to_owned()).collect(),
+                        Some(Value::Sequence(c)) => c
+                            .iter()
+                            .map(|x| x.as_str().unwrap_or_default().to_owned())
+                            .collect(),
                         Some(Value::String(s)) => vec![s.clone()],
-                        _ => return Err(err(&format!("{key}.command"), "required (a list of strings)")),
+                        _ => {
+                            return Err(err(
+                                &format!("{key}.command"),
+                                "required (a list of strings)",
+                            ))
+                        }
                     };
                     let slot = match tm.get("slot") {
                         Some(Value::String(s)) => s.clone(),
@@ -288,18 +385,34 @@ impl Jobspec {
         }
         let mut duration = 0;
         if let Some(a) = m.get("attributes") {
-            let am = a.as_mapping().ok_or_else(|| err("attributes", "must be a mapping"))?;
+            let am = a
+                .as_mapping()
+                .ok_or_else(|| err("attributes", "must be a mapping"))?;
             if let Some(sys) = am.get("system") {
-                let sm = sys.as_mapping().ok_or_else(|| err("attributes.system", "must be a mapping"))?;
+                let sm = sys
+                    .as_mapping()
+                    .ok_or_else(|| err("attributes.system", "must be a mapping"))?;
                 if let Some(d) = sm.get("duration") {
                     duration = match d {
-                        Value::Number(n) if n.as_f64().is_some_and(|f| f >= 0.0) => n.as_f64().unwrap_or(0.0).ceil() as u64,
-                        o => return Err(err("attributes.system.duration", format!("must be a non-negative number, got {}", show(o)))),
+                        Value::Number(n) if n.as_f64().is_some_and(|f| f >= 0.0) => {
+                            n.as_f64().unwrap_or(0.0).ceil() as u64
+                        }
+                        o => {
+                            return Err(err(
+                                "attributes.system.duration",
+                                format!("must be a non-negative number, got {}", show(o)),
+                            ))
+                        }
                     };
                 }
             }
         }
-        Ok(Jobspec { version, resources, tasks, duration })
+        Ok(Jobspec {
+            version,
+            resources,
+            tasks,
+            duration,
+        })
     }
 }
 
@@ -320,7 +433,8 @@ mod tests {
 
     #[test]
     fn names_the_bad_key() {
-        let e = Jobspec::parse("version: 9999\nresources:\n  - type: node\n    count: 0\n").unwrap_err();
+        let e = Jobspec::parse("version: 9999\nresources:\n  - type: node\n    count: 0\n")
+            .unwrap_err();
         assert_eq!(e.key, "resources[0].count");
         let e = Jobspec::parse("version: 9999\nresources:\n  - type: node\n    count: 1\n    with:\n      - {count: 2}\n").unwrap_err();
         assert_eq!(e.key, "resources[0].with[0].type");
@@ -333,10 +447,24 @@ mod tests {
 
     #[test]
     fn count_ranges() {
-        let c = Count { min: 2, max: 10, oper: '*', operand: 2 };
+        let c = Count {
+            min: 2,
+            max: 10,
+            oper: '*',
+            operand: 2,
+        };
         assert_eq!(c.calc(9), 8);
         assert_eq!(c.calc(1), 0);
         assert_eq!(Count::fixed(3).calc(5), 3);
-        assert_eq!(Count { min: 1, max: u32::MAX, oper: '+', operand: 1 }.calc(7), 7);
+        assert_eq!(
+            Count {
+                min: 1,
+                max: u32::MAX,
+                oper: '+',
+                operand: 1
+            }
+            .calc(7),
+            7
+        );
     }
 }

@@ -36,14 +36,25 @@ pub struct EGroup {
 
 impl EGroup {
     /// A group holding one edge.
-    pub fn single(score: i64, count: u32, exclusive: bool, edge: Option<EdgeIdx>, root: bool) -> Self {
+    pub fn single(
+        score: i64,
+        count: u32,
+        exclusive: bool,
+        edge: Option<EdgeIdx>,
+        root: bool,
+    ) -> Self {
         EGroup {
             score,
             count,
             needs: 0,
             exclusive,
             root,
-            edges: vec![EvalEdge { count, needs: count, exclusive, edge }],
+            edges: vec![EvalEdge {
+                count,
+                needs: count,
+                exclusive,
+                edge,
+            }],
         }
     }
 }
@@ -73,7 +84,9 @@ impl Evals {
         if k == 0 || k > self.qual_count {
             return false;
         }
-        cxx_sort(&mut self.egroups, &|a: &EGroup, b: &EGroup| better(a.score, b.score));
+        cxx_sort(&mut self.egroups, &|a: &EGroup, b: &EGroup| {
+            better(a.score, b.score)
+        });
         let mut left = k as i64;
         let mut i = 0;
         while left > 0 && i < self.egroups.len() {
@@ -135,7 +148,10 @@ impl Scoring {
 
     /// Units of type `t` offered by qualified candidates.
     pub fn qualified_count(&self, s: Sym, t: Sym) -> u32 {
-        self.map.get(&s).and_then(|m| m.get(&t)).map_or(0, |e| e.qual_count)
+        self.map
+            .get(&s)
+            .and_then(|m| m.get(&t))
+            .map_or(0, |e| e.qual_count)
     }
 
     /// Whether any candidate of type `t` was recorded.
@@ -145,12 +161,18 @@ impl Scoring {
 
     /// The best-k of a type (0 if none chosen).
     pub fn best_k(&self, s: Sym, t: Sym) -> u32 {
-        self.map.get(&s).and_then(|m| m.get(&t)).map_or(0, |e| e.best_k)
+        self.map
+            .get(&s)
+            .and_then(|m| m.get(&t))
+            .map_or(0, |e| e.best_k)
     }
 
     /// Types recorded in a subsystem.
     pub fn types(&self, s: Sym) -> Vec<Sym> {
-        self.map.get(&s).map(|m| m.keys().copied().collect()).unwrap_or_default()
+        self.map
+            .get(&s)
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default()
     }
 
     /// The candidates of every type in a subsystem, by type.
@@ -165,7 +187,13 @@ impl Scoring {
 
     /// Choose the best `k` units of type `t`; on success later levels
     /// must enforce this choice rather than merge it upward.
-    pub fn choose_best_k(&mut self, s: Sym, t: Sym, k: u32, better: &dyn Fn(i64, i64) -> bool) -> bool {
+    pub fn choose_best_k(
+        &mut self,
+        s: Sym,
+        t: Sym,
+        k: u32,
+        better: &dyn Fn(i64, i64) -> bool,
+    ) -> bool {
         let ok = self.evals(s, t).choose_best_k(k, better);
         if ok {
             self.hier_constrain_now = true;
@@ -210,7 +238,13 @@ pub fn cxx_sort<T: Clone>(v: &mut [T], less: &dyn Fn(&T, &T) -> bool) {
 
 const THRESHOLD: usize = 16;
 
-fn introsort_loop<T: Clone>(v: &mut [T], first: usize, mut last: usize, mut depth: usize, less: &dyn Fn(&T, &T) -> bool) {
+fn introsort_loop<T: Clone>(
+    v: &mut [T],
+    first: usize,
+    mut last: usize,
+    mut depth: usize,
+    less: &dyn Fn(&T, &T) -> bool,
+) {
     while last - first > THRESHOLD {
         if depth == 0 {
             heap_sort(&mut v[first..last], less);
@@ -223,13 +257,25 @@ fn introsort_loop<T: Clone>(v: &mut [T], first: usize, mut last: usize, mut dept
     }
 }
 
-fn partition_pivot<T: Clone>(v: &mut [T], first: usize, last: usize, less: &dyn Fn(&T, &T) -> bool) -> usize {
+fn partition_pivot<T: Clone>(
+    v: &mut [T],
+    first: usize,
+    last: usize,
+    less: &dyn Fn(&T, &T) -> bool,
+) -> usize {
     let mid = first + (last - first) / 2;
     move_median_to_first(v, first, first + 1, mid, last - 1, less);
     unguarded_partition(v, first + 1, last, first, less)
 }
 
-fn move_median_to_first<T>(v: &mut [T], result: usize, a: usize, b: usize, c: usize, less: &dyn Fn(&T, &T) -> bool) {
+fn move_median_to_first<T>(
+    v: &mut [T],
+    result: usize,
+    a: usize,
+    b: usize,
+    c: usize,
+    less: &dyn Fn(&T, &T) -> bool,
+) {
     if less(&v[a], &v[b]) {
         if less(&v[b], &v[c]) {
             v.swap(result, b)
@@ -247,7 +293,13 @@ fn move_median_to_first<T>(v: &mut [T], result: usize, a: usize, b: usize, c: us
     }
 }
 
-fn unguarded_partition<T>(v: &mut [T], mut first: usize, mut last: usize, pivot: usize, less: &dyn Fn(&T, &T) -> bool) -> usize {
+fn unguarded_partition<T>(
+    v: &mut [T],
+    mut first: usize,
+    mut last: usize,
+    pivot: usize,
+    less: &dyn Fn(&T, &T) -> bool,
+) -> usize {
     loop {
         while less(&v[first], &v[pivot]) {
             first += 1;
@@ -264,7 +316,12 @@ fn unguarded_partition<T>(v: &mut [T], mut first: usize, mut last: usize, pivot:
     }
 }
 
-fn final_insertion_sort<T: Clone>(v: &mut [T], first: usize, last: usize, less: &dyn Fn(&T, &T) -> bool) {
+fn final_insertion_sort<T: Clone>(
+    v: &mut [T],
+    first: usize,
+    last: usize,
+    less: &dyn Fn(&T, &T) -> bool,
+) {
     if last - first > THRESHOLD {
         insertion_sort(v, first, first + THRESHOLD, less);
         for i in first + THRESHOLD..last {

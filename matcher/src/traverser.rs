@@ -117,11 +117,13 @@ impl PruneFilters {
             if pair.is_empty() {
                 continue;
             }
-            let (a, t) = pair
-                .split_once(':')
-                .ok_or_else(|| format!("malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)"))?;
+            let (a, t) = pair.split_once(':').ok_or_else(|| {
+                format!("malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)")
+            })?;
             if a.is_empty() || t.is_empty() {
-                return Err(format!("malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)"));
+                return Err(format!(
+                    "malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)"
+                ));
             }
             let anchor = if a == "ALL" { None } else { Some(g.sym(a)) };
             let ty = g.sym(t);
@@ -147,7 +149,11 @@ impl PruneFilters {
     }
 
     fn types_for(&self, anchor: Sym) -> Vec<Sym> {
-        let mut out: Vec<Sym> = self.anchors.get(&Some(anchor)).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let mut out: Vec<Sym> = self
+            .anchors
+            .get(&Some(anchor))
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
         if let Some(any) = self.anchors.get(&None) {
             out.extend(any.iter().copied());
         }
@@ -286,7 +292,13 @@ impl Traverser {
         }
     }
 
-    fn prime_vertex(&mut self, g: &mut ResourceGraph, s: Sym, u: VertexIdx, to_parent: &mut BTreeMap<Sym, i64>) {
+    fn prime_vertex(
+        &mut self,
+        g: &mut ResourceGraph,
+        s: Sym,
+        u: VertexIdx,
+        to_parent: &mut BTreeMap<Sym, i64>,
+    ) {
         self.set_color(u, s, GRAY);
         let (typ, size) = (g.g[u].typ, g.g[u].size as i64);
         self.accum_if(typ, size, to_parent);
@@ -317,7 +329,10 @@ impl Traverser {
         }
         let types = self.prune.types_for(typ);
         if !types.is_empty() && s == self.dom {
-            let totals: Vec<i64> = types.iter().map(|t| dfv.get(t).copied().unwrap_or(0)).collect();
+            let totals: Vec<i64> = types
+                .iter()
+                .map(|t| dfv.get(t).copied().unwrap_or(0))
+                .collect();
             g.g[u].schedule.subplan = Some(PlannerMulti::new(types, &totals));
         }
         self.set_color(u, s, BLACK);
@@ -352,10 +367,18 @@ impl Traverser {
     // ----- select ---------------------------------------------------------
 
     fn exclusivity(&self, reqs: &[Req], typ: Sym) -> bool {
-        reqs.iter().any(|r| r.typ == typ && r.exclusive == Tristate::True)
+        reqs.iter()
+            .any(|r| r.typ == typ && r.exclusive == Tristate::True)
     }
 
-    fn by_excl(&self, g: &ResourceGraph, meta: &JobMeta, u: VertexIdx, excl: bool, r: &Req) -> Result<(), Errno> {
+    fn by_excl(
+        &self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        excl: bool,
+        r: &Req,
+    ) -> Result<(), Errno> {
         if excl && r.exclusive == Tristate::False {
             return Err(Errno::Inval);
         }
@@ -371,8 +394,16 @@ impl Traverser {
         Ok(())
     }
 
-    fn by_subplan(&self, g: &ResourceGraph, meta: &JobMeta, u: VertexIdx, r: &Req) -> Result<(), Errno> {
-        let Some(sp) = &g.g[u].schedule.subplan else { return Ok(()) };
+    fn by_subplan(
+        &self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        r: &Req,
+    ) -> Result<(), Errno> {
+        let Some(sp) = &g.g[u].schedule.subplan else {
+            return Ok(());
+        };
         if r.user_data.is_empty() {
             return Ok(());
         }
@@ -385,7 +416,14 @@ impl Traverser {
         Ok(())
     }
 
-    fn prune(&self, g: &ResourceGraph, meta: &JobMeta, excl: bool, u: VertexIdx, reqs: &[Req]) -> Result<(), Errno> {
+    fn prune(
+        &self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        excl: bool,
+        u: VertexIdx,
+        reqs: &[Req],
+    ) -> Result<(), Errno> {
         let v = &g.g[u];
         if meta.alloc_type != AllocType::Satisfiability && v.status != Status::Up {
             return Err(Errno::Busy);
@@ -398,7 +436,13 @@ impl Traverser {
                 continue;
             }
             if !r.is_slot {
-                self.by_excl(g, meta, u, excl, r).map_err(|e| if e == Errno::Inval { e } else { Errno::Busy })?;
+                self.by_excl(g, meta, u, excl, r).map_err(|e| {
+                    if e == Errno::Inval {
+                        e
+                    } else {
+                        Errno::Busy
+                    }
+                })?;
             }
             self.by_subplan(g, meta, u, r)?;
         }
@@ -406,7 +450,13 @@ impl Traverser {
     }
 
     /// Which request (or slot) the vertex matches.
-    fn test<'r>(&self, g: &ResourceGraph, u: VertexIdx, reqs: &'r [Req], pristine: &mut bool) -> (&'r [Req], MatchKind, u32) {
+    fn test<'r>(
+        &self,
+        g: &ResourceGraph,
+        u: VertexIdx,
+        reqs: &'r [Req],
+        pristine: &mut bool,
+    ) -> (&'r [Req], MatchKind, u32) {
         let typ = g.g[u].typ;
         let mut slot: Option<&Req> = None;
         let mut matched: Option<&Req> = None;
@@ -435,10 +485,11 @@ impl Traverser {
             }
         }
         if let Some(s) = slot {
-            let fits = s
-                .with
-                .iter()
-                .all(|c| g.out_edges(u).iter().any(|&e| g.g[g.target(e)].typ == c.typ));
+            let fits = s.with.iter().all(|c| {
+                g.out_edges(u)
+                    .iter()
+                    .any(|&e| g.g[g.target(e)].typ == c.typ)
+            });
             if fits {
                 *pristine = false;
                 return (&s.with, MatchKind::Slot, nslots);
@@ -448,7 +499,11 @@ impl Traverser {
             *pristine = false;
             return (&m.with, MatchKind::Resource, nslots);
         }
-        let kind = if *pristine { MatchKind::PristineNone } else { MatchKind::None };
+        let kind = if *pristine {
+            MatchKind::PristineNone
+        } else {
+            MatchKind::None
+        };
         (reqs, kind, nslots)
     }
 
@@ -493,7 +548,11 @@ impl Traverser {
             };
             if r.is_ok() {
                 let count = dfu.avail;
-                dfu.add(s, ttyp, EGroup::single(dfu.overall_score, count, x_inout, Some(e), false));
+                dfu.add(
+                    s,
+                    ttyp,
+                    EGroup::single(dfu.overall_score, count, x_inout, Some(e), false),
+                );
                 rc = Ok(());
                 if dynamic {
                     let mut enough = true;
@@ -527,7 +586,18 @@ impl Traverser {
     ) -> Result<(), Errno> {
         let dom = self.dom;
         let mut ds = Scoring::default();
-        self.explore(g, meta, u, dom, shape, pristine, true, Dir::Down, &mut ds, nslots)?;
+        self.explore(
+            g,
+            meta,
+            u,
+            dom,
+            shape,
+            pristine,
+            true,
+            Dir::Down,
+            &mut ds,
+            nslots,
+        )?;
         for t in ds.types(dom) {
             let pol = &*self.policy;
             ds.choose_all(dom, t, &|a, b| pol.better(a, b));
@@ -565,12 +635,24 @@ impl Traverser {
                         return Err(Errno::Busy);
                     };
                     let e0 = eg.edges[0];
-                    edges.push(EvalEdge { count: e0.count, needs: e0.count, exclusive: true, edge: e0.edge });
+                    edges.push(EvalEdge {
+                        count: e0.count,
+                        needs: e0.count,
+                        exclusive: true,
+                        edge: e0.edge,
+                    });
                     score += eg.score;
                     j += e0.count;
                 }
             }
-            slots.push(EGroup { score, count: 1, needs: 0, exclusive: true, root: false, edges });
+            slots.push(EGroup {
+                score,
+                count: 1,
+                needs: 0,
+                exclusive: true,
+                root: false,
+                edges,
+            });
         }
         let n = slots.len();
         for eg in slots {
@@ -662,7 +744,11 @@ impl Traverser {
     }
 
     fn mark(&mut self, e: EdgeIdx, needs: u32, exclusive: bool) {
-        self.marks[e.index()] = EdgeMark { seq: self.seq, needs, exclusive };
+        self.marks[e.index()] = EdgeMark {
+            seq: self.seq,
+            needs,
+            exclusive,
+        };
     }
 
     fn enforce(&mut self, g: &ResourceGraph, s: Sym, dfu: &Scoring, unconstrained: bool) {
@@ -698,7 +784,14 @@ impl Traverser {
         }
     }
 
-    fn select(&mut self, g: &ResourceGraph, reqs: &[Req], root: VertexIdx, meta: &JobMeta, excl: bool) -> Result<(), Errno> {
+    fn select(
+        &mut self,
+        g: &ResourceGraph,
+        reqs: &[Req],
+        root: VertexIdx,
+        meta: &JobMeta,
+        excl: bool,
+    ) -> Result<(), Errno> {
         self.seq += 1;
         self.color_epoch += 1;
         self.preorder = 0;
@@ -710,7 +803,11 @@ impl Traverser {
         rc?;
         let dom = self.dom;
         let rtyp = g.g[root].typ;
-        dfu.add(dom, rtyp, EGroup::single(dfu.overall_score, dfu.avail, excl, None, true));
+        dfu.add(
+            dom,
+            rtyp,
+            EGroup::single(dfu.overall_score, dfu.avail, excl, None, true),
+        );
         // Choose the top-level requests among everything gathered.
         for r in reqs {
             let qc = dfu.qualified_count(dom, r.typ);
@@ -745,7 +842,13 @@ impl Traverser {
 
     // ----- update ---------------------------------------------------------
 
-    fn update(&mut self, g: &mut ResourceGraph, root: VertexIdx, meta: &JobMeta, w: &mut dyn Writer) -> Result<(), String> {
+    fn update(
+        &mut self,
+        g: &mut ResourceGraph,
+        root: VertexIdx,
+        meta: &JobMeta,
+        w: &mut dyn Writer,
+    ) -> Result<(), String> {
         self.color_epoch += 1;
         self.level = 0;
         let (needs, excl) = self.root_mark;
@@ -822,7 +925,12 @@ impl Traverser {
             }
         }
         if n_plans > 0 {
-            let types: Vec<Sym> = g.g[u].schedule.subplan.as_ref().map(|p| p.types().to_vec()).unwrap_or_default();
+            let types: Vec<Sym> = g.g[u]
+                .schedule
+                .subplan
+                .as_ref()
+                .map(|p| p.types().to_vec())
+                .unwrap_or_default();
             let v = &mut g.g[u];
             v.schedule.tags.insert(jobid);
             if let Some(xs) = v.schedule.x_checker.add_span(meta.at, meta.duration, 1) {
@@ -830,7 +938,10 @@ impl Traverser {
             }
             if !dfu.is_empty() {
                 if let Some(sp) = v.schedule.subplan.as_mut() {
-                    let amounts: Vec<i64> = types.iter().map(|t| dfu.get(t).copied().unwrap_or(0)).collect();
+                    let amounts: Vec<i64> = types
+                        .iter()
+                        .map(|t| dfu.get(t).copied().unwrap_or(0))
+                        .collect();
                     if let Some(span) = sp.add_span(meta.at, meta.duration, &amounts) {
                         v.schedule.job2span.insert(jobid, span);
                     }
@@ -849,7 +960,9 @@ impl Traverser {
     }
 
     fn upd_by_outedges(&mut self, g: &ResourceGraph, meta: &JobMeta, e: EdgeIdx, tgt: VertexIdx) {
-        let Some(sp) = &g.g[tgt].schedule.subplan else { return };
+        let Some(sp) = &g.g[tgt].schedule.subplan else {
+            return;
+        };
         let len = sp.types().len();
         if len == 0 {
             return;
@@ -864,9 +977,9 @@ impl Traverser {
     // ----- ops ------------------------------------------------------------
 
     fn nodes_up(&self, g: &ResourceGraph) -> i64 {
-        g.by_type
-            .get(&self.node)
-            .map_or(0, |v| v.iter().filter(|&&n| g.g[n].status == Status::Up).count() as i64)
+        g.by_type.get(&self.node).map_or(0, |v| {
+            v.iter().filter(|&&n| g.g[n].status == Status::Up).count() as i64
+        })
     }
 
     /// Match a jobspec; on success book it and emit it through `w`.
@@ -886,13 +999,23 @@ impl Traverser {
         let x = self.exclusivity(&reqs, g.g[root].typ);
         let mut dfv = BTreeMap::new();
         self.prime_jobspec(&reqs, &mut dfv);
-        let duration = if js.duration == 0 { (self.graph_end - 0) as u64 } else { js.duration };
+        let duration = if js.duration == 0 {
+            (self.graph_end - 0) as u64
+        } else {
+            js.duration
+        };
         // `now` is the wall clock, as in Fluxion: first-fit ordering weighs a
         // subtree by what is free at this instant.
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let mut meta = JobMeta { jobid, at: 0, now, duration, alloc_type: AllocType::Alloc };
+        let mut meta = JobMeta {
+            jobid,
+            at: 0,
+            now,
+            duration,
+            alloc_type: AllocType::Alloc,
+        };
         let result = if op == MatchOp::Satisfiability {
             self.is_satisfiable(g, &reqs, &mut meta, x, root)
         } else {
@@ -905,7 +1028,15 @@ impl Traverser {
                             meta.duration = (self.graph_end - meta.at) as u64;
                         }
                         self.update(g, root, &meta, w).map_err(|_| Errno::Busy)?;
-                        self.jobs.insert(jobid, JobInfo { jobid, at: meta.at, duration: meta.duration, reserved: meta.at != 0 });
+                        self.jobs.insert(
+                            jobid,
+                            JobInfo {
+                                jobid,
+                                at: meta.at,
+                                duration: meta.duration,
+                                reserved: meta.at != 0,
+                            },
+                        );
                         Ok(MatchResult { jobid, at: meta.at })
                     }
                 }
@@ -934,11 +1065,21 @@ impl Traverser {
         i64::MAX.saturating_sub(duration as i64).saturating_sub(1)
     }
 
-    fn is_satisfiable(&mut self, g: &ResourceGraph, reqs: &[Req], meta: &mut JobMeta, x: bool, root: VertexIdx) -> Result<MatchResult, Errno> {
+    fn is_satisfiable(
+        &mut self,
+        g: &ResourceGraph,
+        reqs: &[Req],
+        meta: &mut JobMeta,
+        x: bool,
+        root: VertexIdx,
+    ) -> Result<MatchResult, Errno> {
         meta.alloc_type = AllocType::Satisfiability;
         meta.at = self.far_future(g, root, meta.duration);
         match self.select(g, reqs, root, meta, x) {
-            Ok(()) => Ok(MatchResult { jobid: meta.jobid, at: 0 }),
+            Ok(()) => Ok(MatchResult {
+                jobid: meta.jobid,
+                at: 0,
+            }),
             Err(Errno::Busy) | Err(Errno::NoDev) => Err(Errno::NoDev),
             Err(e) => Err(e),
         }
@@ -989,7 +1130,14 @@ impl Traverser {
 
     /// Times from `from` on at which the root's aggregates could hold the
     /// request for its whole duration, ascending.
-    fn candidate_times(&self, g: &ResourceGraph, root: VertexIdx, from: i64, duration: u64, dfv: &BTreeMap<Sym, i64>) -> Vec<i64> {
+    fn candidate_times(
+        &self,
+        g: &ResourceGraph,
+        root: VertexIdx,
+        from: i64,
+        duration: u64,
+        dfv: &BTreeMap<Sym, i64>,
+    ) -> Vec<i64> {
         let Some(sp) = &g.g[root].schedule.subplan else {
             return vec![from];
         };
@@ -1000,19 +1148,31 @@ impl Traverser {
         pts.push(from);
         pts.sort_unstable();
         pts.dedup();
-        let need: Vec<i64> = sp.types().iter().map(|t| dfv.get(t).copied().unwrap_or(0)).collect();
-        if need.iter().enumerate().any(|(i, &n)| n > sp.planner(i).total()) {
+        let need: Vec<i64> = sp
+            .types()
+            .iter()
+            .map(|t| dfv.get(t).copied().unwrap_or(0))
+            .collect();
+        if need
+            .iter()
+            .enumerate()
+            .any(|(i, &n)| n > sp.planner(i).total())
+        {
             return Vec::new();
         }
         pts.into_iter()
             .filter(|&t| t >= from && t < self.graph_end)
-            .filter(|&t| (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i]))
+            .filter(|&t| {
+                (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i])
+            })
             .collect()
     }
 
     /// Release everything job `jobid` holds; false if it holds nothing.
     pub fn cancel(&mut self, g: &mut ResourceGraph, jobid: u64) -> bool {
-        let Some(&root) = g.roots.get(&self.dom) else { return false };
+        let Some(&root) = g.roots.get(&self.dom) else {
+            return false;
+        };
         if !g.g[root].schedule.tags.contains(&jobid) {
             return false;
         }
@@ -1038,7 +1198,11 @@ impl Traverser {
                     sp.rem_span(s);
                 }
             }
-            if let Some(s) = sched.allocations.remove(&jobid).or_else(|| sched.reservations.remove(&jobid)) {
+            if let Some(s) = sched
+                .allocations
+                .remove(&jobid)
+                .or_else(|| sched.reservations.remove(&jobid))
+            {
                 sched.plans.rem_span(s);
             }
         }

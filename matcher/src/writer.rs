@@ -9,7 +9,14 @@ use resource_graph::{ResourceGraph, VertexIdx};
 /// Receives the vertices of one allocation.
 pub trait Writer {
     /// One allocated vertex at depth `level` (root = 1).
-    fn emit_vertex(&mut self, level: usize, g: &ResourceGraph, v: VertexIdx, needs: u32, exclusive: bool);
+    fn emit_vertex(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+    );
     /// The text for everything emitted since the last call; resets.
     fn take(&mut self) -> String;
 }
@@ -29,9 +36,22 @@ pub struct Simple {
 }
 
 impl Writer for Simple {
-    fn emit_vertex(&mut self, level: usize, g: &ResourceGraph, v: VertexIdx, needs: u32, exclusive: bool) {
+    fn emit_vertex(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+    ) {
         let mode = if exclusive { "x" } else { "s" };
-        self.out.push_str(&format!("{}{}[{}:{}]\n", indent(level), g.g[v].name, needs, mode));
+        self.out.push_str(&format!(
+            "{}{}[{}:{}]\n",
+            indent(level),
+            g.g[v].name,
+            needs,
+            mode
+        ));
     }
     fn take(&mut self) -> String {
         std::mem::take(&mut self.out)
@@ -45,9 +65,22 @@ pub struct PrettySimple {
 }
 
 impl Writer for PrettySimple {
-    fn emit_vertex(&mut self, level: usize, g: &ResourceGraph, v: VertexIdx, needs: u32, exclusive: bool) {
+    fn emit_vertex(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+    ) {
         let mode = if exclusive { "exclusive" } else { "shared" };
-        self.lines.push(format!("{}{}[{}:{}]\n", indent(level), g.g[v].name, needs, mode));
+        self.lines.push(format!(
+            "{}{}[{}:{}]\n",
+            indent(level),
+            g.g[v].name,
+            needs,
+            mode
+        ));
     }
     fn take(&mut self) -> String {
         let lines = std::mem::take(&mut self.lines);

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
-use petgraph::visit::{EdgeRef, NodeIndexable, EdgeIndexable};
+use petgraph::visit::{EdgeIndexable, EdgeRef, NodeIndexable};
 use petgraph::Direction;
 
 use crate::intern::{Interner, Sym};
@@ -183,13 +183,21 @@ impl ResourceGraph {
 
     /// Add an edge `src -> tgt` unless one already exists in that subsystem.
     pub fn add_edge(&mut self, src: VertexIdx, tgt: VertexIdx, subsystem: Sym, relation: Sym) {
-        let dup = self.out[src.index()]
-            .iter()
-            .any(|&e| self.g.edge_endpoints(e).map(|(_, t)| t) == Some(tgt) && self.g[e].subsystem == subsystem);
+        let dup = self.out[src.index()].iter().any(|&e| {
+            self.g.edge_endpoints(e).map(|(_, t)| t) == Some(tgt)
+                && self.g[e].subsystem == subsystem
+        });
         if dup {
             return;
         }
-        let e = self.g.add_edge(src, tgt, EdgeData { subsystem, relation });
+        let e = self.g.add_edge(
+            src,
+            tgt,
+            EdgeData {
+                subsystem,
+                relation,
+            },
+        );
         self.out[src.index()].push(e);
     }
 

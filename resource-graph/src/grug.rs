@@ -146,7 +146,10 @@ impl Recipe {
         for e in &self.edges {
             let (s, t) = (&self.vertices[e.source].key, &self.vertices[e.target].key);
             if e.gen_method == GenMethod::Multiply && e.multi_scale < 0 {
-                return Err(self.err(format!("edge {s}->{t}: negative multi_scale {}", e.multi_scale)));
+                return Err(self.err(format!(
+                    "edge {s}->{t}: negative multi_scale {}",
+                    e.multi_scale
+                )));
             }
             if e.id_scope < 0 {
                 return Err(self.err(format!("edge {s}->{t}: negative id_scope {}", e.id_scope)));
@@ -155,13 +158,23 @@ impl Recipe {
         // Bound the expansion: product of scales along every path.
         let mut count = vec![0u64; self.vertices.len()];
         let mut visiting = vec![false; self.vertices.len()];
-        fn expand(r: &Recipe, u: usize, n: u64, count: &mut [u64], visiting: &mut [bool]) -> Result<(), GraphError> {
+        fn expand(
+            r: &Recipe,
+            u: usize,
+            n: u64,
+            count: &mut [u64],
+            visiting: &mut [bool],
+        ) -> Result<(), GraphError> {
             if visiting[u] {
                 return Err(r.err(format!("cycle through vertex '{}'", r.vertices[u].key)));
             }
             visiting[u] = true;
             count[u] = count[u].saturating_add(n);
-            for e in r.edges.iter().filter(|e| e.source == u && e.gen_method == GenMethod::Multiply) {
+            for e in r
+                .edges
+                .iter()
+                .filter(|e| e.source == u && e.gen_method == GenMethod::Multiply)
+            {
                 let m = n.saturating_mul(e.multi_scale as u64);
                 if m > MAX_VERTICES {
                     return Err(r.err(format!("recipe expands to over {MAX_VERTICES} vertices")));
@@ -221,7 +234,9 @@ impl Generator<'_> {
 
     fn visit(&mut self, u: usize) -> Result<(), GraphError> {
         self.color[u] = 1;
-        let edges: Vec<usize> = (0..self.r.edges.len()).filter(|&i| self.r.edges[i].source == u).collect();
+        let edges: Vec<usize> = (0..self.r.edges.len())
+            .filter(|&i| self.r.edges[i].source == u)
+            .collect();
         for ei in edges {
             let t = self.r.edges[ei].target;
             if self.color[t] == 0 {
@@ -246,7 +261,11 @@ impl Generator<'_> {
         e.id_start + (j % wrap * sz * e.id_stride) + i * e.id_stride
     }
 
-    fn emit_vertex(&mut self, u: usize, src: Option<(VertexIdx, &RecipeEdge, i64, i64, i64)>) -> VertexIdx {
+    fn emit_vertex(
+        &mut self,
+        u: usize,
+        src: Option<(VertexIdx, &RecipeEdge, i64, i64, i64)>,
+    ) -> VertexIdx {
         let rv = &self.r.vertices[u];
         let ssys = self.g.sym(&rv.subsystem);
         if src.is_none() {
@@ -312,8 +331,14 @@ impl Generator<'_> {
                 for &sv in &sources {
                     for &tv in &targets {
                         if e.gen_method == GenMethod::AssociateByPathIn {
-                            let tp = self.g.g[tv].paths.get(&insys).map(|p| path_prefix(p, e.as_tgt_uplvl));
-                            let sp = self.g.g[sv].paths.get(&insys).map(|p| path_prefix(p, e.as_src_uplvl));
+                            let tp = self.g.g[tv]
+                                .paths
+                                .get(&insys)
+                                .map(|p| path_prefix(p, e.as_tgt_uplvl));
+                            let sp = self.g.g[sv]
+                                .paths
+                                .get(&insys)
+                                .map(|p| path_prefix(p, e.as_src_uplvl));
                             if tp != sp {
                                 continue;
                             }

@@ -25,7 +25,11 @@ struct Element {
 }
 
 fn line_of(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..pos.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn attr(e: &BytesStart, name: &[u8]) -> Option<String> {
@@ -57,22 +61,36 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
     let mut cur_data: Option<String> = None;
     let mut text_buf = String::new();
     let mut saw_graphml = false;
+    let mut depth: usize = 0;
 
     loop {
         let pos = reader.buffer_position() as usize;
         let ev = reader
             .read_event()
             .map_err(|e| xml_err(reader.buffer_position() as usize, e.to_string()))?;
+        if matches!(ev, Event::End(_)) {
+            depth = depth.saturating_sub(1);
+        }
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(ev, Event::Empty(_));
+                if !empty {
+                    depth += 1;
+                }
                 match e.name().as_ref() {
                     b"graphml" => saw_graphml = true,
                     b"key" => {
-                        let id = attr(e, b"id").ok_or_else(|| xml_err(pos, "<key> without id".into()))?;
+                        let id = attr(e, b"id")
+                            .ok_or_else(|| xml_err(pos, "<key> without id".into()))?;
                         let name = attr(e, b"attr.name").unwrap_or_else(|| id.clone());
                         let f = attr(e, b"for").unwrap_or_else(|| "all".into());
-                        keys.insert(id.clone(), Key { name, default: None });
+                        keys.insert(
+                            id.clone(),
+                            Key {
+                                name,
+                                default: None,
+                            },
+                        );
                         key_for.insert(id.clone(), f.clone());
                         if !empty {
                             cur_key = Some((id, f));
@@ -97,13 +115,18 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
                             data: HashMap::new(),
                         };
                         if empty {
-                            if is_node { nodes.push(el) } else { edges.push(el) }
+                            if is_node {
+                                nodes.push(el)
+                            } else {
+                                edges.push(el)
+                            }
                         } else {
                             cur_elem = Some((is_node, el));
                         }
                     }
                     b"data" => {
-                        let k = attr(e, b"key").ok_or_else(|| xml_err(pos, "<data> without key".into()))?;
+                        let k = attr(e, b"key")
+                            .ok_or_else(|| xml_err(pos, "<data> without key".into()))?;
                         if cur_elem.is_none() {
                             // data on the graph itself: ignored
                         } else if !empty {
@@ -116,11 +139,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
                     _ => {}
                 }
             }
-            Event::Text(t) => {
-                if in_default || cur_data.is_some() {
-                    let s = t.unescape().map_err(|e| xml_err(pos, e.to_string()))?;
-                    text_buf.push_str(&s);
-                }
+            Event::Text(t) if in_default || cur_data.is_some() => {
+                let s = t.unescape().map_err(|e| xml_err(pos, e.to_string()))?;
+                text_buf.push_str(&s);
             }
             Event::End(e) => match e.name().as_ref() {
                 b"default" => {
@@ -147,12 +168,24 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
                 }
                 b"node" | b"edge" => {
                     if let Some((is_node, el)) = cur_elem.take() {
-                        if is_node { nodes.push(el) } else { edges.push(el) }
+                        if is_node {
+                            nodes.push(el)
+                        } else {
+                            edges.push(el)
+                        }
                     }
                 }
                 _ => {}
             },
-            Event::Eof => break,
+            Event::Eof => {
+                if depth > 0 {
+                    return Err(xml_err(
+                        text.len(),
+                        "unexpected end of file: unclosed elements".into(),
+                    ));
+                }
+                break;
+            }
             _ => {}
         }
     }
@@ -178,19 +211,29 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
         }
         defaults.get(name).cloned()
     };
-    let int = |el: &Element, name: &str, defaults: &HashMap<String, String>, dflt: i64| -> Result<i64, GraphError> {
+    let int = |el: &Element,
+               name: &str,
+               defaults: &HashMap<String, String>,
+               dflt: i64|
+     -> Result<i64, GraphError> {
         match value(el, name, defaults) {
             None => Ok(dflt),
             Some(s) if s.is_empty() => Ok(dflt),
             Some(s) => s.parse::<i64>().map_err(|_| {
-                recipe_err(el.line, format!("'{}': {name} must be an integer, got '{s}'", el.id))
+                recipe_err(
+                    el.line,
+                    format!("'{}': {name} must be an integer, got '{s}'", el.id),
+                )
             }),
         }
     };
     for el in nodes.iter().chain(edges.iter()) {
         for k in el.data.keys() {
             if !keys.contains_key(k) {
-                return Err(recipe_err(el.line, format!("'{}': undeclared data key '{k}'", el.id)));
+                return Err(recipe_err(
+                    el.line,
+                    format!("'{}': undeclared data key '{k}'", el.id),
+                ));
             }
         }
     }
@@ -199,11 +242,17 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
     let mut vertices = Vec::new();
     for el in &nodes {
         if index.insert(el.id.clone(), vertices.len()).is_some() {
-            return Err(recipe_err(el.line, format!("duplicate node id '{}'", el.id)));
+            return Err(recipe_err(
+                el.line,
+                format!("duplicate node id '{}'", el.id),
+            ));
         }
         let typ = value(el, "type", &node_defaults).unwrap_or_default();
         if typ.is_empty() {
-            return Err(recipe_err(el.line, format!("node '{}': missing type", el.id)));
+            return Err(recipe_err(
+                el.line,
+                format!("node '{}': missing type", el.id),
+            ));
         }
         vertices.push(RecipeVertex {
             key: el.id.clone(),
@@ -212,23 +261,38 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
             typ,
             size: int(el, "size", &node_defaults, 1)?,
             unit: value(el, "unit", &node_defaults).unwrap_or_default(),
-            subsystem: value(el, "subsystem", &node_defaults).unwrap_or_else(|| "containment".into()),
+            subsystem: value(el, "subsystem", &node_defaults)
+                .unwrap_or_else(|| "containment".into()),
         });
     }
     let mut redges = Vec::new();
     for el in &edges {
-        let s = *index
-            .get(&el.source)
-            .ok_or_else(|| recipe_err(el.line, format!("edge '{}': unknown source '{}'", el.id, el.source)))?;
-        let t = *index
-            .get(&el.target)
-            .ok_or_else(|| recipe_err(el.line, format!("edge '{}': unknown target '{}'", el.id, el.target)))?;
+        let s = *index.get(&el.source).ok_or_else(|| {
+            recipe_err(
+                el.line,
+                format!("edge '{}': unknown source '{}'", el.id, el.source),
+            )
+        })?;
+        let t = *index.get(&el.target).ok_or_else(|| {
+            recipe_err(
+                el.line,
+                format!("edge '{}': unknown target '{}'", el.id, el.target),
+            )
+        })?;
         let mut e = RecipeEdge::new(s, t);
         let d = &edge_defaults;
-        if let Some(v) = value(el, "e_subsystem", d) { e.e_subsystem = v; }
-        if let Some(v) = value(el, "relation", d) { e.relation = v; }
-        if let Some(v) = value(el, "rrelation", d) { e.rrelation = v; }
-        if let Some(v) = value(el, "as_tgt_subsystem", d) { e.as_tgt_subsystem = v; }
+        if let Some(v) = value(el, "e_subsystem", d) {
+            e.e_subsystem = v;
+        }
+        if let Some(v) = value(el, "relation", d) {
+            e.relation = v;
+        }
+        if let Some(v) = value(el, "rrelation", d) {
+            e.rrelation = v;
+        }
+        if let Some(v) = value(el, "as_tgt_subsystem", d) {
+            e.as_tgt_subsystem = v;
+        }
         e.id_scope = int(el, "id_scope", d, 0)?;
         e.id_start = int(el, "id_start", d, 0)?;
         e.id_stride = int(el, "id_stride", d, 1)?;
@@ -237,7 +301,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
         e.as_src_uplvl = int(el, "as_src_uplvl", d, 1)?;
         if let Some(m) = value(el, "gen_method", d) {
             e.gen_method = GenMethod::parse(&m).ok_or_else(|| {
-                recipe_err(el.line, format!("edge '{}': unknown gen_method '{m}'", el.id))
+                recipe_err(
+                    el.line,
+                    format!("edge '{}': unknown gen_method '{m}'", el.id),
+                )
             })?;
         }
         redges.push(e);

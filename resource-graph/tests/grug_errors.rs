@@ -167,7 +167,6 @@ fn graphml_non_integer_multi_scale_is_named() {
 }
 
 #[test]
-#[ignore = "grug_graphml.rs accepts a file that ends inside <graph>; enable once it checks for unclosed elements at EOF"]
 fn graphml_truncated_file_is_an_error() {
     let full = graphml(&format!(
         "{NODES}\n        <edge id=\"e\" source=\"cluster\" target=\"node\"/>"

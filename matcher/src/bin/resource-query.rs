@@ -63,7 +63,9 @@ fn subsystems(spec: &str) -> Result<Vec<&'static str>> {
         "C+PA" => vec!["containment", "power"],
         "C+IBA" => vec!["containment", "ibnet"],
         "ALL" => vec!["containment", "ibnet", "power"],
-        other => bail!("unknown match subsystems '{other}' (expected CA, PA, IBA, C+PA, C+IBA or ALL)"),
+        other => {
+            bail!("unknown match subsystems '{other}' (expected CA, PA, IBA, C+PA, C+IBA or ALL)")
+        }
     })
 }
 
@@ -76,6 +78,8 @@ struct Session {
     next_jobid: u64,
     jobspecs: BTreeMap<u64, String>,
     match_times: Vec<f64>,
+    /// Commands that failed on bad input (unreadable or invalid jobspec).
+    input_errors: u32,
 }
 
 impl Session {
@@ -91,8 +95,9 @@ impl Session {
         let path = args[2];
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(_) => {
-                eprintln!("ERROR: can't open {path}");
+            Err(e) => {
+                eprintln!("ERROR: can't open {path}: {e}");
+                self.input_errors += 1;
                 return Ok(());
             }
         };
@@ -102,9 +107,12 @@ impl Session {
         }
         let start = Instant::now();
         let result = match Jobspec::parse(&text) {
-            Ok(js) => self.trav.run(&mut self.g, &js, op, jobid, self.writer.as_mut()),
+            Ok(js) => self
+                .trav
+                .run(&mut self.g, &js, op, jobid, self.writer.as_mut()),
             Err(e) => {
                 eprintln!("ERROR: {path}: {e}");
+                self.input_errors += 1;
                 Err(Errno::Inval)
             }
         };
@@ -116,7 +124,11 @@ impl Session {
         let bar = "INFO: =============================";
         let (pre, post) = (self.trav.preorder, self.trav.postorder);
         if op == MatchOp::Satisfiability {
-            let sat = if result.is_ok() { "Satisfiable" } else { "Unsatisfiable" };
+            let sat = if result.is_ok() {
+                "Satisfiable"
+            } else {
+                "Unsatisfiable"
+            };
             writeln!(o, "{bar}\nINFO: {sat} request\n{bar}")?;
             if self.elapse {
                 writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
@@ -125,8 +137,15 @@ impl Session {
         }
         match result {
             Ok(m) => {
-                let (mode, at) = if m.at == 0 { ("ALLOCATED", "Now".to_owned()) } else { ("RESERVED", m.at.to_string()) };
-                writeln!(o, "{bar}\nINFO: JOBID={jobid}\nINFO: RESOURCES={mode}\nINFO: SCHEDULED AT={at}")?;
+                let (mode, at) = if m.at == 0 {
+                    ("ALLOCATED", "Now".to_owned())
+                } else {
+                    ("RESERVED", m.at.to_string())
+                };
+                writeln!(
+                    o,
+                    "{bar}\nINFO: JOBID={jobid}\nINFO: RESOURCES={mode}\nINFO: SCHEDULED AT={at}"
+                )?;
                 if self.elapse {
                     writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
                 }
@@ -180,11 +199,21 @@ impl Session {
         let (min, max, sum) = self
             .match_times
             .iter()
-            .fold((f64::INFINITY, 0f64, 0f64), |(a, b, s), &t| (a.min(t), b.max(t), s + t));
+            .fold((f64::INFINITY, 0f64, 0f64), |(a, b, s), &t| {
+                (a.min(t), b.max(t), s + t)
+            });
         let avg = if n > 0 { sum / n as f64 } else { 0.0 };
         let min = if n > 0 { min } else { 0.0 };
-        writeln!(self.out, "INFO: Num. of Total Vertices: {}", self.g.vertex_count())?;
-        writeln!(self.out, "INFO: Num. of Total Edges: {}", self.g.edge_count())?;
+        writeln!(
+            self.out,
+            "INFO: Num. of Total Vertices: {}",
+            self.g.vertex_count()
+        )?;
+        writeln!(
+            self.out,
+            "INFO: Num. of Total Edges: {}",
+            self.g.edge_count()
+        )?;
         writeln!(self.out, "INFO: Num. of Jobs Matched: {n}")?;
         writeln!(self.out, "INFO: Min. Match Time: {min}")?;
         writeln!(self.out, "INFO: Max. Match Time: {max}")?;
@@ -206,8 +235,12 @@ fn load(args: &Args) -> Result<ResourceGraph> {
     match args.load_format.as_str() {
         "grug" => Ok(resource_graph::load_grug(path)?),
         "jgf" => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-            Ok(resource_graph::jgf::read(&text, &path.display().to_string())?)
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            Ok(resource_graph::jgf::read(
+                &text,
+                &path.display().to_string(),
+            )?)
         }
         other => bail!("unsupported load format '{other}' (expected grug or jgf)"),
     }
@@ -216,15 +249,26 @@ fn load(args: &Args) -> Result<ResourceGraph> {
 fn main() -> Result<()> {
     let args = Args::parse();
     if args.traverser != "simple" {
-        bail!("unsupported traverser policy '{}' (only simple)", args.traverser);
+        bail!(
+            "unsupported traverser policy '{}' (only simple)",
+            args.traverser
+        );
     }
     let _ = (&args.load_allowlist, args.reserve);
     let subs = subsystems(&args.subsystems)?;
-    let writer = writer::create(&args.format)
-        .with_context(|| format!("unknown match format '{}' (expected simple or pretty_simple)", args.format))?;
+    let writer = writer::create(&args.format).with_context(|| {
+        format!(
+            "unknown match format '{}' (expected simple or pretty_simple)",
+            args.format
+        )
+    })?;
     let mut g = load(&args)?;
     let pol = policy::create(&args.policy, &g).map_err(anyhow::Error::msg)?;
-    let prune = if args.prune_filters.trim_matches('"').is_empty() { "ALL:core" } else { args.prune_filters.trim_matches('"') };
+    let prune = if args.prune_filters.trim_matches('"').is_empty() {
+        "ALL:core"
+    } else {
+        args.prune_filters.trim_matches('"')
+    };
     let trav = Traverser::new(&mut g, pol, &subs, prune).map_err(anyhow::Error::msg)?;
     let out: Box<dyn Write> = match &args.test_output {
         Some(p) => Box::new(std::io::BufWriter::new(
@@ -241,6 +285,7 @@ fn main() -> Result<()> {
         next_jobid: 1,
         jobspecs: BTreeMap::new(),
         match_times: Vec::new(),
+        input_errors: 0,
     };
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
@@ -268,5 +313,11 @@ fn main() -> Result<()> {
         }
     }
     s.out.flush()?;
+    if s.input_errors > 0 {
+        bail!(
+            "{} command(s) had invalid input (see the errors above)",
+            s.input_errors
+        );
+    }
     Ok(())
 }

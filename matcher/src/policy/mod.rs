@@ -6,13 +6,13 @@
 //! high or low ids), optional node-centric scoring (rank a resource by its
 //! node first), node exclusivity, and first-fit early stopping.
 mod first;
+mod firstnodex;
 mod high;
 mod hinode;
 mod hinodex;
-mod low;
 mod lonode;
 mod lonodex;
-mod firstnodex;
+mod low;
 mod ranking;
 
 pub use ranking::Ranking;
@@ -42,7 +42,16 @@ pub trait MatchPolicy {
 }
 
 /// Names accepted by `-P`, besides the custom `key=value` form.
-pub const POLICY_NAMES: &[&str] = &["first", "firstnodex", "high", "low", "lonode", "hinode", "lonodex", "hinodex"];
+pub const POLICY_NAMES: &[&str] = &[
+    "first",
+    "firstnodex",
+    "high",
+    "low",
+    "lonode",
+    "hinode",
+    "lonodex",
+    "hinodex",
+];
 
 /// Build a policy from its name or from the custom form
 /// `policy=low node_centric=true node_exclusive=true stop_on_1_matches=true`.

@@ -21,7 +21,13 @@ pub struct Ranking {
 
 impl Ranking {
     /// A ranking with the given options.
-    pub fn new(name: &str, high: bool, node_centric: bool, node_exclusive: bool, stop_on_first: bool) -> Self {
+    pub fn new(
+        name: &str,
+        high: bool,
+        node_centric: bool,
+        node_exclusive: bool,
+        stop_on_first: bool,
+    ) -> Self {
         Ranking {
             name: name.to_owned(),
             high,
@@ -40,13 +46,18 @@ impl Ranking {
         let mut r = Ranking::new(s, true, false, false, false);
         let mut saw_policy = false;
         for opt in s.split_whitespace() {
-            let (k, v) = opt
-                .split_once('=')
-                .ok_or_else(|| format!("unknown match policy '{s}' (expected one of {} or key=value options)", super::POLICY_NAMES.join(", ")))?;
+            let (k, v) = opt.split_once('=').ok_or_else(|| {
+                format!(
+                    "unknown match policy '{s}' (expected one of {} or key=value options)",
+                    super::POLICY_NAMES.join(", ")
+                )
+            })?;
             let flag = |v: &str| match v {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err(format!("policy option {k} requires true or false, got '{v}'")),
+                _ => Err(format!(
+                    "policy option {k} requires true or false, got '{v}'"
+                )),
             };
             match k {
                 "policy" => {
@@ -54,7 +65,11 @@ impl Ranking {
                     r.high = match v {
                         "high" => true,
                         "low" => false,
-                        _ => return Err(format!("policy key within custom policy accepts only low or high, got '{v}'")),
+                        _ => {
+                            return Err(format!(
+                            "policy key within custom policy accepts only low or high, got '{v}'"
+                        ))
+                        }
                     }
                 }
                 "node_centric" => r.node_centric = flag(v)?,
@@ -64,7 +79,9 @@ impl Ranking {
             }
         }
         if !saw_policy {
-            return Err(format!("custom match policy '{s}' needs policy=low or policy=high"));
+            return Err(format!(
+                "custom match policy '{s}' needs policy=low or policy=high"
+            ));
         }
         Ok(r)
     }

@@ -1,0 +1,166 @@
+//! End-to-end tests of the resource-query binary on our own small fixtures:
+//! matching, reservation, cancel, and clear errors on bad input.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn rq() -> &'static str {
+    env!("CARGO_BIN_EXE_resource-query")
+}
+
+fn grug(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../grugs")
+        .join(name)
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("quiver-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Run resource-query with `args`, feeding `script`; (status ok, stdout, stderr).
+fn run(args: &[&str], script: &str) -> (bool, String, String) {
+    let mut child = Command::new(rq())
+        .args(args)
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const ONE_CORE: &str = "version: 9999\nresources:\n  - type: slot\n    count: 1\n    label: default\n    with:\n      - type: core\n        count: 1\nattributes:\n  system:\n    duration: 3600\ntasks:\n  - command: [app]\n    slot: default\n    count: {per_slot: 1}\n";
+
+fn node_job(n: u32) -> String {
+    format!("version: 9999\nresources:\n  - type: node\n    count: {n}\n    exclusive: true\n    with:\n      - type: slot\n        count: 1\n        label: default\n        with:\n          - type: core\n            count: 1\nattributes:\n  system:\n    duration: 100\ntasks:\n  - command: [app]\n    slot: default\n    count: {{per_slot: 1}}\n")
+}
+
+#[test]
+fn allocates_reserves_and_cancels() {
+    let d = tmpdir("alloc");
+    let core = d.join("core.yaml");
+    std::fs::write(&core, ONE_CORE).unwrap();
+    let all = d.join("all.yaml");
+    std::fs::write(&all, node_job(4)).unwrap();
+    let g = grug("small.yaml");
+    let script = format!(
+        "match allocate {c}\nmatch allocate_orelse_reserve {a}\nmatch allocate {a}\ncancel 1\nmatch allocate {a}\nquit\n",
+        c = core.display(),
+        a = all.display()
+    );
+    let (ok, out, err) = run(&["-L", g.to_str().unwrap(), "-P", "low"], &script);
+    assert!(ok, "stderr: {err}");
+    // Job 1: one core, the lowest-numbered one on the lowest node.
+    assert!(out.contains("core0[1:x]\n"), "{out}");
+    assert!(
+        out.contains("INFO: JOBID=1\nINFO: RESOURCES=ALLOCATED\n"),
+        "{out}"
+    );
+    // Job 2 needs all 4 nodes exclusively while a core is busy: reserved at 3600.
+    assert!(
+        out.contains("INFO: JOBID=2\nINFO: RESOURCES=RESERVED\nINFO: SCHEDULED AT=3600\n"),
+        "{out}"
+    );
+    // Job 3 cannot start now.
+    assert!(
+        out.contains("INFO: No matching resources found\nINFO: JOBID=3\n"),
+        "{out}"
+    );
+    // After cancelling job 1, the reservation of job 2 still blocks [3600, 3700):
+    // job 4 (100 s) fits now.
+    assert!(
+        out.contains("INFO: JOBID=4\nINFO: RESOURCES=ALLOCATED\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unsatisfiable_is_reported() {
+    let d = tmpdir("unsat");
+    let big = d.join("big.yaml");
+    std::fs::write(&big, node_job(5)).unwrap();
+    let g = grug("small.yaml");
+    let (ok, out, _) = run(
+        &["-L", g.to_str().unwrap()],
+        &format!(
+            "match allocate_with_satisfiability {}\nquit\n",
+            big.display()
+        ),
+    );
+    assert!(ok);
+    assert!(out.contains("INFO: Unsatisfiable request\n"), "{out}");
+}
+
+#[test]
+fn malformed_jobspec_names_file_and_key_and_fails() {
+    let d = tmpdir("badjs");
+    let bad = d.join("bad-jobspec.yaml");
+    std::fs::write(
+        &bad,
+        "version: 9999\nresources:\n  - type: node\n    count: -1\n",
+    )
+    .unwrap();
+    let good = d.join("good.yaml");
+    std::fs::write(&good, ONE_CORE).unwrap();
+    let g = grug("small.yaml");
+    let (ok, out, err) = run(
+        &["-L", g.to_str().unwrap()],
+        &format!(
+            "match allocate {}\nmatch allocate {}\nquit\n",
+            bad.display(),
+            good.display()
+        ),
+    );
+    assert!(!ok, "exit status must be non-zero after bad input");
+    assert!(
+        err.contains("bad-jobspec.yaml") && err.contains("resources[0].count"),
+        "{err}"
+    );
+    // The bad jobspec changed nothing: the next one still gets a core.
+    assert!(
+        out.contains("INFO: JOBID=2\nINFO: RESOURCES=ALLOCATED\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn malformed_graphs_name_the_file() {
+    let d = tmpdir("badgraph");
+    let cases = [
+        ("broken.graphml", "<graphml><graph id=\"x\"><node id=\"a\"><data key=\"type\">x</data></node>\n<edge source=\"a\" target=\"b\"/></graph></graphml>", "b"),
+        ("broken.yaml", "root:\n  type: cluster\n  with: [ {type: node, count: x} ]\n", "count"),
+        ("broken.json", "{\"graph\": {\"nodes\": [ {\"id\": \"0\"} ]}}", "0"),
+    ];
+    for (name, text, key) in cases {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        let fmt = if name.ends_with(".json") {
+            "jgf"
+        } else {
+            "grug"
+        };
+        let (ok, _, err) = run(&["-L", p.to_str().unwrap(), "-f", fmt], "quit\n");
+        assert!(!ok, "{name}: must fail");
+        assert!(
+            err.contains(name),
+            "{name}: error must name the file: {err}"
+        );
+        assert!(err.contains(key), "{name}: error must name '{key}': {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+}
