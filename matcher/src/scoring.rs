@@ -101,7 +101,7 @@ impl Evals {
     }
 
     /// Next group in iteration order (after a reset, the first).
-    pub fn next(&mut self) -> Option<&EGroup> {
+    pub fn next_group(&mut self) -> Option<&EGroup> {
         let g = self.egroups.get(self.cursor);
         if g.is_some() {
             self.cursor += 1;

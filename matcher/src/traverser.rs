@@ -344,9 +344,9 @@ impl Traverser {
         }
     }
 
-    fn to_req(&mut self, g: &mut ResourceGraph, r: &Resource) -> Req {
+    fn build_req(&mut self, g: &mut ResourceGraph, r: &Resource) -> Req {
         let typ = g.sym(&r.typ);
-        let with: Vec<Req> = r.with.iter().map(|c| self.to_req(g, c)).collect();
+        let with: Vec<Req> = r.with.iter().map(|c| self.build_req(g, c)).collect();
         let mut user_data = BTreeMap::new();
         for c in &with {
             self.accum_if(c.typ, c.count.min as i64, &mut user_data);
@@ -631,7 +631,7 @@ impl Traverser {
                 let count = elem.count.calc(qc);
                 let mut j = 0;
                 while j < count {
-                    let Some(eg) = ds.evals(dom, elem.typ).next() else {
+                    let Some(eg) = ds.evals(dom, elem.typ).next_group() else {
                         return Err(Errno::Busy);
                     };
                     let e0 = eg.edges[0];
@@ -994,13 +994,13 @@ impl Traverser {
         self.ensure_capacity(g);
         let dom = self.dom;
         let root = *g.roots.get(&dom).ok_or(Errno::Inval)?;
-        let reqs: Vec<Req> = js.resources.iter().map(|r| self.to_req(g, r)).collect();
+        let reqs: Vec<Req> = js.resources.iter().map(|r| self.build_req(g, r)).collect();
         let x_backup = self.x_types.clone();
         let x = self.exclusivity(&reqs, g.g[root].typ);
         let mut dfv = BTreeMap::new();
         self.prime_jobspec(&reqs, &mut dfv);
         let duration = if js.duration == 0 {
-            (self.graph_end - 0) as u64
+            self.graph_end as u64
         } else {
             js.duration
         };
