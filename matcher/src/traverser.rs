@@ -521,18 +521,25 @@ impl Traverser {
         dfu: &mut Scoring,
         multiplier: u32,
     ) -> Result<(), Errno> {
-        let mut edges: Vec<EdgeIdx> = g.out_edges(u).to_vec();
         let dynamic = self.policy.stop_on_first_match();
-        if dynamic {
-            edges.sort_by(|&a, &b| {
+        // Only first-fit reorders children; the static walk borrows the
+        // graph's own edge list instead of copying it on the hot path.
+        let sorted: Vec<EdgeIdx>;
+        let edges: &[EdgeIdx] = if dynamic {
+            let mut v = g.out_edges(u).to_vec();
+            v.sort_by(|&a, &b| {
                 let ka = (self.weights[a.index()], g.g[g.target(a)].uniq_id);
                 let kb = (self.weights[b.index()], g.g[g.target(b)].uniq_id);
                 kb.cmp(&ka)
             });
-        }
+            sorted = v;
+            &sorted
+        } else {
+            g.out_edges(u)
+        };
         let mut sat: BTreeSet<Sym> = BTreeSet::new();
         let mut rc = Err(Errno::Busy);
-        for e in edges {
+        for &e in edges {
             if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
                 continue;
             }
@@ -1060,8 +1067,7 @@ impl Traverser {
         }
     }
 
-    fn far_future(&self, g: &ResourceGraph, root: VertexIdx, duration: u64) -> i64 {
-        let _ = (g, root);
+    fn far_future(duration: u64) -> i64 {
         i64::MAX.saturating_sub(duration as i64).saturating_sub(1)
     }
 
@@ -1074,7 +1080,7 @@ impl Traverser {
         root: VertexIdx,
     ) -> Result<MatchResult, Errno> {
         meta.alloc_type = AllocType::Satisfiability;
-        meta.at = self.far_future(g, root, meta.duration);
+        meta.at = Self::far_future(meta.duration);
         match self.select(g, reqs, root, meta, x) {
             Ok(()) => Ok(MatchResult {
                 jobid: meta.jobid,

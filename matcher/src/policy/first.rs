@@ -1,7 +1,5 @@
 //! The `first` match policy. First fit: prefer high ids, node-centric, stop at the first nodes that fit.
-use resource_graph::Vertex;
-
-use super::{MatchPolicy, Ranking};
+use super::{ranking, Ranking};
 
 /// First fit: prefer high ids, node-centric, stop at the first nodes that fit.
 pub struct First(Ranking);
@@ -13,26 +11,4 @@ impl First {
     }
 }
 
-impl MatchPolicy for First {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-    fn better(&self, a: i64, b: i64) -> bool {
-        self.0.better(a, b)
-    }
-    fn stop_on_first_match(&self) -> bool {
-        self.0.stop_on_first_match()
-    }
-    fn exclusive_types(&self) -> &[&'static str] {
-        self.0.exclusive_types()
-    }
-    fn discover(&mut self, v: &Vertex, typ: &str) {
-        self.0.discover(v, typ)
-    }
-    fn finish(&mut self, v: &Vertex, typ: &str) -> i64 {
-        self.0.finish(v, typ)
-    }
-    fn reset(&mut self) {
-        self.0.reset()
-    }
-}
+ranking::ranking_policy!(First);

@@ -132,3 +132,34 @@ impl MatchPolicy for Ranking {
         self.node_factor = 0;
     }
 }
+
+/// Implement [`MatchPolicy`] for a newtype over [`Ranking`] by delegation,
+/// so each named policy file states only its options.
+macro_rules! ranking_policy {
+    ($ty:ident) => {
+        impl $crate::policy::MatchPolicy for $ty {
+            fn name(&self) -> &str {
+                self.0.name()
+            }
+            fn better(&self, a: i64, b: i64) -> bool {
+                self.0.better(a, b)
+            }
+            fn stop_on_first_match(&self) -> bool {
+                self.0.stop_on_first_match()
+            }
+            fn exclusive_types(&self) -> &[&'static str] {
+                self.0.exclusive_types()
+            }
+            fn discover(&mut self, v: &resource_graph::Vertex, typ: &str) {
+                self.0.discover(v, typ)
+            }
+            fn finish(&mut self, v: &resource_graph::Vertex, typ: &str) -> i64 {
+                self.0.finish(v, typ)
+            }
+            fn reset(&mut self) {
+                self.0.reset()
+            }
+        }
+    };
+}
+pub(crate) use ranking_policy;
