@@ -249,7 +249,7 @@ fn benches(c: &mut Criterion) {
         let mut g = base.take().unwrap_or_else(|| load(&path));
         let pol =
             matcher::policy::create(policy, &g).unwrap_or_else(|e| panic!("policy {policy}: {e}"));
-        let mut trav = Traverser::new(&mut g, pol, &["containment"], "ALL:core")
+        let mut trav = Traverser::new(&mut g, pol, &["containment"], "ALL:core,ALL:node")
             .unwrap_or_else(|e| panic!("traverser: {e}"));
         for state in ["empty", "half"] {
             if state == "half" {

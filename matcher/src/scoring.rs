@@ -154,6 +154,22 @@ impl Scoring {
             .map_or(0, |e| e.qual_count)
     }
 
+    /// Units of type `t` recorded, qualified or not.
+    pub fn total_count(&self, s: Sym, t: Sym) -> u32 {
+        self.map
+            .get(&s)
+            .and_then(|m| m.get(&t))
+            .map_or(0, |e| e.total_count)
+    }
+
+    /// Vertices (granules) of type `t` recorded.
+    pub fn granules(&self, s: Sym, t: Sym) -> usize {
+        self.map
+            .get(&s)
+            .and_then(|m| m.get(&t))
+            .map_or(0, |e| e.egroups.len())
+    }
+
     /// Whether any candidate of type `t` was recorded.
     pub fn contains(&self, s: Sym, t: Sym) -> bool {
         self.map.get(&s).is_some_and(|m| m.contains_key(&t))

@@ -148,15 +148,22 @@ impl PruneFilters {
         self.total.contains(&t)
     }
 
-    fn types_for(&self, anchor: Sym) -> Vec<Sym> {
-        let mut out: Vec<Sym> = self
-            .anchors
-            .get(&Some(anchor))
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
-        if let Some(any) = self.anchors.get(&None) {
-            out.extend(any.iter().copied());
-        }
+    /// Types aggregated at a vertex of type `anchor`: its own anchor's
+    /// types, then the ALL types other than itself, each group in name
+    /// order. The last one weighs children for first-fit ordering.
+    fn types_for(&self, anchor: Sym, g: &ResourceGraph) -> Vec<Sym> {
+        let by_name = |set: Option<&BTreeSet<Sym>>, skip: Option<Sym>| {
+            let mut v: Vec<Sym> = set
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&t| Some(t) != skip)
+                .collect();
+            v.sort_by(|&a, &b| g.name_of(a).cmp(g.name_of(b)));
+            v
+        };
+        let mut out = by_name(self.anchors.get(&Some(anchor)), None);
+        out.extend(by_name(self.anchors.get(&None), Some(anchor)));
         out
     }
 }
@@ -327,7 +334,7 @@ impl Traverser {
         for (&t, &c) in &dfv {
             self.accum_if(t, c, to_parent);
         }
-        let types = self.prune.types_for(typ);
+        let types = self.prune.types_for(typ, g);
         if !types.is_empty() && s == self.dom {
             let totals: Vec<i64> = types
                 .iter()
@@ -564,8 +571,13 @@ impl Traverser {
                 if dynamic {
                     let mut enough = true;
                     for q in reqs {
+                        // Enough units, and at least one vertex per slot:
+                        // a slot takes whole vertices, so two 2-unit
+                        // memories cannot serve four 1-unit slots.
                         let want = (q.count.effective_max() as u64) * multiplier as u64;
-                        if dfu.qualified_count(s, q.typ) as u64 >= want {
+                        if dfu.total_count(s, q.typ) as u64 >= want
+                            && dfu.granules(s, q.typ) as u64 >= multiplier as u64
+                        {
                             sat.insert(q.typ);
                         } else {
                             enough = false;
@@ -1011,11 +1023,9 @@ impl Traverser {
         } else {
             js.duration
         };
-        // `now` is the wall clock, as in Fluxion: first-fit ordering weighs a
-        // subtree by what is free at this instant.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        // Matches start at time 0 of the planners; `now` is that instant,
+        // so first-fit weighs a subtree by what is free when the job starts.
+        let now = 0;
         let mut meta = JobMeta {
             jobid,
             at: 0,

@@ -36,7 +36,11 @@ struct Args {
     #[arg(short = 'F', long = "match-format", default_value = "simple")]
     format: String,
     /// Pruning filters: ANCHOR:TYPE pairs, e.g. ALL:core,rack:node.
-    #[arg(short = 'p', long = "prune-filters", default_value = "ALL:core")]
+    #[arg(
+        short = 'p',
+        long = "prune-filters",
+        default_value = "ALL:core,ALL:node"
+    )]
     prune_filters: String,
     /// Write command output to this file instead of standard output.
     #[arg(short = 't', long = "test-output")]
@@ -265,7 +269,7 @@ fn main() -> Result<()> {
     let mut g = load(&args)?;
     let pol = policy::create(&args.policy, &g).map_err(anyhow::Error::msg)?;
     let prune = if args.prune_filters.trim_matches('"').is_empty() {
-        "ALL:core"
+        "ALL:core,ALL:node"
     } else {
         args.prune_filters.trim_matches('"')
     };
