@@ -340,7 +340,7 @@ impl Traverser {
                 .iter()
                 .map(|t| dfv.get(t).copied().unwrap_or(0))
                 .collect();
-            g.g[u].schedule.subplan = Some(PlannerMulti::new(types, &totals));
+            g.g[u].schedule.subplan = Some(Box::new(PlannerMulti::new(types, &totals)));
         }
         self.set_color(u, s, BLACK);
     }
@@ -391,7 +391,7 @@ impl Traverser {
         }
         if excl || r.exclusive == Tristate::True {
             let sched = &g.g[u].schedule;
-            if meta.alloc_type == AllocType::Alloc && !sched.allocations.is_empty() {
+            if meta.alloc_type == AllocType::Alloc && sched.allocated() {
                 return Err(Errno::Busy);
             }
             if sched.x_checker.avail_during(meta.at, meta.duration) < X_CHECKER_NJOBS {
@@ -927,20 +927,20 @@ impl Traverser {
         let jobid = meta.jobid;
         if excl {
             n_plans += 1;
-            let v = &mut g.g[u];
-            let span = v
-                .schedule
-                .plans
-                .add_span(meta.at, meta.duration, needs as i64)
-                .ok_or_else(|| format!("cannot book {needs} of {} at {}", v.name, meta.at))?;
-            match meta.alloc_type {
-                AllocType::Alloc => {
-                    v.schedule.allocations.insert(jobid, span);
-                }
-                AllocType::Reserve => {
-                    v.schedule.reservations.insert(jobid, span);
-                }
-                AllocType::Satisfiability => {}
+            let reserved = meta.alloc_type != AllocType::Alloc;
+            let booked = g.g[u].schedule.plans.add_span(
+                jobid,
+                meta.at,
+                meta.duration,
+                needs as i64,
+                reserved,
+            );
+            if !booked {
+                return Err(format!(
+                    "cannot book {needs} of {} at {}",
+                    g.name(u),
+                    meta.at
+                ));
             }
         }
         if n_plans > 0 {
@@ -951,19 +951,16 @@ impl Traverser {
                 .map(|p| p.types().to_vec())
                 .unwrap_or_default();
             let v = &mut g.g[u];
-            v.schedule.tags.insert(jobid);
-            if let Some(xs) = v.schedule.x_checker.add_span(meta.at, meta.duration, 1) {
-                v.schedule.x_spans.insert(jobid, xs);
-            }
+            v.schedule
+                .x_checker
+                .add_span(jobid, meta.at, meta.duration, 1, false);
             if !dfu.is_empty() {
                 if let Some(sp) = v.schedule.subplan.as_mut() {
                     let amounts: Vec<i64> = types
                         .iter()
                         .map(|t| dfu.get(t).copied().unwrap_or(0))
                         .collect();
-                    if let Some(span) = sp.add_span(meta.at, meta.duration, &amounts) {
-                        v.schedule.job2span.insert(jobid, span);
-                    }
+                    sp.add_span(jobid, meta.at, meta.duration, &amounts);
                 }
             }
             let (typ, size) = (v.typ, v.size as i64);
@@ -1189,7 +1186,7 @@ impl Traverser {
         let Some(&root) = g.roots.get(&self.dom) else {
             return false;
         };
-        if !g.g[root].schedule.tags.contains(&jobid) {
+        if !g.g[root].schedule.tagged(jobid) {
             return false;
         }
         self.ensure_capacity(g);
@@ -1203,24 +1200,13 @@ impl Traverser {
         let dom = self.dom;
         {
             let sched = &mut g.g[u].schedule;
-            if !sched.tags.remove(&jobid) {
+            if sched.x_checker.rem_span(jobid).is_none() {
                 return;
             }
-            if let Some(s) = sched.x_spans.remove(&jobid) {
-                sched.x_checker.rem_span(s);
+            if let Some(sp) = sched.subplan.as_mut() {
+                sp.rem_span(jobid);
             }
-            if let Some(s) = sched.job2span.remove(&jobid) {
-                if let Some(sp) = sched.subplan.as_mut() {
-                    sp.rem_span(s);
-                }
-            }
-            if let Some(s) = sched
-                .allocations
-                .remove(&jobid)
-                .or_else(|| sched.reservations.remove(&jobid))
-            {
-                sched.plans.rem_span(s);
-            }
+            sched.plans.rem_span(jobid);
         }
         let edges: Vec<EdgeIdx> = g.out_edges(u).to_vec();
         for e in edges {

@@ -48,7 +48,7 @@ impl Writer for Simple {
         self.out.push_str(&format!(
             "{}{}[{}:{}]\n",
             indent(level),
-            g.g[v].name,
+            g.name(v),
             needs,
             mode
         ));
@@ -77,7 +77,7 @@ impl Writer for PrettySimple {
         self.lines.push(format!(
             "{}{}[{}:{}]\n",
             indent(level),
-            g.g[v].name,
+            g.name(v),
             needs,
             mode
         ));

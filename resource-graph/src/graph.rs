@@ -11,7 +11,7 @@ use petgraph::visit::{EdgeIndexable, EdgeRef, NodeIndexable};
 use petgraph::Direction;
 
 use crate::intern::{Interner, Sym};
-use crate::planner::{Planner, PlannerMulti, SpanId};
+use crate::planner::{Planner, PlannerMulti};
 
 /// Index of a vertex; stable across removals.
 pub type VertexIdx = NodeIndex<u32>;
@@ -30,25 +30,18 @@ pub enum Status {
     Down,
 }
 
-/// Scheduling state of one vertex.
+/// Scheduling state of one vertex. Spans are named by job id (a job holds
+/// at most one span per planner), so an idle vertex owns no heap memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
-    /// Units of this vertex in use over time.
+    /// Units of this vertex in use over time; a span per allocating or
+    /// reserving job.
     pub plans: Planner,
-    /// Jobs touching this vertex over time (exclusivity check).
+    /// Jobs touching this vertex over time (exclusivity check); a job with
+    /// a span here is "tagged" on the vertex.
     pub x_checker: Planner,
-    /// Job id -> span in `plans`, for allocations.
-    pub allocations: BTreeMap<u64, SpanId>,
-    /// Job id -> span in `plans`, for reservations.
-    pub reservations: BTreeMap<u64, SpanId>,
-    /// Jobs whose allocation passes through this vertex.
-    pub tags: BTreeSet<u64>,
-    /// Job id -> span in `x_checker`.
-    pub x_spans: BTreeMap<u64, SpanId>,
-    /// Job id -> span in `subplan`.
-    pub job2span: BTreeMap<u64, SpanId>,
     /// Subtree aggregates of the pruning types (absent on leaves).
-    pub subplan: Option<PlannerMulti>,
+    pub subplan: Option<Box<PlannerMulti>>,
 }
 
 impl Schedule {
@@ -56,31 +49,41 @@ impl Schedule {
         Schedule {
             plans: Planner::new(size as i64),
             x_checker: Planner::new(X_CHECKER_NJOBS),
-            allocations: BTreeMap::new(),
-            reservations: BTreeMap::new(),
-            tags: BTreeSet::new(),
-            x_spans: BTreeMap::new(),
-            job2span: BTreeMap::new(),
             subplan: None,
         }
     }
+
+    /// Whether `job` holds anything on this vertex or below it.
+    pub fn tagged(&self, job: u64) -> bool {
+        self.x_checker.span(job).is_some()
+    }
+
+    /// Whether some job holds an allocation (not a reservation) of it.
+    pub fn allocated(&self) -> bool {
+        self.plans.has_allocation()
+    }
+
+    /// Whether some job holds a reservation of it.
+    pub fn reserved(&self) -> bool {
+        self.plans.spans().iter().any(|s| s.reserved)
+    }
 }
 
-/// One resource.
+/// One resource. Kept small: strings are interned, the name is derived
+/// from basename and id, paths from the parent's path, and rarely used
+/// data (properties, names or paths that cannot be derived) live beside
+/// the graph or behind a pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vertex {
     pub typ: Sym,
-    pub basename: String,
-    pub name: String,
+    pub basename: Sym,
+    pub unit: Sym,
+    pub status: Status,
     pub id: i64,
     pub uniq_id: i64,
     pub rank: i64,
     pub size: u64,
-    pub unit: String,
-    pub properties: BTreeMap<String, String>,
-    pub status: Status,
-    /// Subsystem -> path of this vertex in it.
-    pub paths: BTreeMap<Sym, String>,
+    pub properties: Option<Box<BTreeMap<String, String>>>,
     pub schedule: Schedule,
 }
 
@@ -111,8 +114,12 @@ pub struct ResourceGraph {
     pub roots: BTreeMap<Sym, VertexIdx>,
     /// Type -> vertices in creation order.
     pub by_type: HashMap<Sym, Vec<VertexIdx>>,
-    /// Path (any subsystem) -> vertex.
-    pub by_path: HashMap<String, VertexIdx>,
+    /// Names that differ from basename + id.
+    names: HashMap<VertexIdx, Box<str>>,
+    /// Paths that differ from the parent's path + "/" + name.
+    paths: HashMap<(VertexIdx, Sym), Box<str>>,
+    /// Every subsystem an edge or a path was given in.
+    subsystems: BTreeSet<Sym>,
     next_uniq: i64,
 }
 
@@ -120,6 +127,15 @@ impl ResourceGraph {
     /// An empty graph.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty graph with room for `vertices` vertices and `edges` edges.
+    pub fn with_capacity(vertices: usize, edges: usize) -> Self {
+        ResourceGraph {
+            g: StableGraph::with_capacity(vertices, edges),
+            out: Vec::with_capacity(vertices),
+            ..Self::default()
+        }
     }
 
     /// Intern a string.
@@ -144,26 +160,27 @@ impl ResourceGraph {
 
     /// Add a vertex; it gets the next unique id.
     pub fn add_vertex(&mut self, v: NewVertex) -> VertexIdx {
+        let uniq = self.next_uniq;
+        self.add_vertex_with_uniq(v, uniq)
+    }
+
+    /// Add a vertex with a given unique id (readers of saved graphs);
+    /// later vertices get ids above it.
+    pub fn add_vertex_with_uniq(&mut self, v: NewVertex, uniq_id: i64) -> VertexIdx {
         let typ = self.sym(v.typ);
-        let name = if v.id >= 0 {
-            format!("{}{}", v.basename, v.id)
-        } else {
-            v.basename.to_owned()
-        };
-        let uniq_id = self.next_uniq;
-        self.next_uniq += 1;
+        let basename = self.sym(v.basename);
+        let unit = self.sym(v.unit);
+        self.next_uniq = self.next_uniq.max(uniq_id + 1);
         let idx = self.g.add_node(Vertex {
             typ,
-            basename: v.basename.to_owned(),
-            name,
+            basename,
+            unit,
+            status: Status::Up,
             id: v.id,
             uniq_id,
             rank: v.rank,
             size: v.size,
-            unit: v.unit.to_owned(),
-            properties: BTreeMap::new(),
-            status: Status::Up,
-            paths: BTreeMap::new(),
+            properties: None,
             schedule: Schedule::new(v.size),
         });
         let i = idx.index();
@@ -175,10 +192,117 @@ impl ResourceGraph {
         idx
     }
 
-    /// Set the path of a vertex in a subsystem and index it.
-    pub fn set_path(&mut self, v: VertexIdx, subsystem: Sym, path: String) {
-        self.by_path.insert(path.clone(), v);
-        self.g[v].paths.insert(subsystem, path);
+    fn derived_name(&self, v: VertexIdx) -> String {
+        let x = &self.g[v];
+        let base = self.name_of(x.basename);
+        if x.id >= 0 {
+            format!("{base}{}", x.id)
+        } else {
+            base.to_owned()
+        }
+    }
+
+    /// The name of a vertex: basename + id unless set otherwise.
+    pub fn name(&self, v: VertexIdx) -> String {
+        match self.names.get(&v) {
+            Some(n) => n.to_string(),
+            None => self.derived_name(v),
+        }
+    }
+
+    /// Give a vertex a name other than basename + id.
+    pub fn set_name(&mut self, v: VertexIdx, name: &str) {
+        if self.derived_name(v) == name {
+            self.names.remove(&v);
+        } else {
+            self.names.insert(v, name.into());
+        }
+    }
+
+    /// The properties of a vertex (empty when none were set).
+    pub fn properties(&self, v: VertexIdx) -> impl Iterator<Item = (&str, &str)> {
+        self.g[v]
+            .properties
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Set one property of a vertex.
+    pub fn set_property(&mut self, v: VertexIdx, key: &str, value: &str) {
+        self.g[v]
+            .properties
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value.to_owned());
+    }
+
+    fn derived_path(&self, v: VertexIdx, subsystem: Sym) -> Option<String> {
+        if self.roots.get(&subsystem) == Some(&v) {
+            return Some(format!("/{}", self.name(v)));
+        }
+        let parent = self.source(self.parent_edge(v, subsystem)?);
+        let mut p = self.path(parent, subsystem)?;
+        p.push('/');
+        p.push_str(&self.name(v));
+        Some(p)
+    }
+
+    /// The path of a vertex in a subsystem: as set, or its parent's path
+    /// there + "/" + its name; `None` outside the subsystem.
+    pub fn path(&self, v: VertexIdx, subsystem: Sym) -> Option<String> {
+        match self.paths.get(&(v, subsystem)) {
+            Some(p) => Some(p.to_string()),
+            None => self.derived_path(v, subsystem),
+        }
+    }
+
+    /// Every path of a vertex, by subsystem.
+    pub fn paths(&self, v: VertexIdx) -> BTreeMap<Sym, String> {
+        self.subsystems
+            .iter()
+            .filter_map(|&s| self.path(v, s).map(|p| (s, p)))
+            .collect()
+    }
+
+    /// Set the path of a vertex in a subsystem. Only a path that differs
+    /// from the derived one is stored, so call this after the vertex's
+    /// parent edge exists.
+    pub fn set_path(&mut self, v: VertexIdx, subsystem: Sym, path: &str) {
+        self.subsystems.insert(subsystem);
+        self.paths.remove(&(v, subsystem));
+        if self.derived_path(v, subsystem).as_deref() != Some(path) {
+            self.paths.insert((v, subsystem), path.into());
+        }
+    }
+
+    /// The vertex at `path` in any subsystem, if one is there.
+    pub fn find_path(&self, path: &str) -> Option<VertexIdx> {
+        if let Some((&(v, _), _)) = self.paths.iter().find(|(_, p)| &***p == path) {
+            return Some(v);
+        }
+        let mut parts = path.strip_prefix('/')?.split('/');
+        let first = parts.next()?;
+        'roots: for (&s, &root) in &self.roots {
+            if self.name(root) != first {
+                continue;
+            }
+            let mut at = root;
+            for part in parts.clone() {
+                let next = self.out_edges(at).iter().find(|&&e| {
+                    let t = self.target(e);
+                    self.g[e].subsystem == s
+                        && self.parent_edge(t, s) == Some(e)
+                        && !self.paths.contains_key(&(t, s))
+                        && self.name(t) == part
+                });
+                match next {
+                    Some(&e) => at = self.target(e),
+                    None => continue 'roots,
+                }
+            }
+            return Some(at);
+        }
+        None
     }
 
     /// Add an edge `src -> tgt` unless one already exists in that subsystem.
@@ -190,6 +314,7 @@ impl ResourceGraph {
         if dup {
             return;
         }
+        self.subsystems.insert(subsystem);
         let e = self.g.add_edge(
             src,
             tgt,
@@ -211,12 +336,13 @@ impl ResourceGraph {
         self.g.edge_endpoints(e).expect("live edge").1
     }
 
-    /// The edge into `v` in `subsystem` (its parent edge), if any.
+    /// The first edge made into `v` in `subsystem` (its parent edge).
     pub fn parent_edge(&self, v: VertexIdx, subsystem: Sym) -> Option<EdgeIndex<u32>> {
         self.g
             .edges_directed(v, Direction::Incoming)
-            .find(|e| e.weight().subsystem == subsystem)
+            .filter(|e| e.weight().subsystem == subsystem)
             .map(|e| e.id())
+            .min()
     }
 
     /// Source of an edge.

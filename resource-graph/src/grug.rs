@@ -273,12 +273,9 @@ impl Generator<'_> {
                 return root;
             }
         }
-        let (id, prefix) = match src {
-            None => (0, String::new()),
-            Some((sv, e, i, sz, j)) => (
-                self.gen_id(e, i, sz, j),
-                self.g.g[sv].paths.get(&ssys).cloned().unwrap_or_default(),
-            ),
+        let id = match src {
+            None => 0,
+            Some((_, e, i, sz, j)) => self.gen_id(e, i, sz, j),
         };
         let v = self.g.add_vertex(NewVertex {
             typ: &rv.typ,
@@ -290,10 +287,24 @@ impl Generator<'_> {
         });
         if src.is_none() {
             self.g.roots.insert(ssys, v);
+            let path = format!("/{}", self.g.name(v));
+            self.g.set_path(v, ssys, &path);
         }
-        let path = format!("{prefix}/{}", self.g.g[v].name);
-        self.g.set_path(v, ssys, path);
         v
+    }
+
+    /// The path a generated vertex gets: its generating parent's path in
+    /// the vertex's own subsystem + "/" + its name. Stored only when the
+    /// graph cannot derive it (it can whenever the edge that made the
+    /// vertex is in that subsystem).
+    fn place(&mut self, u: usize, sv: VertexIdx, tv: VertexIdx, e: &RecipeEdge) {
+        let ssys = self.g.sym(&self.r.vertices[u].subsystem);
+        if e.e_subsystem == self.r.vertices[u].subsystem {
+            return;
+        }
+        let prefix = self.g.path(sv, ssys).unwrap_or_default();
+        let path = format!("{prefix}/{}", self.g.name(tv));
+        self.g.set_path(tv, ssys, &path);
     }
 
     fn link(&mut self, e: &RecipeEdge, s: VertexIdx, t: VertexIdx) {
@@ -318,6 +329,7 @@ impl Generator<'_> {
                     for i in 0..e.multi_scale {
                         let tv = self.emit_vertex(tu, Some((sv, e, i, e.multi_scale, j as i64)));
                         self.link(e, sv, tv);
+                        self.place(tu, sv, tv, e);
                         made.push(tv);
                     }
                 }
@@ -331,22 +343,22 @@ impl Generator<'_> {
                 for &sv in &sources {
                     for &tv in &targets {
                         if e.gen_method == GenMethod::AssociateByPathIn {
-                            let tp = self.g.g[tv]
-                                .paths
-                                .get(&insys)
-                                .map(|p| path_prefix(p, e.as_tgt_uplvl));
-                            let sp = self.g.g[sv]
-                                .paths
-                                .get(&insys)
-                                .map(|p| path_prefix(p, e.as_src_uplvl));
+                            let tp = self
+                                .g
+                                .path(tv, insys)
+                                .map(|p| path_prefix(&p, e.as_tgt_uplvl));
+                            let sp = self
+                                .g
+                                .path(sv, insys)
+                                .map(|p| path_prefix(&p, e.as_src_uplvl));
                             if tp != sp {
                                 continue;
                             }
                         }
-                        let base = self.g.g[sv].paths.get(&esys).cloned().unwrap_or_default();
-                        let path = format!("{base}/{}", self.g.g[tv].name);
-                        self.g.set_path(tv, esys, path);
+                        let base = self.g.path(sv, esys).unwrap_or_default();
+                        let path = format!("{base}/{}", self.g.name(tv));
                         self.link(e, sv, tv);
+                        self.g.set_path(tv, esys, &path);
                         made.push(tv);
                     }
                 }

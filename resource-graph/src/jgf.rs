@@ -86,8 +86,9 @@ pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
     };
 
     let mut r = Reader {
-        g: ResourceGraph::new(),
+        g: ResourceGraph::with_capacity(nodes.len(), edges.len()),
         ids: HashMap::with_capacity(nodes.len()),
+        paths: HashMap::with_capacity(nodes.len()),
     };
     for (i, node) in nodes.iter().enumerate() {
         r.node(i, node).map_err(fail)?;
@@ -95,13 +96,22 @@ pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
     for (i, edge) in edges.iter().enumerate() {
         r.edge(i, edge).map_err(fail)?;
     }
+    // Paths go in once the edges exist: the graph stores only those it
+    // cannot derive from the parent's.
+    let mut given: Vec<_> = r.paths.into_iter().collect();
+    given.sort_unstable_by_key(|((v, _), _)| v.index());
+    for ((v, s), p) in given {
+        r.g.set_path(v, s, &p);
+    }
     Ok(r.g)
 }
 
-/// Build state of one read: the graph so far and JGF node id -> vertex.
+/// Build state of one read: the graph so far, JGF node id -> vertex, and
+/// the paths the file gives.
 struct Reader {
     g: ResourceGraph,
     ids: HashMap<String, VertexIdx>,
+    paths: HashMap<(VertexIdx, crate::Sym), String>,
 }
 
 impl Reader {
@@ -191,34 +201,36 @@ impl Reader {
                 if let Some(&other) = self.g.symbols.get(ss).and_then(|s| self.g.roots.get(&s)) {
                     return Err(at(format!(
                         "second root of subsystem \"{ss}\" ({path}; the first is {})",
-                        self.g.g[other].name
+                        self.g.name(other)
                     )));
                 }
             }
         }
 
-        let v = self.g.add_vertex(NewVertex {
-            typ,
-            basename,
-            id,
-            rank,
-            size,
-            unit,
-        });
-        let vx = &mut self.g.g[v];
-        vx.uniq_id = uniq_id;
-        vx.name = match name {
-            Some(n) => n.to_owned(),
-            None => format!("{basename}{id}"),
-        };
-        vx.status = status;
-        vx.properties = properties.into_iter().collect();
+        let v = self.g.add_vertex_with_uniq(
+            NewVertex {
+                typ,
+                basename,
+                id,
+                rank,
+                size,
+                unit,
+            },
+            uniq_id,
+        );
+        if let Some(n) = name {
+            self.g.set_name(v, n);
+        }
+        self.g.g[v].status = status;
+        for (k, val) in &properties {
+            self.g.set_property(v, k, val);
+        }
         for (ss, path) in paths {
             let s = self.g.sym(&ss);
             if is_root_path(&path) {
                 self.g.roots.insert(s, v);
             }
-            self.g.set_path(v, s, path);
+            self.paths.insert((v, s), path);
         }
         self.ids.insert(vid, v);
         Ok(())
@@ -290,7 +302,7 @@ impl Reader {
         let Some(ss) = self.g.symbols.get(subsystem) else {
             return false;
         };
-        match (self.g.g[src].paths.get(&ss), self.g.g[tgt].paths.get(&ss)) {
+        match (self.paths.get(&(src, ss)), self.paths.get(&(tgt, ss))) {
             (Some(sp), Some(tp)) => {
                 sp.len() > tp.len()
                     && sp.starts_with(tp.as_str())
@@ -403,26 +415,25 @@ pub fn write(g: &ResourceGraph) -> Value {
         let x = &g.g[v];
         let mut m = Map::new();
         m.insert("type".into(), g.name_of(x.typ).into());
-        m.insert("basename".into(), x.basename.clone().into());
-        m.insert("name".into(), x.name.clone().into());
+        m.insert("basename".into(), g.name_of(x.basename).into());
+        m.insert("name".into(), g.name(v).into());
         m.insert("id".into(), x.id.into());
         m.insert("uniq_id".into(), x.uniq_id.into());
         m.insert("rank".into(), x.rank.into());
         m.insert("exclusive".into(), false.into());
-        m.insert("unit".into(), x.unit.clone().into());
+        m.insert("unit".into(), g.name_of(x.unit).into());
         m.insert("size".into(), x.size.into());
-        if !x.properties.is_empty() {
-            let props: Map<String, Value> = x
-                .properties
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone().into()))
-                .collect();
+        let props: Map<String, Value> = g
+            .properties(v)
+            .map(|(k, v)| (k.to_owned(), v.into()))
+            .collect();
+        if !props.is_empty() {
             m.insert("properties".into(), props.into());
         }
-        let paths: Map<String, Value> = x
-            .paths
-            .iter()
-            .map(|(&ss, p)| (g.name_of(ss).to_owned(), p.clone().into()))
+        let paths: Map<String, Value> = g
+            .paths(v)
+            .into_iter()
+            .map(|(ss, p)| (g.name_of(ss).to_owned(), p.into()))
             .collect();
         m.insert("paths".into(), paths.into());
         if x.status == Status::Down {

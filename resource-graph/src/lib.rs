@@ -19,7 +19,7 @@ pub mod planner;
 pub use error::GraphError;
 pub use graph::{EdgeData, ResourceGraph, Status, Vertex, VertexIdx};
 pub use intern::Sym;
-pub use planner::{Planner, PlannerMulti, SpanId};
+pub use planner::{Planner, PlannerMulti, Span};
 
 /// Load a GRUG recipe from a file, picking the reader by extension
 /// (`.graphml`/`.xml` for GraphML, `.yaml`/`.yml` for our YAML format).

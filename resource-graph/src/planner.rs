@@ -1,21 +1,24 @@
 //! Time planners: how much of a resource is in use over time.
 //!
 //! A [`Planner`] tracks one resource pool of a fixed total as a set of
-//! spans (start, end, amount). The matcher asks "is N available over
-//! [t, t+d)?" and "what is the earliest t at which it is?". A
-//! [`PlannerMulti`] does the same for several resource types at once: the
-//! subtree aggregates used for pruning.
-use std::collections::HashMap;
+//! spans (start, end, amount), each held by one job. The matcher asks "is
+//! N available over [t, t+d)?" and "what is the earliest t at which it
+//! is?". A [`PlannerMulti`] does the same for several resource types at
+//! once: the subtree aggregates used for pruning.
+//!
+//! A job holds at most one span in a planner, so spans are named by job
+//! id: no per-vertex maps from jobs to span ids are needed, and an idle
+//! vertex's planner owns no heap memory at all.
 
-/// Identifies a span within one planner.
-pub type SpanId = u64;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Span {
-    id: SpanId,
-    start: i64,
-    end: i64,
-    amount: i64,
+/// One job's use of a pool over `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub job: u64,
+    pub start: i64,
+    pub end: i64,
+    pub amount: i64,
+    /// A reservation (planned for later) rather than an allocation.
+    pub reserved: bool,
 }
 
 /// A timeline of the use of one pool of `total` units.
@@ -23,7 +26,10 @@ struct Span {
 pub struct Planner {
     total: i64,
     spans: Vec<Span>,
-    next_id: SpanId,
+}
+
+fn end_of(start: i64, duration: u64) -> i64 {
+    start.saturating_add(duration.min(i64::MAX as u64) as i64)
 }
 
 impl Planner {
@@ -32,13 +38,17 @@ impl Planner {
         Planner {
             total,
             spans: Vec::new(),
-            next_id: 1,
         }
     }
 
     /// The size of the pool.
     pub fn total(&self) -> i64 {
         self.total
+    }
+
+    /// Change the size of the pool (graph growth or shrink).
+    pub fn set_total(&mut self, total: i64) {
+        self.total = total;
     }
 
     /// Number of spans planned.
@@ -51,6 +61,16 @@ impl Planner {
         self.spans.is_empty()
     }
 
+    /// The spans, in no particular order.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    /// Whether any span is an allocation (not a reservation).
+    pub fn has_allocation(&self) -> bool {
+        self.spans.iter().any(|s| !s.reserved)
+    }
+
     fn usage_at(&self, t: i64) -> i64 {
         self.spans
             .iter()
@@ -61,10 +81,17 @@ impl Planner {
 
     /// Units free at every instant of `[at, at + duration)`.
     pub fn avail_during(&self, at: i64, duration: u64) -> i64 {
-        if self.spans.is_empty() {
-            return self.total;
+        match self.spans.len() {
+            0 => return self.total,
+            1 => {
+                let s = &self.spans[0];
+                let end = end_of(at, duration);
+                let overlaps = s.start < end && at < s.end;
+                return self.total - if overlaps { s.amount } else { 0 };
+            }
+            _ => {}
         }
-        let end = at.saturating_add(duration.min(i64::MAX as u64) as i64);
+        let end = end_of(at, duration);
         let mut worst = self.usage_at(at);
         for s in &self.spans {
             if s.start > at && s.start < end {
@@ -79,55 +106,60 @@ impl Planner {
         self.total - self.usage_at(t)
     }
 
-    /// Plan `amount` units over `[start, start + duration)`; `None` when
-    /// that many are not free over the whole window.
-    pub fn add_span(&mut self, start: i64, duration: u64, amount: i64) -> Option<SpanId> {
-        if amount < 0 || amount > self.avail_during(start, duration) {
-            return None;
+    /// Plan `amount` units for `job` over `[start, start + duration)`;
+    /// false when that many are not free over the whole window, or the job
+    /// already holds a span here.
+    pub fn add_span(
+        &mut self,
+        job: u64,
+        start: i64,
+        duration: u64,
+        amount: i64,
+        reserved: bool,
+    ) -> bool {
+        if amount < 0 || amount > self.avail_during(start, duration) || self.span(job).is_some() {
+            return false;
         }
-        let id = self.next_id;
-        self.next_id += 1;
-        let end = start.saturating_add(duration.min(i64::MAX as u64) as i64);
         self.spans.push(Span {
-            id,
+            job,
             start,
-            end,
+            end: end_of(start, duration),
             amount,
+            reserved,
         });
-        Some(id)
+        true
     }
 
-    /// Remove a span; false when no such span exists.
-    pub fn rem_span(&mut self, id: SpanId) -> bool {
-        match self.spans.iter().position(|s| s.id == id) {
-            Some(i) => {
-                self.spans.swap_remove(i);
-                true
-            }
-            None => false,
+    /// Remove the span of `job`, returning it.
+    pub fn rem_span(&mut self, job: u64) -> Option<Span> {
+        let i = self.spans.iter().position(|s| s.job == job)?;
+        let s = self.spans.swap_remove(i);
+        if self.spans.is_empty() {
+            self.spans = Vec::new();
         }
+        Some(s)
     }
 
-    /// The amount a span holds.
-    pub fn span_amount(&self, id: SpanId) -> Option<i64> {
-        self.spans.iter().find(|s| s.id == id).map(|s| s.amount)
+    /// The span of `job`, if any.
+    pub fn span(&self, job: u64) -> Option<&Span> {
+        self.spans.iter().find(|s| s.job == job)
     }
 
     /// Instants at or after `t` at which availability may rise: `t`
-    /// itself and the end of every span ending after it, ascending.
+    /// itself and the end of every span ending after it.
     pub fn change_points_from(&self, t: i64, out: &mut Vec<i64>) {
         out.push(t);
         out.extend(self.spans.iter().map(|s| s.end).filter(|&e| e > t));
     }
 }
 
-/// Planners for several resource types that share span identities.
+/// Planners for several resource types, spans named by job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannerMulti {
     types: Vec<crate::Sym>,
     planners: Vec<Planner>,
-    spans: HashMap<SpanId, Vec<(usize, SpanId)>>,
-    next_id: SpanId,
+    /// Jobs holding a multi-span, even one of all-zero amounts.
+    jobs: Vec<u64>,
 }
 
 impl PlannerMulti {
@@ -136,8 +168,7 @@ impl PlannerMulti {
         PlannerMulti {
             planners: totals.iter().map(|&t| Planner::new(t)).collect(),
             types,
-            spans: HashMap::new(),
-            next_id: 1,
+            jobs: Vec::new(),
         }
     }
 
@@ -151,6 +182,11 @@ impl PlannerMulti {
         &self.planners[i]
     }
 
+    /// The planner of the `i`th type, to resize it.
+    pub fn planner_mut(&mut self, i: usize) -> &mut Planner {
+        &mut self.planners[i]
+    }
+
     /// Index of a type, if tracked.
     pub fn index_of(&self, t: crate::Sym) -> Option<usize> {
         self.types.iter().position(|&x| x == t)
@@ -158,40 +194,81 @@ impl PlannerMulti {
 
     /// Number of multi-spans planned.
     pub fn span_count(&self) -> usize {
-        self.spans.len()
+        self.jobs.len()
     }
 
-    /// Plan `amounts[i]` of each type over the window. Amounts of zero are
-    /// recorded as nothing. `None` if any type lacks room.
-    pub fn add_span(&mut self, start: i64, duration: u64, amounts: &[i64]) -> Option<SpanId> {
+    /// Whether `job` holds a multi-span here.
+    pub fn has_job(&self, job: u64) -> bool {
+        self.jobs.contains(&job)
+    }
+
+    /// Plan `amounts[i]` of each type for `job` over the window. Amounts
+    /// of zero are recorded as nothing. False if any type lacks room or
+    /// the job already holds a span.
+    pub fn add_span(&mut self, job: u64, start: i64, duration: u64, amounts: &[i64]) -> bool {
+        if self.has_job(job) {
+            return false;
+        }
         for (i, &a) in amounts.iter().enumerate() {
             if a > 0 && self.planners[i].avail_during(start, duration) < a {
-                return None;
+                return false;
             }
         }
-        let mut inner = Vec::new();
         for (i, &a) in amounts.iter().enumerate() {
             if a > 0 {
-                let id = self.planners[i].add_span(start, duration, a)?;
-                inner.push((i, id));
+                self.planners[i].add_span(job, start, duration, a, false);
             }
         }
-        let id = self.next_id;
-        self.next_id += 1;
-        self.spans.insert(id, inner);
-        Some(id)
+        self.jobs.push(job);
+        true
     }
 
-    /// Remove a multi-span; false when unknown.
-    pub fn rem_span(&mut self, id: SpanId) -> bool {
-        match self.spans.remove(&id) {
-            Some(inner) => {
-                for (i, s) in inner {
-                    self.planners[i].rem_span(s);
-                }
-                true
-            }
-            None => false,
+    /// Remove the multi-span of `job`; false when it holds none.
+    pub fn rem_span(&mut self, job: u64) -> bool {
+        let Some(i) = self.jobs.iter().position(|&j| j == job) else {
+            return false;
+        };
+        self.jobs.swap_remove(i);
+        for p in &mut self.planners {
+            p.rem_span(job);
         }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_named_by_job_and_bounded_by_total() {
+        let mut p = Planner::new(4);
+        assert!(p.add_span(7, 0, 10, 3, false));
+        assert!(!p.add_span(8, 5, 10, 2, false), "only 1 free over [5,15)");
+        assert!(p.add_span(8, 10, 10, 4, true));
+        assert!(
+            !p.add_span(7, 30, 1, 1, false),
+            "job 7 already holds a span"
+        );
+        assert_eq!(p.avail_during(0, 20), 0);
+        assert_eq!(p.avail_during(0, 10), 1);
+        assert!(p.has_allocation());
+        assert_eq!(p.rem_span(7).map(|s| s.amount), Some(3));
+        assert!(!p.has_allocation());
+        assert_eq!(p.avail_during(0, 10), 4);
+        assert!(p.rem_span(7).is_none());
+    }
+
+    #[test]
+    fn multi_spans_cover_all_types_and_remove_together() {
+        let mut m = PlannerMulti::new(vec![crate::Sym(0), crate::Sym(1)], &[10, 2]);
+        assert!(m.add_span(1, 0, 5, &[4, 0]));
+        assert!(!m.add_span(2, 0, 5, &[7, 1]), "core lacks room");
+        assert_eq!(m.planner(1).span_count(), 0, "failed add left no trace");
+        assert!(m.add_span(2, 0, 5, &[6, 2]));
+        assert_eq!(m.planner(0).avail_at(1), 0);
+        assert!(m.rem_span(1));
+        assert_eq!(m.planner(0).avail_at(1), 4);
+        assert_eq!(m.span_count(), 1);
     }
 }

@@ -36,8 +36,8 @@ fn render(g: &ResourceGraph) -> Vec<String> {
     let mut out = Vec::new();
     for v in g.vertices() {
         let x = &g.g[v];
-        let mut paths: Vec<String> = x
-            .paths
+        let mut paths: Vec<String> = g
+            .paths(v)
             .iter()
             .map(|(s, p)| format!("{}={p}", g.name_of(*s)))
             .collect();
@@ -46,13 +46,13 @@ fn render(g: &ResourceGraph) -> Vec<String> {
             "vertex {} type={} basename={} name={} id={} uniq_id={} rank={} size={} unit={} paths=[{}]",
             v.index(),
             g.name_of(x.typ),
-            x.basename,
-            x.name,
+            g.name_of(x.basename),
+            g.name(v),
             x.id,
             x.uniq_id,
             x.rank,
             x.size,
-            x.unit,
+            g.name_of(x.unit),
             paths.join(" ")
         ));
         for &e in g.out_edges(v) {
@@ -143,17 +143,14 @@ fn small_numbers_cores_per_node() {
     let g = load(&workspace().join("grugs/small.yaml"));
     assert_eq!(g.of_type("node").len(), 4);
     assert_eq!(g.of_type("core").len(), 4 * 2 * 8);
-    let names: Vec<&str> = g
-        .of_type("core")
-        .iter()
-        .map(|&v| g.g[v].name.as_str())
-        .collect();
+    let names: Vec<String> = g.of_type("core").iter().map(|&v| g.name(v)).collect();
     let expected: Vec<String> = (0..4)
         .flat_map(|_| (0..16).map(|i| format!("core{i}")))
         .collect();
     assert_eq!(names, expected);
     let last = *g.of_type("memory").last().expect("memory");
-    let path = g.g[last].paths.values().next().expect("a path");
+    let paths = g.paths(last);
+    let path = paths.values().next().expect("a path");
     assert_eq!(path, "/small0/node3/socket1/memory3");
-    assert_eq!((g.g[last].size, g.g[last].unit.as_str()), (16, "GB"));
+    assert_eq!((g.g[last].size, g.name_of(g.g[last].unit)), (16, "GB"));
 }

@@ -53,23 +53,24 @@ fn canon_with(g: &ResourceGraph, ranks: bool) -> Vec<String> {
     let mut out = Vec::new();
     for v in g.vertices() {
         let x = &g.g[v];
-        let paths: BTreeMap<&str, &str> = x
-            .paths
-            .iter()
-            .map(|(&s, p)| (g.name_of(s), p.as_str()))
+        let paths: BTreeMap<&str, String> = g
+            .paths(v)
+            .into_iter()
+            .map(|(s, p)| (g.name_of(s), p))
             .collect();
+        let props: BTreeMap<&str, &str> = g.properties(v).collect();
         out.push(format!(
             "v {} type={} basename={} name={} id={} rank={} size={} unit={} status={:?} props={:?} paths={:?}",
             x.uniq_id,
             g.name_of(x.typ),
-            x.basename,
-            x.name,
+            g.name_of(x.basename),
+            g.name(v),
             x.id,
             if ranks { x.rank.to_string() } else { "-".into() },
             x.size,
-            x.unit,
+            g.name_of(x.unit),
             x.status,
-            x.properties,
+            props,
             paths
         ));
         for &e in g.out_edges(v) {
@@ -82,10 +83,13 @@ fn canon_with(g: &ResourceGraph, ranks: bool) -> Vec<String> {
             ));
         }
     }
-    for (&s, &v) in &g.roots {
-        out.push(format!("root {} {}", g.name_of(s), g.g[v].uniq_id));
-    }
-    out.sort_by_key(|l| l.starts_with("root"));
+    let mut roots: Vec<String> = g
+        .roots
+        .iter()
+        .map(|(&s, &v)| format!("root {} {}", g.name_of(s), g.g[v].uniq_id))
+        .collect();
+    roots.sort();
+    out.extend(roots);
     out
 }
 
@@ -117,7 +121,12 @@ fn fluxion_jgf_files_load() {
                 let p = p.as_str().expect("path string");
                 if p.matches('/').count() == 1 {
                     let s = g.symbols.get(ss).expect("subsystem interned");
-                    assert_eq!(g.g[g.roots[&s]].paths[&s], p, "{}", f.display());
+                    assert_eq!(
+                        g.path(g.roots[&s], s).as_deref(),
+                        Some(p),
+                        "{}",
+                        f.display()
+                    );
                 }
             }
         }
@@ -133,10 +142,10 @@ fn fluxion_jgf_files_load() {
                 parents <= 1,
                 "{}: {} has {parents} parents",
                 f.display(),
-                g.g[v].name
+                g.name(v)
             );
             for &e in g.out_edges(v) {
-                let (s, t) = (&g.g[v].paths, &g.g[g.target(e)].paths);
+                let (s, t) = (g.paths(v), g.paths(g.target(e)));
                 let ss = g.g[e].subsystem;
                 if let (Some(sp), Some(tp)) = (s.get(&ss), t.get(&ss)) {
                     assert!(
@@ -180,18 +189,18 @@ fn tiny_counts_root_and_exact_rewrite() {
 
     let cont = g.symbols.get("containment").expect("containment");
     assert_eq!(g.roots.len(), 1);
-    let root = &g.g[g.roots[&cont]];
-    assert_eq!((root.name.as_str(), root.uniq_id), ("tiny0", 0));
-    assert_eq!(root.paths[&cont], "/tiny0");
+    let root = g.roots[&cont];
+    assert_eq!((g.name(root).as_str(), g.g[root].uniq_id), ("tiny0", 0));
+    assert_eq!(g.path(root, cont).as_deref(), Some("/tiny0"));
 
     // Node order drives creation order; edge order drives visiting order.
     let node1 = g.of_type("node")[1];
-    assert_eq!(g.g[node1].name, "node1");
+    assert_eq!(g.name(node1), "node1");
     assert_eq!(g.g[node1].rank, 1);
-    let kids: Vec<&str> = g
+    let kids: Vec<String> = g
         .out_edges(g.roots[&cont])
         .iter()
-        .map(|&e| g.g[g.target(e)].name.as_str())
+        .map(|&e| g.name(g.target(e)))
         .collect();
     assert_eq!(kids, ["rack0"]);
 
@@ -224,26 +233,26 @@ fn hand_built() -> ResourceGraph {
     let connects = g.sym("connects");
 
     let cluster = g.add_vertex(nv("cluster", "hand", 0, -1));
-    g.set_path(cluster, cont, "/hand0".into());
+    g.set_path(cluster, cont, "/hand0");
     g.roots.insert(cont, cluster);
     let panel = g.add_vertex(nv("powerpanel", "powerpanel", 0, -1));
-    g.set_path(panel, power, "/powerpanel0".into());
+    g.set_path(panel, power, "/powerpanel0");
     g.roots.insert(power, panel);
     let switch = g.add_vertex(nv("switch", "sw", 3, -1));
-    g.set_path(switch, cont, "/hand0/sw3".into());
+    g.set_path(switch, cont, "/hand0/sw3");
     g.add_edge(cluster, switch, cont, contains);
 
     for n in 0..2 {
         let node = g.add_vertex(nv("node", "node", n, n));
         let np = format!("/hand0/node{n}");
-        g.set_path(node, cont, np.clone());
-        g.set_path(node, power, format!("/powerpanel0/node{n}"));
+        g.set_path(node, cont, &np);
+        g.set_path(node, power, &format!("/powerpanel0/node{n}"));
         g.add_edge(cluster, node, cont, contains);
         g.add_edge(panel, node, power, supplies);
         g.add_edge(switch, node, net, connects);
         for c in 0..3 {
             let core = g.add_vertex(nv("core", "core", c, n));
-            g.set_path(core, cont, format!("{np}/core{c}"));
+            g.set_path(core, cont, &format!("{np}/core{c}"));
             g.add_edge(node, core, cont, contains);
         }
         let mem = g.add_vertex(NewVertex {
@@ -251,16 +260,14 @@ fn hand_built() -> ResourceGraph {
             unit: "GB",
             ..nv("memory", "memory", 0, n)
         });
-        g.set_path(mem, cont, format!("{np}/memory0"));
+        g.set_path(mem, cont, &format!("{np}/memory0"));
         g.add_edge(node, mem, cont, contains);
         if n == 0 {
-            g.g[node]
-                .properties
-                .insert("rabbit".into(), "kind-worker2".into());
-            g.g[node].properties.insert("arch".into(), "x86_64".into());
+            g.set_property(node, "rabbit", "kind-worker2");
+            g.set_property(node, "arch", "x86_64");
         } else {
             g.g[node].status = Status::Down;
-            g.g[node].name = "lassen1".into();
+            g.set_name(node, "lassen1");
         }
     }
     g
@@ -302,7 +309,7 @@ fn hand_built_graph_round_trips() {
         .all(|e| e["metadata"].get("relation").is_none()));
 
     let power = back.symbols.get("power").expect("power");
-    assert_eq!(back.g[back.roots[&power]].name, "powerpanel0");
+    assert_eq!(back.name(back.roots[&power]), "powerpanel0");
 }
 
 #[test]
@@ -327,20 +334,22 @@ fn reverse_edges_and_fluxion_defaults() {
     assert_eq!(g.vertex_count(), 3);
     assert_eq!(g.edge_count(), 2);
     assert!(g.roots.is_empty());
-    let node = &g.g[g.of_type("node")[0]];
+    let nv = g.of_type("node")[0];
+    let node = &g.g[nv];
     assert_eq!(
-        (node.basename.as_str(), node.id, node.uniq_id, node.size),
+        (g.name_of(node.basename), node.id, node.uniq_id, node.size),
         ("node", 12, 5, 1)
     );
-    assert_eq!(node.name, "fluke12");
-    let core = &g.g[g.of_type("core")[0]];
+    assert_eq!(g.name(nv), "fluke12");
+    let cv = g.of_type("core")[0];
+    let core = &g.g[cv];
     assert_eq!(
-        (core.name.as_str(), core.uniq_id, core.rank),
+        (g.name(cv).as_str(), core.uniq_id, core.rank),
         ("core2", 9, -1)
     );
     let mem = &g.g[g.of_type("memory")[0]];
     assert_eq!(
-        (mem.size, mem.unit.as_str(), mem.status),
+        (mem.size, g.name_of(mem.unit), mem.status),
         (8, "GB", Status::Down)
     );
     assert_eq!(canon(&round_trip(&g)), canon(&g));
