@@ -7,7 +7,7 @@
 //! and mark the chosen edges. `update` then walks the marked edges from
 //! the root, books planners along the way, and emits the allocation
 //! through a writer, children before parents.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use resource_graph::graph::{EdgeIdx, Status, X_CHECKER_NJOBS};
 use resource_graph::{PlannerMulti, ResourceGraph, Sym, VertexIdx};
@@ -198,6 +198,12 @@ pub struct Traverser {
     colors: Vec<(u64, u8)>,
     marks: Vec<EdgeMark>,
     weights: Vec<u64>,
+    /// First-fit child order of visited vertices: out-edges by (weight,
+    /// uniq_id) descending, kept sorted as weights change.
+    order: HashMap<VertexIdx, Vec<EdgeIdx>>,
+    /// Graph version `order` was built against.
+    order_version: u64,
+    nodes_up_cache: Option<(u64, i64)>,
     root_mark: (u32, bool),
     x_types: BTreeSet<Sym>,
     level: usize,
@@ -241,6 +247,9 @@ impl Traverser {
             colors: Vec::new(),
             marks: Vec::new(),
             weights: Vec::new(),
+            order: HashMap::new(),
+            order_version: 0,
+            nodes_up_cache: None,
             root_mark: (0, false),
             x_types,
             level: 0,
@@ -254,6 +263,10 @@ impl Traverser {
     }
 
     fn ensure_capacity(&mut self, g: &ResourceGraph) {
+        if self.order_version != g.version() {
+            self.order.clear();
+            self.order_version = g.version();
+        }
         let nv = g.vertex_bound() * self.subsystems.len().max(1);
         if self.colors.len() < nv {
             self.colors.resize(nv, (0, 0));
@@ -529,17 +542,11 @@ impl Traverser {
         multiplier: u32,
     ) -> Result<(), Errno> {
         let dynamic = self.policy.stop_on_first_match();
-        // Only first-fit reorders children; the static walk borrows the
-        // graph's own edge list instead of copying it on the hot path.
+        // First-fit walks children in its kept order; the static walk
+        // borrows the graph's own edge list.
         let sorted: Vec<EdgeIdx>;
         let edges: &[EdgeIdx] = if dynamic {
-            let mut v = g.out_edges(u).to_vec();
-            v.sort_by(|&a, &b| {
-                let ka = (self.weights[a.index()], g.g[g.target(a)].uniq_id);
-                let kb = (self.weights[b.index()], g.g[g.target(b)].uniq_id);
-                kb.cmp(&ka)
-            });
-            sorted = v;
+            sorted = self.child_order(g, u).to_vec();
             &sorted
         } else {
             g.out_edges(u)
@@ -987,15 +994,51 @@ impl Traverser {
         if avail == 0 && sp.span_count() == 0 {
             return;
         }
-        self.weights[e.index()] = avail.max(0) as u64;
+        let w = avail.max(0) as u64;
+        if self.weights[e.index()] == w {
+            return;
+        }
+        self.weights[e.index()] = w;
+        let u = g.source(e);
+        if let Some(mut order) = self.order.remove(&u) {
+            if let Some(i) = order.iter().position(|&x| x == e) {
+                order.remove(i);
+            }
+            let key = self.order_key(g, e);
+            let at = order.partition_point(|&x| self.order_key(g, x) > key);
+            order.insert(at, e);
+            self.order.insert(u, order);
+        }
+    }
+
+    fn order_key(&self, g: &ResourceGraph, e: EdgeIdx) -> (u64, i64) {
+        (self.weights[e.index()], g.g[g.target(e)].uniq_id)
+    }
+
+    /// The first-fit order of `u`'s out-edges, built on first visit.
+    fn child_order(&mut self, g: &ResourceGraph, u: VertexIdx) -> &[EdgeIdx] {
+        if !self.order.contains_key(&u) {
+            let mut v = g.out_edges(u).to_vec();
+            v.sort_by(|&a, &b| self.order_key(g, b).cmp(&self.order_key(g, a)));
+            self.order.insert(u, v);
+        }
+        &self.order[&u]
     }
 
     // ----- ops ------------------------------------------------------------
 
-    fn nodes_up(&self, g: &ResourceGraph) -> i64 {
-        g.by_type.get(&self.node).map_or(0, |v| {
+    /// Nodes that are up; counted once per graph version.
+    fn nodes_up(&mut self, g: &ResourceGraph) -> i64 {
+        if let Some((version, n)) = self.nodes_up_cache {
+            if version == g.version() {
+                return n;
+            }
+        }
+        let n = g.by_type.get(&self.node).map_or(0, |v| {
             v.iter().filter(|&&n| g.g[n].status == Status::Up).count() as i64
-        })
+        });
+        self.nodes_up_cache = Some((g.version(), n));
+        n
     }
 
     /// Match a jobspec; on success book it and emit it through `w`.

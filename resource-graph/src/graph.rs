@@ -121,6 +121,9 @@ pub struct ResourceGraph {
     /// Every subsystem an edge or a path was given in.
     subsystems: BTreeSet<Sym>,
     next_uniq: i64,
+    /// Bumped by every change of shape or status, so users can cache
+    /// what they derive from either.
+    version: u64,
 }
 
 impl ResourceGraph {
@@ -189,6 +192,7 @@ impl ResourceGraph {
         }
         self.out[i].clear();
         self.by_type.entry(typ).or_default().push(idx);
+        self.version += 1;
         idx
     }
 
@@ -353,6 +357,18 @@ impl ResourceGraph {
     /// Every vertex index, in index order.
     pub fn vertices(&self) -> impl Iterator<Item = VertexIdx> + '_ {
         self.g.node_indices()
+    }
+
+    /// Change counter of shape and status: caches derived from the graph
+    /// are stale once it moves.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Mark a vertex up or down.
+    pub fn set_status(&mut self, v: VertexIdx, status: Status) {
+        self.g[v].status = status;
+        self.version += 1;
     }
 
     /// Vertices of a type, in creation order.

@@ -221,7 +221,7 @@ impl Reader {
         if let Some(n) = name {
             self.g.set_name(v, n);
         }
-        self.g.g[v].status = status;
+        self.g.set_status(v, status);
         for (k, val) in &properties {
             self.g.set_property(v, k, val);
         }

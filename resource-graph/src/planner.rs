@@ -9,6 +9,7 @@
 //! A job holds at most one span in a planner, so spans are named by job
 //! id: no per-vertex maps from jobs to span ids are needed, and an idle
 //! vertex's planner owns no heap memory at all.
+use std::collections::{BTreeMap, HashMap};
 
 /// One job's use of a pool over `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +23,97 @@ pub struct Span {
 }
 
 /// A timeline of the use of one pool of `total` units.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Few spans (the common case: a leaf vertex holds at most one job) are
+/// scanned linearly. Past [`INDEX_AT`] spans the planner keeps an index:
+/// the usage between consecutive change points in an ordered map, and
+/// each job's span position, so availability queries cost O(log n + k)
+/// for k change points in the window, not O(n) or worse.
+#[derive(Debug, Clone)]
 pub struct Planner {
     total: i64,
     spans: Vec<Span>,
+    index: Option<Box<Index>>,
+}
+
+impl PartialEq for Planner {
+    fn eq(&self, o: &Self) -> bool {
+        let mut a = self.spans.clone();
+        let mut b = o.spans.clone();
+        a.sort_unstable_by_key(|s| s.job);
+        b.sort_unstable_by_key(|s| s.job);
+        self.total == o.total && a == b
+    }
+}
+
+impl Eq for Planner {}
+
+/// Span count from which a planner indexes its spans.
+pub const INDEX_AT: usize = 16;
+
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// Change point -> (usage over [point, next point), spans that start
+    /// or end at the point).
+    points: BTreeMap<i64, (i64, u32)>,
+    /// Job -> position in `spans`.
+    pos: HashMap<u64, usize>,
+}
+
+impl Index {
+    fn usage_at(&self, t: i64) -> i64 {
+        self.points.range(..=t).next_back().map_or(0, |(_, v)| v.0)
+    }
+
+    fn ensure_point(&mut self, t: i64) {
+        if !self.points.contains_key(&t) {
+            let usage = self.usage_at(t);
+            self.points.insert(t, (usage, 0));
+        }
+    }
+
+    fn add(&mut self, s: &Span) {
+        self.ensure_point(s.start);
+        self.ensure_point(s.end);
+        for (_, v) in self.points.range_mut(s.start..s.end) {
+            v.0 += s.amount;
+        }
+        for t in [s.start, s.end] {
+            if let Some(v) = self.points.get_mut(&t) {
+                v.1 += 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, s: &Span) {
+        for (_, v) in self.points.range_mut(s.start..s.end) {
+            v.0 -= s.amount;
+        }
+        for t in [s.start, s.end] {
+            let Some(v) = self.points.get_mut(&t) else {
+                continue;
+            };
+            v.1 = v.1.saturating_sub(1);
+            if v.1 == 0 {
+                let usage = v.0;
+                let before = self.points.range(..t).next_back().map_or(0, |(_, p)| p.0);
+                if usage == before {
+                    self.points.remove(&t);
+                }
+            }
+        }
+    }
+
+    /// Highest usage over `[at, end)`.
+    fn peak(&self, at: i64, end: i64) -> i64 {
+        let mut worst = self.usage_at(at);
+        if at < end {
+            for (_, v) in self.points.range(at + 1..end) {
+                worst = worst.max(v.0);
+            }
+        }
+        worst
+    }
 }
 
 fn end_of(start: i64, duration: u64) -> i64 {
@@ -38,6 +126,7 @@ impl Planner {
         Planner {
             total,
             spans: Vec::new(),
+            index: None,
         }
     }
 
@@ -72,6 +161,9 @@ impl Planner {
     }
 
     fn usage_at(&self, t: i64) -> i64 {
+        if let Some(ix) = &self.index {
+            return ix.usage_at(t);
+        }
         self.spans
             .iter()
             .filter(|s| s.start <= t && t < s.end)
@@ -92,6 +184,9 @@ impl Planner {
             _ => {}
         }
         let end = end_of(at, duration);
+        if let Some(ix) = &self.index {
+            return self.total - ix.peak(at, end);
+        }
         let mut worst = self.usage_at(at);
         for s in &self.spans {
             if s.start > at && s.start < end {
@@ -120,35 +215,66 @@ impl Planner {
         if amount < 0 || amount > self.avail_during(start, duration) || self.span(job).is_some() {
             return false;
         }
-        self.spans.push(Span {
+        let span = Span {
             job,
             start,
             end: end_of(start, duration),
             amount,
             reserved,
-        });
+        };
+        self.spans.push(span);
+        if let Some(ix) = &mut self.index {
+            ix.pos.insert(job, self.spans.len() - 1);
+            ix.add(&span);
+        } else if self.spans.len() >= INDEX_AT {
+            let mut ix = Index::default();
+            for (i, s) in self.spans.iter().enumerate() {
+                ix.pos.insert(s.job, i);
+                ix.add(s);
+            }
+            self.index = Some(Box::new(ix));
+        }
         true
     }
 
     /// Remove the span of `job`, returning it.
     pub fn rem_span(&mut self, job: u64) -> Option<Span> {
-        let i = self.spans.iter().position(|s| s.job == job)?;
+        let i = self.position(job)?;
         let s = self.spans.swap_remove(i);
+        if let Some(ix) = &mut self.index {
+            ix.pos.remove(&job);
+            if let Some(moved) = self.spans.get(i) {
+                ix.pos.insert(moved.job, i);
+            }
+            ix.remove(&s);
+        }
         if self.spans.is_empty() {
             self.spans = Vec::new();
+            self.index = None;
         }
         Some(s)
     }
 
+    fn position(&self, job: u64) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.pos.get(&job).copied(),
+            None => self.spans.iter().position(|s| s.job == job),
+        }
+    }
+
     /// The span of `job`, if any.
     pub fn span(&self, job: u64) -> Option<&Span> {
-        self.spans.iter().find(|s| s.job == job)
+        self.position(job).map(|i| &self.spans[i])
     }
 
     /// Instants at or after `t` at which availability may rise: `t`
     /// itself and the end of every span ending after it.
     pub fn change_points_from(&self, t: i64, out: &mut Vec<i64>) {
         out.push(t);
+        if let Some(ix) = &self.index {
+            out.extend(ix.points.range(t + 1..).map(|(&p, _)| p));
+            return;
+        }
         out.extend(self.spans.iter().map(|s| s.end).filter(|&e| e > t));
     }
 }
@@ -239,6 +365,43 @@ impl PlannerMulti {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The indexed planner answers exactly as a linear scan would.
+    #[test]
+    fn index_agrees_with_linear_scan() {
+        let mut big = Planner::new(1000);
+        let mut seed = 12345u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        let mut live = Vec::new();
+        for job in 0..200u64 {
+            let (start, dur, amt) = ((next() % 100) as i64, next() % 50 + 1, (next() % 40) as i64);
+            if big.add_span(job, start, dur, amt, job % 3 == 0) {
+                live.push(job);
+            }
+            if job % 4 == 0 && !live.is_empty() {
+                let j = live.remove((next() as usize) % live.len());
+                assert!(big.rem_span(j).is_some());
+            }
+            let mut small = Planner::new(1000);
+            for s in big.spans() {
+                small.spans.push(*s);
+            }
+            assert_eq!(big.index.is_some(), big.span_count() >= INDEX_AT || big.index.is_some());
+            for t in (0..160).step_by(7) {
+                for d in [1u64, 5, 30, 200] {
+                    assert_eq!(big.avail_during(t, d), small.avail_during(t, d), "t={t} d={d}");
+                }
+                assert_eq!(big.avail_at(t), small.avail_at(t));
+            }
+        }
+        assert!(big.index.is_some(), "the test reached the indexed regime");
+        for j in live {
+            assert_eq!(big.span(j).map(|s| s.job), Some(j));
+        }
+    }
 
     #[test]
     fn spans_are_named_by_job_and_bounded_by_total() {
