@@ -903,9 +903,12 @@ impl Traverser {
         self.set_color(u, dom, GRAY);
         let mut dfu = BTreeMap::new();
         let mut n_plans = 0;
-        for s in self.subsystems.clone() {
-            let edges: Vec<EdgeIdx> = g.out_edges(u).to_vec();
-            for e in edges {
+        // Index loops: the walk changes vertex data, never the edge lists,
+        // and copying those lists per vertex was the hot path's main cost.
+        for si in 0..self.subsystems.len() {
+            let s = self.subsystems[si];
+            for ei in 0..g.out_edges(u).len() {
+                let e = g.out_edges(u)[ei];
                 if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
                     continue;
                 }
@@ -1251,8 +1254,8 @@ impl Traverser {
             }
             sched.plans.rem_span(jobid);
         }
-        let edges: Vec<EdgeIdx> = g.out_edges(u).to_vec();
-        for e in edges {
+        for ei in 0..g.out_edges(u).len() {
+            let e = g.out_edges(u)[ei];
             if g.g[e].subsystem == dom {
                 let t = g.target(e);
                 self.rem_dfv(g, t, jobid);

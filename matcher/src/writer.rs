@@ -21,12 +21,17 @@ pub trait Writer {
     fn take(&mut self) -> String;
 }
 
-fn indent(level: usize) -> String {
-    let mut s = String::from("      ");
+/// Append one `<indent>name[needs:mode]` line to `out`, allocating
+/// nothing beyond `out`'s own growth.
+fn line(out: &mut String, level: usize, g: &ResourceGraph, v: VertexIdx, needs: u32, mode: &str) {
+    use std::fmt::Write as _;
+    out.push_str("      ");
     for _ in 0..level {
-        s.push_str("---");
+        out.push_str("---");
     }
-    s
+    // Writing into a String cannot fail.
+    let _ = g.write_name(v, out);
+    let _ = writeln!(out, "[{needs}:{mode}]");
 }
 
 /// `name[count:x|s]` lines, leaves first.
@@ -45,13 +50,7 @@ impl Writer for Simple {
         exclusive: bool,
     ) {
         let mode = if exclusive { "x" } else { "s" };
-        self.out.push_str(&format!(
-            "{}{}[{}:{}]\n",
-            indent(level),
-            g.name(v),
-            needs,
-            mode
-        ));
+        line(&mut self.out, level, g, v, needs, mode);
     }
     fn take(&mut self) -> String {
         std::mem::take(&mut self.out)
@@ -74,13 +73,9 @@ impl Writer for PrettySimple {
         exclusive: bool,
     ) {
         let mode = if exclusive { "exclusive" } else { "shared" };
-        self.lines.push(format!(
-            "{}{}[{}:{}]\n",
-            indent(level),
-            g.name(v),
-            needs,
-            mode
-        ));
+        let mut s = String::new();
+        line(&mut s, level, g, v, needs, mode);
+        self.lines.push(s);
     }
     fn take(&mut self) -> String {
         let lines = std::mem::take(&mut self.lines);

@@ -214,6 +214,19 @@ impl ResourceGraph {
         }
     }
 
+    /// Write the name of a vertex without allocating.
+    pub fn write_name<W: std::fmt::Write>(&self, v: VertexIdx, out: &mut W) -> std::fmt::Result {
+        if let Some(n) = self.names.get(&v) {
+            return out.write_str(n);
+        }
+        let x = &self.g[v];
+        out.write_str(self.name_of(x.basename))?;
+        if x.id >= 0 {
+            write!(out, "{}", x.id)?;
+        }
+        Ok(())
+    }
+
     /// Give a vertex a name other than basename + id.
     pub fn set_name(&mut self, v: VertexIdx, name: &str) {
         if self.derived_name(v) == name {

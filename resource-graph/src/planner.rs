@@ -249,7 +249,8 @@ impl Planner {
             ix.remove(&s);
         }
         if self.spans.is_empty() {
-            self.spans = Vec::new();
+            // Keep the span buffer: a vertex used once is likely used
+            // again, and freeing it made every cancel pay for a malloc.
             self.index = None;
         }
         Some(s)
@@ -372,7 +373,9 @@ mod tests {
         let mut big = Planner::new(1000);
         let mut seed = 12345u64;
         let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             seed >> 33
         };
         let mut live = Vec::new();
@@ -389,10 +392,17 @@ mod tests {
             for s in big.spans() {
                 small.spans.push(*s);
             }
-            assert_eq!(big.index.is_some(), big.span_count() >= INDEX_AT || big.index.is_some());
+            assert_eq!(
+                big.index.is_some(),
+                big.span_count() >= INDEX_AT || big.index.is_some()
+            );
             for t in (0..160).step_by(7) {
                 for d in [1u64, 5, 30, 200] {
-                    assert_eq!(big.avail_during(t, d), small.avail_during(t, d), "t={t} d={d}");
+                    assert_eq!(
+                        big.avail_during(t, d),
+                        small.avail_during(t, d),
+                        "t={t} d={d}"
+                    );
                 }
                 assert_eq!(big.avail_at(t), small.avail_at(t));
             }
