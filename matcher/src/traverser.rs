@@ -1022,7 +1022,7 @@ impl Traverser {
     fn child_order(&mut self, g: &ResourceGraph, u: VertexIdx) -> &[EdgeIdx] {
         if !self.order.contains_key(&u) {
             let mut v = g.out_edges(u).to_vec();
-            v.sort_by(|&a, &b| self.order_key(g, b).cmp(&self.order_key(g, a)));
+            v.sort_by_key(|&e| std::cmp::Reverse(self.order_key(g, e)));
             self.order.insert(u, v);
         }
         &self.order[&u]
