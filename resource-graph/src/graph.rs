@@ -404,3 +404,60 @@ impl ResourceGraph {
         self.g.edge_bound()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vtx<'a>(typ: &'a str, id: i64) -> NewVertex<'a> {
+        NewVertex {
+            typ,
+            basename: typ,
+            id,
+            rank: -1,
+            size: 1,
+            unit: "",
+        }
+    }
+
+    #[test]
+    fn names_and_paths_are_derived_unless_given() {
+        let mut g = ResourceGraph::new();
+        let (cont, contains) = (g.sym("containment"), g.sym("contains"));
+        let c = g.add_vertex(vtx("cluster", 0));
+        g.roots.insert(cont, c);
+        let n = g.add_vertex(vtx("node", 3));
+        g.add_edge(c, n, cont, contains);
+        let core = g.add_vertex(vtx("core", 1));
+        g.add_edge(n, core, cont, contains);
+        assert_eq!(g.name(core), "core1");
+        assert_eq!(g.path(core, cont).as_deref(), Some("/cluster0/node3/core1"));
+        // A path equal to the derived one is not stored; another one is.
+        g.set_path(core, cont, "/cluster0/node3/core1");
+        assert!(g.paths.is_empty());
+        g.set_name(n, "lassen3");
+        assert_eq!(
+            g.path(core, cont).as_deref(),
+            Some("/cluster0/lassen3/core1")
+        );
+        assert_eq!(g.find_path("/cluster0/lassen3/core1"), Some(core));
+        assert_eq!(g.find_path("/cluster0/node3/core1"), None);
+        g.set_path(core, cont, "/elsewhere/core1");
+        assert_eq!(g.path(core, cont).as_deref(), Some("/elsewhere/core1"));
+        assert_eq!(g.find_path("/elsewhere/core1"), Some(core));
+        assert_eq!(g.paths(core).len(), 1);
+        // Outside a subsystem a vertex has no path.
+        let power = g.sym("power");
+        assert_eq!(g.path(core, power), None);
+    }
+
+    #[test]
+    fn status_changes_move_the_version() {
+        let mut g = ResourceGraph::new();
+        let v = g.add_vertex(vtx("node", 0));
+        let before = g.version();
+        g.set_status(v, Status::Down);
+        assert!(g.version() > before);
+        assert_eq!(g.g[v].status, Status::Down);
+    }
+}
