@@ -154,6 +154,11 @@ impl Scoring {
             .map_or(0, |e| e.qual_count)
     }
 
+    /// The candidates of a type, if any were recorded.
+    pub fn evals_ref(&self, s: Sym, t: Sym) -> Option<&Evals> {
+        self.map.get(&s).and_then(|m| m.get(&t))
+    }
+
     /// Units of type `t` recorded, qualified or not.
     pub fn total_count(&self, s: Sym, t: Sym) -> u32 {
         self.map

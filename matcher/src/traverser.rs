@@ -201,8 +201,13 @@ pub struct Traverser {
     /// First-fit child order of visited vertices: out-edges by (weight,
     /// uniq_id) descending, kept sorted as weights change.
     order: HashMap<VertexIdx, Vec<EdgeIdx>>,
-    /// Graph version `order` was built against.
+    /// Graph version `order` and `best` were built against.
     order_version: u64,
+    /// (vertex, type) -> best id-based score of that type in the vertex's
+    /// subtree, node factors included (see `static_best`); for the policy
+    /// direction in `best_spec`.
+    best: HashMap<(VertexIdx, Sym), Option<i64>>,
+    best_spec: Option<(bool, bool)>,
     nodes_up_cache: Option<(u64, i64)>,
     root_mark: (u32, bool),
     x_types: BTreeSet<Sym>,
@@ -210,6 +215,9 @@ pub struct Traverser {
     /// Vertices visited in pre-order / post-order by the last match.
     pub preorder: u64,
     pub postorder: u64,
+    /// Walk every candidate even under a ranking policy (no bounds): the
+    /// reference the bounded walk is tested against.
+    pub exhaustive: bool,
     graph_end: i64,
     pub jobs: BTreeMap<u64, JobInfo>,
 }
@@ -249,12 +257,15 @@ impl Traverser {
             weights: Vec::new(),
             order: HashMap::new(),
             order_version: 0,
+            best: HashMap::new(),
+            best_spec: None,
             nodes_up_cache: None,
             root_mark: (0, false),
             x_types,
             level: 0,
             preorder: 0,
             postorder: 0,
+            exhaustive: false,
             graph_end: i64::MAX,
             jobs: BTreeMap::new(),
         };
@@ -265,6 +276,7 @@ impl Traverser {
     fn ensure_capacity(&mut self, g: &ResourceGraph) {
         if self.order_version != g.version() {
             self.order.clear();
+            self.best.clear();
             self.order_version = g.version();
         }
         let nv = g.vertex_bound() * self.subsystems.len().max(1);
@@ -542,6 +554,12 @@ impl Traverser {
         multiplier: u32,
     ) -> Result<(), Errno> {
         let dynamic = self.policy.stop_on_first_match();
+        if !dynamic && dir == Dir::Down && !self.exhaustive {
+            if let Some(spec) = self.policy.ranking() {
+                return self
+                    .explore_bounded(g, meta, u, s, reqs, pristine, excl, dfu, multiplier, spec);
+            }
+        }
         // First-fit walks children in its kept order; the static walk
         // borrows the graph's own edge list.
         let sorted: Vec<EdgeIdx>;
@@ -597,6 +615,226 @@ impl Traverser {
             }
         }
         rc
+    }
+
+    /// The walk of a ranking policy (high, low, hinode, ...), with the
+    /// answer of the full walk but without visiting everything.
+    ///
+    /// Children are visited best bound first: the bound of a child is the
+    /// best score any candidate in its subtree could have (see
+    /// `candidate_bound`). The walk stops once, for every request, the
+    /// candidates found that beat every unvisited child's bound (ties go
+    /// to the earlier child, as a stable sort of the full walk's list
+    /// would have it) already cover what will be chosen. What each child
+    /// gave is then merged in creation order, so the candidate lists are
+    /// the full walk's lists less candidates that could not be chosen.
+    #[allow(clippy::too_many_arguments)]
+    fn explore_bounded(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        s: Sym,
+        reqs: &[Req],
+        pristine: bool,
+        excl: bool,
+        dfu: &mut Scoring,
+        multiplier: u32,
+        (high, node_centric): (bool, bool),
+    ) -> Result<(), Errno> {
+        if self.best_spec != Some((high, node_centric)) {
+            self.best.clear();
+            self.best_spec = Some((high, node_centric));
+        }
+        let kids: Vec<EdgeIdx> = g
+            .out_edges(u)
+            .iter()
+            .copied()
+            .filter(|&e| g.g[e].subsystem == s)
+            .collect();
+        let n = kids.len();
+        let level = self.policy.level_score();
+        // bounds[q * n + j]: oriented bound of child j for request q.
+        let mut bounds: Vec<Option<i64>> = Vec::with_capacity(reqs.len() * n);
+        for q in reqs {
+            for &e in &kids {
+                let b = self.candidate_bound(g, g.target(e), q, level, high, node_centric);
+                bounds.push(b);
+            }
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        if !reqs.is_empty() {
+            order.sort_by_key(|&j| (std::cmp::Reverse(bounds[j]), j));
+        }
+        let mut blocks: Vec<Option<Scoring>> = (0..n).map(|_| None).collect();
+        let mut rc = Err(Errno::Busy);
+        for (vi, &j) in order.iter().enumerate() {
+            let e = kids[j];
+            if self.stop_explore(g, e, s) {
+                continue;
+            }
+            let tgt = g.target(e);
+            let mut cs = Scoring::default();
+            let mut x_inout = excl;
+            if self
+                .dom_dfv(g, meta, tgt, reqs, pristine, &mut x_inout, &mut cs)
+                .is_ok()
+            {
+                let count = cs.avail;
+                let own = EGroup::single(cs.overall_score, count, x_inout, Some(e), false);
+                cs.add(s, g.g[tgt].typ, own);
+                blocks[j] = Some(cs);
+                rc = Ok(());
+                let rest = &order[vi + 1..];
+                if Self::covered(s, reqs, &blocks, rest, &bounds, n, high, multiplier) {
+                    break;
+                }
+            }
+        }
+        for cs in blocks.into_iter().flatten() {
+            let (avail, overall) = (cs.avail, cs.overall_score);
+            dfu.merge(cs);
+            dfu.avail = avail;
+            dfu.overall_score = overall;
+        }
+        rc
+    }
+
+    /// Whether, for every request, the qualified candidates found that
+    /// beat the best unvisited bound can already form what the chooser
+    /// takes: `multiplier` groups of the request's count (one group for a
+    /// plain request; one per slot inside a slot), taken in rank order as
+    /// the chooser takes them.
+    #[allow(clippy::too_many_arguments)]
+    fn covered(
+        s: Sym,
+        reqs: &[Req],
+        blocks: &[Option<Scoring>],
+        rest: &[usize],
+        bounds: &[Option<i64>],
+        n: usize,
+        high: bool,
+        multiplier: u32,
+    ) -> bool {
+        let orient = |score: i64| if high { score } else { -score };
+        reqs.iter().enumerate().all(|(qi, q)| {
+            let threshold = rest
+                .iter()
+                .filter_map(|&j| bounds[qi * n + j].map(|b| (b, std::cmp::Reverse(j))))
+                .max();
+            let Some(threshold) = threshold else {
+                return true;
+            };
+            // (key, position within its block, units) of what beats it.
+            let mut found: Vec<((i64, std::cmp::Reverse<usize>), usize, u32)> = Vec::new();
+            for (j, cs) in blocks.iter().enumerate() {
+                let Some(cs) = cs else { continue };
+                let Some(ev) = cs.evals_ref(s, q.typ) else {
+                    continue;
+                };
+                for (i, eg) in ev.egroups.iter().enumerate() {
+                    let key = (orient(eg.score), std::cmp::Reverse(j));
+                    if eg.score > MATCH_UNMET && key > threshold {
+                        found.push((key, i, eg.count));
+                    }
+                }
+            }
+            found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let per = u64::from(q.count.effective_max()).max(1);
+            let (mut acc, mut groups) = (0u64, 0u64);
+            for &(_, _, units) in &found {
+                acc += u64::from(units);
+                if acc >= per {
+                    groups += 1;
+                    acc = 0;
+                    if groups >= u64::from(multiplier.max(1)) {
+                        return true;
+                    }
+                }
+            }
+            false
+        })
+    }
+
+    /// The oriented (higher is better) best score a candidate for `q` in
+    /// the subtree of `c` could have, or `None` when it holds none. A
+    /// candidate scores `1 + level + id + 1` (its enclosing nodes' factors
+    /// are in `level` or in `static_best`); a slot scores 1 + the sum of
+    /// the scores of its members' candidate groups.
+    fn candidate_bound(
+        &mut self,
+        g: &ResourceGraph,
+        c: VertexIdx,
+        q: &Req,
+        level: i64,
+        high: bool,
+        node_centric: bool,
+    ) -> Option<i64> {
+        let score = if q.is_slot {
+            let mut total: i64 = MATCH_MET;
+            for m in &q.with {
+                let best = self.static_best(g, c, m.typ, high, node_centric)?;
+                // A member takes whole vertices, one candidate group each,
+                // and a group may hold all the units it needs: at least
+                // one and at most `count` groups add their scores.
+                let count = if high {
+                    m.count.effective_max()
+                } else {
+                    m.count.min.min(1)
+                };
+                let member = (1 + level).saturating_add(best).saturating_add(1);
+                total = total.saturating_add(i64::from(count).saturating_mul(member));
+            }
+            total
+        } else {
+            let best = self.static_best(g, c, q.typ, high, node_centric)?;
+            (1 + level).saturating_add(best).saturating_add(1)
+        };
+        Some(if high { score } else { score.saturating_neg() })
+    }
+
+    /// The best (highest for `high`, else lowest) `id + node factors`
+    /// over vertices of type `t` in the subtree of `v`, where the factors
+    /// are those of nodes strictly above the vertex inside the subtree.
+    /// Cached per inner vertex until the graph changes.
+    fn static_best(
+        &mut self,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        t: Sym,
+        high: bool,
+        node_centric: bool,
+    ) -> Option<i64> {
+        let x = &g.g[v];
+        let own = (x.typ == t).then_some(x.id);
+        if g.out_edges(v).is_empty() {
+            return own;
+        }
+        if let Some(&b) = self.best.get(&(v, t)) {
+            return b;
+        }
+        let factor = if node_centric && x.typ == self.node {
+            crate::policy::node_factor(x)
+        } else {
+            0
+        };
+        let mut best = own;
+        for i in 0..g.out_edges(v).len() {
+            let e = g.out_edges(v)[i];
+            if g.g[e].subsystem != self.dom {
+                continue;
+            }
+            if let Some(b) = self.static_best(g, g.target(e), t, high, node_centric) {
+                let b = b.saturating_add(factor);
+                best = Some(match best {
+                    Some(a) if high => a.max(b),
+                    Some(a) => a.min(b),
+                    None => b,
+                });
+            }
+        }
+        self.best.insert((v, t), best);
+        best
     }
 
     #[allow(clippy::too_many_arguments)]

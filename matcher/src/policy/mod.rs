@@ -39,6 +39,26 @@ pub trait MatchPolicy {
     fn finish(&mut self, v: &Vertex, typ: &str) -> i64;
     /// A traversal finished at the root.
     fn reset(&mut self) {}
+    /// For a policy whose candidate score is `1 + level_score() + id + 1`
+    /// (the ranking family, without first-fit): whether high scores win
+    /// and whether an enclosing node adds [`node_factor`] to the level
+    /// score. The traverser then bounds the best score a subtree can offer
+    /// and skips subtrees that cannot beat what it already found.
+    fn ranking(&self) -> Option<(bool, bool)> {
+        None
+    }
+    /// What the enclosing vertices currently add to a candidate's score.
+    fn level_score(&self) -> i64 {
+        0
+    }
+}
+
+/// What a node adds to the score of everything inside it under a
+/// node-centric policy: its id first, then a tie-break by unique id, so
+/// every resource of a better node outranks every resource of a worse one.
+pub fn node_factor(v: &Vertex) -> i64 {
+    let tie = (v.uniq_id % 10_000 - 1).abs();
+    (v.id + 2) * 10_000 + tie
 }
 
 /// Names accepted by `-P`, besides the custom `key=value` form.

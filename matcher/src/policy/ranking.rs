@@ -114,8 +114,7 @@ impl MatchPolicy for Ranking {
 
     fn discover(&mut self, v: &Vertex, typ: &str) {
         if self.node_centric && typ == "node" {
-            let tie = (v.uniq_id % 10_000 - 1).abs();
-            self.node_factor = (v.id + 2) * 10_000 + tie;
+            self.node_factor = super::node_factor(v);
             self.level_scores += self.node_factor;
         }
     }
@@ -130,6 +129,14 @@ impl MatchPolicy for Ranking {
     fn reset(&mut self) {
         self.level_scores = 0;
         self.node_factor = 0;
+    }
+
+    fn ranking(&self) -> Option<(bool, bool)> {
+        (!self.stop_on_first).then_some((self.high, self.node_centric))
+    }
+
+    fn level_score(&self) -> i64 {
+        self.level_scores
     }
 }
 
@@ -158,6 +165,12 @@ macro_rules! ranking_policy {
             }
             fn reset(&mut self) {
                 self.0.reset()
+            }
+            fn ranking(&self) -> Option<(bool, bool)> {
+                self.0.ranking()
+            }
+            fn level_score(&self) -> i64 {
+                self.0.level_score()
             }
         }
     };
