@@ -50,7 +50,7 @@ tasks: [{command: [app], slot: default, count: {per_slot: 1}}]
 const PROBE: u64 = 1 << 40;
 
 /// A match slower than this gets the smallest sample size (10), so that a
-/// 16k-node run of `high` (a full-graph walk per match) stays short.
+/// pathological regression does not make the bench run for hours.
 const SLOW_MATCH: Duration = Duration::from_millis(100);
 
 fn gen_grug_script() -> Option<PathBuf> {
@@ -118,10 +118,9 @@ fn parse(text: &str) -> Jobspec {
 /// Allocate 1-node exclusive long jobs until half the nodes are taken.
 ///
 /// The fill runs under the `first` policy (swapped in for the fill, then
-/// swapped back) when the bench's policy has the same exclusive types:
-/// a `high` walk visits the whole graph, so 8,192 fill jobs at 16k nodes
-/// would take many minutes. Both policies prefer high ids, so the filled
-/// half is the same high-numbered half either way.
+/// swapped back) when the bench's policy has the same exclusive types, so
+/// the "half" state is the same graph for every policy: the high-numbered
+/// half, which `first` fills first.
 fn fill_half(trav: &mut Traverser, g: &mut ResourceGraph, nodes: usize) {
     let js = parse(JS_FILL);
     let mut w = Simple::default();

@@ -658,7 +658,12 @@ impl Traverser {
         let mut bounds: Vec<Option<i64>> = Vec::with_capacity(reqs.len() * n);
         for q in reqs {
             for &e in &kids {
-                let b = self.candidate_bound(g, g.target(e), q, level, high, node_centric);
+                let c = g.target(e);
+                let b = if Self::none_free(g, c, q, meta) {
+                    None
+                } else {
+                    self.candidate_bound(g, c, q, level, high, node_centric)
+                };
                 bounds.push(b);
             }
         }
@@ -754,6 +759,24 @@ impl Traverser {
             }
             false
         })
+    }
+
+    /// Whether the subtree aggregates of `c` show that no unit of what `q`
+    /// needs is free over the job's window: then the subtree holds no
+    /// candidate for `q` and the walk need not enter it.
+    fn none_free(g: &ResourceGraph, c: VertexIdx, q: &Req, meta: &JobMeta) -> bool {
+        let Some(sp) = &g.g[c].schedule.subplan else {
+            return false;
+        };
+        let gone = |t: Sym| {
+            sp.index_of(t)
+                .is_some_and(|i| sp.planner(i).avail_during(meta.at, meta.duration) <= 0)
+        };
+        if q.is_slot {
+            q.with.iter().any(|m| gone(m.typ))
+        } else {
+            gone(q.typ)
+        }
     }
 
     /// The oriented (higher is better) best score a candidate for `q` in
