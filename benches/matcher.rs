@@ -8,7 +8,7 @@
 //!
 //! Groups:
 //! - `load`: `load_grug` of the recipe (sample size 10).
-//! - `match/{first,high}/{1core,1node-excl}/{empty,half}`: one
+//! - `match/{first,high,low}/{1core,1node-excl}/{empty,half}`: one
 //!   `Traverser::run(Allocate)` on an empty graph, and on one where half the
 //!   nodes are held by long 1-node exclusive jobs. Every iteration allocates
 //!   then cancels the same job id, so the state is the same each time; only
@@ -244,7 +244,7 @@ fn benches(c: &mut Criterion) {
     // One graph at a time (lean on memory at 16k nodes): the first policy
     // takes the graph loaded above, the next one loads its own.
     let mut base = Some(g0);
-    for policy in ["first", "high"] {
+    for policy in ["first", "high", "low"] {
         let mut g = base.take().unwrap_or_else(|| load(&path));
         let pol =
             matcher::policy::create(policy, &g).unwrap_or_else(|e| panic!("policy {policy}: {e}"));
