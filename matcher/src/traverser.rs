@@ -1498,6 +1498,10 @@ impl Traverser {
         }
         self.ensure_capacity(g);
         self.color_epoch += 1;
+        // The release walk's own visit counts: every vertex entered, and
+        // every one the job held and that was released.
+        self.preorder = 0;
+        self.postorder = 0;
         self.rem_dfv(g, root, jobid);
         self.jobs.remove(&jobid);
         true
@@ -1505,6 +1509,7 @@ impl Traverser {
 
     fn rem_dfv(&mut self, g: &mut ResourceGraph, u: VertexIdx, jobid: u64) {
         let dom = self.dom;
+        self.preorder += 1;
         {
             let sched = &mut g.g[u].schedule;
             if sched.x_checker.rem_span(jobid).is_none() {
@@ -1522,5 +1527,6 @@ impl Traverser {
                 self.rem_dfv(g, t, jobid);
             }
         }
+        self.postorder += 1;
     }
 }
