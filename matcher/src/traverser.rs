@@ -1140,7 +1140,11 @@ impl Traverser {
         self.level = 0;
         let (needs, excl) = self.root_mark;
         let mut acc = BTreeMap::new();
-        self.upd_dfv(g, root, needs, excl, meta, &mut acc, false, false, w)?;
+        let n = self.upd_dfv(g, root, needs, excl, meta, &mut acc, false, false, w)?;
+        if n > 0 {
+            let end = meta.at.saturating_add(meta.duration.min(i64::MAX as u64) as i64);
+            w.emit_time(meta.at, end);
+        }
         Ok(())
     }
 
@@ -1188,12 +1192,12 @@ impl Traverser {
                     if self.policy.stop_on_first_match() {
                         self.upd_by_outedges(g, meta, e, tgt);
                     }
+                    w.emit_edge(self.level, g, e, excl);
                     n_plans += n;
                 }
             }
         }
         self.set_color(u, dom, BLACK);
-        let _ = excl_parent;
         // upd_sched
         let jobid = meta.jobid;
         if excl {
@@ -1240,7 +1244,7 @@ impl Traverser {
             for (&t, &c) in &dfu {
                 self.accum_if(t, c, to_parent);
             }
-            w.emit_vertex(self.level, g, u, needs, excl);
+            w.emit_vertex_ext(self.level, g, u, needs, excl, excl_parent, &[]);
         }
         self.level -= 1;
         Ok(n_plans)
@@ -1298,9 +1302,23 @@ impl Traverser {
                 return n;
             }
         }
-        let n = g.by_type.get(&self.node).map_or(0, |v| {
-            v.iter().filter(|&&n| g.g[n].status == Status::Up).count() as i64
-        });
+        // A node counts as up when neither it nor anything above it in the
+        // dominant subsystem is marked down (marking a rack down takes its
+        // nodes out of service without touching their own status).
+        let dom = self.dom;
+        let up = |mut v: VertexIdx| loop {
+            if g.g[v].status != Status::Up {
+                return false;
+            }
+            match g.parent_edge(v, dom) {
+                Some(e) => v = g.source(e),
+                None => return true,
+            }
+        };
+        let n = g
+            .by_type
+            .get(&self.node)
+            .map_or(0, |v| v.iter().filter(|&&n| up(n)).count() as i64);
         self.nodes_up_cache = Some((g.version(), n));
         n
     }

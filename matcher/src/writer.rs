@@ -4,11 +4,18 @@
 //! parent, with its depth, count and exclusivity; a writer turns that
 //! stream into text. `simple` prints it as emitted; `pretty_simple`
 //! prints it top-down.
+use resource_graph::graph::EdgeIdx;
 use resource_graph::{ResourceGraph, VertexIdx};
 
-/// Receives the vertices of one allocation.
+/// Receives the vertices and edges of one allocation (or of one `find`).
+///
+/// Order of calls for an allocation: a vertex's children (and the edge to
+/// each, right after the child's subtree) before the vertex itself, the
+/// root last; then `emit_time` once with the allocation's window.
 pub trait Writer {
-    /// One allocated vertex at depth `level` (root = 1).
+    /// One allocated vertex at depth `level` (root = 1): `needs` units of
+    /// it, exclusively or not; `excl_parent` tells whether its parent is
+    /// held exclusively.
     fn emit_vertex(
         &mut self,
         level: usize,
@@ -17,7 +24,29 @@ pub trait Writer {
         needs: u32,
         exclusive: bool,
     );
-    /// The text for everything emitted since the last call; resets.
+    /// [`Writer::emit_vertex`] with the parent's exclusivity and, for
+    /// `find ... agfilter=true`, the vertex's aggregate-filter summary
+    /// (pruning type -> "used:N, total:M" text). Writers that print
+    /// neither use the plain form.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_vertex_ext(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+        _excl_parent: bool,
+        _agfilter: &[(String, String)],
+    ) {
+        self.emit_vertex(level, g, v, needs, exclusive)
+    }
+    /// The edge from a vertex to an allocated child, after that child.
+    fn emit_edge(&mut self, _level: usize, _g: &ResourceGraph, _e: EdgeIdx, _excl_parent: bool) {}
+    /// The time window of the allocation, `[start, end)` in seconds.
+    fn emit_time(&mut self, _start: i64, _end: i64) {}
+    /// The text for everything emitted since the last call; resets. Empty
+    /// when nothing was emitted.
     fn take(&mut self) -> String;
 }
 

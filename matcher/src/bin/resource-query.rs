@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use matcher::traverser::{Errno, MatchOp};
 use matcher::{policy, writer, Jobspec, Traverser};
-use resource_graph::ResourceGraph;
+use resource_graph::{ResourceGraph, Status};
 
 /// Match jobspecs against a resource graph, interactively or from a script.
 #[derive(Parser, Debug)]
@@ -223,6 +223,98 @@ impl Session {
         Ok(())
     }
 
+    /// `set-status PATH up|down`: mark one vertex; a down vertex and
+    /// everything below it is never matched.
+    fn cmd_set_status(&mut self, args: &[&str]) -> Result<()> {
+        let [_, path, status] = args else {
+            eprintln!("ERROR: malformed command: set-status PATH_TO_VERTEX {{up|down}}");
+            return Ok(());
+        };
+        let Some(v) = self.g.find_path(path) else {
+            writeln!(self.out, "Could not find path {path} in resource graph.")?;
+            return Ok(());
+        };
+        let status = match *status {
+            "up" => Status::Up,
+            "down" => Status::Down,
+            _ => {
+                eprintln!("ERROR: unrecognized status");
+                return Ok(());
+            }
+        };
+        if self.g.g[v].status != status {
+            self.g.set_status(v, status);
+        }
+        Ok(())
+    }
+
+    /// `get-status PATH`.
+    fn cmd_get_status(&mut self, args: &[&str]) -> Result<()> {
+        let [_, path] = args else {
+            eprintln!("ERROR: malformed command: get-status PATH_TO_VERTEX");
+            return Ok(());
+        };
+        let Some(v) = self.g.find_path(path) else {
+            writeln!(self.out, "Could not find path {path} in resource graph.")?;
+            return Ok(());
+        };
+        let status = match self.g.g[v].status {
+            Status::Up => "up",
+            Status::Down => "down",
+        };
+        writeln!(self.out, "{path} is {status}")?;
+        Ok(())
+    }
+
+    /// `set-property PATH KEY=VALUE` (a later value replaces an earlier).
+    fn cmd_set_property(&mut self, args: &[&str]) -> Result<()> {
+        let [_, path, kv] = args else {
+            eprintln!("ERROR: malformed command: set-property PATH PROPERTY=VALUE");
+            return Ok(());
+        };
+        let Some((key, value)) = kv.split_once('=').filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        else {
+            writeln!(
+                self.out,
+                "Incorrect input format. \nPlease use `set-property <resource> PROPERTY=VALUE`."
+            )?;
+            return Ok(());
+        };
+        match self.g.find_path(path) {
+            Some(v) => self.g.set_property(v, key, value),
+            None => writeln!(self.out, "Couldn't find path {path} in resource graph.")?,
+        }
+        Ok(())
+    }
+
+    /// `get-property PATH`: every property, one `KEY=VALUE` a line.
+    fn cmd_get_property(&mut self, args: &[&str]) -> Result<()> {
+        let [_, path] = args else {
+            eprintln!("ERROR: malformed command: get-property PATH");
+            return Ok(());
+        };
+        let Some(v) = self.g.find_path(path) else {
+            writeln!(self.out, "Could not find path {path} in resource graph.")?;
+            return Ok(());
+        };
+        let props: Vec<(String, String)> = self
+            .g
+            .properties(v)
+            .map(|(k, val)| (k.to_owned(), val.to_owned()))
+            .collect();
+        if props.is_empty() {
+            let uniq = self.g.g[v].uniq_id;
+            writeln!(
+                self.out,
+                "No properties were found for {path} (vtx's uniq_id={uniq})."
+            )?;
+        }
+        for (k, val) in props {
+            writeln!(self.out, "{k}={val}")?;
+        }
+        Ok(())
+    }
+
     fn cmd_stat(&mut self) -> Result<()> {
         let n = self.match_times.len();
         let (min, max, sum) = self
@@ -332,6 +424,10 @@ fn main() -> Result<()> {
             "match" | "m" => s.cmd_match(&toks)?,
             "cancel" | "c" => s.cmd_cancel(&toks)?,
             "info" | "i" => s.cmd_info(&toks)?,
+            "set-status" | "t" => s.cmd_set_status(&toks)?,
+            "get-status" | "e" => s.cmd_get_status(&toks)?,
+            "set-property" | "p" => s.cmd_set_property(&toks)?,
+            "get-property" | "g" => s.cmd_get_property(&toks)?,
             "stat" | "s" => s.cmd_stat()?,
             "list" | "l" => s.cmd_list()?,
             "quit" | "q" => break,
