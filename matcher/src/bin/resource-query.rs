@@ -216,10 +216,37 @@ impl Session {
             Some(j) => {
                 let state = if j.reserved { "RESERVED" } else { "ALLOCATED" };
                 let js = self.jobspecs.get(&id).cloned().unwrap_or_default();
-                writeln!(self.out, "INFO: {id}, {state}, {}, {js}", j.at)?;
+                // Like Fluxion, job queries go to the console, not to -t.
+                println!("INFO: {id}, {state}, {}, {js}", j.at);
             }
             None => eprintln!("ERROR: jobid doesn't exist: {id}"),
         }
+        Ok(())
+    }
+
+    /// `find EXPRESSION`: print the matching resources with the match
+    /// writer, then the expression.
+    fn cmd_find(&mut self, args: &[&str]) -> Result<()> {
+        if args.len() < 2 {
+            eprintln!("ERROR: malformed command: find EXPRESSION");
+            return Ok(());
+        }
+        let criteria = args[1..].join(" ");
+        let expr = match matcher::find::Expr::parse(&criteria) {
+            Ok(e) => e,
+            Err(why) => {
+                eprintln!("ERROR: find: invalid criteria: {criteria}: {why}");
+                return Ok(());
+            }
+        };
+        if let Err(e) = self.trav.find(&self.g, &expr, self.writer.as_mut()) {
+            eprintln!("ERROR: find: {e}");
+            return Ok(());
+        }
+        let found = self.writer.take();
+        let bar = "INFO: =============================";
+        write!(self.out, "{found}")?;
+        writeln!(self.out, "{bar}\nINFO: EXPRESSION=\"{criteria}\"\n{bar}")?;
         Ok(())
     }
 
@@ -325,27 +352,20 @@ impl Session {
             });
         let avg = if n > 0 { sum / n as f64 } else { 0.0 };
         let min = if n > 0 { min } else { 0.0 };
-        writeln!(
-            self.out,
-            "INFO: Num. of Total Vertices: {}",
-            self.g.vertex_count()
-        )?;
-        writeln!(
-            self.out,
-            "INFO: Num. of Total Edges: {}",
-            self.g.edge_count()
-        )?;
-        writeln!(self.out, "INFO: Num. of Jobs Matched: {n}")?;
-        writeln!(self.out, "INFO: Min. Match Time: {min}")?;
-        writeln!(self.out, "INFO: Max. Match Time: {max}")?;
-        writeln!(self.out, "INFO: Avg. Match Time: {avg}")?;
+        // Statistics go to the console, not to -t, as Fluxion's do.
+        println!("INFO: Num. of Total Vertices: {}", self.g.vertex_count());
+        println!("INFO: Num. of Total Edges: {}", self.g.edge_count());
+        println!("INFO: Num. of Jobs Matched: {n}");
+        println!("INFO: Min. Match Time: {min}");
+        println!("INFO: Max. Match Time: {max}");
+        println!("INFO: Avg. Match Time: {avg}");
         Ok(())
     }
 
     fn cmd_list(&mut self) -> Result<()> {
         for (id, j) in &self.trav.jobs {
             let state = if j.reserved { "RESERVED" } else { "ALLOCATED" };
-            writeln!(self.out, "INFO: {id}, {state}, {}", j.at)?;
+            println!("INFO: {id}, {state}, {}", j.at);
         }
         Ok(())
     }
@@ -367,7 +387,15 @@ fn load(args: &Args) -> Result<ResourceGraph> {
     }
 }
 
-fn main() -> Result<()> {
+fn main() {
+    // Errors are for people: the message and its causes, no backtrace.
+    if let Err(e) = run() {
+        eprintln!("resource-query: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     if args.traverser != "simple" {
         bail!(
@@ -424,6 +452,7 @@ fn main() -> Result<()> {
             "match" | "m" => s.cmd_match(&toks)?,
             "cancel" | "c" => s.cmd_cancel(&toks)?,
             "info" | "i" => s.cmd_info(&toks)?,
+            "find" | "f" => s.cmd_find(&toks)?,
             "set-status" | "t" => s.cmd_set_status(&toks)?,
             "get-status" | "e" => s.cmd_get_status(&toks)?,
             "set-property" | "p" => s.cmd_set_property(&toks)?,
