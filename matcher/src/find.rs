@@ -145,11 +145,9 @@ impl Pred {
             Pred::Agfilter(b) => *b,
             Pred::Names(names) => {
                 let name = g.name(v);
-                names.iter().any(|n| *n == name)
+                names.contains(&name)
             }
-            Pred::Property { name, present } => {
-                g.properties(v).any(|(k, _)| k == name) == *present
-            }
+            Pred::Property { name, present } => g.properties(v).any(|(k, _)| k == name) == *present,
         }
     }
 
@@ -186,7 +184,8 @@ impl Pred {
                 _ => return Err(bad("expected true, t, false or f")),
             },
             "names" => {
-                let names = decode_hostlist(value).map_err(|e| bad(&e))?;
+                let names =
+                    resource_graph::hostlist::decode(value).map_err(|e| bad(&e.to_string()))?;
                 Pred::Names(names)
             }
             "property" => match value.strip_prefix('^') {
@@ -211,11 +210,6 @@ impl Pred {
             }
         })
     }
-}
-
-// PENDING: replaced by resource_graph::hostlist::decode once it lands.
-fn decode_hostlist(value: &str) -> Result<Vec<String>, String> {
-    Err(format!("cannot decode hostlist '{value}' yet"))
 }
 
 struct Parser<'a> {
@@ -357,7 +351,8 @@ mod tests {
             ("(status=up", "unbalanced"),
             ("status=up)", "unexpected ')'"),
             ("and status=up", "operator 'and'"),
-            ("status=up(sched-now=free)", "expected a space"),
+            ("status=up(sched-now=free)", "expected up or down"),
+            ("(status=up)(sched-now=free)", "expected a space"),
             ("agfilter=maybe", "expected true"),
             ("property=", "property name"),
             ("names=node[1-", "names=node[1-"),

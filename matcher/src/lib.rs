@@ -7,6 +7,7 @@ pub mod policy;
 pub mod scoring;
 pub mod traverser;
 pub mod writer;
+pub mod writer_json;
 
 pub use jobspec::Jobspec;
 pub use traverser::{Errno, MatchOp, Traverser};

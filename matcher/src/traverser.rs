@@ -175,6 +175,15 @@ struct FindQuery<'a> {
     jobid: Option<u64>,
 }
 
+/// What a partial release did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Released {
+    /// Vertices the job held that were released.
+    pub vertices: usize,
+    /// Nothing was left: the job is gone.
+    pub full: bool,
+}
+
 /// Outcome of one match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchResult {
@@ -320,6 +329,12 @@ impl Traverser {
     }
 
     /// Build the subtree aggregates of every vertex (pruning filters).
+    /// Recompute the subtree aggregates' pool sizes after the graph grew
+    /// or shrank; the jobs' spans in them stay.
+    pub fn reprime(&mut self, g: &mut ResourceGraph) {
+        self.prime(g);
+    }
+
     fn prime(&mut self, g: &mut ResourceGraph) {
         self.ensure_capacity(g);
         self.color_epoch += 1;
@@ -372,7 +387,16 @@ impl Traverser {
                 .iter()
                 .map(|t| dfv.get(t).copied().unwrap_or(0))
                 .collect();
-            g.g[u].schedule.subplan = Some(Box::new(PlannerMulti::new(types, &totals)));
+            // Re-priming after the graph changed shape keeps the spans
+            // and only resizes the pools.
+            match g.g[u].schedule.subplan.as_mut() {
+                Some(sp) if sp.types() == types.as_slice() => {
+                    for (i, &t) in totals.iter().enumerate() {
+                        sp.planner_mut(i).set_total(t);
+                    }
+                }
+                _ => g.g[u].schedule.subplan = Some(Box::new(PlannerMulti::new(types, &totals))),
+            }
         }
         self.set_color(u, s, BLACK);
     }
@@ -1157,9 +1181,10 @@ impl Traverser {
         for p in expr.predicates() {
             match p {
                 Pred::Agfilter(b) => agfilter = *b,
-                Pred::JobidAlloc(j) | Pred::JobidReserved(j) | Pred::JobidSpan(j) | Pred::JobidTag(j) => {
-                    jobid = Some(*j)
-                }
+                Pred::JobidAlloc(j)
+                | Pred::JobidReserved(j)
+                | Pred::JobidSpan(j)
+                | Pred::JobidTag(j) => jobid = Some(*j),
                 _ => {}
             }
         }
@@ -1278,7 +1303,9 @@ impl Traverser {
         let mut acc = BTreeMap::new();
         let n = self.upd_dfv(g, root, needs, excl, meta, &mut acc, false, false, w)?;
         if n > 0 {
-            let end = meta.at.saturating_add(meta.duration.min(i64::MAX as u64) as i64);
+            let end = meta
+                .at
+                .saturating_add(meta.duration.min(i64::MAX as u64) as i64);
             w.emit_time(meta.at, end);
         }
         Ok(())
@@ -1639,6 +1666,129 @@ impl Traverser {
             .filter(|&t| {
                 (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i])
             })
+            .collect()
+    }
+
+    /// Release part of what job `jobid` holds: the given vertices (those
+    /// the job does not hold are skipped). Aggregates above them shrink by
+    /// what was released; an ancestor the job held exclusively keeps a
+    /// zero-unit hold, so no other job takes it exclusively while this one
+    /// still runs below it. When nothing is left, the job is cancelled.
+    pub fn release(
+        &mut self,
+        g: &mut ResourceGraph,
+        jobid: u64,
+        targets: &[VertexIdx],
+    ) -> Result<Released, String> {
+        let info = self
+            .jobs
+            .get(&jobid)
+            .ok_or_else(|| format!("nonexistent job {jobid}"))?;
+        if info.reserved {
+            return Err("reservations not currently supported by partial cancel".into());
+        }
+        let dom = self.dom;
+        let set: BTreeSet<VertexIdx> = targets
+            .iter()
+            .copied()
+            .filter(|&v| g.g.contains_node(v) && g.g[v].schedule.tagged(jobid))
+            .collect();
+        // Ancestor (outside the set) -> type -> units released below it.
+        let mut reductions: BTreeMap<VertexIdx, BTreeMap<Sym, i64>> = BTreeMap::new();
+        let mut depth: BTreeMap<VertexIdx, usize> = BTreeMap::new();
+        for &v in &set {
+            let typ = g.g[v].typ;
+            let sched = &mut g.g[v].schedule;
+            let span = sched.plans.rem_span(jobid);
+            sched.x_checker.rem_span(jobid);
+            if let Some(sp) = sched.subplan.as_mut() {
+                sp.rem_span(jobid);
+            }
+            let amount = span.map_or(0, |s| s.amount);
+            let chain = Self::ancestors(g, v, dom);
+            let n = chain.len();
+            for (i, &a) in chain.iter().enumerate() {
+                depth.insert(a, n - 1 - i);
+                if !set.contains(&a) && amount > 0 {
+                    *reductions.entry(a).or_default().entry(typ).or_insert(0) += amount;
+                }
+            }
+        }
+        let mut order: Vec<VertexIdx> = reductions.keys().copied().collect();
+        order.sort_by_key(|v| std::cmp::Reverse(depth.get(v).copied().unwrap_or(0)));
+        for a in order {
+            let counts = reductions.get(&a).cloned().unwrap_or_default();
+            let (typ, size) = (g.g[a].typ, g.g[a].size as i64);
+            let sched = &mut g.g[a].schedule;
+            if let Some(sp) = sched.subplan.as_mut() {
+                let amounts: Vec<i64> = sp
+                    .types()
+                    .iter()
+                    .map(|t| counts.get(t).copied().unwrap_or(0))
+                    .collect();
+                // An ancestor whose aggregate span for the job drains has
+                // nothing of the job below it any more: untag it.
+                if sp.reduce_span(jobid, &amounts) && !sp.has_job(jobid) {
+                    sched.x_checker.rem_span(jobid);
+                }
+            }
+            // An exclusive hold above the release becomes a zero-unit hold.
+            if let Some(s) = sched.plans.span(jobid).copied() {
+                if s.amount > 0 {
+                    sched.plans.rem_span(jobid);
+                    let duration = (s.end - s.start).max(0) as u64;
+                    sched
+                        .plans
+                        .add_span(jobid, s.start, duration, 0, s.reserved);
+                    for up in Self::ancestors(g, a, dom) {
+                        if let Some(r) = reductions.get_mut(&up) {
+                            *r.entry(typ).or_insert(0) += size;
+                        }
+                    }
+                }
+            }
+        }
+        let root = *g.roots.get(&dom).ok_or("no root")?;
+        // The job is gone when its root tag went with the last aggregate
+        // span; whatever bookkeeping it left elsewhere goes too.
+        let full = !g.g[root].schedule.tagged(jobid);
+        if full {
+            let vs: Vec<VertexIdx> = g.vertices().collect();
+            for v in vs {
+                let sched = &mut g.g[v].schedule;
+                sched.x_checker.rem_span(jobid);
+                sched.plans.rem_span(jobid);
+                if let Some(sp) = sched.subplan.as_mut() {
+                    sp.rem_span(jobid);
+                }
+            }
+            self.jobs.remove(&jobid);
+        }
+        self.preorder = 0;
+        self.postorder = 0;
+        Ok(Released {
+            vertices: set.len(),
+            full,
+        })
+    }
+
+    /// Proper ancestors of `v` in `s`, nearest first.
+    fn ancestors(g: &ResourceGraph, v: VertexIdx, s: Sym) -> Vec<VertexIdx> {
+        let mut out = Vec::new();
+        let mut cur = v;
+        while let Some(e) = g.parent_edge(cur, s) {
+            cur = g.source(e);
+            out.push(cur);
+        }
+        out
+    }
+
+    /// Jobs holding anything at or below `v`, ascending.
+    pub fn jobs_below(&self, g: &ResourceGraph, v: VertexIdx) -> Vec<u64> {
+        self.jobs
+            .keys()
+            .copied()
+            .filter(|&j| g.g[v].schedule.tagged(j))
             .collect()
     }
 

@@ -114,9 +114,14 @@ impl Writer for PrettySimple {
 
 /// Build a writer by its `-F` name.
 pub fn create(name: &str) -> Option<Box<dyn Writer>> {
+    use crate::writer_json::{Jgf, Rlite, Rv1};
     match name {
         "simple" => Some(Box::new(Simple::default())),
         "pretty_simple" => Some(Box::new(PrettySimple::default())),
+        "jgf" => Some(Box::new(Jgf::default())),
+        "rlite" => Some(Box::new(Rlite::default())),
+        "rv1" => Some(Box::new(Rv1::new())),
+        "rv1_nosched" => Some(Box::new(Rv1::nosched())),
         _ => None,
     }
 }

@@ -23,6 +23,8 @@ pub enum GraphError {
     Yaml { path: String, msg: String },
     #[error("{path}: malformed JGF: {what}")]
     Jgf { path: String, what: String },
+    #[error("{path}: malformed R: {what}")]
+    Rv1 { path: String, what: String },
     #[error("{0}")]
     Invalid(String),
 }

@@ -343,6 +343,166 @@ impl ResourceGraph {
         self.out[src.index()].push(e);
     }
 
+    /// Remove `v` and everything below it in `subsystem`, with all their
+    /// edges (in any subsystem); returns the removed vertices, `v` first.
+    /// Indices of other vertices do not change.
+    pub fn remove_subtree(&mut self, v: VertexIdx, subsystem: Sym) -> Vec<VertexIdx> {
+        let mut gone = vec![v];
+        let mut i = 0;
+        while i < gone.len() {
+            let u = gone[i];
+            for &e in &self.out[u.index()] {
+                if self.g[e].subsystem == subsystem {
+                    gone.push(self.target(e));
+                }
+            }
+            i += 1;
+        }
+        let doomed: BTreeSet<VertexIdx> = gone.iter().copied().collect();
+        // Edges into the subtree from outside it leave their sources' lists.
+        for &u in &gone {
+            let incoming: Vec<(VertexIdx, EdgeIndex<u32>)> = self
+                .g
+                .edges_directed(u, Direction::Incoming)
+                .map(|e| (e.source(), e.id()))
+                .collect();
+            for (src, e) in incoming {
+                if !doomed.contains(&src) {
+                    self.out[src.index()].retain(|&x| x != e);
+                }
+            }
+        }
+        for &u in &gone {
+            let typ = self.g[u].typ;
+            if let Some(list) = self.by_type.get_mut(&typ) {
+                list.retain(|&x| x != u);
+            }
+            self.names.remove(&u);
+            self.roots.retain(|_, r| *r != u);
+            self.out[u.index()] = Vec::new();
+        }
+        self.paths.retain(|(u, _), _| !doomed.contains(u));
+        for &u in &gone {
+            self.g.remove_node(u);
+        }
+        self.version += 1;
+        gone
+    }
+
+    /// Grow the graph by `part` (e.g. a JGF subgraph): every vertex of
+    /// `part` whose path in `subsystem` is already here is the same
+    /// vertex (it must have the same type); the others are added with
+    /// their fields, unique ids and properties, then `part`'s edges that
+    /// are not here yet. Nothing changes when `part` does not fit: its
+    /// root must be this graph's root, every new vertex must hang from a
+    /// vertex of `part`, and a new vertex must not reuse a unique id.
+    /// Returns the vertices added.
+    pub fn attach(
+        &mut self,
+        part: &ResourceGraph,
+        subsystem: &str,
+    ) -> Result<Vec<VertexIdx>, String> {
+        let (Some(ps), Some(ms)) = (part.symbols.get(subsystem), self.symbols.get(subsystem))
+        else {
+            return Err(format!("the subgraph has no {subsystem} vertices"));
+        };
+        let (Some(&proot), Some(&mroot)) = (part.roots.get(&ps), self.roots.get(&ms)) else {
+            return Err(format!("the subgraph has no {subsystem} root"));
+        };
+        let (pp, mp) = (part.path(proot, ps), self.path(mroot, ms));
+        if pp != mp {
+            return Err(format!(
+                "the subgraph's root {} is not the graph's root {}",
+                pp.unwrap_or_default(),
+                mp.unwrap_or_default()
+            ));
+        }
+        // Check everything before changing anything.
+        let uniq: std::collections::HashSet<i64> =
+            self.vertices().map(|v| self.g[v].uniq_id).collect();
+        let mut map: HashMap<VertexIdx, Option<VertexIdx>> = HashMap::new();
+        for v in part.vertices() {
+            let path = part
+                .path(v, ps)
+                .ok_or_else(|| format!("vertex {} has no {subsystem} path", part.name(v)))?;
+            match self.find_path(&path) {
+                Some(mine) => {
+                    let (a, b) = (part.name_of(part.g[v].typ), self.name_of(self.g[mine].typ));
+                    if a != b {
+                        return Err(format!("{path} is a {b} here, the subgraph says {a}"));
+                    }
+                    map.insert(v, Some(mine));
+                }
+                None => {
+                    if uniq.contains(&part.g[v].uniq_id) {
+                        return Err(format!(
+                            "new vertex {path} reuses unique id {}",
+                            part.g[v].uniq_id
+                        ));
+                    }
+                    if part.parent_edge(v, ps).is_none() {
+                        return Err(format!("new vertex {path} has no parent in the subgraph"));
+                    }
+                    map.insert(v, None);
+                }
+            }
+        }
+        let mut added = Vec::new();
+        for v in part.vertices() {
+            if map[&v].is_some() {
+                continue;
+            }
+            let x = &part.g[v];
+            let nv = self.add_vertex_with_uniq(
+                NewVertex {
+                    typ: part.name_of(x.typ),
+                    basename: part.name_of(x.basename),
+                    id: x.id,
+                    rank: x.rank,
+                    size: x.size,
+                    unit: part.name_of(x.unit),
+                },
+                x.uniq_id,
+            );
+            self.g[nv].status = x.status;
+            self.g[nv].properties = x.properties.clone();
+            let name = part.name(v);
+            self.set_name(nv, &name);
+            map.insert(v, Some(nv));
+            added.push(nv);
+        }
+        for v in part.vertices() {
+            for &e in part.out_edges(v) {
+                let d = part.g[e];
+                let (Some(s), Some(t)) = (map[&v], map[&part.target(e)]) else {
+                    continue;
+                };
+                let sub = self.sym(part.name_of(d.subsystem));
+                let rel = self.sym(part.name_of(d.relation));
+                self.add_edge(s, t, sub, rel);
+            }
+        }
+        for (&pv, &mine) in &map {
+            let Some(mine) = mine else { continue };
+            if !added.contains(&mine) {
+                continue;
+            }
+            for (s, path) in part.paths(pv) {
+                let sub = self.sym(part.name_of(s));
+                self.set_path(mine, sub, &path);
+            }
+        }
+        self.version += 1;
+        Ok(added)
+    }
+
+    /// Vertices of rank `rank`, in creation order.
+    pub fn of_rank(&self, rank: i64) -> Vec<VertexIdx> {
+        self.vertices()
+            .filter(|&v| self.g[v].rank == rank)
+            .collect()
+    }
+
     /// Out-edges of `v` in creation order.
     pub fn out_edges(&self, v: VertexIdx) -> &[EdgeIndex<u32>] {
         &self.out[v.index()]

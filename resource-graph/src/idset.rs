@@ -181,7 +181,10 @@ fn parse_id(s: &str, fail: &impl Fn(String) -> IdsetError) -> Result<u32, IdsetE
     }
     match s.parse::<u32>() {
         Ok(id) if id < u32::MAX => Ok(id),
-        _ => Err(fail(format!("{s} is too large (ids stay below {})", u32::MAX))),
+        _ => Err(fail(format!(
+            "{s} is too large (ids stay below {})",
+            u32::MAX
+        ))),
     }
 }
 

@@ -3,21 +3,26 @@
 //! A directed multi-subsystem graph of everything a cluster offers: nodes,
 //! sockets, cores, GPUs, memory, burst buffers, power. Containment is a
 //! tree; other subsystems (power, network) are extra edges over the same
-//! vertices. Readers build it from GRUG recipes (GraphML or our YAML) and
-//! JGF; each vertex carries its time planners and the subtree aggregates
-//! the matcher prunes with. This crate knows nothing of jobs or jobspecs.
+//! vertices. Readers build it from GRUG recipes (GraphML or our YAML), JGF
+//! and R documents (rv1exec, with the RFC 22 idset and RFC 29 hostlist
+//! codecs it needs); each vertex carries its time planners and the subtree
+//! aggregates the matcher prunes with. This crate knows nothing of jobs or jobspecs.
 
 pub mod error;
 pub mod graph;
 pub mod grug;
 pub mod grug_graphml;
 pub mod grug_yaml;
+pub mod hostlist;
+pub mod idset;
 pub mod intern;
 pub mod jgf;
 pub mod planner;
+pub mod rv1exec;
 
 pub use error::GraphError;
 pub use graph::{EdgeData, ResourceGraph, Status, Vertex, VertexIdx};
+pub use idset::IdSet;
 pub use intern::Sym;
 pub use planner::{Planner, PlannerMulti, Span};
 

@@ -350,6 +350,32 @@ impl PlannerMulti {
         true
     }
 
+    /// Take `amounts[i]` units of each type out of `job`'s multi-span
+    /// (never below zero); the span goes when nothing is left in it.
+    /// False when the job holds no span here.
+    pub fn reduce_span(&mut self, job: u64, amounts: &[i64]) -> bool {
+        if !self.has_job(job) {
+            return false;
+        }
+        for (i, &a) in amounts.iter().enumerate() {
+            let p = &mut self.planners[i];
+            if a <= 0 {
+                continue;
+            }
+            if let Some(mut s) = p.rem_span(job) {
+                s.amount = (s.amount - a).max(0);
+                if s.amount > 0 {
+                    let duration = (s.end - s.start).max(0) as u64;
+                    p.add_span(job, s.start, duration, s.amount, s.reserved);
+                }
+            }
+        }
+        if self.planners.iter().all(|p| p.span(job).is_none()) {
+            self.jobs.retain(|&j| j != job);
+        }
+        true
+    }
+
     /// Remove the multi-span of `job`; false when it holds none.
     pub fn rem_span(&mut self, job: u64) -> bool {
         let Some(i) = self.jobs.iter().position(|&j| j == job) else {

@@ -10,16 +10,18 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use matcher::traverser::{Errno, MatchOp};
 use matcher::{policy, writer, Jobspec, Traverser};
-use resource_graph::{ResourceGraph, Status};
+use resource_graph::{ResourceGraph, Status, VertexIdx};
 
 /// Match jobspecs against a resource graph, interactively or from a script.
 #[derive(Parser, Debug)]
 #[command(name = "resource-query", version, about)]
 struct Args {
-    /// Resource graph file to load (a GRUG recipe, or JGF with -f jgf).
+    /// Resource graph file to load (a GRUG recipe, JGF with -f jgf, or an R
+    /// document with -f rv1exec).
     #[arg(short = 'L', long = "load-file")]
     load_file: PathBuf,
-    /// Format of the load file: grug (GraphML or YAML recipe) or jgf.
+    /// Format of the load file: grug (GraphML or YAML recipe), jgf, or
+    /// rv1exec (RFC 20 R version 1, its execution part).
     #[arg(short = 'f', long = "load-format", default_value = "grug")]
     load_format: String,
     /// Only load these resource types (comma-separated); hwloc only.
@@ -90,6 +92,8 @@ struct Session {
     match_times: Vec<f64>,
     /// Commands that failed on bad input (unreadable or invalid jobspec).
     input_errors: u32,
+    /// The dominant subsystem.
+    dom_name: &'static str,
 }
 
 impl Session {
@@ -250,6 +254,203 @@ impl Session {
         Ok(())
     }
 
+    /// `partial-cancel JOBID jgf|rv1exec FILE [stats]`: release the part
+    /// of a job's allocation that FILE describes (the vertices of a JGF,
+    /// or every vertex of the ranks of an R). Releasing all of it cancels
+    /// the job.
+    fn cmd_partial_cancel(&mut self, args: &[&str]) -> Result<()> {
+        if !(4..=5).contains(&args.len()) {
+            eprintln!("ERROR: malformed command: partial-cancel JOBID (jgf|rv1exec) FILE [stats]");
+            return Ok(());
+        }
+        let (reader, file) = (args[2], args[3]);
+        let stats = args.get(4) == Some(&"stats");
+        if reader != "jgf" && reader != "rv1exec" {
+            eprintln!("ERROR: unsupported reader {reader}");
+            return Ok(());
+        }
+        let Ok(text) = std::fs::read_to_string(file) else {
+            eprintln!("ERROR: can't open {file}");
+            return Ok(());
+        };
+        let Some(jobid) = args[1]
+            .parse::<u64>()
+            .ok()
+            .filter(|j| self.trav.jobs.contains_key(j))
+        else {
+            eprintln!("ERROR: nonexistent job {}", args[1]);
+            return Ok(());
+        };
+        if self.trav.jobs[&jobid].reserved {
+            eprintln!("ERROR: reservations not currently supported by partial cancel");
+            return Ok(());
+        }
+        let result = self
+            .release_targets(reader, &text, file)
+            .and_then(|vs| self.trav.release(&mut self.g, jobid, &vs));
+        if let Err(e) = result {
+            println!("{e}");
+            eprintln!("ERROR: error encountered while removing job {jobid}");
+        }
+        if stats {
+            // A partial release walks no graph: it visits the named
+            // vertices directly, so a traversal counts nothing.
+            let bar = "INFO: =============================";
+            let (pre, post) = (self.trav.preorder, self.trav.postorder);
+            writeln!(
+                self.out,
+                "{bar}\nINFO: PARTIAL CANCEL PREORDER COUNT=\"{pre}\"\nINFO: PARTIAL CANCEL POSTORDER COUNT=\"{post}\"\n{bar}"
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The vertices a partial release names: a JGF's vertices found by
+    /// their containment path (the rank, when given, must agree), or all
+    /// vertices of an R's ranks. Nothing is released unless all are found.
+    fn release_targets(
+        &mut self,
+        reader: &str,
+        text: &str,
+        origin: &str,
+    ) -> std::result::Result<Vec<VertexIdx>, String> {
+        let mut out = Vec::new();
+        if reader == "rv1exec" {
+            let r =
+                resource_graph::rv1exec::RSet::parse(text, origin).map_err(|e| e.to_string())?;
+            for rank in &r.ranks {
+                let vs = self.g.of_rank(i64::from(rank.rank));
+                if vs.is_empty() {
+                    return Err(format!(
+                        "{origin}: rank {} is not in the resource graph",
+                        rank.rank
+                    ));
+                }
+                out.extend(vs);
+            }
+            return Ok(out);
+        }
+        let part = resource_graph::jgf::read(text, origin).map_err(|e| e.to_string())?;
+        let pdom = part.symbols.get(self.dom_name);
+        for v in part.vertices() {
+            let Some(path) = pdom.and_then(|s| part.path(v, s)) else {
+                return Err(format!(
+                    "{origin}: vertex {} has no {} path",
+                    part.name(v),
+                    self.dom_name
+                ));
+            };
+            let Some(mine) = self.g.find_path(&path) else {
+                return Err(format!("{origin}: {path} is not in the resource graph"));
+            };
+            let (want, have) = (part.g[v].rank, self.g.g[mine].rank);
+            if want != have {
+                return Err(format!(
+                    "{origin}: {path} has rank {want}, the resource graph says {have}"
+                ));
+            }
+            out.push(mine);
+        }
+        Ok(out)
+    }
+
+    /// `attach FILE`: grow the graph by a JGF subgraph; its new resources
+    /// can be matched at once.
+    fn cmd_attach(&mut self, args: &[&str]) -> Result<()> {
+        let [_, file] = args else {
+            eprintln!("ERROR: malformed command");
+            return Ok(());
+        };
+        let part = match resource_graph::jgf::read_path(std::path::Path::new(file)) {
+            Ok(p) => p,
+            Err(resource_graph::GraphError::Io { .. }) => {
+                eprintln!("ERROR: can't open {file}");
+                return Ok(());
+            }
+            Err(e) => {
+                eprintln!("ERROR: can't attach JGF subgraph \nERROR: {e}");
+                return Ok(());
+            }
+        };
+        match self.g.attach(&part, self.dom_name) {
+            Ok(added) => {
+                self.trav.reprime(&mut self.g);
+                println!("INFO: attached {} new vertices from {file}", added.len());
+            }
+            Err(e) => eprintln!("ERROR: can't attach JGF subgraph \nERROR: {file}: {e}"),
+        }
+        Ok(())
+    }
+
+    /// `remove TARGET true|false`: detach the subgraph at a path (`true`)
+    /// or the vertices of a rank set (`false`, after releasing what jobs
+    /// hold there). Jobs that held removed resources are named on the
+    /// console; their other resources stay theirs.
+    fn cmd_remove(&mut self, args: &[&str]) -> Result<()> {
+        let [_, target, is_path] = args else {
+            eprintln!("ERROR: malformed command: remove (/path/to/vertex | idset) (true|false)");
+            return Ok(());
+        };
+        let dom = self.g.sym(self.dom_name);
+        let roots: Vec<VertexIdx> = match *is_path {
+            "true" => match self.g.find_path(target) {
+                Some(v) => vec![v],
+                None => {
+                    eprintln!("ERROR: can't remove subgraph \nERROR: no vertex at path {target}");
+                    return Ok(());
+                }
+            },
+            "false" => {
+                let ranks = match resource_graph::idset::decode(target) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("ERROR: failed to decode ranks: {e}");
+                        return Ok(());
+                    }
+                };
+                let mut roots = Vec::new();
+                for rank in ranks {
+                    let vs = self.g.of_rank(rank as i64);
+                    for job in self.trav.jobs.keys().copied().collect::<Vec<_>>() {
+                        if let Err(e) = self.trav.release(&mut self.g, job, &vs) {
+                            eprintln!("ERROR: can't release rank {rank} of job {job}: {e}");
+                        }
+                    }
+                    // The rank's subgraph hangs from its vertex nearest the root.
+                    if let Some(&top) = vs
+                        .iter()
+                        .min_by_key(|&&v| self.g.path(v, dom).map_or(usize::MAX, |p| p.len()))
+                    {
+                        roots.push(top);
+                    }
+                }
+                roots
+            }
+            _ => {
+                eprintln!("ERROR: invalid path boolean input ");
+                return Ok(());
+            }
+        };
+        for v in roots {
+            if !self.g.g.contains_node(v) {
+                continue;
+            }
+            let jobs = self.trav.jobs_below(&self.g, v);
+            let name = self.g.path(v, dom).unwrap_or_else(|| self.g.name(v));
+            let gone = self.g.remove_subtree(v, dom);
+            if !jobs.is_empty() {
+                let ids: Vec<String> = jobs.iter().map(u64::to_string).collect();
+                println!(
+                    "INFO: removed {name} ({} vertices) held by job(s) {}",
+                    gone.len(),
+                    ids.join(", ")
+                );
+            }
+        }
+        self.trav.reprime(&mut self.g);
+        Ok(())
+    }
+
     /// `set-status PATH up|down`: mark one vertex; a down vertex and
     /// everything below it is never matched.
     fn cmd_set_status(&mut self, args: &[&str]) -> Result<()> {
@@ -299,7 +500,9 @@ impl Session {
             eprintln!("ERROR: malformed command: set-property PATH PROPERTY=VALUE");
             return Ok(());
         };
-        let Some((key, value)) = kv.split_once('=').filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        let Some((key, value)) = kv
+            .split_once('=')
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
         else {
             writeln!(
                 self.out,
@@ -383,7 +586,8 @@ fn load(args: &Args) -> Result<ResourceGraph> {
                 &path.display().to_string(),
             )?)
         }
-        other => bail!("unsupported load format '{other}' (expected grug or jgf)"),
+        "rv1exec" => Ok(resource_graph::rv1exec::read_path(path)?),
+        other => bail!("unsupported load format '{other}' (expected grug, jgf or rv1exec)"),
     }
 }
 
@@ -436,6 +640,7 @@ fn run() -> Result<()> {
         jobspecs: BTreeMap::new(),
         match_times: Vec::new(),
         input_errors: 0,
+        dom_name: subs[0],
     };
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
@@ -453,6 +658,9 @@ fn run() -> Result<()> {
             "cancel" | "c" => s.cmd_cancel(&toks)?,
             "info" | "i" => s.cmd_info(&toks)?,
             "find" | "f" => s.cmd_find(&toks)?,
+            "remove" => s.cmd_remove(&toks)?,
+            "attach" | "j" => s.cmd_attach(&toks)?,
+            "partial-cancel" | "pc" => s.cmd_partial_cancel(&toks)?,
             "set-status" | "t" => s.cmd_set_status(&toks)?,
             "get-status" | "e" => s.cmd_get_status(&toks)?,
             "set-property" | "p" => s.cmd_set_property(&toks)?,

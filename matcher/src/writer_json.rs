@@ -1,0 +1,1199 @@
+//! JSON match writers: `jgf`, `rlite`, `rv1` and `rv1_nosched`.
+//!
+//! Each prints an allocation (or a `find` result) byte for byte as
+//! Fluxion's resource-query does, so Fluxion's expected files hold for
+//! Quiver too. That fixes more than the shape of the JSON:
+//!
+//! - The layout is jansson's `json_dumps(o, JSON_INDENT(0))`: one line,
+//!   `", "` and `": "` separators, keys in insertion order, control
+//!   characters as `\u00XX` with upper-case hex, nothing else escaped.
+//! - Output Fluxion's writers refuse to print (a graph with vertices but
+//!   no edges, an R without a node) prints nothing, and what the writer
+//!   holds stays for the next `take`, as it does in Fluxion.
+//! - Ranks that tie (rank-less graphs have rank -1 everywhere) end in the
+//!   order libstdc++'s `std::sort` leaves them, which decides `nodelist`.
+//!
+//! R (RFC 20, version 1) is built from the `node` vertices: the `core` and
+//! `gpu` ids emitted before a node are its children; a node with neither
+//! is left out. Idsets and hostlists are encoded as Fluxion encodes them.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use resource_graph::graph::EdgeIdx;
+use resource_graph::{ResourceGraph, VertexIdx};
+
+use crate::writer::Writer;
+
+// ----- JSON text -------------------------------------------------------
+
+/// Append `s` as a JSON string, escaped as jansson escapes it.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                // Writing into a String cannot fail.
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Writes one JSON object member by member, in the order given.
+struct Obj<'a> {
+    out: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        Obj { out, empty: true }
+    }
+
+    /// Start member `key`; its value is written into the returned buffer.
+    fn key(&mut self, key: &str) -> &mut String {
+        if !self.empty {
+            self.out.push_str(", ");
+        }
+        self.empty = false;
+        push_json_str(self.out, key);
+        self.out.push_str(": ");
+        self.out
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        push_json_str(self.key(key), value);
+    }
+
+    fn int(&mut self, key: &str, value: i64) {
+        let _ = write!(self.key(key), "{value}");
+    }
+
+    /// A member whose value is JSON text already.
+    fn raw(&mut self, key: &str, json: &str) {
+        self.key(key).push_str(json);
+    }
+
+    /// A member holding an object of strings, in the order given.
+    fn strings<'k>(&mut self, key: &str, kv: impl IntoIterator<Item = (&'k str, &'k str)>) {
+        let mut o = Obj::open(self.key(key));
+        for (k, v) in kv {
+            o.str(k, v);
+        }
+        o.close();
+    }
+
+    fn close(self) {
+        self.out.push('}');
+    }
+}
+
+/// Append `item` to a comma-separated list of JSON values.
+fn push_item(list: &mut String, item: impl FnOnce(&mut String)) {
+    if !list.is_empty() {
+        list.push_str(", ");
+    }
+    item(list);
+}
+
+// ----- idsets, hostlists and Fluxion's sort ----------------------------
+
+/// `0-3,5` for ids in ascending order, as Fluxion's `compress_ids` writes
+/// them; a repeated id is repeated (`-1,-1`), not merged.
+fn compress_ids(ids: &[i64]) -> String {
+    let mut out = String::new();
+    // (base, run length) of the current run; none before the first id.
+    let mut run: Option<(i64, i64)> = None;
+    for &id in ids {
+        match run {
+            Some((base, len)) if i128::from(id) == i128::from(base) + i128::from(len) + 1 => {
+                run = Some((base, len + 1));
+            }
+            _ => {
+                if let Some((base, len)) = run {
+                    if len != 0 {
+                        let _ = write!(out, "-{}", base + len);
+                    }
+                    out.push(',');
+                }
+                let _ = write!(out, "{id}");
+                run = Some((id, 0));
+            }
+        }
+    }
+    if let Some((base, len)) = run {
+        if len != 0 {
+            let _ = write!(out, "-{}", base + len);
+        }
+    }
+    out
+}
+
+/// One run of hosts of a hostlist: `prefix` + `lo..=hi` zero-padded to
+/// `width`, or the single host `prefix` when it has no numeric suffix.
+struct HostRange {
+    prefix: String,
+    lo: u64,
+    hi: u64,
+    width: usize,
+    single: bool,
+}
+
+impl HostRange {
+    fn count(&self) -> u64 {
+        if self.single {
+            1
+        } else {
+            self.hi - self.lo + 1
+        }
+    }
+
+    /// Whether both belong in one bracket: same prefix, both numbered.
+    fn within(&self, other: &HostRange) -> bool {
+        self.prefix == other.prefix && !self.single && !other.single
+    }
+}
+
+/// Leading zeros `num` gets when printed `width` wide.
+fn zero_padded(num: u64, width: usize) -> usize {
+    let digits = num.checked_ilog10().unwrap_or(0) as usize + 1;
+    width.saturating_sub(digits)
+}
+
+/// Whether ranges starting at `n` and `m` can share a width without
+/// changing either's zero padding; if so, the width that differs is
+/// aligned to the other (flux-core's `width_equiv`).
+fn width_equiv(n: u64, wn: &mut usize, m: u64, wm: &mut usize) -> bool {
+    let npad = zero_padded(n, *wn);
+    let nmpad = zero_padded(n, *wm);
+    let mpad = zero_padded(m, *wm);
+    let mnpad = zero_padded(m, *wn);
+    if npad != nmpad && mpad != mnpad {
+        false
+    } else if npad != nmpad {
+        *wm = *wn;
+        true
+    } else {
+        *wn = *wm;
+        true
+    }
+}
+
+/// flux-core's hostlist, as far as appending host names and encoding the
+/// list go: adjacent numbers merge into ranges in the order appended, and
+/// the text brackets runs that share a prefix (`node[0-1,5],login2`).
+#[derive(Default)]
+struct Hostlist {
+    ranges: Vec<HostRange>,
+}
+
+impl Hostlist {
+    /// Append one name. Hostlist separators split it (names do not hold
+    /// them); bracketed ranges inside a name are not expanded.
+    fn append(&mut self, name: &str) {
+        for token in name.split(['\t', ',', ' ']).filter(|t| !t.is_empty()) {
+            self.append_host(token);
+        }
+    }
+
+    fn append_host(&mut self, host: &str) {
+        let digits = host.len() - host.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let mut hr = if digits == 0 || host.contains(['[', ']']) {
+            HostRange {
+                prefix: host.to_owned(),
+                lo: 0,
+                hi: 0,
+                width: 0,
+                single: true,
+            }
+        } else {
+            let (prefix, suffix) = host.split_at(host.len() - digits);
+            // flux-core drops a host whose number does not fit.
+            let Ok(num) = suffix.parse::<u64>() else {
+                return;
+            };
+            HostRange {
+                prefix: prefix.to_owned(),
+                lo: num,
+                hi: num,
+                width: digits,
+                single: false,
+            }
+        };
+        if let Some(tail) = self.ranges.last_mut() {
+            if tail.prefix == hr.prefix
+                && tail.single == hr.single
+                && tail.hi == hr.lo.wrapping_sub(1)
+                && width_equiv(tail.lo, &mut tail.width, hr.lo, &mut hr.width)
+            {
+                tail.hi = hr.hi;
+                return;
+            }
+        }
+        self.ranges.push(hr);
+    }
+
+    fn encode(&self) -> String {
+        let mut out = String::new();
+        let r = &self.ranges;
+        let mut i = 0;
+        while i < r.len() {
+            let bracket = r[i].count() > 1 || r.get(i + 1).is_some_and(|n| r[i].within(n));
+            out.push_str(&r[i].prefix);
+            if bracket {
+                out.push('[');
+            }
+            loop {
+                let h = &r[i];
+                if !h.single {
+                    let _ = write!(out, "{:0w$}", h.lo, w = h.width);
+                    if h.lo < h.hi {
+                        let _ = write!(out, "-{:0w$}", h.hi, w = h.width);
+                    }
+                }
+                i += 1;
+                if i >= r.len() || !r[i].within(&r[i - 1]) {
+                    break;
+                }
+                if bracket {
+                    out.push(',');
+                }
+            }
+            if bracket {
+                out.push(']');
+            }
+            if i < r.len() {
+                out.push(',');
+            }
+        }
+        out
+    }
+}
+
+/// Elements a `std::sort` partition range must exceed to be split again.
+const CXX_SORT_THRESHOLD: usize = 16;
+
+/// Sort as libstdc++'s `std::sort` does (introsort, heapsort past the
+/// depth limit, then insertion sort), so elements that compare equal end
+/// where they end in Fluxion.
+fn cxx_sort<T: Copy>(v: &mut [T], less: &impl Fn(&T, &T) -> bool) {
+    if v.is_empty() {
+        return;
+    }
+    let depth = 2 * v.len().ilog2() as usize;
+    introsort_loop(v, depth, less);
+    if v.len() > CXX_SORT_THRESHOLD {
+        let (head, _) = v.split_at_mut(CXX_SORT_THRESHOLD);
+        insertion_sort(head, less);
+        for i in CXX_SORT_THRESHOLD..v.len() {
+            linear_insert(v, i, less);
+        }
+    } else {
+        insertion_sort(v, less);
+    }
+}
+
+fn introsort_loop<T: Copy>(mut v: &mut [T], mut depth: usize, less: &impl Fn(&T, &T) -> bool) {
+    while v.len() > CXX_SORT_THRESHOLD {
+        if depth == 0 {
+            heap_sort(v, less);
+            return;
+        }
+        depth -= 1;
+        let cut = partition_pivot(v, less);
+        let (lo, hi) = std::mem::take(&mut v).split_at_mut(cut);
+        introsort_loop(hi, depth, less);
+        v = lo;
+    }
+}
+
+/// Median of the second, middle and last elements to the front, then a
+/// Hoare partition around it; returns the cut.
+fn partition_pivot<T: Copy>(v: &mut [T], less: &impl Fn(&T, &T) -> bool) -> usize {
+    let (a, b, c) = (1, v.len() / 2, v.len() - 1);
+    let median = if less(&v[a], &v[b]) {
+        if less(&v[b], &v[c]) {
+            b
+        } else if less(&v[a], &v[c]) {
+            c
+        } else {
+            a
+        }
+    } else if less(&v[a], &v[c]) {
+        a
+    } else if less(&v[b], &v[c]) {
+        c
+    } else {
+        b
+    };
+    v.swap(0, median);
+    let (mut first, mut last) = (1, v.len());
+    loop {
+        while less(&v[first], &v[0]) {
+            first += 1;
+        }
+        last -= 1;
+        while less(&v[0], &v[last]) {
+            last -= 1;
+        }
+        if first >= last {
+            return first;
+        }
+        v.swap(first, last);
+        first += 1;
+    }
+}
+
+fn heap_sort<T: Copy>(v: &mut [T], less: &impl Fn(&T, &T) -> bool) {
+    let len = v.len();
+    if len >= 2 {
+        let mut parent = (len - 2) / 2;
+        loop {
+            let value = v[parent];
+            adjust_heap(v, parent, len, value, less);
+            if parent == 0 {
+                break;
+            }
+            parent -= 1;
+        }
+    }
+    let mut last = len;
+    while last > 1 {
+        last -= 1;
+        let value = v[last];
+        v[last] = v[0];
+        adjust_heap(v, 0, last, value, less);
+    }
+}
+
+/// Sift the hole at `hole` down to a leaf of the heap `v[..len]`, then
+/// `value` up from there.
+fn adjust_heap<T: Copy>(
+    v: &mut [T],
+    mut hole: usize,
+    len: usize,
+    value: T,
+    less: &impl Fn(&T, &T) -> bool,
+) {
+    let top = hole;
+    let mut child = hole;
+    while child < (len - 1) / 2 {
+        child = 2 * (child + 1);
+        if less(&v[child], &v[child - 1]) {
+            child -= 1;
+        }
+        v[hole] = v[child];
+        hole = child;
+    }
+    if len & 1 == 0 && child == (len - 2) / 2 {
+        child = 2 * (child + 1);
+        v[hole] = v[child - 1];
+        hole = child - 1;
+    }
+    while hole > top {
+        let parent = (hole - 1) / 2;
+        if !less(&v[parent], &value) {
+            break;
+        }
+        v[hole] = v[parent];
+        hole = parent;
+    }
+    v[hole] = value;
+}
+
+fn insertion_sort<T: Copy>(v: &mut [T], less: &impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        if less(&v[i], &v[0]) {
+            let value = v[i];
+            v.copy_within(0..i, 1);
+            v[0] = value;
+        } else {
+            linear_insert(v, i, less);
+        }
+    }
+}
+
+/// Move `v[at]` down past the elements greater than it.
+fn linear_insert<T: Copy>(v: &mut [T], mut at: usize, less: &impl Fn(&T, &T) -> bool) {
+    let value = v[at];
+    while at > 0 && less(&value, &v[at - 1]) {
+        v[at] = v[at - 1];
+        at -= 1;
+    }
+    v[at] = value;
+}
+
+// ----- jgf -------------------------------------------------------------
+
+/// `-F jgf`: the allocated vertices and edges as a JSON Graph Format
+/// graph. Vertex metadata is terse: `type`, `basename` (when not the
+/// type), `name` (when not basename + id), `id`, `rank`, `properties`,
+/// `unit` (when set), `exclusive` (when true), `size` (the count
+/// allocated, when not 1), `paths`, and for `find agfilter=true` the
+/// aggregate summary `agfilter`. Edges carry metadata only outside the
+/// containment subsystem.
+#[derive(Default)]
+pub struct Jgf {
+    /// Comma-separated node objects, in emission order.
+    nodes: String,
+    /// Comma-separated edge objects, in emission order.
+    edges: String,
+}
+
+impl Jgf {
+    fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.edges.is_empty()
+    }
+
+    /// `{"graph": ...}` for everything held, which is then dropped. `None`
+    /// (holding on) without both nodes and edges: Fluxion refuses a graph
+    /// that lacks either.
+    fn graph(&mut self) -> Option<String> {
+        if self.nodes.is_empty() || self.edges.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(self.nodes.len() + self.edges.len() + 40);
+        out.push_str("{\"graph\": {\"nodes\": [");
+        out.push_str(&self.nodes);
+        out.push_str("], \"edges\": [");
+        out.push_str(&self.edges);
+        out.push_str("]}}");
+        self.nodes.clear();
+        self.edges.clear();
+        Some(out)
+    }
+}
+
+/// Write the JGF node object of `v`.
+fn push_jgf_node(
+    out: &mut String,
+    g: &ResourceGraph,
+    v: VertexIdx,
+    needs: u32,
+    exclusive: bool,
+    agfilter: &[(String, String)],
+) {
+    let x = &g.g[v];
+    let typ = g.name_of(x.typ);
+    let basename = g.name_of(x.basename);
+    let unit = g.name_of(x.unit);
+    let name = g.name(v);
+
+    let mut node = Obj::open(out);
+    node.str("id", &x.uniq_id.to_string());
+    let mut m = Obj::open(node.key("metadata"));
+    m.str("type", typ);
+    if basename != typ {
+        m.str("basename", basename);
+    }
+    if name != format!("{basename}{}", x.id) {
+        m.str("name", &name);
+    }
+    m.int("id", x.id);
+    m.int("rank", x.rank);
+    if x.properties.as_ref().is_some_and(|p| !p.is_empty()) {
+        m.strings("properties", g.properties(v));
+    }
+    if !unit.is_empty() {
+        m.str("unit", unit);
+    }
+    if exclusive {
+        m.raw("exclusive", "true");
+    }
+    if needs != 1 {
+        m.int("size", i64::from(needs));
+    }
+    let paths = g.paths(v);
+    if !paths.is_empty() {
+        // Fluxion orders subsystems by when it first met them, and it
+        // knows containment before it reads any graph.
+        let containment = g.symbols.get("containment");
+        let first = paths.iter().filter(|(s, _)| Some(**s) == containment);
+        let rest = paths.iter().filter(|(s, _)| Some(**s) != containment);
+        m.strings(
+            "paths",
+            first.chain(rest).map(|(s, p)| (g.name_of(*s), p.as_str())),
+        );
+    }
+    if !agfilter.is_empty() {
+        // A map keyed by type in Fluxion.
+        let mut sorted: Vec<_> = agfilter.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        m.strings(
+            "agfilter",
+            sorted.into_iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+    }
+    m.close();
+    node.close();
+}
+
+/// Write the JGF edge object of `e`, if it is a live edge.
+fn push_jgf_edge(out: &mut String, g: &ResourceGraph, e: EdgeIdx) {
+    let Some((src, dst)) = g.g.edge_endpoints(e) else {
+        return;
+    };
+    let subsystem = g.name_of(g.g[e].subsystem);
+    push_item(out, |out| {
+        let mut o = Obj::open(out);
+        o.str("source", &g.g[src].uniq_id.to_string());
+        o.str("target", &g.g[dst].uniq_id.to_string());
+        if subsystem != "containment" {
+            o.strings("metadata", [("subsystem", subsystem)]);
+        }
+        o.close();
+    });
+}
+
+impl Writer for Jgf {
+    fn emit_vertex(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+    ) {
+        self.emit_vertex_ext(level, g, v, needs, exclusive, false, &[]);
+    }
+
+    fn emit_vertex_ext(
+        &mut self,
+        _level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+        _excl_parent: bool,
+        agfilter: &[(String, String)],
+    ) {
+        push_item(&mut self.nodes, |out| {
+            push_jgf_node(out, g, v, needs, exclusive, agfilter)
+        });
+    }
+
+    fn emit_edge(&mut self, _level: usize, g: &ResourceGraph, e: EdgeIdx, _excl_parent: bool) {
+        push_jgf_edge(&mut self.edges, g, e);
+    }
+
+    fn take(&mut self) -> String {
+        match self.graph() {
+            Some(mut s) => {
+                s.push('\n');
+                s
+            }
+            None => String::new(),
+        }
+    }
+}
+
+// ----- rlite -----------------------------------------------------------
+
+/// `-F rlite`: RFC 20's `R_lite` array, one entry per set of ranks whose
+/// nodes hold the same cores and GPUs.
+#[derive(Default)]
+pub struct Rlite {
+    /// Core ids emitted since the last node.
+    cores: Vec<i64>,
+    /// GPU ids emitted since the last node.
+    gpus: Vec<i64>,
+    /// Children text (`{"core": "0-3"}`) -> (rank, host name) of each node
+    /// holding exactly those children, in emission order.
+    groups: BTreeMap<String, Vec<(i64, String)>>,
+    /// `key` or `key=value` of a node property -> ranks of the nodes.
+    props: BTreeMap<String, Vec<i64>>,
+}
+
+/// One R's execution section, drawn from an [`Rlite`].
+struct Execution {
+    /// The `R_lite` array.
+    r_lite: String,
+    /// The `nodelist` array.
+    nodelist: String,
+    /// The `properties` object, when some node had properties.
+    properties: Option<String>,
+}
+
+impl Rlite {
+    fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    fn emit(&mut self, g: &ResourceGraph, v: VertexIdx) {
+        let x = &g.g[v];
+        match g.name_of(x.typ) {
+            "core" => self.cores.push(x.id),
+            "gpu" => self.gpus.push(x.id),
+            "node" => self.gather(g, v),
+            _ => {}
+        }
+    }
+
+    /// File node `v` under the cores and GPUs emitted since the last node.
+    fn gather(&mut self, g: &ResourceGraph, v: VertexIdx) {
+        if self.cores.is_empty() && self.gpus.is_empty() {
+            return;
+        }
+        let mut children = String::new();
+        let mut o = Obj::open(&mut children);
+        for (typ, ids) in [("core", &mut self.cores), ("gpu", &mut self.gpus)] {
+            if ids.is_empty() {
+                continue;
+            }
+            ids.sort_unstable();
+            o.str(typ, &compress_ids(ids));
+            ids.clear();
+        }
+        o.close();
+        let rank = g.g[v].rank;
+        self.groups
+            .entry(children)
+            .or_default()
+            .push((rank, g.name(v)));
+        for (k, val) in g.properties(v) {
+            let prop = if val.is_empty() {
+                k.to_owned()
+            } else {
+                format!("{k}={val}")
+            };
+            self.props.entry(prop).or_default().push(rank);
+        }
+    }
+
+    /// The execution section for every node held, which is then dropped
+    /// (the cores and GPUs of no node yet stay); `None` without a node.
+    fn execution(&mut self) -> Option<Execution> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let by_rank = |a: &(i64, usize), b: &(i64, usize)| a.0 < b.0;
+        let mut r_lite = String::from("[");
+        let mut first = true;
+        let mut hosts: Vec<(i64, &str)> = Vec::new();
+        for (children, nodes) in &self.groups {
+            let mut order: Vec<(i64, usize)> =
+                nodes.iter().enumerate().map(|(i, n)| (n.0, i)).collect();
+            cxx_sort(&mut order, &by_rank);
+            let ranks: Vec<i64> = order.iter().map(|&(r, _)| r).collect();
+            hosts.extend(order.iter().map(|&(r, i)| (r, nodes[i].1.as_str())));
+            if !first {
+                r_lite.push_str(", ");
+            }
+            first = false;
+            let mut o = Obj::open(&mut r_lite);
+            o.str("rank", &compress_ids(&ranks));
+            o.raw("children", children);
+            o.close();
+        }
+        r_lite.push(']');
+
+        let mut order: Vec<(i64, usize)> =
+            hosts.iter().enumerate().map(|(i, h)| (h.0, i)).collect();
+        cxx_sort(&mut order, &by_rank);
+        let mut hostlist = Hostlist::default();
+        for &(_, i) in &order {
+            hostlist.append(hosts[i].1);
+        }
+        let mut nodelist = String::from("[");
+        push_json_str(&mut nodelist, &hostlist.encode());
+        nodelist.push(']');
+
+        let properties = (!self.props.is_empty()).then(|| {
+            let mut out = String::new();
+            let mut o = Obj::open(&mut out);
+            for (prop, ranks) in &mut self.props {
+                ranks.sort_unstable();
+                o.str(prop, &compress_ids(ranks));
+            }
+            o.close();
+            out
+        });
+        self.groups.clear();
+        self.props.clear();
+        Some(Execution {
+            r_lite,
+            nodelist,
+            properties,
+        })
+    }
+}
+
+impl Writer for Rlite {
+    fn emit_vertex(
+        &mut self,
+        _level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        _needs: u32,
+        _exclusive: bool,
+    ) {
+        self.emit(g, v);
+    }
+
+    fn take(&mut self) -> String {
+        match self.execution() {
+            Some(x) => x.r_lite + "\n",
+            None => String::new(),
+        }
+    }
+}
+
+// ----- rv1 and rv1_nosched ---------------------------------------------
+
+/// `-F rv1` and `-F rv1_nosched`: RFC 20 R version 1 — `execution` with
+/// `R_lite`, `nodelist`, node `properties`, `starttime` and `expiration`;
+/// for `rv1` also the allocation's JGF under `scheduling`.
+pub struct Rv1 {
+    rlite: Rlite,
+    /// The `scheduling` graph; `None` for `rv1_nosched`.
+    jgf: Option<Jgf>,
+    starttime: i64,
+    expiration: i64,
+}
+
+impl Rv1 {
+    /// An `rv1` writer.
+    pub fn new() -> Self {
+        Rv1 {
+            rlite: Rlite::default(),
+            jgf: Some(Jgf::default()),
+            starttime: 0,
+            expiration: 0,
+        }
+    }
+
+    /// An `rv1_nosched` writer: R without the `scheduling` key.
+    pub fn nosched() -> Self {
+        Rv1 {
+            jgf: None,
+            ..Rv1::new()
+        }
+    }
+}
+
+impl Default for Rv1 {
+    fn default() -> Self {
+        Rv1::new()
+    }
+}
+
+impl Writer for Rv1 {
+    fn emit_vertex(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+    ) {
+        self.emit_vertex_ext(level, g, v, needs, exclusive, false, &[]);
+    }
+
+    fn emit_vertex_ext(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+        excl_parent: bool,
+        agfilter: &[(String, String)],
+    ) {
+        self.rlite.emit(g, v);
+        if let Some(jgf) = &mut self.jgf {
+            jgf.emit_vertex_ext(level, g, v, needs, exclusive, excl_parent, agfilter);
+        }
+    }
+
+    fn emit_edge(&mut self, level: usize, g: &ResourceGraph, e: EdgeIdx, excl_parent: bool) {
+        if let Some(jgf) = &mut self.jgf {
+            jgf.emit_edge(level, g, e, excl_parent);
+        }
+    }
+
+    fn emit_time(&mut self, start: i64, end: i64) {
+        self.starttime = start;
+        self.expiration = end;
+    }
+
+    fn take(&mut self) -> String {
+        if self.rlite.is_empty() || self.jgf.as_ref().is_some_and(Jgf::is_empty) {
+            return String::new();
+        }
+        let Some(x) = self.rlite.execution() else {
+            return String::new();
+        };
+        // As in Fluxion, a graph refused here costs the R_lite just drawn.
+        let graph = match &mut self.jgf {
+            Some(jgf) => match jgf.graph() {
+                Some(graph) => Some(graph),
+                None => return String::new(),
+            },
+            None => None,
+        };
+        let mut out = String::new();
+        let mut r = Obj::open(&mut out);
+        r.int("version", 1);
+        let mut e = Obj::open(r.key("execution"));
+        e.raw("R_lite", &x.r_lite);
+        e.raw("nodelist", &x.nodelist);
+        if let Some(props) = &x.properties {
+            e.raw("properties", props);
+        }
+        e.int("starttime", self.starttime);
+        e.int("expiration", self.expiration);
+        e.close();
+        if let Some(graph) = &graph {
+            r.raw("scheduling", graph);
+        }
+        r.close();
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer;
+    use resource_graph::graph::NewVertex;
+    use resource_graph::Sym;
+
+    fn vtx<'a>(typ: &'a str, basename: &'a str, id: i64, rank: i64) -> NewVertex<'a> {
+        NewVertex {
+            typ,
+            basename,
+            id,
+            rank,
+            size: 1,
+            unit: "",
+        }
+    }
+
+    /// tiny0 -> node0 (rank 0: core0-3, gpu0, memory0 of 4 GB),
+    ///          node1 (rank 1: core0-3); uniq ids in that order.
+    struct Fixture {
+        g: ResourceGraph,
+        cluster: VertexIdx,
+        nodes: [VertexIdx; 2],
+        cores: [[VertexIdx; 4]; 2],
+        gpu: VertexIdx,
+        memory: VertexIdx,
+        cont: Sym,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let mut g = ResourceGraph::new();
+            // Interned first so that paths must put containment first anyway.
+            g.sym("power");
+            let (cont, contains) = (g.sym("containment"), g.sym("contains"));
+            let cluster = g.add_vertex(vtx("cluster", "tiny", 0, -1));
+            g.roots.insert(cont, cluster);
+            let mut nodes = [cluster; 2];
+            let mut cores = [[cluster; 4]; 2];
+            let (mut gpu, mut memory) = (cluster, cluster);
+            for n in 0..2 {
+                nodes[n] = g.add_vertex(vtx("node", "node", n as i64, n as i64));
+                g.add_edge(cluster, nodes[n], cont, contains);
+                for (c, core) in cores[n].iter_mut().enumerate() {
+                    *core = g.add_vertex(vtx("core", "core", c as i64, n as i64));
+                    g.add_edge(nodes[n], *core, cont, contains);
+                }
+                if n == 0 {
+                    gpu = g.add_vertex(vtx("gpu", "gpu", 0, 0));
+                    g.add_edge(nodes[0], gpu, cont, contains);
+                    memory = g.add_vertex(NewVertex {
+                        size: 4,
+                        unit: "GB",
+                        ..vtx("memory", "memory", 0, 0)
+                    });
+                    g.add_edge(nodes[0], memory, cont, contains);
+                }
+            }
+            Fixture {
+                g,
+                cluster,
+                nodes,
+                cores,
+                gpu,
+                memory,
+                cont,
+            }
+        }
+
+        fn edge(&self, src: VertexIdx, dst: VertexIdx) -> EdgeIdx {
+            *self
+                .g
+                .out_edges(src)
+                .iter()
+                .find(|&&e| self.g.target(e) == dst && self.g.g[e].subsystem == self.cont)
+                .expect("fixture edge")
+        }
+
+        /// Emit as the traverser does: each child (then its edge) before
+        /// its parent, the root last, then the window. `picks` are
+        /// (vertex, needs, exclusive) per node, children first.
+        fn allocate(&self, w: &mut dyn Writer, picks: &[Vec<(VertexIdx, u32, bool)>]) {
+            for (n, children) in picks.iter().enumerate() {
+                for &(v, needs, x) in children {
+                    w.emit_vertex_ext(3, &self.g, v, needs, x, false, &[]);
+                    w.emit_edge(2, &self.g, self.edge(self.nodes[n], v), false);
+                }
+                if !children.is_empty() {
+                    w.emit_vertex_ext(2, &self.g, self.nodes[n], 1, false, false, &[]);
+                    w.emit_edge(1, &self.g, self.edge(self.cluster, self.nodes[n]), false);
+                }
+            }
+            w.emit_vertex_ext(1, &self.g, self.cluster, 1, false, false, &[]);
+            w.emit_time(0, 3600);
+        }
+
+        /// Cores 0-3 and gpu0 of node0, cores 0-3 of node1, exclusively.
+        fn both_nodes(&self) -> Vec<Vec<(VertexIdx, u32, bool)>> {
+            let mut n0: Vec<_> = self.cores[0].iter().map(|&c| (c, 1, true)).collect();
+            n0.push((self.gpu, 1, true));
+            let n1 = self.cores[1].iter().map(|&c| (c, 1, true)).collect();
+            vec![n0, n1]
+        }
+    }
+
+    fn make(name: &str) -> Box<dyn Writer> {
+        writer::create(name).expect("known writer")
+    }
+
+    #[test]
+    fn every_writer_is_silent_until_something_is_emitted() {
+        for name in ["jgf", "rlite", "rv1", "rv1_nosched"] {
+            assert_eq!(make(name).take(), "", "{name}");
+        }
+    }
+
+    #[test]
+    fn jgf_prints_terse_metadata_in_fluxion_order() {
+        let f = Fixture::new();
+        let mut w = make("jgf");
+        let picks = vec![vec![
+            (f.cores[0][0], 1, true),
+            (f.cores[0][1], 1, true),
+            (f.memory, 2, true),
+        ]];
+        f.allocate(w.as_mut(), &picks);
+        assert_eq!(
+            w.take(),
+            concat!(
+                r#"{"graph": {"nodes": ["#,
+                r#"{"id": "2", "metadata": {"type": "core", "id": 0, "rank": 0, "exclusive": true, "paths": {"containment": "/tiny0/node0/core0"}}}, "#,
+                r#"{"id": "3", "metadata": {"type": "core", "id": 1, "rank": 0, "exclusive": true, "paths": {"containment": "/tiny0/node0/core1"}}}, "#,
+                r#"{"id": "7", "metadata": {"type": "memory", "id": 0, "rank": 0, "unit": "GB", "exclusive": true, "size": 2, "paths": {"containment": "/tiny0/node0/memory0"}}}, "#,
+                r#"{"id": "1", "metadata": {"type": "node", "id": 0, "rank": 0, "paths": {"containment": "/tiny0/node0"}}}, "#,
+                r#"{"id": "0", "metadata": {"type": "cluster", "basename": "tiny", "id": 0, "rank": -1, "paths": {"containment": "/tiny0"}}}], "#,
+                r#""edges": [{"source": "1", "target": "2"}, {"source": "1", "target": "3"}, {"source": "1", "target": "7"}, {"source": "0", "target": "1"}]}}"#,
+                "\n"
+            )
+        );
+        assert_eq!(w.take(), "");
+    }
+
+    #[test]
+    fn jgf_adds_name_properties_agfilter_and_edge_subsystem() {
+        let mut f = Fixture::new();
+        let (n0, cluster) = (f.nodes[0], f.cluster);
+        f.g.set_name(n0, "lassen0");
+        f.g.set_property(n0, "fast", "");
+        f.g.set_property(n0, "arch", "x86\t\"64\"");
+        // Power was interned before containment, yet comes second.
+        let (power, supplies) = (f.g.sym("power"), f.g.sym("supplies_to"));
+        assert!(power < f.cont);
+        f.g.roots.insert(power, cluster);
+        f.g.add_edge(cluster, n0, power, supplies);
+        let e =
+            *f.g.out_edges(cluster)
+                .iter()
+                .find(|&&e| f.g.g[e].subsystem == power)
+                .expect("power edge");
+
+        let mut w = make("jgf");
+        let agfilter = [
+            ("node".to_string(), "used:0, total:0".to_string()),
+            ("core".to_string(), "used:1, total:4".to_string()),
+        ];
+        w.emit_vertex_ext(2, &f.g, n0, 1, true, false, &agfilter);
+        w.emit_edge(1, &f.g, e, false);
+        assert_eq!(
+            w.take(),
+            concat!(
+                r#"{"graph": {"nodes": [{"id": "1", "metadata": {"type": "node", "name": "lassen0", "id": 0, "rank": 0, "#,
+                r#""properties": {"arch": "x86\t\"64\"", "fast": ""}, "exclusive": true, "#,
+                r#""paths": {"containment": "/tiny0/lassen0", "power": "/tiny0/lassen0"}, "#,
+                r#""agfilter": {"core": "used:1, total:4", "node": "used:0, total:0"}}}], "#,
+                r#""edges": [{"source": "0", "target": "1", "metadata": {"subsystem": "power"}}]}}"#,
+                "\n"
+            )
+        );
+    }
+
+    #[test]
+    fn jgf_holds_a_graph_without_edges_until_it_has_some() {
+        // Fluxion refuses to print vertices without edges and keeps them.
+        let f = Fixture::new();
+        let mut w = make("jgf");
+        w.emit_vertex(1, &f.g, f.cluster, 1, false);
+        assert_eq!(w.take(), "");
+        w.emit_vertex(2, &f.g, f.nodes[1], 1, false);
+        w.emit_edge(1, &f.g, f.edge(f.cluster, f.nodes[1]), false);
+        let out = w.take();
+        assert!(
+            out.starts_with(r#"{"graph": {"nodes": [{"id": "0", "#),
+            "{out}"
+        );
+        assert!(out.contains(r#"{"id": "8", "#), "{out}");
+    }
+
+    #[test]
+    fn rlite_groups_ranks_by_children() {
+        let f = Fixture::new();
+        let mut w = make("rlite");
+        f.allocate(w.as_mut(), &f.both_nodes());
+        // `{"core": "0-3", "gpu": "0"}` sorts before `{"core": "0-3"}`.
+        assert_eq!(
+            w.take(),
+            concat!(
+                r#"[{"rank": "0", "children": {"core": "0-3", "gpu": "0"}}, "#,
+                r#"{"rank": "1", "children": {"core": "0-3"}}]"#,
+                "\n"
+            )
+        );
+        // Same children on both nodes: one entry.
+        let picks: Vec<Vec<_>> = (0..2)
+            .map(|n| vec![(f.cores[n][1], 1, true), (f.cores[n][3], 1, true)])
+            .collect();
+        f.allocate(w.as_mut(), &picks);
+        assert_eq!(
+            w.take(),
+            "[{\"rank\": \"0-1\", \"children\": {\"core\": \"1,3\"}}]\n"
+        );
+    }
+
+    #[test]
+    fn rlite_keeps_cores_without_a_node_for_the_next_node() {
+        let f = Fixture::new();
+        let mut w = make("rlite");
+        w.emit_vertex(3, &f.g, f.cores[0][2], 1, true);
+        assert_eq!(w.take(), "");
+        w.emit_vertex(3, &f.g, f.cores[1][0], 1, true);
+        w.emit_vertex(2, &f.g, f.nodes[1], 1, false);
+        assert_eq!(
+            w.take(),
+            "[{\"rank\": \"1\", \"children\": {\"core\": \"0,2\"}}]\n"
+        );
+    }
+
+    #[test]
+    fn rv1_nosched_prints_execution_only() {
+        let mut f = Fixture::new();
+        f.g.set_property(f.nodes[0], "arch", "x86");
+        f.g.set_property(f.nodes[1], "arch", "x86");
+        f.g.set_property(f.nodes[1], "fast", "");
+        let mut w = make("rv1_nosched");
+        f.allocate(w.as_mut(), &f.both_nodes());
+        assert_eq!(
+            w.take(),
+            concat!(
+                r#"{"version": 1, "execution": {"R_lite": [{"rank": "0", "children": {"core": "0-3", "gpu": "0"}}, "#,
+                r#"{"rank": "1", "children": {"core": "0-3"}}], "nodelist": ["node[0-1]"], "#,
+                r#""properties": {"arch=x86": "0-1", "fast": "1"}, "starttime": 0, "expiration": 3600}}"#,
+                "\n"
+            )
+        );
+        assert_eq!(w.take(), "");
+    }
+
+    #[test]
+    fn rv1_adds_the_scheduling_graph() {
+        let f = Fixture::new();
+        let mut w = make("rv1");
+        let picks = vec![vec![(f.cores[0][0], 1, true)]];
+        f.allocate(w.as_mut(), &picks);
+        assert_eq!(
+            w.take(),
+            concat!(
+                r#"{"version": 1, "execution": {"R_lite": [{"rank": "0", "children": {"core": "0"}}], "#,
+                r#""nodelist": ["node0"], "starttime": 0, "expiration": 3600}, "#,
+                r#""scheduling": {"graph": {"nodes": ["#,
+                r#"{"id": "2", "metadata": {"type": "core", "id": 0, "rank": 0, "exclusive": true, "paths": {"containment": "/tiny0/node0/core0"}}}, "#,
+                r#"{"id": "1", "metadata": {"type": "node", "id": 0, "rank": 0, "paths": {"containment": "/tiny0/node0"}}}, "#,
+                r#"{"id": "0", "metadata": {"type": "cluster", "basename": "tiny", "id": 0, "rank": -1, "paths": {"containment": "/tiny0"}}}], "#,
+                r#""edges": [{"source": "1", "target": "2"}, {"source": "0", "target": "1"}]}}}"#,
+                "\n"
+            )
+        );
+        // A find without a node prints no R; its graph waits, as in Fluxion.
+        w.emit_vertex(3, &f.g, f.memory, 4, true);
+        w.emit_edge(2, &f.g, f.edge(f.nodes[0], f.memory), true);
+        assert_eq!(w.take(), "");
+    }
+
+    #[test]
+    fn idsets_compress_runs_and_repeat_duplicates() {
+        assert_eq!(compress_ids(&[]), "");
+        assert_eq!(compress_ids(&[7]), "7");
+        assert_eq!(compress_ids(&[0, 1, 2, 3, 5]), "0-3,5");
+        assert_eq!(compress_ids(&[0, 2, 3]), "0,2-3");
+        assert_eq!(compress_ids(&[-1, -1, -1]), "-1,-1,-1");
+        assert_eq!(compress_ids(&[1, 2, 4, 5, 6, 9]), "1-2,4-6,9");
+    }
+
+    #[test]
+    fn hostlists_compress_like_flux_core() {
+        let enc = |names: &[&str]| {
+            let mut h = Hostlist::default();
+            for n in names {
+                h.append(n);
+            }
+            h.encode()
+        };
+        assert_eq!(enc(&[]), "");
+        assert_eq!(enc(&["node0"]), "node0");
+        assert_eq!(enc(&["node0", "node1", "node2", "node5"]), "node[0-2,5]");
+        assert_eq!(enc(&["node9", "node10", "node11"]), "node[9-11]");
+        assert_eq!(enc(&["n01", "n02", "n1"]), "n[01-02,1]");
+        assert_eq!(
+            enc(&["login", "node3", "node4", "gw"]),
+            "login,node[3-4],gw"
+        );
+        assert_eq!(enc(&["node1", "node0"]), "node[1,0]");
+        assert_eq!(enc(&["node0", "node0"]), "node[0,0]");
+        assert_eq!(enc(&["node99999999999999999999999", "node2"]), "node2");
+    }
+
+    /// Permutations libstdc++ 12's `std::sort` gives (checked against
+    /// g++), sorting (key, index) pairs by key only.
+    #[test]
+    fn ties_sort_as_libstdcxx_sorts_them() {
+        let sorted = |keys: &[i64]| {
+            let mut v: Vec<(i64, usize)> = keys.iter().copied().zip(0..).collect();
+            cxx_sort(&mut v, &|a: &(i64, usize), b: &(i64, usize)| a.0 < b.0);
+            v.into_iter().map(|(_, i)| i).collect::<Vec<_>>()
+        };
+        // Short slices are insertion sorted: stable.
+        assert_eq!(sorted(&[1, 0, 1, 0]), vec![1, 3, 0, 2]);
+        // Past 16 elements, ties move.
+        assert_eq!(sorted(&[-1; 20]), CXX_TIES_20.to_vec());
+    }
+
+    /// `std::sort` of 20 equal keys tagged 0..20.
+    const CXX_TIES_20: [usize; 20] = [
+        10, 19, 18, 17, 16, 15, 14, 13, 12, 11, 0, 9, 8, 7, 6, 5, 4, 3, 2, 1,
+    ];
+}

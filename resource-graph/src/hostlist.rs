@@ -1,0 +1,388 @@
+//! RFC 29 hostlists: ordered lists of host names written compactly, as in
+//! `"node[0-3,7],login1"`.
+//!
+//! A hostlist is comma-separated expressions `prefix[idlist]suffix`, each
+//! part optional; an empty expression adds nothing, so `""` is the empty
+//! list. An idlist keeps its order and may repeat ids (`foo[3,1,1]`); each
+//! range in it must ascend. Leading zeros of the idlist's first element pad
+//! every id in the list (`[005,4]` is `005,004`); otherwise each element is
+//! padded to the width it is written with, as Flux does (`[1,05]`).
+//! Host names are printable ASCII without white space, brackets or commas.
+//! Decoding is strict where Flux is lax: it treats white space as a
+//! separator and reads a second bracket group as literal text.
+//!
+//! Encoding groups runs of names that share a prefix and a numeric
+//! suffix, and so decodes back to exactly the names given, in order.
+use std::fmt::Write;
+
+/// Most hosts one hostlist may expand to: a guard against strings like
+/// `node[0-99999999999]` exhausting memory.
+pub const MAX_HOSTS: u64 = 1 << 24;
+
+/// Why a string is not an RFC 29 hostlist, or a name cannot be in one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid hostlist \"{input}\": {reason}")]
+pub struct HostlistError {
+    /// The string (or, when encoding, the host name) that was given.
+    pub input: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Decode an RFC 29 hostlist into host names, in order.
+pub fn decode(s: &str) -> Result<Vec<String>, HostlistError> {
+    let fail = |reason: String| HostlistError {
+        input: s.to_owned(),
+        reason,
+    };
+    let mut hosts = Vec::new();
+    for expr in split_expressions(s).map_err(fail)? {
+        expand(expr, &mut hosts).map_err(fail)?;
+    }
+    Ok(hosts)
+}
+
+/// Encode host names compactly; `decode` gives them back in the same order.
+pub fn encode<S: AsRef<str>>(names: &[S]) -> Result<String, HostlistError> {
+    // Runs of names `prefix` + consecutive numbers of one written width.
+    let mut runs: Vec<Run> = Vec::new();
+    for name in names {
+        let name = name.as_ref();
+        check_name(name).map_err(|reason| HostlistError {
+            input: name.to_owned(),
+            reason,
+        })?;
+        let (prefix, digits) = split_suffix(name);
+        let Some(num) = digits.parse::<u64>().ok().filter(|_| !digits.is_empty()) else {
+            runs.push(Run::literal(name));
+            continue;
+        };
+        if let Some(last) = runs.last_mut() {
+            if last.num.is_some()
+                && last.prefix == prefix
+                && last.hi.checked_add(1) == Some(num)
+                && format!("{num:0w$}", w = last.width) == digits
+            {
+                last.hi = num;
+                continue;
+            }
+        }
+        runs.push(Run {
+            prefix: prefix.to_owned(),
+            num: Some(num),
+            hi: num,
+            width: digits.len(),
+        });
+    }
+
+    let mut out = String::new();
+    let mut i = 0;
+    while i < runs.len() {
+        // Runs that share a bracket: same prefix, same padding.
+        let mut j = i + 1;
+        while j < runs.len() && runs[i].joins(&runs[j]) {
+            j += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        let group = &runs[i..j];
+        match group {
+            [one] if one.num.is_none() || one.num == Some(one.hi) => one.write_single(&mut out),
+            _ => {
+                out.push_str(&group[0].prefix);
+                out.push('[');
+                for (k, r) in group.iter().enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    r.write_range(&mut out);
+                }
+                out.push(']');
+            }
+        }
+        i = j;
+    }
+    Ok(out)
+}
+
+/// One run of hosts while encoding: a literal name (`num` is `None`), or
+/// `prefix` followed by `num..=hi`, each padded to `width` digits.
+struct Run {
+    prefix: String,
+    num: Option<u64>,
+    hi: u64,
+    width: usize,
+}
+
+impl Run {
+    fn literal(name: &str) -> Run {
+        Run {
+            prefix: name.to_owned(),
+            num: None,
+            hi: 0,
+            width: 0,
+        }
+    }
+
+    /// Whether the run's first id is written with leading zeros.
+    fn padded(&self) -> bool {
+        self.num.is_some_and(|n| format!("{n}").len() < self.width)
+    }
+
+    /// Whether `next` can share this run's bracket and decode the same.
+    fn joins(&self, next: &Run) -> bool {
+        let (Some(_), Some(_)) = (self.num, next.num) else {
+            return false;
+        };
+        self.prefix == next.prefix
+            && self.padded() == next.padded()
+            && (!self.padded() || self.width == next.width)
+    }
+
+    fn write_single(&self, out: &mut String) {
+        out.push_str(&self.prefix);
+        if let Some(n) = self.num {
+            let _ = write!(out, "{n:0w$}", w = self.width);
+        }
+    }
+
+    fn write_range(&self, out: &mut String) {
+        let lo = self.num.unwrap_or_default();
+        let _ = write!(out, "{lo:0w$}", w = self.width);
+        if self.hi != lo {
+            let _ = write!(out, "-{:0w$}", self.hi, w = self.width);
+        }
+    }
+}
+
+/// The trailing digits of a name and what comes before them.
+fn split_suffix(name: &str) -> (&str, &str) {
+    let cut = name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    name.split_at(cut)
+}
+
+/// A host name, or the prefix or suffix of an expression, may hold any
+/// printable ASCII but white space, brackets and commas.
+fn check_chars(s: &str) -> Result<(), String> {
+    match s
+        .chars()
+        .find(|&c| !c.is_ascii_graphic() || matches!(c, '[' | ']' | ','))
+    {
+        Some(c) => Err(format!("unexpected character {c:?} in \"{s}\"")),
+        None => Ok(()),
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty host name".into());
+    }
+    check_chars(name)
+}
+
+/// Split at the commas outside brackets.
+fn split_expressions(s: &str) -> Result<Vec<&str>, String> {
+    let mut exprs = Vec::new();
+    let (mut start, mut open) = (0, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' if open => return Err(format!("nested '[' at byte {i}")),
+            '[' => open = true,
+            ']' if !open => return Err(format!("']' without '[' at byte {i}")),
+            ']' => open = false,
+            ',' if !open => {
+                exprs.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if open {
+        return Err("'[' without ']'".into());
+    }
+    exprs.push(&s[start..]);
+    Ok(exprs)
+}
+
+/// Append the hosts of one expression.
+fn expand(expr: &str, hosts: &mut Vec<String>) -> Result<(), String> {
+    let Some((prefix, rest)) = expr.split_once('[') else {
+        if !expr.is_empty() {
+            check_chars(expr)?;
+            hosts.push(expr.to_owned());
+        }
+        return Ok(());
+    };
+    // split_expressions saw the brackets balanced and unnested.
+    let (idlist, suffix) = rest
+        .split_once(']')
+        .ok_or_else(|| format!("'[' without ']' in \"{expr}\""))?;
+    check_chars(prefix)?;
+    if suffix.contains('[') {
+        return Err(format!("more than one bracketed idlist in \"{expr}\""));
+    }
+    check_chars(suffix)?;
+    if idlist.is_empty() {
+        return Err(format!("empty idlist in \"{expr}\""));
+    }
+    let mut fixed_width = None;
+    for (k, elem) in idlist.split(',').enumerate() {
+        let (lo_s, hi_s) = elem.split_once('-').unwrap_or((elem, elem));
+        let lo = parse_num(lo_s, elem)?;
+        let hi = parse_num(hi_s, elem)?;
+        if lo > hi {
+            return Err(format!("range \"{elem}\" descends"));
+        }
+        if k == 0 && lo_s.len() > 1 && lo_s.starts_with('0') {
+            fixed_width = Some(lo_s.len());
+        }
+        let width = fixed_width.unwrap_or(lo_s.len());
+        if (hosts.len() as u64).saturating_add((hi - lo).saturating_add(1)) > MAX_HOSTS {
+            return Err(format!("more than {MAX_HOSTS} hosts"));
+        }
+        for n in lo..=hi {
+            hosts.push(format!("{prefix}{n:0width$}{suffix}"));
+        }
+    }
+    Ok(())
+}
+
+fn parse_num(s: &str, elem: &str) -> Result<u64, String> {
+    if s.is_empty() {
+        return Err(format!("empty id in \"{elem}\""));
+    }
+    if let Some(c) = s.chars().find(|c| !c.is_ascii_digit()) {
+        return Err(format!("unexpected character {c:?} in id \"{elem}\""));
+    }
+    s.parse().map_err(|_| format!("id {s} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(s: &str) -> Vec<String> {
+        decode(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn decodes_rfc29_test_vectors() {
+        let csv = |s: &str| -> Vec<String> {
+            s.split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        for (hl, want) in [
+            ("", ""),
+            ("foox,fooy,fooz", "foox,fooy,fooz"),
+            ("[1-3,5-6]", "1,2,3,5,6"),
+            ("foo[1-5]", "foo1,foo2,foo3,foo4,foo5"),
+            (
+                "foo[0-4]-eth2",
+                "foo0-eth2,foo1-eth2,foo2-eth2,foo3-eth2,foo4-eth2",
+            ),
+            ("foo1,foo1,foo1", "foo1,foo1,foo1"),
+            ("[00-02]", "00,01,02"),
+            ("[00-2]", "00,01,02"),
+            ("foo[1,1,2,1]", "foo1,foo1,foo2,foo1"),
+            ("[005,4,11-13]", "005,004,011,012,013"),
+        ] {
+            assert_eq!(names(hl), csv(want), "{hl}");
+        }
+    }
+
+    #[test]
+    fn decodes_mixed_lists_in_order() {
+        assert_eq!(
+            names("node[0-3,7],login1"),
+            ["node0", "node1", "node2", "node3", "node7", "login1"]
+        );
+        assert_eq!(names("b[2,1],a"), ["b2", "b1", "a"]);
+        assert_eq!(names("n[1,05]"), ["n1", "n05"]);
+        assert_eq!(names("n[9-11]"), ["n9", "n10", "n11"]);
+        assert_eq!(names("a,,b"), ["a", "b"]);
+    }
+
+    #[test]
+    fn encodes_compactly() {
+        let enc = |v: &[&str]| encode(v).unwrap();
+        assert_eq!(
+            enc(&["node0", "node1", "node2", "node3", "node7", "login1"]),
+            "node[0-3,7],login1"
+        );
+        assert_eq!(enc(&["node0"]), "node0");
+        assert_eq!(enc(&["login"]), "login");
+        assert_eq!(enc(&["node1", "node0"]), "node[1,0]");
+        assert_eq!(enc(&["n9", "n10", "n11"]), "n[9-11]");
+        assert_eq!(enc(&["n08", "n09", "n10"]), "n[08-10]");
+        assert_eq!(enc(&["n1", "n05"]), "n1,n05");
+        assert_eq!(enc(&["a1", "b1", "a2"]), "a1,b1,a2");
+        assert_eq!(enc(&["x", "x"]), "x,x");
+        assert_eq!(enc(&["foo1", "foo1"]), "foo[1,1]");
+        assert_eq!(enc(&[] as &[&str]), "");
+    }
+
+    #[test]
+    fn round_trips() {
+        for s in [
+            "node[0-3,7],login1",
+            "node[0-1]",
+            "n[08-10],n[1-2]",
+            "a,b,c",
+            "[1-3,5]",
+            "rack1-node[1-4]",
+        ] {
+            assert_eq!(encode(&names(s)).unwrap(), s);
+        }
+        // Lists with repeats, gaps, reversals, padding and bare names come
+        // back as they went in.
+        let pool = [
+            "n0", "n1", "n2", "n3", "n9", "n10", "n01", "n02", "n007", "m1", "login", "7", "8",
+            "007",
+        ];
+        let mut seed = 0x2545_f491_u64;
+        for _ in 0..2000 {
+            let len = (seed % 9) as usize;
+            let list: Vec<&str> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    pool[(seed >> 33) as usize % pool.len()]
+                })
+                .collect();
+            let text = encode(&list).unwrap();
+            assert_eq!(decode(&text).unwrap(), list, "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_input() {
+        for (s, why) in [
+            ("node[1-", "'[' without ']'"),
+            ("node[1-]", "empty id"),
+            ("node[]", "empty idlist"),
+            ("node[3-1]", "descends"),
+            ("node[a]", "unexpected character 'a'"),
+            ("node[1,,2]", "empty id"),
+            ("node1]", "']' without '['"),
+            ("node[[1]]", "nested"),
+            ("n[1]x[2]", "more than one bracketed idlist"),
+            ("node 1", "unexpected character ' '"),
+            ("node[0-99999999999]", "more than"),
+            ("node[99999999999999999999]", "too large"),
+        ] {
+            let err = decode(s).expect_err(s);
+            assert_eq!(err.input, s);
+            assert!(
+                err.to_string().contains(why),
+                "{s:?}: {err} (expected {why:?})"
+            );
+        }
+        for bad in ["", "a b", "n[1]", "a,b"] {
+            assert!(encode(&[bad]).is_err(), "{bad:?}");
+        }
+    }
+}
