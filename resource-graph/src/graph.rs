@@ -343,21 +343,27 @@ impl ResourceGraph {
         self.out[src.index()].push(e);
     }
 
-    /// Remove `v` and everything below it in `subsystem`, with all their
-    /// edges (in any subsystem); returns the removed vertices, `v` first.
-    /// Indices of other vertices do not change.
-    pub fn remove_subtree(&mut self, v: VertexIdx, subsystem: Sym) -> Vec<VertexIdx> {
-        let mut gone = vec![v];
+    /// `v` and everything below it in `subsystem`, breadth first.
+    pub fn subtree(&self, v: VertexIdx, subsystem: Sym) -> Vec<VertexIdx> {
+        let mut all = vec![v];
         let mut i = 0;
-        while i < gone.len() {
-            let u = gone[i];
+        while i < all.len() {
+            let u = all[i];
             for &e in &self.out[u.index()] {
                 if self.g[e].subsystem == subsystem {
-                    gone.push(self.target(e));
+                    all.push(self.target(e));
                 }
             }
             i += 1;
         }
+        all
+    }
+
+    /// Remove `v` and everything below it in `subsystem`, with all their
+    /// edges (in any subsystem); returns the removed vertices, `v` first.
+    /// Indices of other vertices do not change.
+    pub fn remove_subtree(&mut self, v: VertexIdx, subsystem: Sym) -> Vec<VertexIdx> {
+        let gone = self.subtree(v, subsystem);
         let doomed: BTreeSet<VertexIdx> = gone.iter().copied().collect();
         // Edges into the subtree from outside it leave their sources' lists.
         for &u in &gone {
@@ -494,6 +500,15 @@ impl ResourceGraph {
         }
         self.version += 1;
         Ok(added)
+    }
+
+    /// Forget every vertex's unit (Fluxion's JGF reader keeps none, so
+    /// its tools print none for a graph read from JGF).
+    pub fn clear_units(&mut self) {
+        let none = self.sym("");
+        for v in self.g.node_weights_mut() {
+            v.unit = none;
+        }
     }
 
     /// Vertices of rank `rank`, in creation order.

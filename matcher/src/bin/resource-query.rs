@@ -362,7 +362,10 @@ impl Session {
             return Ok(());
         };
         let part = match resource_graph::jgf::read_path(std::path::Path::new(file)) {
-            Ok(p) => p,
+            Ok(mut p) => {
+                p.clear_units();
+                p
+            }
             Err(resource_graph::GraphError::Io { .. }) => {
                 eprintln!("ERROR: can't open {file}");
                 return Ok(());
@@ -435,7 +438,18 @@ impl Session {
             if !self.g.g.contains_node(v) {
                 continue;
             }
+            // Jobs holding removed resources give them up first, so the
+            // aggregates above stay true; what else they hold stays theirs.
             let jobs = self.trav.jobs_below(&self.g, v);
+            let subtree = self.g.subtree(v, dom);
+            for &job in &jobs {
+                if let Err(e) = self.trav.release(&mut self.g, job, &subtree) {
+                    eprintln!(
+                        "ERROR: can't release job {job} from {}: {e}",
+                        self.g.name(v)
+                    );
+                }
+            }
             let name = self.g.path(v, dom).unwrap_or_else(|| self.g.name(v));
             let gone = self.g.remove_subtree(v, dom);
             if !jobs.is_empty() {
@@ -581,10 +595,10 @@ fn load(args: &Args) -> Result<ResourceGraph> {
         "jgf" => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read", path.display()))?;
-            Ok(resource_graph::jgf::read(
-                &text,
-                &path.display().to_string(),
-            )?)
+            let mut g = resource_graph::jgf::read(&text, &path.display().to_string())?;
+            // As a drop-in, read JGF as Fluxion does: without units.
+            g.clear_units();
+            Ok(g)
         }
         "rv1exec" => Ok(resource_graph::rv1exec::read_path(path)?),
         other => bail!("unsupported load format '{other}' (expected grug, jgf or rv1exec)"),
