@@ -43,6 +43,11 @@ pub enum MatchOp {
     AllocateWithSatisfiability,
     AllocateOrElseReserve,
     Satisfiability,
+    /// Find what `Allocate` would take, report it, book nothing.
+    WithoutAllocating,
+    /// Find what `AllocateOrElseReserve` would take (now or at the
+    /// earliest later time), report it, book nothing.
+    WithoutAllocatingFuture,
 }
 
 impl MatchOp {
@@ -53,6 +58,8 @@ impl MatchOp {
             "allocate_with_satisfiability" => MatchOp::AllocateWithSatisfiability,
             "allocate_orelse_reserve" => MatchOp::AllocateOrElseReserve,
             "satisfiability" => MatchOp::Satisfiability,
+            "without_allocating" => MatchOp::WithoutAllocating,
+            "without_allocating_future" => MatchOp::WithoutAllocatingFuture,
             _ => return None,
         })
     }
@@ -231,6 +238,9 @@ pub struct Traverser {
     /// Vertices visited in pre-order / post-order by the last match.
     pub preorder: u64,
     pub postorder: u64,
+    /// A match that books nothing is under way: first-fit keeps its
+    /// child weights as they were.
+    dry_run: bool,
     /// Walk every candidate even under a ranking policy (no bounds): the
     /// reference the bounded walk is tested against.
     pub exhaustive: bool,
@@ -282,6 +292,7 @@ impl Traverser {
             preorder: 0,
             postorder: 0,
             exhaustive: false,
+            dry_run: false,
             graph_end: i64::MAX,
             jobs: BTreeMap::new(),
         };
@@ -1352,7 +1363,7 @@ impl Traverser {
                 let cneeds = if modt { g.g[tgt].size as u32 } else { m.needs };
                 let n = self.upd_dfv(g, tgt, cneeds, x, meta, &mut dfu, modt, excl, w)?;
                 if n > 0 {
-                    if self.policy.stop_on_first_match() {
+                    if self.policy.stop_on_first_match() && !self.dry_run {
                         self.upd_by_outedges(g, meta, e, tgt);
                     }
                     w.emit_edge(self.level, g, e, excl);
@@ -1518,28 +1529,42 @@ impl Traverser {
             duration,
             alloc_type: AllocType::Alloc,
         };
+        let (sched_op, keep) = match op {
+            MatchOp::WithoutAllocating => (MatchOp::Allocate, false),
+            MatchOp::WithoutAllocatingFuture => (MatchOp::AllocateOrElseReserve, false),
+            other => (other, true),
+        };
         let result = if op == MatchOp::Satisfiability {
             self.is_satisfiable(g, &reqs, &mut meta, x, root)
         } else {
-            match self.schedule(g, &reqs, &mut meta, x, op, root, &dfv) {
+            match self.schedule(g, &reqs, &mut meta, x, sched_op, root, &dfv) {
+                Ok(()) if meta.at == self.graph_end => Err(Errno::Busy),
                 Ok(()) => {
-                    if meta.at == self.graph_end {
-                        Err(Errno::Busy)
-                    } else {
-                        if meta.at.saturating_add(meta.duration as i64) > self.graph_end {
-                            meta.duration = (self.graph_end - meta.at) as u64;
-                        }
-                        self.update(g, root, &meta, w).map_err(|_| Errno::Busy)?;
-                        self.jobs.insert(
-                            jobid,
-                            JobInfo {
+                    if meta.at.saturating_add(meta.duration as i64) > self.graph_end {
+                        meta.duration = (self.graph_end - meta.at) as u64;
+                    }
+                    self.dry_run = !keep;
+                    let updated = self.update(g, root, &meta, w);
+                    self.dry_run = false;
+                    match updated {
+                        Ok(()) => {
+                            self.jobs.insert(
                                 jobid,
-                                at: meta.at,
-                                duration: meta.duration,
-                                reserved: meta.at != 0,
-                            },
-                        );
-                        Ok(MatchResult { jobid, at: meta.at })
+                                JobInfo {
+                                    jobid,
+                                    at: meta.at,
+                                    duration: meta.duration,
+                                    reserved: meta.at != 0,
+                                },
+                            );
+                            // Reporting without booking: what the update
+                            // wrote is undone at once.
+                            if !keep {
+                                self.cancel(g, jobid);
+                            }
+                            Ok(MatchResult { jobid, at: meta.at })
+                        }
+                        Err(_) => Err(Errno::Busy),
                     }
                 }
                 Err(e) => Err(e),
@@ -1667,6 +1692,81 @@ impl Traverser {
                 (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i])
             })
             .collect()
+    }
+
+    /// Book job `jobid` on resources chosen elsewhere (an R given by the
+    /// user or another scheduler): each `(vertex, units, exclusive)` over
+    /// `[at, at + duration)`, with their ancestors tagged as a match would
+    /// tag them, and emit the allocation through `w`. Nothing is booked
+    /// when a vertex lacks the units or the job id is taken.
+    pub fn book(
+        &mut self,
+        g: &mut ResourceGraph,
+        jobid: u64,
+        targets: &[(VertexIdx, u32, bool)],
+        at: i64,
+        duration: u64,
+        w: &mut dyn Writer,
+    ) -> Result<MatchResult, String> {
+        if self.jobs.contains_key(&jobid) {
+            return Err(format!("existing job id {jobid}"));
+        }
+        if targets.is_empty() {
+            return Err("no resources to book".into());
+        }
+        let dom = self.dom;
+        let root = *g.roots.get(&dom).ok_or("no root")?;
+        self.ensure_capacity(g);
+        for &(v, units, _) in targets {
+            let free = g.g[v].schedule.plans.avail_during(at, duration);
+            if i64::from(units) > free {
+                return Err(format!(
+                    "{} has {free} of {units} units free at {at}",
+                    g.name(v)
+                ));
+            }
+        }
+        self.seq += 1;
+        for &(v, units, exclusive) in targets {
+            if let Some(e) = g.parent_edge(v, dom) {
+                self.mark(e, units, exclusive);
+            }
+            // Ancestors carry the job without units of their own.
+            let mut cur = v;
+            while let Some(pe) = g.parent_edge(cur, dom) {
+                let up = g.source(pe);
+                if let Some(e) = g.parent_edge(up, dom) {
+                    if self.marks[e.index()].seq != self.seq {
+                        self.mark(e, 1, false);
+                    }
+                }
+                cur = up;
+            }
+        }
+        let root_target = targets.iter().find(|t| t.0 == root);
+        self.root_mark = root_target.map_or((1, false), |&(_, n, x)| (n, x));
+        let meta = JobMeta {
+            jobid,
+            at,
+            now: 0,
+            duration,
+            alloc_type: if at == 0 {
+                AllocType::Alloc
+            } else {
+                AllocType::Reserve
+            },
+        };
+        self.update(g, root, &meta, w)?;
+        self.jobs.insert(
+            jobid,
+            JobInfo {
+                jobid,
+                at,
+                duration,
+                reserved: at != 0,
+            },
+        );
+        Ok(MatchResult { jobid, at })
     }
 
     /// Release part of what job `jobid` holds: the given vertices (those

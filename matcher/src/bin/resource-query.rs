@@ -97,6 +97,7 @@ struct Session {
 }
 
 impl Session {
+    /// `match OP JOBSPEC`.
     fn cmd_match(&mut self, args: &[&str]) -> Result<()> {
         if args.len() != 3 {
             eprintln!("ERROR: malformed command");
@@ -106,17 +107,45 @@ impl Session {
             eprintln!("ERROR: unknown subcmd {}", args[1]);
             return Ok(());
         };
-        let path = args[2];
+        self.run_match(op, args[2])?;
+        Ok(())
+    }
+
+    /// `multi-match OP JOBSPEC...`: one match per jobspec, in order,
+    /// stopping at the first that finds nothing.
+    fn cmd_multi_match(&mut self, args: &[&str]) -> Result<()> {
+        if args.len() <= 3 {
+            eprintln!("ERROR: malformed command");
+            return Ok(());
+        }
+        let Some(op) = MatchOp::parse(args[1]) else {
+            eprintln!("ERROR: unknown subcmd {}", args[1]);
+            return Ok(());
+        };
+        for path in &args[2..] {
+            if !self.run_match(op, path)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Match one jobspec file and print the outcome; whether it matched.
+    fn run_match(&mut self, op: MatchOp, path: &str) -> Result<bool> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("ERROR: can't open {path}: {e}");
                 self.input_errors += 1;
-                return Ok(());
+                return Ok(false);
             }
         };
+        let books = !matches!(
+            op,
+            MatchOp::Satisfiability | MatchOp::WithoutAllocating | MatchOp::WithoutAllocatingFuture
+        );
         let jobid = self.next_jobid;
-        if op != MatchOp::Satisfiability {
+        if books {
             self.next_jobid += 1;
         }
         let start = Instant::now();
@@ -147,14 +176,20 @@ impl Session {
             if self.elapse {
                 writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
             }
-            return Ok(());
+            return Ok(result.is_ok());
         }
+        let matched = result.is_ok();
         match result {
             Ok(m) => {
-                let (mode, at) = if m.at == 0 {
-                    ("ALLOCATED", "Now".to_owned())
+                let mode = match (books, m.at == 0) {
+                    (false, _) => "MATCHED (nothing booked)",
+                    (true, true) => "ALLOCATED",
+                    (true, false) => "RESERVED",
+                };
+                let at = if m.at == 0 {
+                    "Now".to_owned()
                 } else {
-                    ("RESERVED", m.at.to_string())
+                    m.at.to_string()
                 };
                 writeln!(
                     o,
@@ -164,7 +199,9 @@ impl Session {
                     writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
                 }
                 writeln!(o, "{bar}")?;
-                self.jobspecs.insert(jobid, path.to_owned());
+                if books {
+                    self.jobspecs.insert(jobid, path.to_owned());
+                }
             }
             Err(e) => {
                 writeln!(o, "{bar}\nINFO: No matching resources found")?;
@@ -177,6 +214,170 @@ impl Session {
                 }
                 writeln!(o, "{bar}")?;
             }
+        }
+        Ok(matched)
+    }
+
+    /// `update allocate|reserve jgf|rv1exec FILE JOBID AT DURATION`: book
+    /// the resources an R names for JOBID over [AT, AT+DURATION).
+    fn cmd_update(&mut self, args: &[&str]) -> Result<()> {
+        let [_, sub, reader, file, jobid, at, duration] = args else {
+            eprintln!("ERROR: malformed command");
+            return Ok(());
+        };
+        if *sub != "allocate" && *sub != "reserve" {
+            eprintln!("ERROR: unknown subcmd {sub}");
+            return Ok(());
+        }
+        if *reader != "jgf" && *reader != "rv1exec" {
+            eprintln!("ERROR: unsupported reader {reader}");
+            return Ok(());
+        }
+        let Ok(text) = std::fs::read_to_string(file) else {
+            eprintln!("ERROR: can't open {file}");
+            return Ok(());
+        };
+        let (Ok(jobid), Ok(at), Ok(duration)) = (
+            jobid.parse::<u64>(),
+            at.parse::<i64>(),
+            duration.parse::<u64>(),
+        ) else {
+            eprintln!("ERROR: malformed command: JOBID, AT and DURATION must be numbers");
+            return Ok(());
+        };
+        if self.trav.jobs.contains_key(&jobid) {
+            eprintln!("ERROR: existing Jobid ");
+            return Ok(());
+        }
+        if at < 0 || duration == 0 {
+            eprintln!("ERROR: invalid time ({at}, {duration})");
+            return Ok(());
+        }
+        let start = Instant::now();
+        let booked = self.book_targets(reader, &text, file).and_then(|t| {
+            self.trav
+                .book(&mut self.g, jobid, &t, at, duration, self.writer.as_mut())
+        });
+        let elapsed = start.elapsed().as_secs_f64();
+        if let Err(e) = &booked {
+            eprintln!("ERROR: traverser run () returned error \nERROR: {e}");
+        }
+        let r = self.writer.take();
+        write!(self.out, "{r}")?;
+        let bar = "INFO: =============================";
+        if booked.is_ok() {
+            let (mode, when) = if at == 0 {
+                ("ALLOCATED", "Now".to_owned())
+            } else {
+                ("RESERVED", at.to_string())
+            };
+            writeln!(
+                self.out,
+                "{bar}\nINFO: JOBID={jobid}\nINFO: RESOURCES={mode}\nINFO: SCHEDULED AT={when}"
+            )?;
+            self.jobspecs.insert(jobid, file.to_string());
+        } else {
+            writeln!(
+                self.out,
+                "{bar}\nINFO: No matching resources found\nINFO: JOBID={jobid}"
+            )?;
+        }
+        if self.elapse {
+            writeln!(self.out, "INFO: ELAPSE={elapsed:.6}")?;
+        }
+        writeln!(self.out, "{bar}")?;
+        self.next_jobid = self.next_jobid.max(jobid + 1);
+        Ok(())
+    }
+
+    /// What an R books: a JGF's vertices (units from `size`, exclusive as
+    /// the file says) or, for R version 1, each rank's node (shared) and
+    /// the children it lists (exclusive).
+    fn book_targets(
+        &mut self,
+        reader: &str,
+        text: &str,
+        origin: &str,
+    ) -> std::result::Result<Vec<(VertexIdx, u32, bool)>, String> {
+        let dom = self.g.sym(self.dom_name);
+        let mut out = Vec::new();
+        if reader == "rv1exec" {
+            let r =
+                resource_graph::rv1exec::RSet::parse(text, origin).map_err(|e| e.to_string())?;
+            for rank in &r.ranks {
+                let vs = self.g.of_rank(i64::from(rank.rank));
+                let Some(&top) = vs
+                    .iter()
+                    .min_by_key(|&&v| self.g.path(v, dom).map_or(usize::MAX, |p| p.len()))
+                else {
+                    return Err(format!(
+                        "{origin}: rank {} is not in the resource graph",
+                        rank.rank
+                    ));
+                };
+                out.push((top, 1, false));
+                let below = self.g.subtree(top, dom);
+                for (typ, ids) in &rank.children {
+                    for id in ids.iter() {
+                        let hit = below.iter().copied().find(|&v| {
+                            self.g.name_of(self.g.g[v].typ) == typ
+                                && self.g.g[v].id == i64::from(id)
+                        });
+                        match hit {
+                            Some(v) => out.push((v, self.g.g[v].size as u32, true)),
+                            None => {
+                                return Err(format!(
+                                    "{origin}: rank {} has no {typ}{id}",
+                                    rank.rank
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        let doc: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("{origin}: invalid JSON: {e}"))?;
+        let part = resource_graph::jgf::read(text, origin).map_err(|e| e.to_string())?;
+        let pdom = part.symbols.get(self.dom_name);
+        let nodes = doc["graph"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for (v, n) in part.vertices().zip(nodes.iter()) {
+            let Some(path) = pdom.and_then(|s| part.path(v, s)) else {
+                return Err(format!(
+                    "{origin}: vertex {} has no {} path",
+                    part.name(v),
+                    self.dom_name
+                ));
+            };
+            let Some(mine) = self.g.find_path(&path) else {
+                return Err(format!("{origin}: {path} is not in the resource graph"));
+            };
+            let exclusive = n["metadata"]["exclusive"].as_bool().unwrap_or(false);
+            let units = part.g[v].size as u32;
+            out.push((mine, units, exclusive));
+        }
+        Ok(out)
+    }
+
+    /// `cat JOBSPEC`: print a jobspec file to the console.
+    fn cmd_cat(&mut self, args: &[&str]) -> Result<()> {
+        let [_, path] = args else {
+            eprintln!("ERROR: malformed command");
+            return Ok(());
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                print!("{text}");
+                if !text.is_empty() && !text.ends_with('\n') {
+                    println!();
+                }
+                println!("INFO: Jobspec in {path}");
+            }
+            Err(e) => eprintln!("ERROR: can't open {path}: {e}"),
         }
         Ok(())
     }
@@ -672,6 +873,9 @@ fn run() -> Result<()> {
             "cancel" | "c" => s.cmd_cancel(&toks)?,
             "info" | "i" => s.cmd_info(&toks)?,
             "find" | "f" => s.cmd_find(&toks)?,
+            "multi-match" | "M" => s.cmd_multi_match(&toks)?,
+            "update" | "u" => s.cmd_update(&toks)?,
+            "cat" | "a" => s.cmd_cat(&toks)?,
             "remove" => s.cmd_remove(&toks)?,
             "attach" | "j" => s.cmd_attach(&toks)?,
             "partial-cancel" | "pc" => s.cmd_partial_cancel(&toks)?,
