@@ -17,6 +17,8 @@
 //!
 //! Before the benches, the vertex count and the RSS growth around one load
 //! (from /proc/self/statm), in bytes per vertex, are printed to stderr.
+mod common;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,38 +54,6 @@ const PROBE: u64 = 1 << 40;
 /// A match slower than this gets the smallest sample size (10), so that a
 /// pathological regression does not make the bench run for hours.
 const SLOW_MATCH: Duration = Duration::from_millis(100);
-
-fn gen_grug_script() -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        manifest.join("../shared/bench/gen-grug"),
-        manifest.join("shared/bench/gen-grug"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
-}
-
-/// Write the recipe for `racks` racks into a fresh temp dir.
-fn write_recipe(script: &Path, racks: u32) -> Result<(PathBuf, PathBuf), String> {
-    let dir = std::env::temp_dir().join(format!("quiver-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let path = dir.join(format!("cluster-{racks}r.graphml"));
-    let out = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let status = Command::new("python3")
-        .arg(script)
-        .arg("--racks")
-        .arg(racks.to_string())
-        .stdout(out)
-        .status()
-        .map_err(|e| format!("python3 {}: {e}", script.display()))?;
-    if !status.success() {
-        return Err(format!(
-            "python3 {} --racks {racks}: {status}",
-            script.display()
-        ));
-    }
-    Ok((dir, path))
-}
 
 /// Resident set size in bytes, from /proc/self/statm.
 fn rss_bytes() -> Option<u64> {
@@ -194,18 +164,12 @@ fn bench_match(
 }
 
 fn benches(c: &mut Criterion) {
-    let Some(script) = gen_grug_script() else {
+    let Some(script) = common::gen_grug_script() else {
         eprintln!("quiver bench: shared/bench/gen-grug not found; skipping the benchmarks");
         return;
     };
-    let racks: u32 = match std::env::var("QUIVER_BENCH_RACKS") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("QUIVER_BENCH_RACKS={s:?}: not a number")),
-        Err(_) => 4,
-    };
-    let (dir, path) = match write_recipe(&script, racks) {
+    let racks = common::racks();
+    let (dir, path) = match common::write_recipe(&script, racks) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("quiver bench: cannot generate the recipe ({e}); skipping the benchmarks");

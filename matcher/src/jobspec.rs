@@ -1,11 +1,20 @@
-//! Jobspec parsing and validation (RFC 14 canonical and RFC 25 V1).
+//! Jobspec parsing and validation (RFC 14 canonical and RFC 25 V1, with
+//! RFC 31 constraints).
 //!
 //! A jobspec is YAML (JSON is YAML too) with `version`, `resources`,
 //! `tasks` and `attributes`. Parsing checks every key and reports the path
 //! of the bad one, e.g. `resources[0].with[1].count: must be >= 1`.
 use serde_yaml::Value;
 
+use crate::constraint::Constraint;
+
 /// A count request: `min`, at most `max`, stepping by `operator operand`.
+///
+/// RFC 14 writes it as an integer (exactly that many) or as
+/// `{min, max, operator, operand}`; `max` defaults to unlimited (`u32::MAX`)
+/// and the step to `+ 1`, as in Fluxion. Parsing guarantees `1 <= min <=
+/// max`, `operand >= 1` for `+` and `operand >= 2` for `*` and `^`, and
+/// `min >= 2` for `^`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count {
     pub min: u32,
@@ -42,15 +51,10 @@ impl Count {
         let mut cur = self.min as u64;
         let lim = (qualified.min(self.max)) as u64;
         match self.oper {
-            '+' => {
-                while cur <= lim {
-                    count = cur;
-                    if self.operand == 0 {
-                        break;
-                    }
-                    cur += self.operand as u64;
-                }
-            }
+            // The largest `min + k * operand <= lim`, in closed form: a
+            // count with only `min` steps by 1 up to u32::MAX.
+            '+' if self.operand == 0 => count = cur,
+            '+' => count = lim - (lim - cur) % self.operand as u64,
             '*' => {
                 while cur <= lim {
                     count = cur;
@@ -67,8 +71,13 @@ impl Count {
                     while cur <= lim {
                         count = cur;
                         let base = cur;
+                        // Stop raising once past `lim`: a large operand
+                        // would otherwise cost that many multiplications.
                         for _ in 1..self.operand {
                             cur = cur.saturating_mul(base);
+                            if cur > lim {
+                                break;
+                            }
                         }
                         if cur == base {
                             break;
@@ -116,6 +125,9 @@ pub struct Jobspec {
     pub tasks: Vec<Task>,
     /// attributes.system.duration in seconds; 0 when not given.
     pub duration: u64,
+    /// attributes.system.constraints (RFC 31): the nodes the job may use;
+    /// `None` when not given (`{}` parses to `Some(Constraint::Any)`).
+    pub constraint: Option<Constraint>,
 }
 
 /// A jobspec error: the path of the offending key and what was wrong.
@@ -126,7 +138,8 @@ pub struct JobspecError {
     pub what: String,
 }
 
-fn err(key: &str, what: impl Into<String>) -> JobspecError {
+/// An error at `key`.
+pub(crate) fn err(key: &str, what: impl Into<String>) -> JobspecError {
     JobspecError {
         key: key.to_owned(),
         what: what.into(),
@@ -150,73 +163,83 @@ fn uint(v: &Value, key: &str) -> Result<u64, JobspecError> {
     }
 }
 
-fn show(v: &Value) -> String {
+/// A value as it would be written in the jobspec, for error messages.
+pub(crate) fn show(v: &Value) -> String {
     serde_yaml::to_string(v)
         .map(|s| s.trim().to_owned())
         .unwrap_or_default()
 }
 
+/// A count value of at most `u32::MAX`.
+fn count_uint(v: &Value, key: &str) -> Result<u32, JobspecError> {
+    let n = uint(v, key)?;
+    u32::try_from(n).map_err(|_| err(key, format!("count too large ({n} > {})", u32::MAX)))
+}
+
+/// An RFC 14 count: an integer, or `{min, max, operator, operand}` with
+/// Fluxion's checks on the operand.
 fn count(v: &Value, key: &str) -> Result<Count, JobspecError> {
-    let c = match v {
-        Value::Mapping(m) => {
-            for k in m.keys() {
-                let ks = k.as_str().unwrap_or("");
-                if !["min", "max", "operator", "operand"].contains(&ks) {
-                    return Err(err(&format!("{key}.{ks}"), "unknown key"));
-                }
-            }
-            let min = m
-                .get("min")
-                .ok_or_else(|| err(&format!("{key}.min"), "required"))
-                .and_then(|v| uint(v, &format!("{key}.min")))?;
-            let max = match m.get("max") {
-                Some(v) => uint(v, &format!("{key}.max"))?,
-                None => u32::MAX as u64,
-            };
-            let oper = match m.get("operator") {
-                None => '+',
-                Some(Value::String(s)) if ["+", "*", "^"].contains(&s.as_str()) => {
-                    s.chars().next().unwrap_or('+')
-                }
-                Some(o) => {
-                    return Err(err(
-                        &format!("{key}.operator"),
-                        format!("must be one of + * ^, got {}", show(o)),
-                    ))
-                }
-            };
-            let operand = match m.get("operand") {
-                Some(v) => uint(v, &format!("{key}.operand"))?,
-                None => 1,
-            };
-            if min > u32::MAX as u64 || max > u32::MAX as u64 || operand > u32::MAX as u64 {
-                return Err(err(key, "count too large"));
-            }
-            if max < min {
-                return Err(err(key, format!("max {max} is below min {min}")));
-            }
-            if (oper == '*' || oper == '^') && operand < 2 && max > min {
-                return Err(err(&format!("{key}.operand"), "must be >= 2 for * and ^"));
-            }
-            Count {
-                min: min as u32,
-                max: max as u32,
-                oper,
-                operand: operand as u32,
-            }
+    let Value::Mapping(m) = v else {
+        let n = count_uint(v, key)?;
+        if n < 1 {
+            return Err(err(key, "must be >= 1"));
         }
-        other => {
-            let n = uint(other, key)?;
-            if n > u32::MAX as u64 {
-                return Err(err(key, "count too large"));
-            }
-            Count::fixed(n as u32)
+        return Ok(Count::fixed(n));
+    };
+    for k in m.keys() {
+        let ks = k.as_str().unwrap_or("");
+        if !["min", "max", "operator", "operand"].contains(&ks) {
+            return Err(err(&format!("{key}.{ks}"), "unknown key"));
+        }
+    }
+    let at = |k: &str| format!("{key}.{k}");
+    let min = m
+        .get("min")
+        .ok_or_else(|| err(&at("min"), "required"))
+        .and_then(|v| count_uint(v, &at("min")))?;
+    if min < 1 {
+        return Err(err(&at("min"), "must be >= 1"));
+    }
+    let max = match m.get("max") {
+        Some(v) => count_uint(v, &at("max"))?,
+        None => u32::MAX,
+    };
+    if max < min {
+        return Err(err(&at("max"), format!("{max} is below min {min}")));
+    }
+    let oper = match m.get("operator") {
+        None => '+',
+        Some(Value::String(s)) if ["+", "*", "^"].contains(&s.as_str()) => {
+            s.chars().next().unwrap_or('+')
+        }
+        Some(o) => {
+            return Err(err(
+                &at("operator"),
+                format!("must be one of + * ^, got {}", show(o)),
+            ))
         }
     };
-    if c.min < 1 {
-        return Err(err(key, "must be >= 1"));
+    let operand = match m.get("operand") {
+        Some(v) => count_uint(v, &at("operand"))?,
+        None => 1,
+    };
+    match oper {
+        '+' if operand < 1 => return Err(err(&at("operand"), "must be >= 1 for +")),
+        '*' | '^' if operand < 2 => {
+            return Err(err(
+                &at("operand"),
+                format!("must be >= 2 for {oper}, got {operand}"),
+            ))
+        }
+        '^' if min < 2 => return Err(err(&at("min"), "must be >= 2 for ^")),
+        _ => {}
     }
-    Ok(c)
+    Ok(Count {
+        min,
+        max,
+        oper,
+        operand,
+    })
 }
 
 fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
@@ -384,6 +407,7 @@ impl Jobspec {
             None => {}
         }
         let mut duration = 0;
+        let mut constraint = None;
         if let Some(a) = m.get("attributes") {
             let am = a
                 .as_mapping()
@@ -392,6 +416,9 @@ impl Jobspec {
                 let sm = sys
                     .as_mapping()
                     .ok_or_else(|| err("attributes.system", "must be a mapping"))?;
+                if let Some(c) = sm.get("constraints") {
+                    constraint = Some(Constraint::parse(c, "attributes.system.constraints")?);
+                }
                 if let Some(d) = sm.get("duration") {
                     duration = match d {
                         Value::Number(n) if n.as_f64().is_some_and(|f| f >= 0.0) => {
@@ -412,6 +439,7 @@ impl Jobspec {
             resources,
             tasks,
             duration,
+            constraint,
         })
     }
 }
@@ -466,5 +494,219 @@ mod tests {
             .calc(7),
             7
         );
+    }
+
+    const NODE: &str = "version: 9999\nresources: [{type: node, count: 1}]\n";
+
+    #[test]
+    fn parses_constraints() {
+        let js = Jobspec::parse(&format!(
+            "{NODE}attributes:\n  system:\n    duration: 10\n    constraints: {{and: [{{properties: [ssd, '^slow']}}, {{not: [{{hostlist: ['n[0-1]']}}]}}]}}\n"
+        ))
+        .unwrap();
+        let Some(Constraint::And(cs)) = &js.constraint else {
+            panic!("expected an and constraint, got {:?}", js.constraint)
+        };
+        assert_eq!(cs.len(), 2);
+        assert!(matches!(&cs[1], Constraint::Not(n) if n.len() == 1));
+        assert_eq!(js.duration, 10);
+
+        let none =
+            Jobspec::parse(&format!("{NODE}attributes: {{system: {{duration: 1}}}}\n")).unwrap();
+        assert_eq!(none.constraint, None);
+        let any = Jobspec::parse(&format!(
+            "{NODE}attributes: {{system: {{constraints: {{}}}}}}\n"
+        ))
+        .unwrap();
+        assert_eq!(any.constraint, Some(Constraint::Any));
+
+        // JSON, as flux submit writes it.
+        let js = Jobspec::parse(
+            r#"{"version": 1, "resources": [{"type": "node", "count": 1}], "tasks": [],
+                "attributes": {"system": {"constraints": {"ranks": ["0-3"]}}}}"#,
+        )
+        .unwrap();
+        assert!(matches!(js.constraint, Some(Constraint::Ranks(_))));
+    }
+
+    #[test]
+    fn bad_constraints_name_their_key() {
+        let e = |c: &str| {
+            Jobspec::parse(&format!(
+                "{NODE}attributes: {{system: {{constraints: {c}}}}}\n"
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        assert_eq!(
+            e("{properties: [a, 1]}"),
+            "attributes.system.constraints.properties[1]: must be a string, got 1"
+        );
+        assert_eq!(
+            e("{nodes: [a]}"),
+            "attributes.system.constraints.nodes: unknown constraint operator (expected properties, hostlist, ranks, and, or or not)"
+        );
+        assert!(e("{or: [{}, {hostlist: ['n[1-']}]}")
+            .starts_with("attributes.system.constraints.or[1].hostlist[0]: invalid hostlist"));
+        assert_eq!(
+            e("[a]"),
+            "attributes.system.constraints: must be a mapping, got - a"
+        );
+    }
+
+    fn count_of(c: &str) -> Result<Count, JobspecError> {
+        Jobspec::parse(&format!(
+            "version: 9999\nresources: [{{type: node, count: {c}}}]\n"
+        ))
+        .map(|js| js.resources[0].count)
+    }
+
+    #[test]
+    fn count_forms_and_defaults() {
+        assert_eq!(count_of("3").unwrap(), Count::fixed(3));
+        assert_eq!(
+            count_of("{min: 2}").unwrap(),
+            Count {
+                min: 2,
+                max: u32::MAX,
+                oper: '+',
+                operand: 1
+            }
+        );
+        assert_eq!(
+            count_of("{min: 2, max: 32, operator: '*', operand: 2}").unwrap(),
+            Count {
+                min: 2,
+                max: 32,
+                oper: '*',
+                operand: 2
+            }
+        );
+        assert_eq!(
+            count_of("{min: 2, max: 100, operator: '^', operand: 2}")
+                .unwrap()
+                .effective_max(),
+            16
+        );
+        assert_eq!(
+            count_of("{min: 1, max: 10, operator: '+', operand: 3}")
+                .unwrap()
+                .calc(9),
+            7
+        );
+    }
+
+    #[test]
+    fn bad_counts_name_their_key() {
+        let e = |c: &str| count_of(c).unwrap_err().to_string();
+        let k = "resources[0].count";
+        assert_eq!(e("0"), format!("{k}: must be >= 1"));
+        assert_eq!(
+            e("'4'"),
+            format!("{k}: must be a non-negative integer, got '4'")
+        );
+        assert_eq!(
+            e("-2"),
+            format!("{k}: must be a non-negative integer, got -2")
+        );
+        assert_eq!(
+            e("4294967296"),
+            format!("{k}: count too large (4294967296 > 4294967295)")
+        );
+        assert_eq!(e("{max: 3}"), format!("{k}.min: required"));
+        assert_eq!(e("{min: 0}"), format!("{k}.min: must be >= 1"));
+        assert_eq!(e("{min: 4, max: 3}"), format!("{k}.max: 3 is below min 4"));
+        assert_eq!(e("{min: 1, step: 3}"), format!("{k}.step: unknown key"));
+        assert_eq!(
+            e("{min: 1, operator: '-'}"),
+            format!("{k}.operator: must be one of + * ^, got '-'")
+        );
+        assert_eq!(
+            e("{min: 1, max: 4, operator: '+', operand: 0}"),
+            format!("{k}.operand: must be >= 1 for +")
+        );
+        assert_eq!(
+            e("{min: 2, max: 2, operator: '*', operand: 1}"),
+            format!("{k}.operand: must be >= 2 for *, got 1")
+        );
+        assert_eq!(
+            e("{min: 2, max: 8, operator: '*'}"),
+            format!("{k}.operand: must be >= 2 for *, got 1")
+        );
+        assert_eq!(
+            e("{min: 2, max: 8, operator: '^', operand: 0}"),
+            format!("{k}.operand: must be >= 2 for ^, got 0")
+        );
+        assert_eq!(
+            e("{min: 1, max: 8, operator: '^', operand: 2}"),
+            format!("{k}.min: must be >= 2 for ^")
+        );
+    }
+
+    /// Fluxion's `calc_count` as a loop (resource/policies/base/matcher.cpp).
+    fn calc_by_steps(c: &Count, qc: u32) -> u32 {
+        if c.min > c.max || c.min > qc {
+            return 0;
+        }
+        let (mut cur, lim, mut count) = (c.min as u64, qc.min(c.max) as u64, 0);
+        while cur <= lim {
+            count = cur;
+            let next = match c.oper {
+                '+' => cur + c.operand as u64,
+                '*' => cur * c.operand as u64,
+                _ => cur.saturating_pow(c.operand),
+            };
+            if next == cur {
+                break;
+            }
+            cur = next;
+        }
+        count as u32
+    }
+
+    #[test]
+    fn calc_agrees_with_stepping() {
+        for oper in ['+', '*', '^'] {
+            let lo = if oper == '+' { 1 } else { 2 };
+            for operand in lo..6 {
+                for min in lo..20 {
+                    for max in [min, min + 1, min + 7, 50, u32::MAX] {
+                        let c = Count {
+                            min,
+                            max,
+                            oper,
+                            operand,
+                        };
+                        for qc in 0..70 {
+                            assert_eq!(c.calc(qc), calc_by_steps(&c, qc), "{c:?} qc={qc}");
+                        }
+                        if max < u32::MAX {
+                            assert_eq!(c.effective_max(), calc_by_steps(&c, max), "{c:?}");
+                        }
+                    }
+                }
+            }
+        }
+        let huge = Count {
+            min: 2,
+            max: u32::MAX,
+            oper: '^',
+            operand: u32::MAX,
+        };
+        assert_eq!(
+            huge.effective_max(),
+            2,
+            "a huge exponent stops at the first step past max"
+        );
+        // Stepping to u32::MAX one by one would take seconds.
+        let open = Count {
+            min: 1,
+            max: u32::MAX,
+            oper: '+',
+            operand: 1,
+        };
+        assert_eq!(open.effective_max(), u32::MAX);
+        let by3 = Count { operand: 3, ..open };
+        assert_eq!(by3.effective_max(), u32::MAX - 2);
     }
 }

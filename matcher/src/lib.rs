@@ -1,6 +1,7 @@
 //! Quiver's matcher: jobspecs, the DFU traverser, match policies and
 //! writers. It knows nothing of RPC, wall-clock time or processes: a match
 //! is a pure function of the graph, its planners and the jobspec.
+pub mod constraint;
 pub mod find;
 pub mod jobspec;
 pub mod policy;

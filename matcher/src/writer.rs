@@ -53,14 +53,34 @@ pub trait Writer {
 /// Append one `<indent>name[needs:mode]` line to `out`, allocating
 /// nothing beyond `out`'s own growth.
 fn line(out: &mut String, level: usize, g: &ResourceGraph, v: VertexIdx, needs: u32, mode: &str) {
-    use std::fmt::Write as _;
     out.push_str("      ");
     for _ in 0..level {
         out.push_str("---");
     }
     // Writing into a String cannot fail.
     let _ = g.write_name(v, out);
-    let _ = writeln!(out, "[{needs}:{mode}]");
+    out.push('[');
+    push_u64(out, u64::from(needs));
+    out.push(':');
+    out.push_str(mode);
+    out.push_str("]\n");
+}
+
+/// Append `n` in decimal without the formatting machinery: the writers
+/// print a line per vertex, a million of them for a big `find`.
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// `name[count:x|s]` lines, leaves first.

@@ -111,7 +111,7 @@ fn attach_then_remove_restores_graph_planners_and_aggregates() {
     let part = extra_node(&g);
     let added = g.attach(&part, "containment").expect("attach");
     assert_eq!(added.len(), 4, "node4, its socket and two cores are new");
-    t.reprime(&mut g);
+    t.attached(&mut g, &added);
     let root = g.roots[&g.symbols.get("containment").unwrap()];
     let cores_at_root = |g: &ResourceGraph| {
         let sp = g.g[root]
@@ -147,10 +147,8 @@ fn attach_then_remove_restores_graph_planners_and_aggregates() {
     }
 
     let node4 = find(&g, "/small0/node4");
-    assert!(t.jobs_below(&g, node4).is_empty());
-    let gone = g.remove_subtree(node4, g.symbols.get("containment").unwrap());
-    assert_eq!(gone.len(), 4);
-    t.reprime(&mut g);
+    let gone = t.detach(&mut g, node4);
+    assert_eq!((gone.jobs.len(), gone.removed), (0, 4));
     assert_eq!(cores_at_root(&g), 4 * 16);
     assert_eq!(snapshot(&g), before, "attach + remove must change nothing");
 }
@@ -172,15 +170,9 @@ fn removing_held_resources_names_the_job_and_keeps_the_rest() {
         "{text}"
     );
 
-    let cont = g.symbols.get("containment").unwrap();
     let node0 = find(&g, "/small0/node0");
-    assert_eq!(
-        t.jobs_below(&g, node0),
-        vec![1],
-        "the job holding node0 is named"
-    );
-    g.remove_subtree(node0, cont);
-    t.reprime(&mut g);
+    let gone = t.detach(&mut g, node0);
+    assert_eq!(gone.jobs, vec![1], "the job holding node0 is named");
     // node1 is still job 1's: an exclusive request cannot take it, and
     // the remaining two nodes are free.
     for job in 2..=3 {

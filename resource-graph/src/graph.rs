@@ -121,6 +121,9 @@ pub struct ResourceGraph {
     /// Every subsystem an edge or a path was given in.
     subsystems: BTreeSet<Sym>,
     next_uniq: i64,
+    /// Unique ids below `next_uniq` whose vertices were removed: free for
+    /// vertices attached again.
+    freed_uniq: BTreeSet<i64>,
     /// Bumped by every change of shape or status, so users can cache
     /// what they derive from either.
     version: u64,
@@ -173,8 +176,7 @@ impl ResourceGraph {
         let typ = self.sym(v.typ);
         let basename = self.sym(v.basename);
         let unit = self.sym(v.unit);
-        self.next_uniq = self.next_uniq.max(uniq_id + 1);
-        let idx = self.g.add_node(Vertex {
+        self.push_vertex(Vertex {
             typ,
             basename,
             unit,
@@ -185,7 +187,15 @@ impl ResourceGraph {
             size: v.size,
             properties: None,
             schedule: Schedule::new(v.size),
-        });
+        })
+    }
+
+    /// Add a vertex whose symbols are already this graph's.
+    fn push_vertex(&mut self, vx: Vertex) -> VertexIdx {
+        self.next_uniq = self.next_uniq.max(vx.uniq_id + 1);
+        self.freed_uniq.remove(&vx.uniq_id);
+        let typ = vx.typ;
+        let idx = self.g.add_node(vx);
         let i = idx.index();
         if self.out.len() <= i {
             self.out.resize_with(i + 1, Vec::new);
@@ -222,9 +232,38 @@ impl ResourceGraph {
         let x = &self.g[v];
         out.write_str(self.name_of(x.basename))?;
         if x.id >= 0 {
-            write!(out, "{}", x.id)?;
+            // Decimal digits by hand: this runs once per printed vertex.
+            let (mut n, mut buf, mut i) = (x.id as u64, [0u8; 20], 20);
+            loop {
+                i -= 1;
+                buf[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            out.write_str(std::str::from_utf8(&buf[i..]).unwrap_or_default())?;
         }
         Ok(())
+    }
+
+    /// Whether the name of `v` is `name`, without building it.
+    pub fn name_is(&self, v: VertexIdx, name: &str) -> bool {
+        if let Some(n) = self.names.get(&v) {
+            return &**n == name;
+        }
+        let x = &self.g[v];
+        let Some(rest) = name.strip_prefix(self.name_of(x.basename)) else {
+            return false;
+        };
+        if x.id < 0 {
+            return rest.is_empty();
+        }
+        // `rest` must be the id in decimal, without leading zeros.
+        !rest.is_empty()
+            && (rest == "0" || !rest.starts_with('0'))
+            && rest.bytes().all(|b| b.is_ascii_digit())
+            && rest.parse::<i64>() == Ok(x.id)
     }
 
     /// Give a vertex a name other than basename + id.
@@ -308,9 +347,9 @@ impl ResourceGraph {
                 let next = self.out_edges(at).iter().find(|&&e| {
                     let t = self.target(e);
                     self.g[e].subsystem == s
+                        && self.name_is(t, part)
                         && self.parent_edge(t, s) == Some(e)
                         && !self.paths.contains_key(&(t, s))
-                        && self.name(t) == part
                 });
                 match next {
                     Some(&e) => at = self.target(e),
@@ -364,7 +403,11 @@ impl ResourceGraph {
     /// Indices of other vertices do not change.
     pub fn remove_subtree(&mut self, v: VertexIdx, subsystem: Sym) -> Vec<VertexIdx> {
         let gone = self.subtree(v, subsystem);
-        let doomed: BTreeSet<VertexIdx> = gone.iter().copied().collect();
+        let mut doomed = vec![false; self.g.node_bound()];
+        for &u in &gone {
+            doomed[u.index()] = true;
+        }
+        let doomed = |u: &VertexIdx| doomed[u.index()];
         // Edges into the subtree from outside it leave their sources' lists.
         for &u in &gone {
             let incoming: Vec<(VertexIdx, EdgeIndex<u32>)> = self
@@ -373,43 +416,42 @@ impl ResourceGraph {
                 .map(|e| (e.source(), e.id()))
                 .collect();
             for (src, e) in incoming {
-                if !doomed.contains(&src) {
+                if !doomed(&src) {
                     self.out[src.index()].retain(|&x| x != e);
                 }
             }
         }
-        for &u in &gone {
-            let typ = self.g[u].typ;
+        // One pass per type over its index, not one per removed vertex.
+        let types: BTreeSet<Sym> = gone.iter().map(|&u| self.g[u].typ).collect();
+        for typ in types {
             if let Some(list) = self.by_type.get_mut(&typ) {
-                list.retain(|&x| x != u);
+                list.retain(|x| !doomed(x));
             }
+        }
+        for &u in &gone {
             self.names.remove(&u);
             self.roots.retain(|_, r| *r != u);
             self.out[u.index()] = Vec::new();
         }
-        self.paths.retain(|(u, _), _| !doomed.contains(u));
+        self.paths.retain(|(u, _), _| !doomed(u));
         for &u in &gone {
+            self.freed_uniq.insert(self.g[u].uniq_id);
             self.g.remove_node(u);
         }
         self.version += 1;
         gone
     }
 
-    /// Grow the graph by `part` (e.g. a JGF subgraph): every vertex of
-    /// `part` whose path in `subsystem` is already here is the same
-    /// vertex (it must have the same type); the others are added with
-    /// their fields, unique ids and properties, then `part`'s edges that
-    /// are not here yet. Nothing changes when `part` does not fit: its
-    /// root must be this graph's root, every new vertex must hang from a
-    /// vertex of `part`, and a new vertex must not reuse a unique id.
-    /// Returns the vertices added.
-    pub fn attach(
-        &mut self,
-        part: &ResourceGraph,
-        subsystem: &str,
-    ) -> Result<Vec<VertexIdx>, String> {
-        let (Some(ps), Some(ms)) = (part.symbols.get(subsystem), self.symbols.get(subsystem))
-        else {
+    /// Grow the graph by `part` (e.g. a JGF subgraph). `part` is walked
+    /// from its root in `subsystem`: a vertex whose parent is here and that
+    /// has a child of the same name is that child (it must have the same
+    /// type); every other vertex is added with its fields, unique id,
+    /// properties and paths, then `part`'s edges that are not here yet.
+    /// Nothing changes when `part` does not fit: its root must be this
+    /// graph's root, every vertex of `part` must hang below it, and a new
+    /// vertex must not reuse a unique id. Returns the vertices added.
+    pub fn attach(&mut self, part: &ResourceGraph, subsystem: &str) -> Result<Vec<VertexIdx>, String> {
+        let (Some(ps), Some(ms)) = (part.symbols.get(subsystem), self.symbols.get(subsystem)) else {
             return Err(format!("the subgraph has no {subsystem} vertices"));
         };
         let (Some(&proot), Some(&mroot)) = (part.roots.get(&ps), self.roots.get(&ms)) else {
@@ -423,79 +465,107 @@ impl ResourceGraph {
                 mp.unwrap_or_default()
             ));
         }
-        // Check everything before changing anything.
-        let uniq: std::collections::HashSet<i64> =
-            self.vertices().map(|v| self.g[v].uniq_id).collect();
+        // Check everything before changing anything: map `part` top-down.
         let mut map: HashMap<VertexIdx, Option<VertexIdx>> = HashMap::new();
-        for v in part.vertices() {
-            let path = part
-                .path(v, ps)
-                .ok_or_else(|| format!("vertex {} has no {subsystem} path", part.name(v)))?;
-            match self.find_path(&path) {
-                Some(mine) => {
-                    let (a, b) = (part.name_of(part.g[v].typ), self.name_of(self.g[mine].typ));
+        map.insert(proot, Some(mroot));
+        let mut queue = vec![proot];
+        let mut i = 0;
+        while i < queue.len() {
+            let pu = queue[i];
+            i += 1;
+            let mine = map[&pu];
+            for &e in part.out_edges(pu) {
+                if part.g[e].subsystem != ps {
+                    continue;
+                }
+                let pv = part.target(e);
+                if map.contains_key(&pv) {
+                    continue;
+                }
+                // Below a new vertex everything is new: no name to look up.
+                let here = mine.and_then(|m| {
+                    let pname = part.name(pv);
+                    self.out_edges(m)
+                        .iter()
+                        .filter(|&&me| self.g[me].subsystem == ms)
+                        .map(|&me| self.target(me))
+                        .find(|&t| self.name_is(t, &pname))
+                });
+                if let Some(h) = here {
+                    let (a, b) = (part.name_of(part.g[pv].typ), self.name_of(self.g[h].typ));
                     if a != b {
+                        let path = part.path(pv, ps).unwrap_or_else(|| part.name(pv));
                         return Err(format!("{path} is a {b} here, the subgraph says {a}"));
                     }
-                    map.insert(v, Some(mine));
                 }
-                None => {
-                    if uniq.contains(&part.g[v].uniq_id) {
-                        return Err(format!(
-                            "new vertex {path} reuses unique id {}",
-                            part.g[v].uniq_id
-                        ));
-                    }
-                    if part.parent_edge(v, ps).is_none() {
-                        return Err(format!("new vertex {path} has no parent in the subgraph"));
-                    }
-                    map.insert(v, None);
-                }
+                map.insert(pv, here);
+                queue.push(pv);
             }
         }
+        if let Some(v) = part.vertices().find(|v| !map.contains_key(v)) {
+            return Err(format!(
+                "vertex {} is not below the subgraph's {subsystem} root",
+                part.name(v)
+            ));
+        }
+        // A new vertex's unique id must be unused: at or above `next_uniq`,
+        // or one a removal freed.
+        if let Some(&v) = queue.iter().find(|&&v| {
+            let u = part.g[v].uniq_id;
+            map[&v].is_none() && u < self.next_uniq && !self.freed_uniq.contains(&u)
+        }) {
+            return Err(format!(
+                "new vertex {} reuses unique id {}",
+                part.path(v, ps).unwrap_or_else(|| part.name(v)),
+                part.g[v].uniq_id
+            ));
+        }
+        // `part`'s symbols as this graph's, interned once each.
+        let syms: Vec<Sym> = (0..part.symbols.len())
+            .map(|i| self.sym(part.name_of(Sym(i as u32))))
+            .collect();
+        let tr = |s: Sym| syms[s.0 as usize];
         let mut added = Vec::new();
-        for v in part.vertices() {
-            if map[&v].is_some() {
+        for &pv in &queue {
+            if map[&pv].is_some() {
                 continue;
             }
-            let x = &part.g[v];
-            let nv = self.add_vertex_with_uniq(
-                NewVertex {
-                    typ: part.name_of(x.typ),
-                    basename: part.name_of(x.basename),
-                    id: x.id,
-                    rank: x.rank,
-                    size: x.size,
-                    unit: part.name_of(x.unit),
-                },
-                x.uniq_id,
-            );
-            self.g[nv].status = x.status;
-            self.g[nv].properties = x.properties.clone();
-            let name = part.name(v);
-            self.set_name(nv, &name);
-            map.insert(v, Some(nv));
+            let x = &part.g[pv];
+            let nv = self.push_vertex(Vertex {
+                typ: tr(x.typ),
+                basename: tr(x.basename),
+                unit: tr(x.unit),
+                status: x.status,
+                id: x.id,
+                uniq_id: x.uniq_id,
+                rank: x.rank,
+                size: x.size,
+                properties: x.properties.clone(),
+                schedule: Schedule::new(x.size),
+            });
+            if let Some(n) = part.names.get(&pv) {
+                self.names.insert(nv, n.clone());
+            }
+            map.insert(pv, Some(nv));
             added.push(nv);
         }
-        for v in part.vertices() {
-            for &e in part.out_edges(v) {
+        for &pv in &queue {
+            for &e in part.out_edges(pv) {
                 let d = part.g[e];
-                let (Some(s), Some(t)) = (map[&v], map[&part.target(e)]) else {
+                let (Some(s), Some(t)) = (map[&pv], map[&part.target(e)]) else {
                     continue;
                 };
-                let sub = self.sym(part.name_of(d.subsystem));
-                let rel = self.sym(part.name_of(d.relation));
-                self.add_edge(s, t, sub, rel);
+                self.add_edge(s, t, tr(d.subsystem), tr(d.relation));
             }
         }
-        for (&pv, &mine) in &map {
-            let Some(mine) = mine else { continue };
-            if !added.contains(&mine) {
-                continue;
-            }
-            for (s, path) in part.paths(pv) {
-                let sub = self.sym(part.name_of(s));
-                self.set_path(mine, sub, &path);
+        // Paths `part` states outright (not derived there) are stated here
+        // too; derived ones derive the same way here.
+        for (&(pv, s), path) in &part.paths {
+            if let Some(&Some(mine)) = map.get(&pv) {
+                if added.contains(&mine) {
+                    let sub = self.sym(part.name_of(s));
+                    self.set_path(mine, sub, path);
+                }
             }
         }
         self.version += 1;

@@ -30,6 +30,16 @@ impl Interner {
         self.index.get(s).copied()
     }
 
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether no symbol was interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     /// The string behind a symbol.
     pub fn name(&self, sym: Sym) -> &str {
         &self.names[sym.0 as usize]

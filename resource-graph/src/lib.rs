@@ -9,6 +9,7 @@
 //! aggregates the matcher prunes with. This crate knows nothing of jobs or jobspecs.
 
 pub mod error;
+pub mod export;
 pub mod graph;
 pub mod grug;
 pub mod grug_graphml;

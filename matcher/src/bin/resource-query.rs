@@ -65,6 +65,21 @@ struct Args {
     /// Traverser policy (only "simple" is supported).
     #[arg(short = 'T', long = "traverser-policy", default_value = "simple")]
     traverser: String,
+    /// Write the loaded graph for people to BASENAME.dot (Graphviz: the
+    /// containment tree, other subsystems dashed) or BASENAME.graphml
+    /// (typed attributes, for yEd, Gephi, networkx). Case-insensitive;
+    /// -g without -o writes resource-graph.dot or resource-graph.graphml.
+    #[arg(short = 'g', long = "graph-format", value_name = "dot|graphml")]
+    graph_format: Option<resource_graph::export::Format>,
+    /// Basename of the -g file: the format's extension is appended (.dot,
+    /// .graphml), as in Fluxion. Without -g the format is dot.
+    #[arg(
+        short = 'o',
+        long = "graph-output",
+        visible_alias = "output",
+        value_name = "BASENAME"
+    )]
+    output: Option<PathBuf>,
 }
 
 fn subsystems(spec: &str) -> Result<Vec<&'static str>> {
@@ -578,7 +593,7 @@ impl Session {
         };
         match self.g.attach(&part, self.dom_name) {
             Ok(added) => {
-                self.trav.reprime(&mut self.g);
+                self.trav.attached(&mut self.g, &added);
                 println!("INFO: attached {} new vertices from {file}", added.len());
             }
             Err(e) => eprintln!("ERROR: can't attach JGF subgraph \nERROR: {file}: {e}"),
@@ -639,30 +654,19 @@ impl Session {
             if !self.g.g.contains_node(v) {
                 continue;
             }
-            // Jobs holding removed resources give them up first, so the
+            // Jobs holding removed resources give them up, so the
             // aggregates above stay true; what else they hold stays theirs.
-            let jobs = self.trav.jobs_below(&self.g, v);
-            let subtree = self.g.subtree(v, dom);
-            for &job in &jobs {
-                if let Err(e) = self.trav.release(&mut self.g, job, &subtree) {
-                    eprintln!(
-                        "ERROR: can't release job {job} from {}: {e}",
-                        self.g.name(v)
-                    );
-                }
-            }
             let name = self.g.path(v, dom).unwrap_or_else(|| self.g.name(v));
-            let gone = self.g.remove_subtree(v, dom);
-            if !jobs.is_empty() {
-                let ids: Vec<String> = jobs.iter().map(u64::to_string).collect();
+            let gone = self.trav.detach(&mut self.g, v);
+            if !gone.jobs.is_empty() {
+                let ids: Vec<String> = gone.jobs.iter().map(u64::to_string).collect();
                 println!(
                     "INFO: removed {name} ({} vertices) held by job(s) {}",
-                    gone.len(),
+                    gone.removed,
                     ids.join(", ")
                 );
             }
         }
-        self.trav.reprime(&mut self.g);
         Ok(())
     }
 
@@ -831,6 +835,36 @@ fn run() -> Result<()> {
         )
     })?;
     let mut g = load(&args)?;
+    // -g/-o: Fluxion writes the graph at quit; we write it as loaded, so a
+    // session that never quits (or is killed) still leaves the picture.
+    if args.graph_format.is_some() || args.output.is_some() {
+        let format = args
+            .graph_format
+            .unwrap_or(resource_graph::export::Format::Dot);
+        let base = args.output.as_deref().unwrap_or("resource-graph".as_ref());
+        let mut path = base.as_os_str().to_owned();
+        path.push(".");
+        path.push(format.extension());
+        let path = PathBuf::from(path);
+        if matches!((path.canonicalize(), args.load_file.canonicalize()), (Ok(a), Ok(b)) if a == b)
+        {
+            bail!(
+                "{}: is the load file, not overwriting it (pick another -o)",
+                path.display()
+            );
+        }
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("{}: cannot create", path.display()))?;
+        format
+            .write(&g, file)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        eprintln!(
+            "resource-query: wrote {} ({} vertices, {} edges)",
+            path.display(),
+            g.vertex_count(),
+            g.edge_count()
+        );
+    }
     let pol = policy::create(&args.policy, &g).map_err(anyhow::Error::msg)?;
     let prune = if args.prune_filters.trim_matches('"').is_empty() {
         "ALL:core,ALL:node"
