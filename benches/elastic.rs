@@ -108,8 +108,8 @@ fn benches(c: &mut Criterion) {
     };
     let mut g = load_grug(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let pol = matcher::policy::create("first", &g).expect("policy first");
-    let mut t = Traverser::new(&mut g, pol, &["containment"], "ALL:core,ALL:node")
-        .expect("traverser");
+    let mut t =
+        Traverser::new(&mut g, pol, &["containment"], "ALL:core,ALL:node").expect("traverser");
     let max_uniq = g.vertices().map(|v| g.g[v].uniq_id).max().unwrap_or(0);
     let part = rack(&g, i64::from(racks), max_uniq);
     let cont = g.symbols.get("containment").expect("containment");

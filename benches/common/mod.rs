@@ -36,7 +36,6 @@ pub fn write_recipe(script: &Path, racks: u32) -> Result<(PathBuf, PathBuf), Str
     Ok((dir, path))
 }
 
-
 /// Racks of the generated recipe: `QUIVER_BENCH_RACKS`, default 4 (1,024
 /// nodes); 64 gives the 16,384-node recipe.
 pub fn racks() -> u32 {

@@ -250,6 +250,9 @@ pub struct Traverser {
     /// A match that books nothing is under way: first-fit keeps its
     /// child weights as they were.
     dry_run: bool,
+    /// The RFC 31 constraint of the jobspec being matched: nodes that do
+    /// not satisfy it are never entered.
+    constraint: Option<crate::constraint::Constraint>,
     /// Walk every candidate even under a ranking policy (no bounds): the
     /// reference the bounded walk is tested against.
     pub exhaustive: bool,
@@ -302,6 +305,7 @@ impl Traverser {
             postorder: 0,
             exhaustive: false,
             dry_run: false,
+            constraint: None,
             graph_end: i64::MAX,
             jobs: BTreeMap::new(),
         };
@@ -416,7 +420,13 @@ impl Traverser {
 
     /// Add (`sign` 1) or take (`sign` -1) `amounts` to or from the pools
     /// of the aggregates of every proper ancestor of `v`.
-    fn resize_above(&self, g: &mut ResourceGraph, v: VertexIdx, amounts: &BTreeMap<Sym, i64>, sign: i64) {
+    fn resize_above(
+        &self,
+        g: &mut ResourceGraph,
+        v: VertexIdx,
+        amounts: &BTreeMap<Sym, i64>,
+        sign: i64,
+    ) {
         for a in Self::ancestors(g, v, self.dom) {
             let Some(sp) = g.g[a].schedule.subplan.as_mut() else {
                 continue;
@@ -591,6 +601,9 @@ impl Traverser {
     ) -> Result<(), Errno> {
         let v = &g.g[u];
         if meta.alloc_type != AllocType::Satisfiability && v.status != Status::Up {
+            return Err(Errno::Busy);
+        }
+        if v.typ == self.node && self.constraint.as_ref().is_some_and(|c| !c.matches(g, u)) {
             return Err(Errno::Busy);
         }
         if v.schedule.plans.avail_during(meta.at, meta.duration) == 0 {
@@ -1602,6 +1615,7 @@ impl Traverser {
         let root = *g.roots.get(&dom).ok_or(Errno::Inval)?;
         let reqs: Vec<Req> = js.resources.iter().map(|r| self.build_req(g, r)).collect();
         let x_backup = self.x_types.clone();
+        self.constraint = js.constraint.clone();
         let x = self.exclusivity(&reqs, g.g[root].typ);
         let mut dfv = BTreeMap::new();
         self.prime_jobspec(&reqs, &mut dfv);
@@ -1662,6 +1676,7 @@ impl Traverser {
             }
         };
         self.x_types = x_backup;
+        self.constraint = None;
         result
     }
 
@@ -1714,11 +1729,36 @@ impl Traverser {
         dfv: &BTreeMap<Sym, i64>,
     ) -> Result<(), Errno> {
         let target_nodes = dfv.get(&self.node).copied().unwrap_or(0);
+        let busy = match op {
+            MatchOp::Allocate | MatchOp::AllocateOrElseReserve => Errno::Busy,
+            _ => Errno::NoDev,
+        };
         if target_nodes > self.nodes_up(g) {
-            return Err(match op {
-                MatchOp::Allocate | MatchOp::AllocateOrElseReserve => Errno::Busy,
-                _ => Errno::NoDev,
-            });
+            return Err(busy);
+        }
+        // With a constraint, count the nodes that could serve before
+        // walking: up (unless only satisfiability is asked), satisfying
+        // it, and free when the job could start.
+        if let (Some(c), true) = (&self.constraint, target_nodes > 0) {
+            let sat_only = !matches!(op, MatchOp::Allocate | MatchOp::AllocateOrElseReserve);
+            let when = if op == MatchOp::Allocate {
+                meta.at
+            } else {
+                self.graph_end - 1
+            };
+            let feasible = g
+                .of_type("node")
+                .iter()
+                .filter(|&&n| {
+                    (sat_only || g.g[n].status == Status::Up)
+                        && c.matches(g, n)
+                        && g.g[n].schedule.plans.avail_during(when, meta.duration) == 1
+                })
+                .take(target_nodes as usize)
+                .count();
+            if (feasible as i64) < target_nodes {
+                return Err(busy);
+            }
         }
         if self.select(g, reqs, root, meta, x).is_ok() {
             return Ok(());

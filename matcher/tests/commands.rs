@@ -331,3 +331,50 @@ fn update_books_an_r_and_dry_matches_book_nothing() {
     );
     assert!(err.contains("existing Jobid"), "{err}");
 }
+
+#[test]
+fn constraints_steer_and_bound_the_match() {
+    let d = tmpdir("constraint");
+    let with = |name: &str, constraint: &str| {
+        let p = d.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "version: 9999\nresources: [{{type: node, count: 1, exclusive: true, with: [{{type: slot, count: 1, label: default, with: [{{type: core, count: 1}}]}}]}}]\n\
+                 attributes: {{system: {{duration: 3600, constraints: {constraint}}}}}\n\
+                 tasks: [{{command: [app], slot: default, count: {{per_slot: 1}}}}]\n"
+            ),
+        )
+        .unwrap();
+        p.display().to_string()
+    };
+    let fast = with("fast.yaml", "{properties: [fast]}");
+    let slow = with("slow.yaml", "{properties: [\"^fast\"]}");
+    let host = with("host.yaml", "{hostlist: [\"node[1-2]\"]}");
+    let none = with(
+        "none.yaml",
+        "{and: [{properties: [fast]}, {hostlist: [node0]}]}",
+    );
+    let script = format!(
+        "set-property /small0/node2 fast=1\nmatch allocate {fast}\nmatch allocate {fast}\n\
+         match allocate {slow}\nmatch allocate {host}\nmatch allocate_with_satisfiability {none}\nquit\n"
+    );
+    let (ok, out, err) = run(&["-P", "high"], &script);
+    assert!(ok, "{err}");
+    let jobs: Vec<&str> = out.split("INFO: JOBID=").collect();
+    // Job 1: the one fast node; job 2: none left.
+    assert!(jobs[0].contains("node2[1:x]"), "{}", jobs[0]);
+    assert!(
+        out.contains("No matching resources found\nINFO: JOBID=2"),
+        "{out}"
+    );
+    // Job 3 must avoid fast nodes: high picks node3.
+    assert!(jobs[2].contains("node3[1:x]"), "{}", jobs[2]);
+    // Job 4: node1 is the only free node in node[1-2].
+    assert!(jobs[3].contains("node1[1:x]"), "{}", jobs[3]);
+    // Job 5: no node is both fast and node0: unsatisfiable, not just busy.
+    assert!(
+        out.contains("No matching resources found\nINFO: Unsatisfiable request\nINFO: JOBID=5"),
+        "{out}"
+    );
+}

@@ -450,8 +450,13 @@ impl ResourceGraph {
     /// Nothing changes when `part` does not fit: its root must be this
     /// graph's root, every vertex of `part` must hang below it, and a new
     /// vertex must not reuse a unique id. Returns the vertices added.
-    pub fn attach(&mut self, part: &ResourceGraph, subsystem: &str) -> Result<Vec<VertexIdx>, String> {
-        let (Some(ps), Some(ms)) = (part.symbols.get(subsystem), self.symbols.get(subsystem)) else {
+    pub fn attach(
+        &mut self,
+        part: &ResourceGraph,
+        subsystem: &str,
+    ) -> Result<Vec<VertexIdx>, String> {
+        let (Some(ps), Some(ms)) = (part.symbols.get(subsystem), self.symbols.get(subsystem))
+        else {
             return Err(format!("the subgraph has no {subsystem} vertices"));
         };
         let (Some(&proot), Some(&mroot)) = (part.roots.get(&ps), self.roots.get(&ms)) else {
@@ -508,17 +513,30 @@ impl ResourceGraph {
                 part.name(v)
             ));
         }
-        // A new vertex's unique id must be unused: at or above `next_uniq`,
-        // or one a removal freed.
-        if let Some(&v) = queue.iter().find(|&&v| {
-            let u = part.g[v].uniq_id;
-            map[&v].is_none() && u < self.next_uniq && !self.freed_uniq.contains(&u)
-        }) {
-            return Err(format!(
-                "new vertex {} reuses unique id {}",
-                part.path(v, ps).unwrap_or_else(|| part.name(v)),
-                part.g[v].uniq_id
-            ));
+        // A new vertex's unique id must be unused. Ids at or above
+        // `next_uniq`, or freed by a removal, are; any other needs a look
+        // at the ids in use (one pass, only then).
+        let doubtful: Vec<VertexIdx> = queue
+            .iter()
+            .copied()
+            .filter(|v| {
+                let u = part.g[*v].uniq_id;
+                map[v].is_none() && u < self.next_uniq && !self.freed_uniq.contains(&u)
+            })
+            .collect();
+        if !doubtful.is_empty() {
+            let used: std::collections::HashSet<i64> =
+                self.vertices().map(|v| self.g[v].uniq_id).collect();
+            if let Some(&v) = doubtful
+                .iter()
+                .find(|&&v| used.contains(&part.g[v].uniq_id))
+            {
+                return Err(format!(
+                    "new vertex {} reuses unique id {}",
+                    part.path(v, ps).unwrap_or_else(|| part.name(v)),
+                    part.g[v].uniq_id
+                ));
+            }
         }
         // `part`'s symbols as this graph's, interned once each.
         let syms: Vec<Sym> = (0..part.symbols.len())
