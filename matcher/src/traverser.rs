@@ -13,7 +13,7 @@ use resource_graph::graph::{EdgeIdx, Status, X_CHECKER_NJOBS};
 use resource_graph::{PlannerMulti, ResourceGraph, Sym, VertexIdx};
 
 use crate::jobspec::{Count, Jobspec, Resource, Tristate};
-use crate::policy::MatchPolicy;
+use crate::policy::{MatchPolicy, TopChoice};
 use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
 use crate::writer::Writer;
 
@@ -1249,7 +1249,30 @@ impl Traverser {
                 return Err(Errno::NoDev);
             }
             let pol = &*self.policy;
-            dfu.choose_best_k(dom, r.typ, count, &|a, b| pol.better(a, b));
+            match pol.top_choice() {
+                TopChoice::Better => dfu.choose_best_k(dom, r.typ, count, &|a, b| pol.better(a, b)),
+                TopChoice::HighestRun => {
+                    // Each score's run of consecutive scores, by its start.
+                    let mut scores: Vec<i64> = dfu
+                        .evals(dom, r.typ)
+                        .egroups
+                        .iter()
+                        .map(|e| e.score)
+                        .collect();
+                    scores.sort_unstable();
+                    scores.dedup();
+                    let mut run_of = std::collections::HashMap::new();
+                    let mut start = i64::MIN;
+                    for (i, &sc) in scores.iter().enumerate() {
+                        if i == 0 || scores[i - 1] + 1 != sc {
+                            start = sc;
+                        }
+                        run_of.insert(sc, start);
+                    }
+                    let run = |sc: i64| run_of.get(&sc).copied().unwrap_or(i64::MIN);
+                    dfu.choose_best_k(dom, r.typ, count, &|a, b| run(a) > run(b))
+                }
+            };
         }
         let mut needs = 1;
         for r in reqs.iter().filter(|r| r.typ == rtyp) {

@@ -378,3 +378,41 @@ fn constraints_steer_and_bound_the_match() {
         "{out}"
     );
 }
+
+#[test]
+fn variation_prefers_the_best_performance_class_and_locality_packs() {
+    let d = tmpdir("policies");
+    let node = node_excl(&d);
+    let script = format!(
+        "set-property /small0/node1 perf_class=1\nset-property /small0/node3 perf_class=2\n\
+         match allocate {node}\nmatch allocate {node}\nmatch allocate {node}\nquit\n"
+    );
+    let (ok, out, err) = run(&["-P", "variation"], &script);
+    assert!(ok, "{err}");
+    let jobs: Vec<&str> = out.split("INFO: JOBID=").collect();
+    assert!(jobs[0].contains("node1[1:x]"), "class 1 first: {}", jobs[0]);
+    assert!(jobs[1].contains("node3[1:x]"), "then class 2: {}", jobs[1]);
+    assert!(
+        jobs[2].contains("node0[1:x]"),
+        "then the unclassed, in order: {}",
+        jobs[2]
+    );
+
+    // All free nodes form one run of consecutive ids, so locality fills
+    // it from its start, keeping jobs side by side; high takes the top.
+    // With node1 then taken, the highest run is node2-node3.
+    let script = format!(
+        "match allocate {node}\nmatch allocate {node}\ncancel 1\nmatch allocate {node}\nquit\n"
+    );
+    let (_, high, _) = run(&["-P", "high"], &script);
+    let (ok, local, err) = run(&["-P", "locality"], &script);
+    assert!(ok, "{err}");
+    let job = |out: &str, n: usize| out.split("INFO: JOBID=").nth(n).unwrap_or("").to_owned();
+    assert!(
+        job(&high, 0).contains("node3[1:x]") && job(&high, 1).contains("node2[1:x]"),
+        "{high}"
+    );
+    assert!(job(&local, 0).contains("node0[1:x]"), "{local}");
+    assert!(job(&local, 1).contains("node1[1:x]"), "{local}");
+    assert!(job(&local, 2).contains("node2[1:x]"), "{local}");
+}

@@ -31,7 +31,9 @@ struct Args {
     #[arg(short = 'S', long = "match-subsystems", default_value = "CA")]
     subsystems: String,
     /// Match policy: first, firstnodex, high, low, hinode, lonode, hinodex,
-    /// lonodex, or "policy=low node_centric=true ..." options.
+    /// lonodex, locality (pack into the highest contiguous block),
+    /// variation (prefer the lowest perf_class property), or
+    /// "policy=low node_centric=true ..." options.
     #[arg(short = 'P', long = "match-policy", default_value = "first")]
     policy: String,
     /// Output format of allocations: simple or pretty_simple.

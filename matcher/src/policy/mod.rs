@@ -10,10 +10,12 @@ mod firstnodex;
 mod high;
 mod hinode;
 mod hinodex;
+mod locality;
 mod lonode;
 mod lonodex;
 mod low;
 mod ranking;
+mod variation;
 
 pub use ranking::Ranking;
 
@@ -51,6 +53,21 @@ pub trait MatchPolicy {
     fn level_score(&self) -> i64 {
         0
     }
+    /// How the candidates of the top-level requests are ranked against
+    /// each other at the root.
+    fn top_choice(&self) -> TopChoice {
+        TopChoice::Better
+    }
+}
+
+/// The order the root picks top-level candidates in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopChoice {
+    /// By [`MatchPolicy::better`] on their scores, as every level below.
+    Better,
+    /// Candidates whose scores (ids) lie in the highest run of consecutive
+    /// scores first: pack the job into one contiguous block of resources.
+    HighestRun,
 }
 
 /// What a node adds to the score of everything inside it under a
@@ -71,6 +88,8 @@ pub const POLICY_NAMES: &[&str] = &[
     "hinode",
     "lonodex",
     "hinodex",
+    "locality",
+    "variation",
 ];
 
 /// Build a policy from its name or from the custom form
@@ -85,6 +104,8 @@ pub fn create(name: &str, _g: &ResourceGraph) -> Result<Box<dyn MatchPolicy>, St
         "lonode" => Box::new(lonode::LoNode::new()),
         "hinodex" => Box::new(hinodex::HiNodex::new()),
         "lonodex" => Box::new(lonodex::LoNodex::new()),
+        "locality" => Box::new(locality::Locality::new()),
+        "variation" => Box::new(variation::Variation::new()),
         custom => Box::new(Ranking::parse_custom(custom)?),
     })
 }
