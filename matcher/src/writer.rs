@@ -139,6 +139,7 @@ pub fn create(name: &str) -> Option<Box<dyn Writer>> {
         "simple" => Some(Box::new(Simple::default())),
         "pretty_simple" => Some(Box::new(PrettySimple::default())),
         "jgf" => Some(Box::new(Jgf::default())),
+        "jgf_shorthand" => Some(Box::new(Jgf::shorthand())),
         "rlite" => Some(Box::new(Rlite::default())),
         "rv1" => Some(Box::new(Rv1::new())),
         "rv1_nosched" => Some(Box::new(Rv1::nosched())),

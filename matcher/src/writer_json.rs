@@ -448,9 +448,21 @@ pub struct Jgf {
     nodes: String,
     /// Comma-separated edge objects, in emission order.
     edges: String,
+    /// `jgf_shorthand`: what lies below an exclusively held vertex is
+    /// implied by it and left out (a whole node, not its cores).
+    shorthand: bool,
 }
 
 impl Jgf {
+    /// The `jgf_shorthand` writer: JGF without the vertices (and edges)
+    /// below an exclusively held vertex, which hold all of it anyway.
+    pub fn shorthand() -> Self {
+        Jgf {
+            shorthand: true,
+            ..Jgf::default()
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.nodes.is_empty() && self.edges.is_empty()
     }
@@ -574,15 +586,21 @@ impl Writer for Jgf {
         v: VertexIdx,
         needs: u32,
         exclusive: bool,
-        _excl_parent: bool,
+        excl_parent: bool,
         agfilter: &[(String, String)],
     ) {
+        if self.shorthand && excl_parent {
+            return;
+        }
         push_item(&mut self.nodes, |out| {
             push_jgf_node(out, g, v, needs, exclusive, agfilter)
         });
     }
 
-    fn emit_edge(&mut self, _level: usize, g: &ResourceGraph, e: EdgeIdx, _excl_parent: bool) {
+    fn emit_edge(&mut self, _level: usize, g: &ResourceGraph, e: EdgeIdx, excl_parent: bool) {
+        if self.shorthand && excl_parent {
+            return;
+        }
         push_jgf_edge(&mut self.edges, g, e);
     }
 

@@ -416,3 +416,36 @@ fn variation_prefers_the_best_performance_class_and_locality_packs() {
     assert!(job(&local, 1).contains("node1[1:x]"), "{local}");
     assert!(job(&local, 2).contains("node2[1:x]"), "{local}");
 }
+
+#[test]
+fn jgf_shorthand_leaves_out_what_an_exclusive_vertex_implies() {
+    let d = tmpdir("shorthand");
+    let two = jobspec(
+        &d,
+        "two.yaml",
+        "[{type: node, count: 2, exclusive: true, with: [{type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]}]",
+    );
+    let (ok, out, err) = run(
+        &["-P", "low", "-F", "jgf_shorthand"],
+        &format!("match allocate {two}\nquit\n"),
+    );
+    assert!(ok, "{err}");
+    let r = out.lines().next().unwrap_or("").to_owned();
+    assert!(
+        r.contains("\"node\"") && !r.contains("\"core\""),
+        "whole nodes only: {r}"
+    );
+    // Booking that R books the nodes' cores too.
+    let f = d.join("r.json");
+    std::fs::write(&f, &r).unwrap();
+    let (ok, out, err) = run(
+        &[],
+        &format!(
+            "update allocate jgf_shorthand {} 9 0 3600\nfind jobid-alloc=9\nquit\n",
+            f.display()
+        ),
+    );
+    assert!(ok, "{err}");
+    let found = out.rsplit("INFO: JOBID=9").next().unwrap_or("");
+    assert_eq!(count(found, "core"), 32, "{found}");
+}

@@ -246,7 +246,7 @@ impl Session {
             eprintln!("ERROR: unknown subcmd {sub}");
             return Ok(());
         }
-        if *reader != "jgf" && *reader != "rv1exec" {
+        if !["jgf", "jgf_shorthand", "rv1exec"].contains(reader) {
             eprintln!("ERROR: unsupported reader {reader}");
             return Ok(());
         }
@@ -376,6 +376,20 @@ impl Session {
             let exclusive = n["metadata"]["exclusive"].as_bool().unwrap_or(false);
             let units = part.g[v].size as u32;
             out.push((mine, units, exclusive));
+        }
+        // In shorthand JGF an exclusively held vertex stands for all that
+        // lies below it.
+        if reader == "jgf_shorthand" {
+            let dom = self.g.sym(self.dom_name);
+            let mut seen: std::collections::HashSet<VertexIdx> = out.iter().map(|t| t.0).collect();
+            let excl: Vec<VertexIdx> = out.iter().filter(|t| t.2).map(|t| t.0).collect();
+            for v in excl {
+                for w in self.g.subtree(v, dom).into_iter().skip(1) {
+                    if seen.insert(w) {
+                        out.push((w, self.g.g[w].size as u32, true));
+                    }
+                }
+            }
         }
         Ok(out)
     }
