@@ -3,6 +3,7 @@
 //! is a pure function of the graph, its planners and the jobspec.
 pub mod constraint;
 pub mod find;
+pub mod flexible;
 pub mod jobspec;
 pub mod policy;
 pub mod scoring;

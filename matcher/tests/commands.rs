@@ -449,3 +449,42 @@ fn jgf_shorthand_leaves_out_what_an_exclusive_vertex_implies() {
     let found = out.rsplit("INFO: JOBID=9").next().unwrap_or("");
     assert_eq!(count(found, "core"), 32, "{found}");
 }
+
+#[test]
+fn flexible_takes_the_first_slot_shape_that_fits() {
+    let d = tmpdir("flexible");
+    // A socket with 2 GPUs does not exist (1 per socket). Flexible tries
+    // the shapes in order: 9 cores cannot fit, 8 cores can. Without
+    // -T flexible, sibling slots mean the last one, as in Fluxion: 2 GPUs,
+    // which nothing has.
+    let js = jobspec(
+        &d,
+        "alt.yaml",
+        "[{type: socket, count: 1, with: [\
+           {type: slot, count: 1, label: default, with: [{type: core, count: 9}]},\
+           {type: slot, count: 1, label: default, with: [{type: core, count: 8}]},\
+           {type: slot, count: 1, label: default, with: [{type: gpu, count: 2}]}]}]",
+    );
+    let never = jobspec(
+        &d,
+        "never.yaml",
+        "[{type: socket, count: 1, with: [\
+           {type: slot, count: 1, label: default, with: [{type: gpu, count: 2}]},\
+           {type: slot, count: 1, label: default, with: [{type: core, count: 9}]}]}]",
+    );
+    let script = format!("match allocate {js}\nmatch allocate_with_satisfiability {never}\nquit\n");
+    let (ok, out, err) = run(&["-T", "flexible", "-P", "low"], &script);
+    assert!(ok, "{err}");
+    let first = out.split("INFO: JOBID=1").next().unwrap_or("");
+    assert_eq!(count(first, "core"), 8, "{first}");
+    assert_eq!(count(first, "gpu"), 0, "{first}");
+    assert!(
+        out.contains("No matching resources found\nINFO: Unsatisfiable request\nINFO: JOBID=2"),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["-P", "low"], &format!("match allocate {js}\nquit\n"));
+    assert!(ok);
+    assert!(out.contains("No matching resources found"), "{out}");
+    let (ok, _, err) = run(&["-T", "sideways"], "quit\n");
+    assert!(!ok && err.contains("expected simple or flexible"), "{err}");
+}

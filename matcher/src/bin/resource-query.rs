@@ -64,7 +64,8 @@ struct Args {
     /// Fluxion's, so ties and visit counts come out exactly as there.
     #[arg(short = 'B', long = "bounded")]
     bounded: bool,
-    /// Traverser policy (only "simple" is supported).
+    /// Traverser policy: simple, or flexible (sibling slots in a jobspec
+    /// are alternative shapes, tried in order; the first that fits wins).
     #[arg(short = 'T', long = "traverser-policy", default_value = "simple")]
     traverser: String,
     /// Write the loaded graph for people to BASENAME.dot (Graphviz: the
@@ -111,6 +112,8 @@ struct Session {
     input_errors: u32,
     /// The dominant subsystem.
     dom_name: &'static str,
+    /// -T flexible: jobspecs may give alternative slot shapes.
+    flexible: bool,
 }
 
 impl Session {
@@ -167,6 +170,7 @@ impl Session {
         }
         let start = Instant::now();
         let result = match Jobspec::parse(&text) {
+            Ok(js) if self.flexible => self.run_flexible(&js, op, jobid, path),
             Ok(js) => self
                 .trav
                 .run(&mut self.g, &js, op, jobid, self.writer.as_mut()),
@@ -233,6 +237,38 @@ impl Session {
             }
         }
         Ok(matched)
+    }
+
+    /// Match the alternatives of a flexible jobspec in order; the first
+    /// the operation satisfies is the job. Unsatisfiable only when every
+    /// alternative is.
+    fn run_flexible(
+        &mut self,
+        js: &Jobspec,
+        op: MatchOp,
+        jobid: u64,
+        path: &str,
+    ) -> std::result::Result<matcher::traverser::MatchResult, Errno> {
+        let alts = match matcher::flexible::alternatives(js) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("ERROR: {path}: {e}");
+                self.input_errors += 1;
+                return Err(Errno::Inval);
+            }
+        };
+        let mut last = Err(Errno::NoDev);
+        for alt in &alts {
+            match self
+                .trav
+                .run(&mut self.g, alt, op, jobid, self.writer.as_mut())
+            {
+                Ok(m) => return Ok(m),
+                Err(Errno::NoDev) => {}
+                Err(e) => last = Err(e),
+            }
+        }
+        last
     }
 
     /// `update allocate|reserve jgf|rv1exec FILE JOBID AT DURATION`: book
@@ -836,17 +872,16 @@ fn main() {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    if args.traverser != "simple" {
-        bail!(
-            "unsupported traverser policy '{}' (only simple)",
-            args.traverser
-        );
-    }
+    let flexible = match args.traverser.as_str() {
+        "simple" => false,
+        "flexible" => true,
+        other => bail!("unsupported traverser policy '{other}' (expected simple or flexible)"),
+    };
     let _ = (&args.load_allowlist, args.reserve);
     let subs = subsystems(&args.subsystems)?;
     let writer = writer::create(&args.format).with_context(|| {
         format!(
-            "unknown match format '{}' (expected simple or pretty_simple)",
+            "unknown match format '{}' (expected simple, pretty_simple, jgf, jgf_shorthand, rlite, rv1 or rv1_nosched)",
             args.format
         )
     })?;
@@ -906,6 +941,7 @@ fn run() -> Result<()> {
         match_times: Vec::new(),
         input_errors: 0,
         dom_name: subs[0],
+        flexible,
     };
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
