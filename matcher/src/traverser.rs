@@ -250,6 +250,9 @@ pub struct Traverser {
     /// A match that books nothing is under way: first-fit keeps its
     /// child weights as they were.
     dry_run: bool,
+    /// Auxiliary-subsystem vertices each job holds: the release walk of
+    /// the dominant subsystem may not reach them.
+    aux_booked: HashMap<u64, Vec<VertexIdx>>,
     /// The RFC 31 constraint of the jobspec being matched: nodes that do
     /// not satisfy it are never entered.
     constraint: Option<crate::constraint::Constraint>,
@@ -306,6 +309,7 @@ impl Traverser {
             exhaustive: false,
             dry_run: false,
             constraint: None,
+            aux_booked: HashMap::new(),
             graph_end: i64::MAX,
             jobs: BTreeMap::new(),
         };
@@ -699,6 +703,9 @@ impl Traverser {
         dfu: &mut Scoring,
         multiplier: u32,
     ) -> Result<(), Errno> {
+        if dir == Dir::Up {
+            return self.explore_aux(g, meta, u, s, reqs, excl, dfu);
+        }
         let dynamic = self.policy.stop_on_first_match();
         if !dynamic && dir == Dir::Down && !self.exhaustive {
             if let Some(spec) = self.policy.ranking() {
@@ -759,6 +766,61 @@ impl Traverser {
                     }
                 }
             }
+        }
+        rc
+    }
+
+    /// Candidates from an auxiliary subsystem (power, network): the
+    /// neighbours of `u` there, in either direction, that a leaf request
+    /// of the level asks for by type (a node's PDU, its switch). They are
+    /// ranked with the dominant subsystem's candidates of their type, so a
+    /// request can only be met where they are available, and are booked
+    /// and printed with the vertex that found them.
+    #[allow(clippy::too_many_arguments)]
+    fn explore_aux(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        s: Sym,
+        reqs: &[Req],
+        excl: bool,
+        dfu: &mut Scoring,
+    ) -> Result<(), Errno> {
+        let dom = self.dom;
+        let mut rc = Err(Errno::Busy);
+        let outgoing = g
+            .out_edges(u)
+            .iter()
+            .filter(|&&e| g.g[e].subsystem == s)
+            .map(|&e| (e, g.target(e)));
+        let incoming = g.in_edges(u, s);
+        let neighbours: Vec<(EdgeIdx, VertexIdx)> = outgoing.chain(incoming).collect();
+        for (e, t) in neighbours {
+            let ttyp = g.g[t].typ;
+            let Some(q) = reqs
+                .iter()
+                .find(|q| q.typ == ttyp && q.with.is_empty() && !q.is_slot)
+            else {
+                continue;
+            };
+            let x = excl || q.exclusive == Tristate::True;
+            if self.prune(g, meta, x, t, std::slice::from_ref(q)).is_err() {
+                continue;
+            }
+            let avail = g.g[t].schedule.plans.avail_during(meta.at, meta.duration);
+            if avail <= 0 {
+                continue;
+            }
+            let tname = g.name_of(ttyp);
+            self.policy.discover(&g.g[t], tname);
+            let score = self.policy.finish(&g.g[t], tname);
+            dfu.add(
+                dom,
+                ttyp,
+                EGroup::single(score, avail as u32, x, Some(e), false),
+            );
+            rc = Ok(());
         }
         rc
     }
@@ -1156,24 +1218,58 @@ impl Traverser {
         if score != MATCH_MET {
             return Err(Errno::Busy);
         }
-        self.resolve(g, dfu, to_parent);
+        self.resolve(g, u, dfu, to_parent);
         to_parent.avail = avail as u32;
         self.postorder += 1;
         Ok(())
     }
 
-    fn resolve(&mut self, g: &ResourceGraph, dfu: Scoring, to_parent: &mut Scoring) {
+    fn resolve(&mut self, g: &ResourceGraph, u: VertexIdx, dfu: Scoring, to_parent: &mut Scoring) {
         let overall = dfu.overall_score;
         if overall > MATCH_UNMET {
             if dfu.hier_constrain_now {
                 for s in self.subsystems.clone() {
                     self.enforce(g, s, &dfu, false);
                 }
+                self.mark_down_to_choices(g, u, &dfu);
             } else {
                 to_parent.merge(dfu);
             }
         }
         to_parent.overall_score = overall;
+    }
+
+    /// A vertex `u` may choose candidates from below its children (a slot
+    /// formed in a socket, chosen by the node above it): mark the edges
+    /// from `u` down to them, unless marked already, so that the update
+    /// walk reaches them.
+    fn mark_down_to_choices(&mut self, g: &ResourceGraph, u: VertexIdx, dfu: &Scoring) {
+        let dom = self.dom;
+        let mut sources = Vec::new();
+        for ev in dfu.evals_in(dom) {
+            if ev.best_k == 0 {
+                continue;
+            }
+            for eg in ev.egroups.iter().take(ev.best_i as usize) {
+                for e in eg.edges.iter().filter_map(|e| e.edge) {
+                    if g.g[e].subsystem == dom {
+                        sources.push(g.source(e));
+                    }
+                }
+            }
+        }
+        for mut v in sources {
+            while v != u {
+                let Some(pe) = g.parent_edge(v, dom) else {
+                    break;
+                };
+                if self.marks[pe.index()].seq == self.seq {
+                    break;
+                }
+                self.mark(pe, 1, false);
+                v = g.source(pe);
+            }
+        }
     }
 
     fn mark(&mut self, e: EdgeIdx, needs: u32, exclusive: bool) {
@@ -1196,7 +1292,7 @@ impl Traverser {
                 for e in &eg.edges {
                     let Some(edge) = e.edge else { continue };
                     self.mark(edge, e.needs, e.exclusive);
-                    if unconstrained && s == self.dom {
+                    if unconstrained && s == self.dom && g.g[edge].subsystem == self.dom {
                         let mut parent_v = g.source(edge);
                         while let Some(pe) = g.parent_edge(parent_v, s) {
                             if self.marks[pe.index()].seq == self.seq {
@@ -1440,6 +1536,9 @@ impl Traverser {
         let (needs, excl) = self.root_mark;
         let mut acc = BTreeMap::new();
         let n = self.upd_dfv(g, root, needs, excl, meta, &mut acc, false, false, w)?;
+        if n == 0 {
+            return Err("the match books nothing".into());
+        }
         if n > 0 {
             let end = meta
                 .at
@@ -1473,6 +1572,10 @@ impl Traverser {
         // and copying those lists per vertex was the hot path's main cost.
         for si in 0..self.subsystems.len() {
             let s = self.subsystems[si];
+            if s != dom {
+                n_plans += self.upd_aux(g, u, s, meta, excl, w)?;
+                continue;
+            }
             for ei in 0..g.out_edges(u).len() {
                 let e = g.out_edges(u)[ei];
                 if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
@@ -1549,6 +1652,58 @@ impl Traverser {
         }
         self.level -= 1;
         Ok(n_plans)
+    }
+
+    /// Book the auxiliary-subsystem neighbours of `u` chosen for this
+    /// job (their edges carry this walk's mark): units if exclusive, the
+    /// job's tag, and a line in the output under `u`.
+    fn upd_aux(
+        &mut self,
+        g: &mut ResourceGraph,
+        u: VertexIdx,
+        s: Sym,
+        meta: &JobMeta,
+        excl: bool,
+        w: &mut dyn Writer,
+    ) -> Result<u32, String> {
+        let chosen: Vec<(EdgeIdx, VertexIdx)> = g
+            .out_edges(u)
+            .iter()
+            .filter(|&&e| g.g[e].subsystem == s)
+            .map(|&e| (e, g.target(e)))
+            .chain(g.in_edges(u, s))
+            .filter(|(e, _)| self.marks[e.index()].seq == self.seq)
+            .collect();
+        let mut n = 0;
+        for (e, t) in chosen {
+            let m = self.marks[e.index()];
+            let jobid = meta.jobid;
+            let sched = &mut g.g[t].schedule;
+            if sched.tagged(jobid) {
+                continue;
+            }
+            if m.exclusive {
+                let reserved = meta.alloc_type != AllocType::Alloc;
+                if !sched.plans.add_span(
+                    jobid,
+                    meta.at,
+                    meta.duration,
+                    i64::from(m.needs),
+                    reserved,
+                ) {
+                    return Err(format!("cannot book {} of {}", m.needs, g.name(t)));
+                }
+            }
+            g.g[t]
+                .schedule
+                .x_checker
+                .add_span(jobid, meta.at, meta.duration, 1, false);
+            self.aux_booked.entry(jobid).or_default().push(t);
+            w.emit_vertex_ext(self.level + 1, g, t, m.needs, m.exclusive, excl, &[]);
+            w.emit_edge(self.level, g, e, excl);
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn upd_by_outedges(&mut self, g: &ResourceGraph, meta: &JobMeta, e: EdgeIdx, tgt: VertexIdx) {
@@ -2057,6 +2212,13 @@ impl Traverser {
         self.preorder = 0;
         self.postorder = 0;
         self.rem_dfv(g, root, jobid);
+        for v in self.aux_booked.remove(&jobid).unwrap_or_default() {
+            if g.g.contains_node(v) {
+                let sched = &mut g.g[v].schedule;
+                sched.x_checker.rem_span(jobid);
+                sched.plans.rem_span(jobid);
+            }
+        }
         self.jobs.remove(&jobid);
         true
     }

@@ -26,8 +26,12 @@ fn tmpdir(tag: &str) -> PathBuf {
 /// Run resource-query on small.yaml with `extra` flags and `script`;
 /// (exit ok, stdout, stderr).
 fn run(extra: &[&str], script: &str) -> (bool, String, String) {
-    let small = small();
-    let mut args = vec!["-L", small.as_str(), "-d"];
+    run_on(&small(), extra, script)
+}
+
+/// [`run`] on another graph.
+fn run_on(graph: &str, extra: &[&str], script: &str) -> (bool, String, String) {
+    let mut args = vec!["-L", graph, "-d"];
     args.extend_from_slice(extra);
     let mut child = Command::new(rq())
         .args(&args)
@@ -487,4 +491,40 @@ fn flexible_takes_the_first_slot_shape_that_fits() {
     assert!(out.contains("No matching resources found"), "{out}");
     let (ok, _, err) = run(&["-T", "sideways"], "quit\n");
     assert!(!ok && err.contains("expected simple or flexible"), "{err}");
+}
+
+#[test]
+fn auxiliary_subsystems_are_walked_when_asked() {
+    // grugs/power.yaml: nodes in racks (containment), fed by PDUs (power).
+    let power = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../grugs/power.yaml")
+        .display()
+        .to_string();
+    let d = tmpdir("aux");
+    let js = jobspec(
+        &d,
+        "pdu.yaml",
+        "[{type: node, count: 2, with: [{type: pdu, count: 1}, {type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]}]",
+    );
+    let script =
+        format!("match allocate {js}\nfind jobid-tag=1\ncancel 1\nmatch allocate {js}\nquit\n");
+    let (ok, out, err) = run_on(&power, &["-S", "C+PA", "-P", "low"], &script);
+    assert!(ok, "{err}");
+    let first = out.split("INFO: JOBID=1").next().unwrap_or("");
+    // Each node comes with the PDU feeding it (shared by both here) and a core.
+    assert_eq!(count(first, "pdu"), 1, "{first}");
+    assert_eq!(count(first, "node"), 2, "{first}");
+    assert_eq!(count(first, "core"), 2, "{first}");
+    assert!(
+        out.contains("INFO: JOBID=2\nINFO: RESOURCES=ALLOCATED"),
+        "cancel frees the PDU hold: {out}"
+    );
+    // Containment alone has no PDU under a node.
+    let (ok, out, _) = run_on(
+        &power,
+        &["-S", "CA", "-P", "low"],
+        &format!("match allocate {js}\nquit\n"),
+    );
+    assert!(ok);
+    assert!(out.contains("No matching resources found"), "{out}");
 }

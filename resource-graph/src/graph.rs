@@ -625,6 +625,15 @@ impl ResourceGraph {
             .min()
     }
 
+    /// Edges into `v` in `subsystem`, with their sources.
+    pub fn in_edges(&self, v: VertexIdx, subsystem: Sym) -> Vec<(EdgeIndex<u32>, VertexIdx)> {
+        self.g
+            .edges_directed(v, Direction::Incoming)
+            .filter(|e| e.weight().subsystem == subsystem)
+            .map(|e| (e.id(), e.source()))
+            .collect()
+    }
+
     /// Source of an edge.
     pub fn source(&self, e: EdgeIndex<u32>) -> VertexIdx {
         self.g.edge_endpoints(e).expect("live edge").0
