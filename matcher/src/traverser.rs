@@ -260,6 +260,9 @@ pub struct Traverser {
     /// reference the bounded walk is tested against.
     pub exhaustive: bool,
     graph_end: i64,
+    /// The present, in the planners' time: matches start here, earlier
+    /// times are the past. 0 unless a daemon sets it (`set_now`).
+    now: i64,
     pub jobs: BTreeMap<u64, JobInfo>,
 }
 
@@ -311,6 +314,7 @@ impl Traverser {
             constraint: None,
             aux_booked: HashMap::new(),
             graph_end: i64::MAX,
+            now: 0,
             jobs: BTreeMap::new(),
         };
         t.prime(g);
@@ -356,7 +360,17 @@ impl Traverser {
         self.color(g.target(e), s) != 0
     }
 
-    /// Build the subtree aggregates of every vertex (pruning filters).
+    /// Move the present to `t` (seconds, the caller's clock): later
+    /// matches start at `t` or after. Time only moves forward.
+    pub fn set_now(&mut self, t: i64) {
+        self.now = self.now.max(t);
+    }
+
+    /// The present, as set by [`Traverser::set_now`].
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
     /// Account for vertices just attached (what `ResourceGraph::attach`
     /// returned): prime the new subtrees' aggregates and grow the pools of
     /// their ancestors. It touches the new vertices and the paths above
@@ -451,6 +465,7 @@ impl Traverser {
         self.prime(g);
     }
 
+    /// Build the subtree aggregates of every vertex (pruning filters).
     fn prime(&mut self, g: &mut ResourceGraph) {
         self.ensure_capacity(g);
         self.color_epoch += 1;
@@ -1802,12 +1817,13 @@ impl Traverser {
         } else {
             js.duration
         };
-        // Matches start at time 0 of the planners; `now` is that instant,
-        // so first-fit weighs a subtree by what is free when the job starts.
-        let now = 0;
+        // Matches start at the traverser's `now` (time 0 of the planners
+        // unless a daemon moves it); first-fit weighs a subtree by what is
+        // free at that instant.
+        let now = self.now;
         let mut meta = JobMeta {
             jobid,
-            at: 0,
+            at: now,
             now,
             duration,
             alloc_type: AllocType::Alloc,
@@ -1837,7 +1853,7 @@ impl Traverser {
                                     jobid,
                                     at: meta.at,
                                     duration: meta.duration,
-                                    reserved: meta.at != 0,
+                                    reserved: meta.at != self.now,
                                 },
                             );
                             // Reporting without booking: what the update
@@ -1888,7 +1904,7 @@ impl Traverser {
         match self.select(g, reqs, root, meta, x) {
             Ok(()) => Ok(MatchResult {
                 jobid: meta.jobid,
-                at: 0,
+                at: self.now,
             }),
             Err(Errno::Busy) | Err(Errno::NoDev) => Err(Errno::NoDev),
             Err(e) => Err(e),
@@ -2057,9 +2073,9 @@ impl Traverser {
         let meta = JobMeta {
             jobid,
             at,
-            now: 0,
+            now: self.now,
             duration,
-            alloc_type: if at == 0 {
+            alloc_type: if at == self.now {
                 AllocType::Alloc
             } else {
                 AllocType::Reserve
@@ -2072,7 +2088,7 @@ impl Traverser {
                 jobid,
                 at,
                 duration,
-                reserved: at != 0,
+                reserved: at != self.now,
             },
         );
         Ok(MatchResult { jobid, at })
