@@ -16,6 +16,7 @@ deps:
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	command -v cc >/dev/null || missing="$$missing gcc"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	pkg-config --exists hwloc 2>/dev/null || missing="$$missing libhwloc-dev"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -25,6 +25,10 @@ pub enum GraphError {
     Jgf { path: String, what: String },
     #[error("{path}: malformed R: {what}")]
     Rv1 { path: String, what: String },
+    /// An hwloc topology (an XML export or this machine) that could not
+    /// be read or turned into a graph; `origin` is the file or "this machine".
+    #[error("{origin}: {what}")]
+    Hwloc { origin: String, what: String },
     #[error("{0}")]
     Invalid(String),
 }

@@ -8,13 +8,16 @@
 //! codecs it needs); each vertex carries its time planners and the subtree
 //! aggregates the matcher prunes with. This crate knows nothing of jobs or jobspecs.
 
+pub mod discover;
 pub mod error;
 pub mod export;
+pub mod gpu;
 pub mod graph;
 pub mod grug;
 pub mod grug_graphml;
 pub mod grug_yaml;
 pub mod hostlist;
+pub mod hwloc;
 pub mod idset;
 pub mod intern;
 pub mod jgf;

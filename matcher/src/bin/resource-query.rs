@@ -16,15 +16,17 @@ use resource_graph::{ResourceGraph, Status, VertexIdx};
 #[derive(Parser, Debug)]
 #[command(name = "resource-query", version, about)]
 struct Args {
-    /// Resource graph file to load (a GRUG recipe, JGF with -f jgf, or an R
-    /// document with -f rv1exec).
-    #[arg(short = 'L', long = "load-file")]
+    /// Resource graph file to load (a GRUG recipe, JGF with -f jgf, an R
+    /// document with -f rv1exec, an hwloc XML export with -f hwloc), or
+    /// `auto` (the default): discover this machine with hwloc and NVML.
+    #[arg(short = 'L', long = "load-file", default_value = "auto")]
     load_file: PathBuf,
-    /// Format of the load file: grug (GraphML or YAML recipe), jgf, or
-    /// rv1exec (RFC 20 R version 1, its execution part).
+    /// Format of the load file: grug (GraphML or YAML recipe), jgf,
+    /// rv1exec (RFC 20 R version 1, its execution part) or hwloc (XML).
     #[arg(short = 'f', long = "load-format", default_value = "grug")]
     load_format: String,
-    /// Only load these resource types (comma-separated); hwloc only.
+    /// Only load these resource types (comma-separated, e.g.
+    /// node,socket,core,gpu); hwloc and discovery only.
     #[arg(short = 'W', long = "load-allowlist")]
     load_allowlist: Option<String>,
     /// Subsystems to match in: CA (containment), PA (power), C+PA, IBA, ALL.
@@ -846,8 +848,31 @@ impl Session {
 }
 
 fn load(args: &Args) -> Result<ResourceGraph> {
+    use resource_graph::hwloc::Allowlist;
     let path = &args.load_file;
+    let allowlist = || Allowlist::parse(args.load_allowlist.as_deref().unwrap_or(""));
+    let discovering = path.as_os_str() == "auto";
+    if args.load_allowlist.is_some() && !discovering && args.load_format != "hwloc" {
+        eprintln!(
+            "resource-query: -W is used by -f hwloc and -L auto only; ignored for -f {}",
+            args.load_format
+        );
+    }
     match args.load_format.as_str() {
+        // Discovery reads this machine's hwloc topology: -f hwloc or the
+        // default format both mean it.
+        "grug" | "hwloc" if discovering => {
+            let opts = resource_graph::discover::DiscoverOptions {
+                allowlist: allowlist()?,
+                ..Default::default()
+            };
+            Ok(resource_graph::discover::discover(&opts)?)
+        }
+        "hwloc" => Ok(resource_graph::hwloc::read_xml(path, &allowlist()?)?),
+        "jgf" | "rv1exec" if discovering => bail!(
+            "-L auto discovers this machine; -f {} needs a file (-L FILE)",
+            args.load_format
+        ),
         "grug" => Ok(resource_graph::load_grug(path)?),
         "jgf" => {
             let text = std::fs::read_to_string(path)
@@ -858,7 +883,9 @@ fn load(args: &Args) -> Result<ResourceGraph> {
             Ok(g)
         }
         "rv1exec" => Ok(resource_graph::rv1exec::read_path(path)?),
-        other => bail!("unsupported load format '{other}' (expected grug, jgf or rv1exec)"),
+        other => {
+            bail!("unsupported load format '{other}' (expected grug, jgf, rv1exec or hwloc)")
+        }
     }
 }
 
