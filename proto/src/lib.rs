@@ -1,2 +1,12 @@
-//! The Quiver gRPC protocol (`quiver.sched.v1`). Not built yet: the schedd
-//! issue adds the .proto files and the tonic/prost code generation.
+//! Quiver's gRPC protocol: the `quiver.sched.v1.Scheduler` service that
+//! every schedd serves and schedctl (or any tonic client) calls. The code
+//! is generated at build time from `proto/quiver/sched/v1/scheduler.proto`,
+//! which documents every call and field.
+
+/// Version 1 of the scheduler protocol.
+pub mod v1 {
+    tonic::include_proto!("quiver.sched.v1");
+}
+
+pub use v1::scheduler_client::SchedulerClient;
+pub use v1::scheduler_server::{Scheduler, SchedulerServer};

@@ -1,0 +1,13 @@
+//! Generate the tonic/prost code of `proto/quiver/sched/v1/scheduler.proto`
+//! with the vendored protoc.
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    // Build scripts run before any thread of ours starts.
+    std::env::set_var("PROTOC", protoc);
+    println!("cargo:rerun-if-changed=proto/quiver/sched/v1/scheduler.proto");
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_protos(&["proto/quiver/sched/v1/scheduler.proto"], &["proto"])?;
+    Ok(())
+}
