@@ -27,10 +27,15 @@ deps:
 build: deps
 	$(CARGO) build --release --workspace
 
-# The main job for now: match an example jobspec on the tiny recipe.
+# The main job: a scheduler instance on this machine (hwloc + NVML
+# discovery), running jobs here. Drive it from another terminal with
+# target/release/schedctl (e.g. `schedctl submit -n 2 -- hostname`).
 run: build
-	printf 'match allocate examples/jobspec-1core.yaml\nmatch allocate examples/jobspec-node-excl.yaml\nmatch allocate_orelse_reserve examples/jobspec-node-excl.yaml\nquit\n' \
-	  | $(RQ) -L grugs/tiny.yaml -P high -d
+	@echo "schedd: serving this machine; in another terminal try:"
+	@echo "  target/release/schedctl submit -n 1 -t 1m -- hostname"
+	@echo "  target/release/schedctl jobs"
+	@echo "Ctrl-C stops it; its state is kept in $${XDG_STATE_HOME:-$$HOME/.local/state}/quiver."
+	target/release/schedd $(SCHEDD_ARGS)
 
 test: build
 	$(CARGO) test --release --workspace
@@ -41,7 +46,8 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 bench: deps
-	$(CARGO) bench --bench matcher
+	$(CARGO) build --release -p schedd
+	$(CARGO) bench --bench matcher --bench elastic --bench discover --bench throughput
 
 conformance: build
 	$(SHARED)/conformance/run --bin $(RQ)

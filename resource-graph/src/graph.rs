@@ -599,6 +599,26 @@ impl ResourceGraph {
         }
     }
 
+    /// Give a graph without ranks (a recipe's: every vertex -1) one rank
+    /// per node, as Flux gives one broker rank per node: nodes in creation
+    /// order get 0, 1, ..., and everything below a node gets its rank.
+    /// Returns how many nodes were ranked; a graph that has any rank
+    /// already is left alone (0).
+    pub fn assign_node_ranks(&mut self) -> usize {
+        if self.vertices().any(|v| self.g[v].rank >= 0) {
+            return 0;
+        }
+        let containment = self.sym("containment");
+        let nodes: Vec<VertexIdx> = self.of_type("node").to_vec();
+        for (rank, &n) in nodes.iter().enumerate() {
+            for v in self.subtree(n, containment) {
+                self.g[v].rank = rank as i64;
+            }
+        }
+        self.version += 1;
+        nodes.len()
+    }
+
     /// Vertices of rank `rank`, in creation order.
     pub fn of_rank(&self, rank: i64) -> Vec<VertexIdx> {
         self.vertices()

@@ -154,3 +154,19 @@ fn small_numbers_cores_per_node() {
     assert_eq!(path, "/small0/node3/socket1/memory3");
     assert_eq!((g.g[last].size, g.name_of(g.g[last].unit)), (16, "GB"));
 }
+
+#[test]
+fn a_recipe_graph_gets_one_rank_per_node() {
+    let mut g = load(&workspace().join("grugs/tiny.yaml"));
+    assert_eq!(g.assign_node_ranks(), 2);
+    let containment = g.symbols.get("containment").unwrap();
+    for (rank, &n) in g.of_type("node").to_vec().iter().enumerate() {
+        for v in g.subtree(n, containment) {
+            assert_eq!(g.g[v].rank, rank as i64, "{}", g.name(v));
+        }
+    }
+    let root = g.roots[&containment];
+    assert_eq!(g.g[root].rank, -1, "above the nodes stays unranked");
+    // Ranked once: a second call changes nothing.
+    assert_eq!(g.assign_node_ranks(), 0);
+}

@@ -1,4 +1,19 @@
-//! The Quiver scheduler daemon. Not built yet: the schedd issue fills this
-//! crate (gRPC service, queue policies, journal, schedctl). Until then it
-//! only re-exports the matcher it will drive.
-pub use matcher;
+//! Quiver's scheduler daemon, as a library the `schedd` and `schedctl`
+//! binaries are built on.
+//!
+//! One [`instance::Instance`] owns a resource graph, its traverser and a
+//! job queue; it is synchronous and knows nothing of RPC. The
+//! [`actor`] thread owns the instance and serves commands in journaled
+//! batches; the [`service`] adapts gRPC calls (`quiver.sched.v1`) to those
+//! commands, after [`auth`] says who calls. Time comes from a [`clock`],
+//! running a job is an [`executor`]'s business, queue policies live in
+//! [`queue`], durability in [`journal`], and [`metrics`] exports counters.
+pub mod actor;
+pub mod auth;
+pub mod clock;
+pub mod executor;
+pub mod instance;
+pub mod journal;
+pub mod metrics;
+pub mod queue;
+pub mod service;

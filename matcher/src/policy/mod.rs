@@ -22,7 +22,7 @@ pub use ranking::Ranking;
 use resource_graph::{ResourceGraph, Vertex};
 
 /// The hooks the traverser calls while it walks.
-pub trait MatchPolicy {
+pub trait MatchPolicy: Send {
     /// The policy's name as the user gave it.
     fn name(&self) -> &str;
     /// Whether candidate score `a` is better than `b` (sort order).

@@ -1,0 +1,256 @@
+//! End-to-end throughput of schedd over gRPC: the figures of the schedd
+//! issue, measured the way Flux's were (a real daemon, a client
+//! submitting over the wire, the sim executor).
+//!
+//! For each match policy (first, then high): start `schedd` on the
+//! `gen-grug` recipe (`QUIVER_BENCH_RACKS` racks of 256 nodes; default 4 =
+//! 1,024 nodes of 64 cores), submit `QUIVER_BENCH_JOBS` (default 10,000)
+//! one-core jobs from 64 concurrent callers, and time until every one is
+//! allocated (counted from the ALLOC events of a Watch opened before the
+//! first submit). Then cancel them all and time until every release is
+//! done. The journal is on, as in production.
+//!
+//! Run with `make bench` (it builds `target/release/schedd` first), or
+//! `cargo build --release -p schedd && cargo bench --bench throughput`.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sched_proto::v1 as pb;
+use sched_proto::SchedulerClient;
+use tonic::transport::{Channel, Endpoint};
+
+const CALLERS: usize = 64;
+const JOBSPEC: &str = "version: 9999
+resources:
+  - type: slot
+    count: 1
+    label: task
+    with:
+      - type: core
+        count: 1
+attributes:
+  system:
+    duration: 3600
+tasks:
+  - command: [\"app\"]
+    slot: task
+    count:
+      per_slot: 1
+";
+
+fn schedd_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("QUIVER_SCHEDD") {
+        return PathBuf::from(p);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("release/schedd")
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn connect(socket: &Path) -> SchedulerClient<Channel> {
+    let socket = socket.to_owned();
+    let ch = Endpoint::try_from("http://[::]:50051")
+        .expect("static uri")
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let socket = socket.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(socket).await?,
+                ))
+            }
+        }))
+        .await
+        .expect("connect to schedd");
+    SchedulerClient::new(ch).max_decoding_message_size(usize::MAX)
+}
+
+/// Wait for `n` events of `kind` on `stream`.
+async fn count(mut stream: tonic::Streaming<pb::JobEvent>, kind: pb::EventKind, n: usize) {
+    let mut seen = 0;
+    while seen < n {
+        match stream.message().await {
+            Ok(Some(e)) if e.kind == kind as i32 => seen += 1,
+            Ok(Some(_)) => {}
+            other => panic!("watch ended after {seen} of {n}: {other:?}"),
+        }
+    }
+}
+
+async fn scenario(recipe: &Path, policy: &str, jobs: usize) {
+    let dir = std::env::temp_dir().join(format!("quiver-tput-{}-{policy}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let socket = dir.join("schedd.sock");
+    let started = Instant::now();
+    let _d = Daemon(
+        Command::new(schedd_bin())
+            .args(["--executor", "sim", "--clock", "sim", "--policy", policy])
+            .arg("--grug")
+            .arg(recipe)
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .env("QUIVER_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (cargo build --release -p schedd)",
+                    schedd_bin().display()
+                )
+            }),
+    );
+    let mut c = loop {
+        if socket.exists() {
+            let mut c = connect(&socket).await;
+            if c.status(pb::StatusRequest {}).await.is_ok() {
+                break c;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "schedd did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let ready = started.elapsed();
+    let allocs = c
+        .watch(pb::WatchRequest {
+            job_id: 0,
+            kinds: vec![pb::EventKind::Alloc as i32],
+            max_events: 0,
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let waiter = tokio::spawn(count(allocs, pb::EventKind::Alloc, jobs));
+
+    let t0 = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..CALLERS {
+        let mut c = c.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < jobs {
+                let r = c
+                    .submit(pb::SubmitRequest {
+                        jobspec: JOBSPEC.to_owned(),
+                        name: String::new(),
+                    })
+                    .await
+                    .expect("submit");
+                ids.push(r.into_inner().job_id);
+            }
+            ids
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.extend(t.await.expect("caller"));
+    }
+    let submitted = t0.elapsed();
+    waiter.await.expect("watch");
+    let allocated = t0.elapsed();
+    let stats = c
+        .stats(pb::StatsRequest {})
+        .await
+        .expect("stats")
+        .into_inner();
+    println!(
+        "policy {policy:>5}: {jobs} jobs submitted in {:.3} s ({:.0}/s), all allocated after {:.3} s: {:.0} jobs/s end to end; match p50 {:.1} us p99 {:.1} us (daemon ready in {:.2} s)",
+        submitted.as_secs_f64(),
+        jobs as f64 / submitted.as_secs_f64(),
+        allocated.as_secs_f64(),
+        jobs as f64 / allocated.as_secs_f64(),
+        stats.match_p50_us,
+        stats.match_p99_us,
+        ready.as_secs_f64(),
+    );
+
+    let cancels = c
+        .watch(pb::WatchRequest {
+            job_id: 0,
+            kinds: vec![pb::EventKind::Cancel as i32],
+            max_events: 0,
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let waiter = tokio::spawn(count(cancels, pb::EventKind::Cancel, jobs));
+    let t0 = Instant::now();
+    let ids = Arc::new(ids);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..CALLERS {
+        let mut c = c.clone();
+        let (ids, next) = (ids.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&id) = ids.get(i) else { break };
+                c.cancel(pb::CancelRequest { job_id: id })
+                    .await
+                    .expect("cancel");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("caller");
+    }
+    waiter.await.expect("watch");
+    let released = t0.elapsed();
+    println!(
+        "policy {policy:>5}: {jobs} running jobs cancelled in {:.3} s: {:.0} releases/s",
+        released.as_secs_f64(),
+        jobs as f64 / released.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` does not: only
+    // run for real when benchmarking.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let Some(script) = common::gen_grug_script() else {
+        eprintln!("throughput: shared/bench/gen-grug not found beside the project; skipped");
+        return;
+    };
+    let racks = common::racks();
+    let jobs: usize = std::env::var("QUIVER_BENCH_JOBS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let (dir, recipe) = common::write_recipe(&script, racks).expect("recipe");
+    println!(
+        "throughput: {} nodes ({racks} racks), {jobs} one-core jobs, {CALLERS} concurrent callers",
+        racks * 256
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for policy in ["first", "high"] {
+        rt.block_on(scenario(&recipe, policy, jobs));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,340 @@
+//! The instance actor: one thread owns the [`Instance`] (graph, traverser,
+//! queue, journal) and serves commands that RPC handlers send it.
+//!
+//! Handlers never touch the instance: they send a [`Command`] with a
+//! oneshot reply and await it, so a long scheduling pass never blocks a
+//! tokio worker. The thread takes commands in batches: a batch runs inside
+//! one journal transaction and its replies go out only after the commit,
+//! so nothing is acknowledged that a crash could lose (group commit). A
+//! commit that fails stops the daemon (fail-stop): the journal then holds
+//! exactly what was acknowledged, and a restart replays it.
+//!
+//! Scheduling runs between batches in chunks of [`SCHED_CHUNK`] jobs, so
+//! commands that arrive during a long pass wait at most one chunk.
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use matcher::MatchOp;
+use tokio::sync::{broadcast, oneshot};
+use tracing::{error, info};
+
+use crate::executor::Exit;
+use crate::instance::{
+    Event, Instance, InstanceError, Job, JobId, JobState, MatchOutcome, ResourceFilter, Stats,
+    Status,
+};
+
+/// Jobs one scheduling chunk considers before commands are served again.
+pub const SCHED_CHUNK: usize = 256;
+/// Commands taken into one journal transaction at most.
+const BATCH: usize = 1024;
+/// Events a Watch subscriber may fall behind before it is told so.
+const EVENT_BUFFER: usize = 1 << 16;
+
+type Reply<T> = oneshot::Sender<Result<T, InstanceError>>;
+
+/// A request to the instance thread.
+pub enum Command {
+    Submit {
+        owner: u32,
+        name: String,
+        jobspec: String,
+        reply: Reply<JobId>,
+    },
+    Cancel {
+        caller: u32,
+        id: JobId,
+        reply: Reply<JobState>,
+    },
+    Info {
+        id: JobId,
+        reply: Reply<Job>,
+    },
+    List {
+        states: Vec<JobState>,
+        name: String,
+        limit: usize,
+        reply: Reply<Vec<Job>>,
+    },
+    /// A snapshot of one job (when `id` is not 0) and a subscription to
+    /// the events after it: taken together, so no event falls between.
+    Subscribe {
+        id: JobId,
+        reply: Reply<(Option<Job>, broadcast::Receiver<Event>)>,
+    },
+    Match {
+        owner: u32,
+        jobspec: String,
+        op: MatchOp,
+        format: String,
+        reply: Reply<MatchOutcome>,
+    },
+    Resources {
+        format: String,
+        filter: ResourceFilter,
+        reply: Reply<(String, u64)>,
+    },
+    Find {
+        expr: String,
+        format: String,
+        reply: Reply<(String, u64)>,
+    },
+    SetStatus {
+        caller: u32,
+        path: String,
+        up: bool,
+        reply: Reply<()>,
+    },
+    Stats {
+        reply: Reply<Stats>,
+    },
+    Status {
+        reply: Reply<Status>,
+    },
+    Advance {
+        secs: i64,
+        reply: Reply<i64>,
+    },
+    /// A local job's processes ended (from the executor's waiter thread).
+    ExecDone(Exit),
+    /// Finish the current batch, commit and stop.
+    Shutdown,
+}
+
+/// The handlers' side of the actor: cheap to clone.
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::Sender<Command>,
+}
+
+/// Why a call to the actor failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    #[error("the instance is shutting down")]
+    Gone,
+}
+
+impl Handle {
+    /// Send a command and wait for its reply.
+    pub async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(make(tx)).map_err(|_| CallError::Gone)?;
+        rx.await
+            .map_err(|_| CallError::Gone)?
+            .map_err(CallError::from)
+    }
+
+    /// A sender for executors' exit reports.
+    pub fn exit_sink(&self) -> impl Fn(Exit) + Send + Sync + 'static {
+        let tx = std::sync::Mutex::new(self.tx.clone());
+        move |exit| {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send(Command::ExecDone(exit));
+            }
+        }
+    }
+
+    /// Ask the thread to stop after committing what it has.
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(Command::Shutdown);
+    }
+}
+
+/// Start the instance thread. The returned join handle ends after a
+/// [`Command::Shutdown`] or when every [`Handle`] is dropped.
+pub fn spawn(instance: Instance) -> std::io::Result<(Handle, thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel();
+    let join = thread::Builder::new()
+        .name("instance".into())
+        .spawn(move || run(instance, rx))?;
+    Ok((Handle { tx }, join))
+}
+
+/// A reply to send once the batch is committed.
+type Deferred = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// Defer `result` to `reply`: sent as is after a good commit; a failed
+/// commit turns an Ok into the journal error.
+fn defer<T: Send + 'static>(reply: Reply<T>, result: Result<T, InstanceError>) -> Deferred {
+    Box::new(move |commit_error| {
+        let r = match (commit_error, result) {
+            (Some(e), Ok(_)) => Err(InstanceError::Journal(e.to_string())),
+            (_, r) => r,
+        };
+        let _ = reply.send(r);
+    })
+}
+
+fn run(mut inst: Instance, rx: mpsc::Receiver<Command>) {
+    let (events, _) = broadcast::channel::<Event>(EVENT_BUFFER);
+    let mut carry: Option<Command> = None;
+    // Scheduling work left over from the last chunk.
+    let mut more = true;
+    loop {
+        // Wait for a command, a deadline, or not at all when a pass is
+        // unfinished.
+        let first = match carry.take() {
+            Some(c) => Some(c),
+            None if more => rx.try_recv().ok(),
+            None => {
+                let wait = inst.next_deadline().map(|d| {
+                    let secs = (d - inst.now()).max(0) as u64;
+                    Duration::from_secs(secs).max(Duration::from_millis(10))
+                });
+                match wait {
+                    Some(w) => match rx.recv_timeout(w) {
+                        Ok(c) => Some(c),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    },
+                    None => match rx.recv() {
+                        Ok(c) => Some(c),
+                        Err(_) => break,
+                    },
+                }
+            }
+        };
+        inst.journal_begin();
+        let mut replies: Vec<Deferred> = Vec::new();
+        let mut stop = false;
+        if let Some(first) = first {
+            let mut next = Some(first);
+            let mut n = 0;
+            while let Some(cmd) = next.take() {
+                n += 1;
+                if let Some(d) = serve(&mut inst, cmd, &events, &mut stop) {
+                    replies.push(d);
+                }
+                if n < BATCH && !stop {
+                    next = rx.try_recv().ok();
+                }
+            }
+        }
+        inst.tick();
+        // One chunk of the pass, then back to the commands.
+        let started = Instant::now();
+        more = inst.schedule(SCHED_CHUNK);
+        let scheduled = started.elapsed();
+        let commit = inst.journal_commit();
+        let commit_error = commit.as_ref().err().map(|e| e.to_string());
+        for d in replies {
+            d(commit_error.as_deref());
+        }
+        if let Some(e) = commit_error {
+            // What is in memory is ahead of the journal: stop rather than
+            // acknowledge anything a restart would not know.
+            error!(error = %e, "journal commit failed; stopping");
+            std::process::exit(70);
+        }
+        for e in inst.take_events() {
+            let _ = events.send(e);
+        }
+        if scheduled > Duration::from_millis(100) {
+            info!(ms = scheduled.as_millis() as u64, "long scheduling chunk");
+        }
+        if stop {
+            break;
+        }
+        if more {
+            // Let waiting commands in before the next chunk.
+            carry = rx.try_recv().ok();
+        }
+    }
+    info!("instance thread stopped");
+}
+
+/// Serve one command; its reply is deferred until the batch commits.
+fn serve(
+    inst: &mut Instance,
+    cmd: Command,
+    events: &broadcast::Sender<Event>,
+    stop: &mut bool,
+) -> Option<Deferred> {
+    Some(match cmd {
+        Command::Submit {
+            owner,
+            name,
+            jobspec,
+            reply,
+        } => defer(reply, inst.submit(owner, &name, &jobspec)),
+        Command::Cancel { caller, id, reply } => defer(reply, inst.cancel(caller, id)),
+        Command::Info { id, reply } => defer(
+            reply,
+            inst.job(id)
+                .cloned()
+                .ok_or_else(|| InstanceError::NotFound(format!("no job {id}"))),
+        ),
+        Command::List {
+            states,
+            name,
+            limit,
+            reply,
+        } => {
+            let mut jobs: Vec<Job> = inst
+                .jobs()
+                .filter(|j| states.is_empty() || states.contains(&j.state))
+                .filter(|j| name.is_empty() || j.name == name)
+                .map(|j| {
+                    let mut j = j.clone();
+                    j.r.clear();
+                    j.jobspec.clear();
+                    j
+                })
+                .collect();
+            if limit > 0 && jobs.len() > limit {
+                jobs.drain(..jobs.len() - limit);
+            }
+            defer(reply, Ok(jobs))
+        }
+        Command::Subscribe { id, reply } => {
+            let snapshot = if id == 0 {
+                Ok(None)
+            } else {
+                inst.job(id)
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| InstanceError::NotFound(format!("no job {id}")))
+            };
+            // Events of this batch are published after the commit, so a
+            // subscription taken now sees every event after the snapshot.
+            defer(reply, snapshot.map(|s| (s, events.subscribe())))
+        }
+        Command::Match {
+            owner,
+            jobspec,
+            op,
+            format,
+            reply,
+        } => defer(reply, inst.match_op(owner, &jobspec, op, &format)),
+        Command::Resources {
+            format,
+            filter,
+            reply,
+        } => defer(reply, inst.resources(&format, filter)),
+        Command::Find {
+            expr,
+            format,
+            reply,
+        } => defer(reply, inst.find(&expr, &format)),
+        Command::SetStatus {
+            caller,
+            path,
+            up,
+            reply,
+        } => defer(reply, inst.set_status(caller, &path, up)),
+        Command::Stats { reply } => defer(reply, Ok(inst.stats())),
+        Command::Status { reply } => defer(reply, Ok(inst.status())),
+        Command::Advance { secs, reply } => defer(reply, inst.advance(secs)),
+        Command::ExecDone(exit) => {
+            inst.exec_done(exit);
+            return None;
+        }
+        Command::Shutdown => {
+            *stop = true;
+            return None;
+        }
+    })
+}

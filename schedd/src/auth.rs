@@ -1,0 +1,197 @@
+//! Who may talk to an instance, and who the caller is.
+//!
+//! On the Unix socket (the local connector) the kernel tells us the
+//! caller's uid (SO_PEERCRED): a job records it as its owner, and only its
+//! owner or the instance owner may cancel or change it. The socket is
+//! owner-only unless `--socket-mode` opens it to others.
+//!
+//! TCP has no uid: a TCP caller that passed the instance's check (TLS with
+//! a client certificate signed by `--tls-client-ca`, or the shared token
+//! of `--token-file` on every call) acts as the instance owner. Plain TCP
+//! without either is refused unless `--insecure` is given and the address
+//! is loopback.
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use tonic::service::Interceptor;
+use tonic::transport::server::UdsConnectInfo;
+use tonic::{Request, Status};
+
+/// The identity a call carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    Uid(u32),
+    /// A Unix-socket call whose peer credentials could not be read.
+    Unknown,
+}
+
+/// Who makes this call: the peer's uid on the Unix socket, the instance
+/// owner over TCP (which only serves authenticated callers).
+pub fn caller<T>(req: &Request<T>, owner: u32) -> Identity {
+    match req.extensions().get::<UdsConnectInfo>() {
+        Some(info) => match &info.peer_cred {
+            Some(cred) => Identity::Uid(cred.uid()),
+            None => Identity::Unknown,
+        },
+        None => Identity::Uid(owner),
+    }
+}
+
+/// Checks the `authorization: Bearer TOKEN` metadata of every TCP call.
+#[derive(Clone)]
+pub struct TokenCheck {
+    token: std::sync::Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TokenCheck {
+    // Never print the token itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenCheck(..)")
+    }
+}
+
+impl TokenCheck {
+    /// Read the token from `path` (surrounding white space is not part of
+    /// it). The file must not be readable by others.
+    pub fn from_file(path: &Path) -> Result<TokenCheck, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(format!(
+                "{}: readable by group or others (mode {:o}); chmod 600 it",
+                path.display(),
+                meta.permissions().mode() & 0o777
+            ));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let token = text.trim();
+        if token.len() < 16 {
+            return Err(format!(
+                "{}: the token is {} characters; use at least 16",
+                path.display(),
+                token.len()
+            ));
+        }
+        Ok(TokenCheck {
+            token: std::sync::Arc::new(token.as_bytes().to_vec()),
+        })
+    }
+
+    fn accepts(&self, header: &[u8]) -> bool {
+        let Some(given) = header.strip_prefix(b"Bearer ") else {
+            return false;
+        };
+        // Same time whatever the first differing byte.
+        given.len() == self.token.len()
+            && given
+                .iter()
+                .zip(self.token.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+impl Interceptor for TokenCheck {
+    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
+        match req.metadata().get("authorization") {
+            Some(v) if self.accepts(v.as_bytes()) => Ok(req),
+            Some(_) => Err(Status::unauthenticated("bad token")),
+            None => Err(Status::unauthenticated(
+                "this instance wants a token: authorization: Bearer TOKEN",
+            )),
+        }
+    }
+}
+
+/// The default socket: `$XDG_RUNTIME_DIR/quiver/schedd.sock`, else
+/// `/tmp/quiver-UID/schedd.sock`.
+pub fn default_socket_path() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d).join("quiver").join("schedd.sock"),
+        _ => PathBuf::from(format!("/tmp/quiver-{}", effective_uid())).join("schedd.sock"),
+    }
+}
+
+/// This process's effective uid.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Bind the Unix socket at `path` with permissions `mode`: its directory
+/// is created owner-only when missing; a socket file left by a dead
+/// daemon is replaced, one a live daemon serves is an error.
+pub fn bind_unix(path: &Path, mode: u32) -> io::Result<tokio::net::UnixListener> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("{}: another schedd is serving here", path.display()),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    Ok(listener)
+}
+
+/// Parse an octal mode such as `600` or `0660`.
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("--socket-mode: '{s}' is not an octal mode like 600"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(token: &str) -> TokenCheck {
+        TokenCheck {
+            token: std::sync::Arc::new(token.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn token_must_match_exactly() {
+        let t = check("0123456789abcdef");
+        assert!(t.accepts(b"Bearer 0123456789abcdef"));
+        assert!(!t.accepts(b"Bearer 0123456789abcdeF"));
+        assert!(!t.accepts(b"Bearer 0123456789abcde"));
+        assert!(!t.accepts(b"0123456789abcdef"));
+        assert!(!t.accepts(b""));
+    }
+
+    #[test]
+    fn modes_are_octal() {
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0666"), Ok(0o666));
+        assert!(parse_mode("999").is_err());
+        assert!(parse_mode("rw").is_err());
+    }
+
+    #[test]
+    fn token_files_open_to_others_are_refused() {
+        let dir = std::env::temp_dir().join(format!("quiver-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("token");
+        std::fs::write(&f, "0123456789abcdef0123\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(TokenCheck::from_file(&f).unwrap_err().contains("chmod 600"));
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(TokenCheck::from_file(&f).is_ok());
+        std::fs::write(&f, "short").unwrap();
+        assert!(TokenCheck::from_file(&f)
+            .unwrap_err()
+            .contains("at least 16"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,386 @@
+//! `schedd`: the scheduler daemon of one Quiver instance.
+//!
+//! It loads the instance's resource graph (a GRUG recipe, a JGF file, an
+//! R, or this machine's hardware), replays its journal, and serves the
+//! `quiver.sched.v1.Scheduler` gRPC service on a Unix socket and, when
+//! asked, on TCP. See `schedd --help`.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use resource_graph::ResourceGraph;
+use sched_proto::SchedulerServer;
+use schedd::actor;
+use schedd::auth::{self, TokenCheck};
+use schedd::clock::{Clock, SimClock, WallClock};
+use schedd::executor::{Executor, LocalExecutor, SimExecutor};
+use schedd::instance::{Config, Instance};
+use schedd::journal::Journal;
+use schedd::metrics::{self, Meta};
+use schedd::queue::QueuePolicy;
+use schedd::service::Service;
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tracing::{error, info, warn};
+
+/// The largest gRPC message schedd takes (a jobspec is at most 1 MiB).
+const MAX_MESSAGE_BYTES: usize = 4 << 20;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "schedd",
+    version,
+    about = "Quiver's scheduler daemon: one per instance; serves jobspec submission over gRPC",
+    long_about = "Quiver's scheduler daemon: one per instance. It owns a resource graph and a \
+job queue, matches jobs with the DFU matcher and serves the quiver.sched.v1 gRPC API \
+(schedctl is its client). Without --grug, --jgf or --R it discovers this machine \
+(hwloc and NVML). Every accepted job, allocation and change goes to a SQLite journal in \
+--state-dir before it is acknowledged; a restarted schedd carries on from it."
+)]
+struct Args {
+    /// A GRUG recipe (YAML .yaml/.yml, or Fluxion's GraphML) to build the graph from.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["jgf", "r"])]
+    grug: Option<PathBuf>,
+    /// A JGF graph to serve.
+    #[arg(long, value_name = "FILE", conflicts_with = "r")]
+    jgf: Option<PathBuf>,
+    /// An R (RFC 20, with the rv1exec R_lite) to serve.
+    #[arg(long = "R", id = "r", value_name = "FILE")]
+    r: Option<PathBuf>,
+    /// Unix socket to serve on [default: $XDG_RUNTIME_DIR/quiver/schedd.sock,
+    /// else /tmp/quiver-UID/schedd.sock].
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Permissions of the Unix socket (octal). 600: only the instance
+    /// owner; 666 lets other users submit (they may only touch their jobs).
+    #[arg(long, value_name = "MODE", default_value = "600")]
+    socket_mode: String,
+    /// Also serve on TCP at ADDR (e.g. 0.0.0.0:50051); needs --tls-cert and
+    /// --tls-key or --token-file, or --insecure on a loopback address.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// TLS certificate (PEM) for --listen.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --listen.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require TCP clients to present a certificate signed by this CA (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Require `authorization: Bearer TOKEN` on every TCP call; the file
+    /// holds the token and must be mode 600.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Serve TCP without TLS or token (loopback addresses only): anyone
+    /// who can connect acts as the instance owner.
+    #[arg(long)]
+    insecure: bool,
+    /// Match policy: first, high, low, lonode, hinode, lonodex, hinodex,
+    /// firstnodex, locality, variation.
+    #[arg(long, default_value = "first")]
+    policy: String,
+    /// Queue policy: fcfs, easy, hybrid or conservative.
+    #[arg(long, default_value = "fcfs")]
+    queue_policy: String,
+    /// Pending jobs one scheduling pass considers at most (blocked jobs do
+    /// not count).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    queue_depth: u32,
+    /// Reservations a hybrid pass makes at most.
+    #[arg(long, default_value_t = 64)]
+    reservation_depth: u32,
+    /// Pruning filters of the matcher (Fluxion's syntax).
+    #[arg(long, default_value = "ALL:core")]
+    prune_filters: String,
+    /// Seconds a job may run when its jobspec gives no duration.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    default_duration: u64,
+    /// Where the journal (journal.db) and job output live
+    /// [default: $XDG_STATE_HOME/quiver, else ~/.local/state/quiver].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// What running a job means: local (run its tasks here) or sim (nothing
+    /// runs; a job ends when its duration is over).
+    #[arg(long, default_value = "local", value_parser = ["local", "sim"])]
+    executor: String,
+    /// Clock: wall, or sim (time moves only by `schedctl advance`; for
+    /// tests and harnesses).
+    #[arg(long, default_value = "wall", value_parser = ["wall", "sim"])]
+    clock: String,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("QUIVER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if let Err(e) = run(args) {
+        error!("{e:#}");
+        eprintln!("schedd: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("quiver");
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(h) => PathBuf::from(h).join(".local/state/quiver"),
+        None => PathBuf::from("quiver-state"),
+    }
+}
+
+fn load_graph(args: &Args) -> Result<(ResourceGraph, String)> {
+    let started = Instant::now();
+    let (g, source) = if let Some(p) = &args.grug {
+        (
+            resource_graph::load_grug(p)?,
+            format!("grug {}", p.display()),
+        )
+    } else if let Some(p) = &args.jgf {
+        (
+            resource_graph::jgf::read_path(p)?,
+            format!("jgf {}", p.display()),
+        )
+    } else if let Some(p) = &args.r {
+        (
+            resource_graph::rv1exec::read_path(p)?,
+            format!("R {}", p.display()),
+        )
+    } else {
+        let opts = resource_graph::discover::DiscoverOptions::default();
+        (
+            resource_graph::discover::discover(&opts)
+                .context("discovering this machine (give --grug, --jgf or --R instead)")?,
+            "discovered".to_owned(),
+        )
+    };
+    // R names resources by rank: a recipe's graph has none, so give each
+    // node its own, as Flux gives each node a broker rank.
+    let mut g = g;
+    let ranked = g.assign_node_ranks();
+    if ranked > 0 {
+        info!(nodes = ranked, "ranks assigned to nodes in recipe order");
+    }
+    info!(
+        source = %source,
+        vertices = g.vertex_count(),
+        ms = started.elapsed().as_millis() as u64,
+        "resource graph loaded"
+    );
+    Ok((g, source))
+}
+
+fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+fn run(args: Args) -> Result<()> {
+    let mode = auth::parse_mode(&args.socket_mode).map_err(anyhow::Error::msg)?;
+    let queue_policy = QueuePolicy::parse(&args.queue_policy, args.reservation_depth as usize)
+        .map_err(|e| anyhow::anyhow!("--queue-policy: {e}"))?;
+    // Refuse an unsafe TCP setup before doing any work.
+    if let Some(addr) = &args.listen {
+        let secured = args.tls_cert.is_some() || args.token_file.is_some();
+        if !secured && !args.insecure {
+            bail!("--listen {addr}: give --tls-cert/--tls-key or --token-file, or --insecure on a loopback address");
+        }
+        if !secured && !is_loopback(addr) {
+            bail!("--listen {addr}: --insecure serves loopback addresses only");
+        }
+    } else if args.insecure || args.token_file.is_some() || args.tls_cert.is_some() {
+        bail!("--insecure, --token-file and --tls-* apply to --listen, which is not given");
+    }
+    let token = match &args.token_file {
+        Some(p) => Some(TokenCheck::from_file(p).map_err(|e| anyhow::anyhow!("--token-file {e}"))?),
+        None => None,
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => {
+            let read = |p: &Path| std::fs::read(p).with_context(|| format!("{}", p.display()));
+            let mut cfg = ServerTlsConfig::new().identity(Identity::from_pem(read(c)?, read(k)?));
+            if let Some(ca) = &args.tls_client_ca {
+                cfg = cfg.client_ca_root(Certificate::from_pem(read(ca)?));
+            }
+            Some(cfg)
+        }
+        _ => None,
+    };
+
+    let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("--state-dir {}", state_dir.display()))?;
+    let (graph, source) = load_graph(&args)?;
+    let journal =
+        Journal::open(&state_dir).with_context(|| format!("journal in {}", state_dir.display()))?;
+    let clock: Box<dyn Clock> = match args.clock.as_str() {
+        "sim" => Box::new(SimClock::new(0)),
+        _ => Box::new(WallClock),
+    };
+    let cfg = Config {
+        policy: args.policy.clone(),
+        queue_policy,
+        queue_depth: args.queue_depth as usize,
+        default_duration: args.default_duration,
+        prune_filters: args.prune_filters.clone(),
+        output_dir: state_dir.join("jobs"),
+        ..Config::default()
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    // The executor reports exits to the actor, which does not exist yet:
+    // hand it a sink that forwards once the actor is up.
+    let (exit_tx, exit_rx) = std::sync::mpsc::channel();
+    let executor: Box<dyn Executor> = match args.executor.as_str() {
+        "sim" => Box::new(SimExecutor),
+        _ => Box::new(LocalExecutor::new(Box::new(move |exit| {
+            let _ = exit_tx.send(exit);
+        }))),
+    };
+    let started = Instant::now();
+    let instance = Instance::new(graph, source, cfg, clock, executor, Some(journal))
+        .context("starting the instance")?;
+    let st = instance.status();
+    info!(
+        pending = st.pending,
+        running = st.running,
+        ms = started.elapsed().as_millis() as u64,
+        "journal replayed"
+    );
+    let (handle, join) = actor::spawn(instance).context("starting the instance thread")?;
+    {
+        let sink = handle.exit_sink();
+        std::thread::Builder::new()
+            .name("exits".into())
+            .spawn(move || {
+                for exit in exit_rx {
+                    sink(exit);
+                }
+            })
+            .context("starting the exit forwarder")?;
+    }
+    let meta = Meta {
+        started: Instant::now(),
+        queue_depth: args.queue_depth,
+    };
+    let owner = auth::effective_uid();
+    let svc = Service::new(handle.clone(), owner, meta);
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(auth::default_socket_path);
+
+    let served = rt.block_on(async {
+        let listener = auth::bind_unix(&socket, mode)
+            .with_context(|| format!("--socket {}", socket.display()))?;
+        info!(socket = %socket.display(), mode = format!("{mode:o}"), "serving on the Unix socket");
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+        let server = |svc: Service| {
+            SchedulerServer::new(svc)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(usize::MAX)
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        {
+            let mut stop = stop_tx.subscribe();
+            let uds = Server::builder()
+                .add_service(server(svc.clone()))
+                .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
+                    let _ = stop.recv().await;
+                });
+            tasks.spawn(async move { uds.await.map_err(anyhow::Error::from) });
+        }
+        if let Some(addr) = args.listen {
+            let mut builder = Server::builder();
+            if let Some(tls) = tls {
+                builder = builder.tls_config(tls).context("--tls-cert/--tls-key")?;
+            }
+            let incoming = tonic::transport::server::TcpIncoming::bind(addr)
+                .with_context(|| format!("--listen {addr}"))?
+                .with_nodelay(Some(true));
+            let mut stop = stop_tx.subscribe();
+            let signal = async move {
+                let _ = stop.recv().await;
+            };
+            info!(%addr, tls = args.tls_cert.is_some(), token = token.is_some(), "serving on TCP");
+            match token {
+                Some(check) => {
+                    let s = builder
+                        .add_service(tonic::service::interceptor::InterceptedService::new(
+                            server(svc.clone()),
+                            check,
+                        ))
+                        .serve_with_incoming_shutdown(incoming, signal);
+                    tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
+                }
+                None => {
+                    let s = builder
+                        .add_service(server(svc.clone()))
+                        .serve_with_incoming_shutdown(incoming, signal);
+                    tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
+                }
+            }
+        }
+        if let Some(addr) = args.metrics {
+            let h = handle.clone();
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--metrics {addr}"))?;
+            tasks.spawn(async move {
+                metrics::serve(listener, h, meta)
+                    .await
+                    .map_err(anyhow::Error::from)
+            });
+        }
+        let result = tokio::select! {
+            _ = &mut shutdown => Ok(()),
+            Some(done) = tasks.join_next() => match done {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(anyhow::Error::from(e)),
+            },
+        };
+        let _ = stop_tx.send(());
+        tasks.abort_all();
+        result
+    });
+    info!("stopping");
+    handle.shutdown();
+    if join.join().is_err() {
+        warn!("the instance thread panicked");
+    }
+    let _ = std::fs::remove_file(&socket);
+    served
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

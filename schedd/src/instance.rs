@@ -1,0 +1,1805 @@
+//! The instance: one resource graph, its traverser, a job queue, a clock,
+//! an executor and a journal, driven synchronously.
+//!
+//! Nothing here is async or knows about gRPC: the actor owns an
+//! [`Instance`] on one thread and calls it; tests call it directly with a
+//! simulated clock. A job's life: [`Instance::submit`] checks the jobspec
+//! (malformed: `BadRequest`; unsatisfiable on this graph: `Unsatisfiable`)
+//! and queues it; [`Instance::schedule`] runs passes of the queue policy
+//! (see [`crate::queue`]) that allocate jobs and hand them to the
+//! executor; [`Instance::tick`] ends jobs whose time is up;
+//! [`Instance::exec_done`] ends jobs whose processes exited.
+//!
+//! The queue keeps three sets of pending jobs, all in submit (= id) order:
+//! jobs to try, jobs holding a reservation of the current passes, and
+//! blocked jobs (tried, could not start). A pass only walks jobs to try, so
+//! a long blocked queue costs nothing until something is released, added
+//! or brought up ("dirty"): then reservations are cancelled and every
+//! pending job is tried again from the head, at most `queue_depth` per
+//! pass. Under fcfs a blocked job stops every pass at once, in O(1).
+//!
+//! Every accepted job, allocation, release and status change goes to the
+//! journal before the call that made it returns; a new instance built on
+//! the same journal replays it (pending jobs pend again, allocations are
+//! booked again on the same vertices).
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use matcher::jobspec::{Jobspec, Resource};
+use matcher::traverser::{Errno, MatchOp};
+use matcher::writer::{self, Writer};
+use matcher::writer_json::Rv1;
+use matcher::{policy, Traverser};
+use resource_graph::graph::EdgeIdx;
+use resource_graph::{ResourceGraph, Status as VertexStatus, Sym, VertexIdx};
+use tracing::{debug, error, info, warn};
+
+use crate::clock::Clock;
+use crate::executor::{Executor, Exit, Launch, TaskLaunch};
+use crate::journal::{AllocRecord, BookedVertex, JobRecord, Journal, JournalError};
+use crate::queue::QueuePolicy;
+
+/// A job id: assigned by the instance from 1, never reused.
+pub type JobId = u64;
+
+/// Recent match latencies kept for the statistics.
+const LATENCY_WINDOW: usize = 4096;
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// Queued, waiting to start.
+    Pending,
+    /// Holding its resources.
+    Running,
+    /// Ended on its own (sim: its duration is over; local: exit status 0).
+    Finished,
+    /// Ended by a cancel.
+    Canceled,
+    /// Ended by an exception (non-zero exit, time limit, failure to start).
+    Failed,
+}
+
+impl JobState {
+    /// Every state, in the order of [`JobState::index`].
+    pub const ALL: [JobState; 5] = [
+        JobState::Pending,
+        JobState::Running,
+        JobState::Finished,
+        JobState::Canceled,
+        JobState::Failed,
+    ];
+
+    /// Lower-case name, as the journal stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Finished => "finished",
+            JobState::Canceled => "canceled",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// The state named by [`JobState::as_str`].
+    pub fn parse(s: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether the job is over (finished, canceled or failed).
+    pub fn is_ended(self) -> bool {
+        !matches!(self, JobState::Pending | JobState::Running)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What happened to a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// Accepted.
+    Submit,
+    /// Dependencies met (no job has any yet: right after submit).
+    Depend,
+    /// Resources allocated (`at`: the allocation's start).
+    Alloc,
+    /// A reservation was made or moved (`at`: the reserved start).
+    Reserve,
+    /// Handed to the executor.
+    Start,
+    /// Ended on its own.
+    Finish,
+    /// Canceled.
+    Cancel,
+    /// Failed (`detail`: why).
+    Exception,
+}
+
+/// One job event, for Watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The job.
+    pub job_id: JobId,
+    /// What happened.
+    pub kind: EventKind,
+    /// Instance time of the event.
+    pub time: i64,
+    /// The job's state after the event.
+    pub state: JobState,
+    /// Reservation start (Reserve), allocation start (Alloc), else 0.
+    pub at: i64,
+    /// Free text: the exception's reason, the exit status...
+    pub detail: String,
+}
+
+/// A job as the instance knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The job id.
+    pub id: JobId,
+    /// The name its submitter gave ("" = none).
+    pub name: String,
+    /// The submitter's uid.
+    pub owner: u32,
+    /// Its state.
+    pub state: JobState,
+    /// When it was accepted.
+    pub submit_time: i64,
+    /// When it started (0 until then).
+    pub start_time: i64,
+    /// The end of its allocation while running; when it ended once ended.
+    pub end_time: i64,
+    /// Seconds it may hold its resources.
+    pub duration: u64,
+    /// RFC 20 R (JSON, rv1 writer) while it holds or held resources; "" if
+    /// none (and for ended jobs recovered from the journal).
+    pub r: String,
+    /// Why a pending job waits, or why a job failed.
+    pub reason: String,
+    /// A pending job's reserved start (0 = none); a match booking's
+    /// reserved start.
+    pub reserved_at: i64,
+    /// The jobspec text as submitted.
+    pub jobspec: String,
+    /// The tasks' exit status under the local executor (0 otherwise).
+    pub exit_code: i32,
+    /// Booked by a match op rather than queued: never executed, ends when
+    /// its duration is over.
+    by_match: bool,
+}
+
+impl Job {
+    /// Whether a match op booked it (it never went through the queue).
+    pub fn by_match(&self) -> bool {
+        self.by_match
+    }
+}
+
+/// Why a call was refused; each maps to one gRPC status code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InstanceError {
+    /// INVALID_ARGUMENT: malformed jobspec (the message names the key) or
+    /// another bad field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// FAILED_PRECONDITION: no resource of this instance can ever satisfy
+    /// the request.
+    #[error("unsatisfiable: {0}")]
+    Unsatisfiable(String),
+    /// NOT_FOUND: unknown job id or vertex path.
+    #[error("{0}")]
+    NotFound(String),
+    /// PERMISSION_DENIED: not the job's owner nor the instance owner.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// FAILED_PRECONDITION: the job already ended.
+    #[error("{0}")]
+    Ended(String),
+    /// RESOURCE_EXHAUSTED: too many pending jobs.
+    #[error("{0}")]
+    QueueFull(String),
+    /// FAILED_PRECONDITION: not possible here (e.g. advancing the wall clock).
+    #[error("{0}")]
+    Unsupported(String),
+    /// INTERNAL: the journal failed.
+    #[error("journal: {0}")]
+    Journal(String),
+}
+
+/// How an instance schedules.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Match policy (first, low, high, ...).
+    pub policy: String,
+    /// Queue policy.
+    pub queue_policy: QueuePolicy,
+    /// Pending jobs a scheduling pass tries at most.
+    pub queue_depth: usize,
+    /// Pending jobs accepted at most; more is `QueueFull`.
+    pub max_pending: usize,
+    /// Seconds a job may run when its jobspec gives no duration.
+    pub default_duration: u64,
+    /// Pruning filters (ANCHOR:TYPE pairs).
+    pub prune_filters: String,
+    /// Where the executor puts jobs' output.
+    pub output_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            policy: "first".into(),
+            queue_policy: QueuePolicy::Fcfs,
+            queue_depth: 32,
+            max_pending: 1_000_000,
+            default_duration: 3600,
+            prune_filters: "ALL:core".into(),
+            output_dir: PathBuf::from("."),
+        }
+    }
+}
+
+/// Counters and recent match latencies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Jobs pending now.
+    pub pending: u64,
+    /// Jobs running now.
+    pub running: u64,
+    /// Jobs that finished (all time, journal included).
+    pub finished: u64,
+    /// Jobs canceled (all time).
+    pub canceled: u64,
+    /// Jobs failed (all time).
+    pub failed: u64,
+    /// Jobs accepted since this instance was built.
+    pub submitted_total: u64,
+    /// Allocations made since this instance was built.
+    pub allocated_total: u64,
+    /// Allocations released since this instance was built.
+    pub released_total: u64,
+    /// Latencies of the recent matches, in microseconds, oldest first.
+    pub match_us: Vec<f64>,
+}
+
+/// A summary of the instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// "wall" or "sim".
+    pub clock: &'static str,
+    /// The instance's present.
+    pub now: i64,
+    /// Match policy.
+    pub policy: String,
+    /// Queue policy name.
+    pub queue_policy: String,
+    /// Vertices in the graph.
+    pub vertices: u64,
+    /// Nodes in the graph.
+    pub nodes: u64,
+    /// Nodes that are up (with every ancestor up).
+    pub nodes_up: u64,
+    /// Jobs pending.
+    pub pending: u64,
+    /// Jobs running.
+    pub running: u64,
+    /// Where the graph came from ("grug FILE", ...).
+    pub source: String,
+}
+
+/// What a match op did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchOutcome {
+    /// The job that holds what was booked; 0 when nothing was.
+    pub job_id: JobId,
+    /// Start of the allocation or reservation (0 when nothing matched).
+    pub at: i64,
+    /// The booking is a reservation (starts after now).
+    pub reserved: bool,
+    /// The allocation in the asked format ("" when nothing matched).
+    pub r: String,
+    /// Seconds the match took.
+    pub elapsed: f64,
+    /// Whether resources were found (false: busy now, nothing booked).
+    pub matched: bool,
+}
+
+/// Which vertices [`Instance::resources`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceFilter {
+    /// Every vertex.
+    All,
+    /// Vertices no job holds now.
+    Free,
+    /// Vertices some job holds now.
+    Allocated,
+    /// Vertices that are down.
+    Down,
+}
+
+/// Progress of the current scheduling pass.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pass {
+    /// Jobs tried.
+    tried: usize,
+    /// Jobs started.
+    started: usize,
+}
+
+/// Forwards an allocation to a writer (and optionally a second one) and
+/// keeps each booked vertex with its units and exclusivity, for the
+/// journal and the executor.
+struct Tee<'a> {
+    out: &'a mut dyn Writer,
+    also: Option<&'a mut dyn Writer>,
+    picked: &'a mut Vec<(VertexIdx, u32, bool)>,
+}
+
+impl Writer for Tee<'_> {
+    fn emit_vertex(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+    ) {
+        self.emit_vertex_ext(level, g, v, needs, exclusive, false, &[]);
+    }
+
+    fn emit_vertex_ext(
+        &mut self,
+        level: usize,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        needs: u32,
+        exclusive: bool,
+        excl_parent: bool,
+        agfilter: &[(String, String)],
+    ) {
+        self.picked.push((v, needs, exclusive));
+        self.out
+            .emit_vertex_ext(level, g, v, needs, exclusive, excl_parent, agfilter);
+        if let Some(w) = self.also.as_mut() {
+            w.emit_vertex_ext(level, g, v, needs, exclusive, excl_parent, agfilter);
+        }
+    }
+
+    fn emit_edge(&mut self, level: usize, g: &ResourceGraph, e: EdgeIdx, excl_parent: bool) {
+        self.out.emit_edge(level, g, e, excl_parent);
+        if let Some(w) = self.also.as_mut() {
+            w.emit_edge(level, g, e, excl_parent);
+        }
+    }
+
+    fn emit_time(&mut self, start: i64, end: i64) {
+        self.out.emit_time(start, end);
+        if let Some(w) = self.also.as_mut() {
+            w.emit_time(start, end);
+        }
+    }
+
+    fn take(&mut self) -> String {
+        self.out.take()
+    }
+}
+
+/// A writer that keeps nothing (satisfiability checks emit nothing).
+struct Discard;
+
+impl Writer for Discard {
+    fn emit_vertex(&mut self, _: usize, _: &ResourceGraph, _: VertexIdx, _: u32, _: bool) {}
+    fn take(&mut self) -> String {
+        String::new()
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn journal_error(e: JournalError) -> InstanceError {
+    InstanceError::Journal(e.to_string())
+}
+
+/// One graph and its job queue (see the module documentation).
+pub struct Instance {
+    g: ResourceGraph,
+    trav: Traverser,
+    /// The containment subsystem: paths are taken there.
+    dom: Sym,
+    source: String,
+    cfg: Config,
+    clock: Box<dyn Clock>,
+    executor: Box<dyn Executor>,
+    journal: Option<Journal>,
+    /// The first journal failure not yet reported by `journal_commit`.
+    journal_error: Option<String>,
+    /// Journal failures so far (a call compares before and after).
+    journal_failures: u64,
+    /// The uid the instance runs as.
+    owner: u32,
+    /// This host's name: a multi-node allocation launches the part on it.
+    host: String,
+    next_id: JobId,
+    jobs: BTreeMap<JobId, Job>,
+    /// Parsed jobspecs of pending jobs (duration filled in).
+    specs: HashMap<JobId, Jobspec>,
+    /// Pending jobs to try, in submit order.
+    queue: BTreeSet<JobId>,
+    /// Pending jobs holding a reservation of the current passes.
+    reserved: BTreeSet<JobId>,
+    /// Pending jobs that could not start; tried again once dirty.
+    blocked: BTreeSet<JobId>,
+    /// Running jobs by the end of their allocation.
+    ends: BTreeSet<(i64, JobId)>,
+    /// Something was released, added or brought up since the pending
+    /// jobs were last sorted into reserved and blocked.
+    dirty: bool,
+    /// The earliest start of a pass reservation (i64::MAX: none).
+    earliest_reservation: i64,
+    pass: Option<Pass>,
+    rv1: Rv1,
+    /// Vertices the last match emitted.
+    picked: Vec<(VertexIdx, u32, bool)>,
+    events: Vec<Event>,
+    counts: [u64; 5],
+    submitted_total: u64,
+    allocated_total: u64,
+    released_total: u64,
+    match_us: VecDeque<f64>,
+    /// Resource requests (shape and constraint, as text) known to be
+    /// satisfiable on the graph of version `.0`: identical jobs (arrays,
+    /// ensembles) skip the walk, which under a ranking policy is a full
+    /// one.
+    satisfiable: (u64, HashSet<String>),
+}
+
+impl Instance {
+    /// Build an instance on `graph`. With a journal, replay it: pending
+    /// jobs pend again, every allocation is booked again on the same
+    /// vertices; a job whose vertices are gone fails with a reason, as does
+    /// a job the local executor ran (its processes were lost).
+    pub fn new(
+        mut graph: ResourceGraph,
+        source: String,
+        cfg: Config,
+        clock: Box<dyn Clock>,
+        executor: Box<dyn Executor>,
+        journal: Option<Journal>,
+    ) -> Result<Instance, InstanceError> {
+        let pol = policy::create(&cfg.policy, &graph)
+            .map_err(|e| InstanceError::BadRequest(format!("match policy: {e}")))?;
+        let trav = Traverser::new(&mut graph, pol, &["containment"], &cfg.prune_filters)
+            .map_err(InstanceError::BadRequest)?;
+        let dom = graph.sym("containment");
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let owner = unsafe { libc::geteuid() };
+        let mut inst = Instance {
+            g: graph,
+            trav,
+            dom,
+            source,
+            cfg,
+            clock,
+            executor,
+            journal,
+            journal_error: None,
+            journal_failures: 0,
+            owner,
+            host: hostname(),
+            next_id: 1,
+            jobs: BTreeMap::new(),
+            specs: HashMap::new(),
+            queue: BTreeSet::new(),
+            reserved: BTreeSet::new(),
+            blocked: BTreeSet::new(),
+            ends: BTreeSet::new(),
+            dirty: true,
+            earliest_reservation: i64::MAX,
+            pass: None,
+            rv1: Rv1::new(),
+            picked: Vec::new(),
+            events: Vec::new(),
+            counts: [0; 5],
+            submitted_total: 0,
+            allocated_total: 0,
+            released_total: 0,
+            match_us: VecDeque::with_capacity(LATENCY_WINDOW),
+            satisfiable: (0, HashSet::new()),
+        };
+        inst.replay()?;
+        let now = inst.clock.now();
+        inst.trav.set_now(now);
+        info!(
+            source = %inst.source,
+            vertices = inst.g.vertex_count(),
+            jobs = inst.jobs.len(),
+            pending = inst.counts[JobState::Pending.index()],
+            running = inst.counts[JobState::Running.index()],
+            queue_policy = %inst.cfg.queue_policy,
+            "instance ready"
+        );
+        Ok(inst)
+    }
+
+    // ----- journal --------------------------------------------------------
+
+    /// Run one journal write; a failure is logged, kept for
+    /// `journal_commit` and returned.
+    fn jr(
+        &mut self,
+        f: impl FnOnce(&mut Journal) -> Result<(), JournalError>,
+    ) -> Result<(), InstanceError> {
+        let Some(j) = self.journal.as_mut() else {
+            return Ok(());
+        };
+        f(j).map_err(|e| {
+            error!(error = %e, "journal write failed");
+            self.journal_failures += 1;
+            let msg = e.to_string();
+            self.journal_error.get_or_insert_with(|| msg.clone());
+            InstanceError::Journal(msg)
+        })
+    }
+
+    /// Err when a journal write failed since `before` (a count of
+    /// `journal_failures`).
+    fn journal_since(&self, before: u64) -> Result<(), InstanceError> {
+        if self.journal_failures == before {
+            return Ok(());
+        }
+        Err(InstanceError::Journal(
+            self.journal_error
+                .clone()
+                .unwrap_or_else(|| "a write failed".into()),
+        ))
+    }
+
+    /// Open a journal batch (group commit); writes until
+    /// [`Instance::journal_commit`] commit together.
+    pub fn journal_begin(&mut self) {
+        let _ = self.jr(|j| j.begin());
+    }
+
+    /// Commit the open batch; Err when it, or any write since the last
+    /// commit, failed.
+    pub fn journal_commit(&mut self) -> Result<(), InstanceError> {
+        let committed = match self.journal.as_mut() {
+            Some(j) => j.commit().map_err(journal_error),
+            None => Ok(()),
+        };
+        match self.journal_error.take() {
+            Some(e) => Err(InstanceError::Journal(e)),
+            None => committed,
+        }
+    }
+
+    /// Read the journal back into this (fresh) instance.
+    fn replay(&mut self) -> Result<(), InstanceError> {
+        let Some(j) = &self.journal else {
+            return Ok(());
+        };
+        let rec = j.load().map_err(journal_error)?;
+        for (path, up) in &rec.statuses {
+            match self.g.find_path(path) {
+                Some(v) => {
+                    let s = if *up {
+                        VertexStatus::Up
+                    } else {
+                        VertexStatus::Down
+                    };
+                    if self.g.g[v].status != s {
+                        self.g.set_status(v, s);
+                    }
+                }
+                None => {
+                    warn!(path = %path, "journal: status of a vertex not in the graph; ignored")
+                }
+            }
+        }
+        self.next_id = rec.next_job_id.max(1);
+        let mut allocs: HashMap<JobId, AllocRecord> =
+            rec.allocations.into_iter().map(|a| (a.job_id, a)).collect();
+        let mut to_book = Vec::new();
+        let mut to_fail: Vec<(JobId, String)> = Vec::new();
+        for r in rec.jobs {
+            let state = JobState::parse(&r.state).ok_or_else(|| {
+                InstanceError::Journal(format!("job {}: unknown state '{}'", r.id, r.state))
+            })?;
+            let id = r.id;
+            match state {
+                JobState::Pending => match self.parse_jobspec(&r.jobspec) {
+                    Ok(js) => {
+                        self.specs.insert(id, js);
+                        self.queue.insert(id);
+                    }
+                    Err(e) => to_fail.push((id, format!("its jobspec no longer parses: {e}"))),
+                },
+                JobState::Running => match allocs.remove(&id) {
+                    None => to_fail.push((id, "the journal holds no allocation for it".into())),
+                    Some(_) if !r.by_match && !self.executor.ends_by_duration() => to_fail.push((
+                        id,
+                        "its processes were lost when the instance restarted".into(),
+                    )),
+                    Some(a) => to_book.push(a),
+                },
+                _ => {}
+            }
+            self.counts[state.index()] += 1;
+            self.jobs.insert(
+                id,
+                Job {
+                    id,
+                    name: r.name,
+                    owner: r.owner,
+                    state,
+                    submit_time: r.submit_time,
+                    start_time: r.start_time,
+                    end_time: r.end_time,
+                    duration: r.duration,
+                    r: String::new(),
+                    reason: r.reason,
+                    reserved_at: 0,
+                    jobspec: r.jobspec,
+                    exit_code: r.exit_code,
+                    by_match: r.by_match,
+                },
+            );
+        }
+        for id in allocs.into_keys() {
+            warn!(
+                job_id = id,
+                "journal: allocation of a job that is not running; dropped"
+            );
+            let _ = self.jr(|j| j.release(id));
+        }
+        // A simulated clock starts where the journal's history ends, so
+        // what was running is running now, not a future reservation.
+        if self.clock.kind() == "sim" {
+            let last = self
+                .jobs
+                .values()
+                .map(|j| {
+                    let seen = j.submit_time.max(j.start_time);
+                    if j.state.is_ended() {
+                        seen.max(j.end_time)
+                    } else {
+                        seen
+                    }
+                })
+                .max()
+                .unwrap_or(0);
+            let now = self.clock.now();
+            if last > now {
+                let _ = self.clock.advance(last - now);
+            }
+        }
+        let now = self.clock.now();
+        if !to_book.is_empty() {
+            to_book.sort_by_key(|a| (a.at, a.job_id));
+            let dom = self.dom;
+            let index: HashMap<String, VertexIdx> = self
+                .g
+                .vertices()
+                .filter_map(|v| self.g.path(v, dom).map(|p| (p, v)))
+                .collect();
+            for a in to_book {
+                let mut targets = Vec::with_capacity(a.vertices.len());
+                let mut missing = None;
+                for (path, units, x) in &a.vertices {
+                    match index.get(path) {
+                        Some(&v) => targets.push((v, *units, *x)),
+                        None => {
+                            missing = Some(path.clone());
+                            break;
+                        }
+                    }
+                }
+                if let Some(p) = missing {
+                    to_fail.push((a.job_id, format!("{p} is no longer in the resource graph")));
+                    continue;
+                }
+                // Allocations are booked at their own start, so the
+                // planners see them as allocations, not reservations.
+                self.trav.set_now(a.at.min(now));
+                let booked = self.trav.book(
+                    &mut self.g,
+                    a.job_id,
+                    &targets,
+                    a.at,
+                    a.duration,
+                    &mut self.rv1,
+                );
+                let r = self.rv1.take();
+                match booked {
+                    Ok(_) => {
+                        let end = a.at.saturating_add(to_i64(a.duration));
+                        self.ends.insert((end, a.job_id));
+                        if let Some(job) = self.jobs.get_mut(&a.job_id) {
+                            job.r = r;
+                            job.end_time = end;
+                            if a.at > now {
+                                job.reserved_at = a.at;
+                            }
+                        }
+                    }
+                    Err(e) => to_fail.push((
+                        a.job_id,
+                        format!("its resources cannot be booked again: {e}"),
+                    )),
+                }
+            }
+        }
+        self.trav.set_now(now);
+        for (id, why) in to_fail {
+            warn!(job_id = id, reason = %why, "job failed on recovery");
+            self.end_job(id, JobState::Failed, &why, 0, now);
+        }
+        // Recovery emits nothing: nobody watched the old instance's events.
+        self.events.clear();
+        self.dirty = true;
+        Ok(())
+    }
+
+    // ----- jobs -------------------------------------------------------------
+
+    /// The uid the instance runs as (its owner).
+    pub fn owner(&self) -> u32 {
+        self.owner
+    }
+
+    /// The instance's present (the clock's seconds).
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// How the instance schedules.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Whether `caller` may act on job `job`: its owner, the instance
+    /// owner, or root. False for an unknown job.
+    pub fn owner_can(&self, caller: u32, job: JobId) -> bool {
+        self.jobs
+            .get(&job)
+            .is_some_and(|j| caller == j.owner || caller == self.owner || caller == 0)
+    }
+
+    fn parse_jobspec(&self, text: &str) -> Result<Jobspec, InstanceError> {
+        let mut js =
+            Jobspec::parse(text).map_err(|e| InstanceError::BadRequest(format!("jobspec: {e}")))?;
+        if js.duration == 0 {
+            js.duration = self.cfg.default_duration.max(1);
+        }
+        Ok(js)
+    }
+
+    /// Err(Unsatisfiable) with the reason when no resource of the graph
+    /// can ever meet `js`.
+    fn check_satisfiable(&mut self, js: &Jobspec) -> Result<(), InstanceError> {
+        // Satisfiability ignores time, status and what jobs hold: it only
+        // changes when the graph's shape does.
+        let key = format!("{:?}|{:?}", js.resources, js.constraint);
+        if self.satisfiable.0 != self.g.version() {
+            self.satisfiable = (self.g.version(), HashSet::new());
+        }
+        if self.satisfiable.1.contains(&key) {
+            return Ok(());
+        }
+        self.trav.set_now(self.clock.now());
+        let t0 = Instant::now();
+        let r = self.trav.run(
+            &mut self.g,
+            js,
+            MatchOp::Satisfiability,
+            self.next_id,
+            &mut Discard,
+        );
+        self.note_latency(t0);
+        match r {
+            Ok(_) => {
+                if self.satisfiable.1.len() < 4096 {
+                    self.satisfiable.1.insert(key);
+                }
+                Ok(())
+            }
+            Err(Errno::NoDev) | Err(Errno::Busy) => Err(InstanceError::Unsatisfiable(
+                unsat_reason(&self.g, self.dom, js),
+            )),
+            Err(Errno::Inval) => Err(InstanceError::BadRequest(
+                "jobspec: cannot be matched against this graph".into(),
+            )),
+        }
+    }
+
+    /// Queue a jobspec: parse it (BadRequest naming the key), check that
+    /// the graph can ever satisfy it (Unsatisfiable with the reason),
+    /// journal it, emit Submit and Depend. Nothing changes on an error.
+    pub fn submit(
+        &mut self,
+        owner: u32,
+        name: &str,
+        jobspec: &str,
+    ) -> Result<JobId, InstanceError> {
+        let pending = self.counts[JobState::Pending.index()];
+        if pending >= self.cfg.max_pending as u64 {
+            return Err(InstanceError::QueueFull(format!(
+                "{pending} jobs are pending, the most this instance queues"
+            )));
+        }
+        let js = self.parse_jobspec(jobspec)?;
+        self.check_satisfiable(&js)?;
+        let id = self.next_id;
+        let now = self.clock.now();
+        let rec = JobRecord {
+            id,
+            name: name.to_owned(),
+            owner,
+            submit_time: now,
+            jobspec: jobspec.to_owned(),
+            duration: js.duration,
+            by_match: false,
+            state: JobState::Pending.as_str().into(),
+            start_time: 0,
+            end_time: 0,
+            reason: String::new(),
+            exit_code: 0,
+        };
+        self.jr(|j| j.submit(&rec))?;
+        self.next_id += 1;
+        self.jobs.insert(
+            id,
+            Job {
+                id,
+                name: rec.name,
+                owner,
+                state: JobState::Pending,
+                submit_time: now,
+                start_time: 0,
+                end_time: 0,
+                duration: js.duration,
+                r: String::new(),
+                reason: String::new(),
+                reserved_at: 0,
+                jobspec: rec.jobspec,
+                exit_code: 0,
+                by_match: false,
+            },
+        );
+        self.counts[JobState::Pending.index()] += 1;
+        self.submitted_total += 1;
+        self.specs.insert(id, js);
+        self.queue.insert(id);
+        debug!(job_id = id, owner, "submitted");
+        self.push_event(id, EventKind::Submit, now, 0, String::new());
+        self.push_event(id, EventKind::Depend, now, 0, String::new());
+        Ok(id)
+    }
+
+    /// Cancel a pending or running job; returns the state it was in.
+    pub fn cancel(&mut self, caller: u32, id: JobId) -> Result<JobState, InstanceError> {
+        let job = self
+            .jobs
+            .get(&id)
+            .ok_or_else(|| InstanceError::NotFound(format!("no job {id}")))?;
+        if !self.owner_can(caller, id) {
+            return Err(InstanceError::PermissionDenied(format!(
+                "job {id} belongs to uid {}; uid {caller} may not cancel it",
+                job.owner
+            )));
+        }
+        let prev = job.state;
+        if prev.is_ended() {
+            return Err(InstanceError::Ended(format!(
+                "job {id} already ended ({})",
+                prev.as_str()
+            )));
+        }
+        if prev == JobState::Running && !job.by_match {
+            self.executor.kill(id);
+        }
+        let before = self.journal_failures;
+        let now = self.clock.now();
+        self.end_job(
+            id,
+            JobState::Canceled,
+            &format!("canceled by uid {caller}"),
+            0,
+            now,
+        );
+        self.journal_since(before)?;
+        Ok(prev)
+    }
+
+    /// One job.
+    pub fn job(&self, id: JobId) -> Option<&Job> {
+        self.jobs.get(&id)
+    }
+
+    /// Every job, by id.
+    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.values()
+    }
+
+    fn push_event(&mut self, job_id: JobId, kind: EventKind, time: i64, at: i64, detail: String) {
+        let state = self
+            .jobs
+            .get(&job_id)
+            .map_or(JobState::Pending, |j| j.state);
+        self.events.push(Event {
+            job_id,
+            kind,
+            time,
+            state,
+            at,
+            detail,
+        });
+    }
+
+    /// The events since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn set_state(&mut self, id: JobId, state: JobState) {
+        if let Some(j) = self.jobs.get_mut(&id) {
+            self.counts[j.state.index()] -= 1;
+            self.counts[state.index()] += 1;
+            j.state = state;
+        }
+    }
+
+    fn note_latency(&mut self, t0: Instant) {
+        if self.match_us.len() == LATENCY_WINDOW {
+            self.match_us.pop_front();
+        }
+        self.match_us.push_back(t0.elapsed().as_secs_f64() * 1e6);
+    }
+
+    /// End a pending or running job: release what it holds, take it out
+    /// of every queue, journal and emit. No-op for an ended job.
+    fn end_job(&mut self, id: JobId, state: JobState, reason: &str, exit_code: i32, time: i64) {
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        let prev = job.state;
+        if prev.is_ended() {
+            return;
+        }
+        let (start, alloc_end) = (job.start_time, job.end_time);
+        if prev == JobState::Running {
+            self.ends.remove(&(alloc_end, id));
+            self.trav.cancel(&mut self.g, id);
+            let _ = self.jr(|j| j.release(id));
+            self.released_total += 1;
+            self.dirty = true;
+        } else {
+            self.queue.remove(&id);
+            self.blocked.remove(&id);
+            if self.reserved.remove(&id) {
+                self.trav.cancel(&mut self.g, id);
+                self.dirty = true;
+            }
+        }
+        self.specs.remove(&id);
+        let _ = self.jr(|j| j.set_state(id, state.as_str(), start, time, reason, exit_code));
+        self.set_state(id, state);
+        if let Some(j) = self.jobs.get_mut(&id) {
+            j.end_time = time;
+            j.reason = reason.to_owned();
+            j.exit_code = exit_code;
+            j.reserved_at = 0;
+        }
+        let kind = match state {
+            JobState::Finished => EventKind::Finish,
+            JobState::Canceled => EventKind::Cancel,
+            _ => EventKind::Exception,
+        };
+        debug!(job_id = id, state = state.as_str(), reason, "job ended");
+        self.push_event(id, kind, time, 0, reason.to_owned());
+    }
+
+    // ----- scheduling -------------------------------------------------------
+
+    /// Cancel the pass reservations and put every pending job back to be
+    /// tried, in submit order.
+    fn restart_queue(&mut self) {
+        for &id in &self.reserved {
+            self.trav.cancel(&mut self.g, id);
+        }
+        let reserved = std::mem::take(&mut self.reserved);
+        let blocked = std::mem::take(&mut self.blocked);
+        merge_into(&mut self.queue, reserved);
+        merge_into(&mut self.queue, blocked);
+        self.earliest_reservation = i64::MAX;
+        self.dirty = false;
+        self.pass = None;
+    }
+
+    /// One scheduling pass (or the next `budget` jobs of it); true when
+    /// more remains (the pass is unfinished, or it ended at the queue depth
+    /// having started jobs, so another pass is worth running). Sets the
+    /// traverser's now from the clock.
+    pub fn schedule(&mut self, budget: usize) -> bool {
+        let now = self.clock.now();
+        self.trav.set_now(now);
+        if self.earliest_reservation <= now {
+            self.dirty = true;
+        }
+        if self.dirty {
+            self.restart_queue();
+        }
+        let depth = self.cfg.queue_policy.reservation_depth();
+        let backfills = self.cfg.queue_policy.backfills();
+        let queue_depth = self.cfg.queue_depth.max(1);
+        let mut spent = 0;
+        loop {
+            // Under fcfs a blocked job is the head of the queue: nothing
+            // behind it may start until something changes.
+            if !backfills && !self.blocked.is_empty() {
+                self.pass = None;
+                return false;
+            }
+            let pass = *self.pass.get_or_insert_with(Pass::default);
+            if pass.tried >= queue_depth {
+                self.pass = None;
+                return pass.started > 0 && !self.queue.is_empty();
+            }
+            let Some(&id) = self.queue.first() else {
+                self.pass = None;
+                return false;
+            };
+            if spent >= budget {
+                return true;
+            }
+            spent += 1;
+            let started = self.try_start(id, now, depth);
+            if let Some(p) = self.pass.as_mut() {
+                p.tried += 1;
+                p.started += usize::from(started);
+            }
+        }
+    }
+
+    /// Try to start pending job `id` now; reserve for it while the pass
+    /// has reservations left. True when it started.
+    fn try_start(&mut self, id: JobId, now: i64, depth: usize) -> bool {
+        self.queue.remove(&id);
+        let Some(js) = self.specs.get(&id) else {
+            warn!(
+                job_id = id,
+                "pending job without a jobspec; dropped from the queue"
+            );
+            return false;
+        };
+        let op = if self.reserved.len() < depth {
+            MatchOp::AllocateOrElseReserve
+        } else {
+            MatchOp::Allocate
+        };
+        self.picked.clear();
+        let t0 = Instant::now();
+        let res = {
+            let mut tee = Tee {
+                out: &mut self.rv1,
+                also: None,
+                picked: &mut self.picked,
+            };
+            self.trav.run(&mut self.g, js, op, id, &mut tee)
+        };
+        self.note_latency(t0);
+        match res {
+            Ok(m) if m.at <= now => {
+                self.start_job(id, m.at);
+                return true;
+            }
+            Ok(m) => {
+                self.rv1.take();
+                self.reserved.insert(id);
+                self.earliest_reservation = self.earliest_reservation.min(m.at);
+                let moved = match self.jobs.get_mut(&id) {
+                    Some(j) => {
+                        j.reason = format!("reserved to start at {}", m.at);
+                        std::mem::replace(&mut j.reserved_at, m.at) != m.at
+                    }
+                    None => false,
+                };
+                if moved {
+                    debug!(job_id = id, at = m.at, "reserved");
+                    self.push_event(id, EventKind::Reserve, now, m.at, String::new());
+                }
+            }
+            Err(Errno::Busy) | Err(Errno::NoDev) => {
+                self.rv1.take();
+                self.blocked.insert(id);
+                if let Some(j) = self.jobs.get_mut(&id) {
+                    j.reserved_at = 0;
+                    if j.reason.is_empty() || j.reason.starts_with("reserved") {
+                        j.reason = "waiting for resources".into();
+                    }
+                }
+            }
+            Err(Errno::Inval) => {
+                self.rv1.take();
+                self.end_job(
+                    id,
+                    JobState::Failed,
+                    "the jobspec cannot be matched against this graph",
+                    0,
+                    now,
+                );
+            }
+        }
+        false
+    }
+
+    /// Containment paths of the vertices the last match emitted.
+    fn picked_paths(&self) -> Vec<BookedVertex> {
+        self.picked
+            .iter()
+            .filter_map(|&(v, n, x)| self.g.path(v, self.dom).map(|p| (p, n, x)))
+            .collect()
+    }
+
+    /// Job `id` was just allocated at `at` (the emitted R is in the rv1
+    /// writer, its vertices in `picked`): make it run.
+    fn start_job(&mut self, id: JobId, at: i64) {
+        let r = self.rv1.take();
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        let duration = job.duration;
+        let end = at.saturating_add(to_i64(duration));
+        if self.journal.is_some() {
+            let held = self.picked_paths();
+            let _ = self.jr(|j| j.allocate(id, at, duration, &held));
+            let _ = self.jr(|j| j.set_state(id, "running", at, end, "", 0));
+        }
+        self.set_state(id, JobState::Running);
+        if let Some(j) = self.jobs.get_mut(&id) {
+            j.start_time = at;
+            j.end_time = end;
+            j.r = r;
+            j.reason.clear();
+            j.reserved_at = 0;
+        }
+        self.ends.insert((end, id));
+        self.allocated_total += 1;
+        debug!(job_id = id, at, end, "allocated");
+        self.push_event(id, EventKind::Alloc, at, at, String::new());
+        let launch = self.launch(id, duration);
+        self.specs.remove(&id);
+        match self.executor.start(launch) {
+            Ok(()) => self.push_event(id, EventKind::Start, at, 0, String::new()),
+            Err(e) => {
+                warn!(job_id = id, error = %e, "job could not start");
+                let now = self.clock.now();
+                self.end_job(id, JobState::Failed, &format!("cannot start: {e}"), 0, now);
+            }
+        }
+    }
+
+    /// What the executor needs to start job `id` on what `picked` holds.
+    fn launch(&self, id: JobId, duration: u64) -> Launch {
+        let g = &self.g;
+        let type_of = |v: VertexIdx| g.name_of(g.g[v].typ);
+        let mut held: HashMap<&str, u64> = HashMap::new();
+        for &(v, needs, _) in &self.picked {
+            *held.entry(type_of(v)).or_default() += u64::from(needs);
+        }
+        let tasks = match self.specs.get(&id) {
+            Some(js) => {
+                let slots = slot_count(&js.resources, 1, &held).clamp(1, u64::from(u32::MAX));
+                js.tasks
+                    .iter()
+                    .map(|t| TaskLaunch {
+                        command: t.command.clone(),
+                        count: slots as u32,
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        // A multi-node allocation runs here only the part on this host's
+        // node, when the graph names one after it.
+        let nodes: Vec<VertexIdx> = self
+            .picked
+            .iter()
+            .map(|p| p.0)
+            .filter(|&v| type_of(v) == "node")
+            .collect();
+        let here = if nodes.len() > 1 {
+            let short = self.host.split('.').next().unwrap_or_default();
+            nodes
+                .into_iter()
+                .find(|&n| g.name_is(n, &self.host) || g.name_is(n, short))
+        } else {
+            None
+        };
+        let node_of = |mut v: VertexIdx| {
+            while let Some(e) = g.parent_edge(v, self.dom) {
+                v = g.source(e);
+                if type_of(v) == "node" {
+                    return Some(v);
+                }
+            }
+            None
+        };
+        let mut cores = Vec::new();
+        let mut gpus = Vec::new();
+        for &(v, _, _) in &self.picked {
+            if here.is_some_and(|h| node_of(v) != Some(h)) {
+                continue;
+            }
+            match type_of(v) {
+                "core" => cores.push(g.g[v].id),
+                "gpu" => gpus.push(g.g[v].id),
+                _ => {}
+            }
+        }
+        cores.sort_unstable();
+        cores.dedup();
+        gpus.sort_unstable();
+        gpus.dedup();
+        Launch {
+            job_id: id,
+            tasks,
+            cores,
+            gpus,
+            duration,
+            output_dir: self.cfg.output_dir.clone(),
+        }
+    }
+
+    /// End jobs whose time is up (now >= start + duration): the sim
+    /// executor's (and match bookings) finish; the local executor's are
+    /// killed and fail with "time limit".
+    pub fn tick(&mut self) {
+        let now = self.clock.now();
+        while let Some(&(end, id)) = self.ends.first() {
+            if end > now {
+                break;
+            }
+            self.ends.pop_first();
+            let by_match = self.jobs.get(&id).is_some_and(|j| j.by_match);
+            if by_match || self.executor.ends_by_duration() {
+                self.end_job(id, JobState::Finished, "", 0, end);
+            } else {
+                self.executor.kill(id);
+                self.end_job(id, JobState::Failed, "time limit", 0, now);
+            }
+        }
+    }
+
+    /// The next instant something is due (a job's end), for the actor's
+    /// timer.
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.ends.first().map(|&(t, _)| t)
+    }
+
+    /// A local job's processes ended: exit status 0 finishes it, any other
+    /// fails it ("exit status N").
+    pub fn exec_done(&mut self, exit: Exit) {
+        let id = exit.job_id;
+        match self.jobs.get(&id) {
+            Some(j) if j.state == JobState::Running && !j.by_match => {}
+            _ => {
+                debug!(
+                    job_id = id,
+                    code = exit.code,
+                    "exit of a job that is not running; ignored"
+                );
+                return;
+            }
+        }
+        let now = self.clock.now();
+        if exit.code == 0 {
+            self.end_job(id, JobState::Finished, "", 0, now);
+        } else {
+            let why = format!("exit status {}", exit.code);
+            self.end_job(id, JobState::Failed, &why, exit.code, now);
+        }
+    }
+
+    /// Simulated clock only: advance by `secs`, stopping at every job end
+    /// on the way (tick, then schedule everything), so jobs start exactly
+    /// when resources free up. Returns the new now.
+    pub fn advance(&mut self, secs: i64) -> Result<i64, InstanceError> {
+        if self.clock.kind() != "sim" {
+            return Err(InstanceError::Unsupported(format!(
+                "the {} clock cannot be advanced (only a simulated one)",
+                self.clock.kind()
+            )));
+        }
+        if secs < 0 {
+            return Err(InstanceError::BadRequest(format!(
+                "seconds: must be >= 0, got {secs}"
+            )));
+        }
+        let target = self.clock.now().saturating_add(secs);
+        loop {
+            self.tick();
+            while self.schedule(usize::MAX) {}
+            let now = self.clock.now();
+            if now >= target {
+                return Ok(now);
+            }
+            let next = match self.next_deadline() {
+                Some(d) if d > now && d < target => d,
+                _ => target,
+            };
+            self.clock
+                .advance(next - now)
+                .map_err(InstanceError::Unsupported)?;
+        }
+    }
+
+    // ----- match, resources, find, status ---------------------------------
+
+    /// The resource-query match ops, without the queue. Ops that book
+    /// (allocate, allocate_orelse_reserve, allocate_with_satisfiability)
+    /// create a job of `owner` holding what was booked for its duration
+    /// or until canceled; the others book nothing (job id 0). `format`
+    /// names the writer of the returned `r` ("" = rv1). Busy now:
+    /// `matched` false. Never satisfiable: `Unsatisfiable`.
+    pub fn match_op(
+        &mut self,
+        owner: u32,
+        jobspec: &str,
+        op: MatchOp,
+        format: &str,
+    ) -> Result<MatchOutcome, InstanceError> {
+        let format = if format.is_empty() { "rv1" } else { format };
+        let mut out = writer::create(format).ok_or_else(|| {
+            InstanceError::BadRequest(format!(
+                "format: unknown writer '{format}' (expected rv1, rv1_nosched, jgf, rlite, simple or pretty_simple)"
+            ))
+        })?;
+        let js = self.parse_jobspec(jobspec)?;
+        let books = matches!(
+            op,
+            MatchOp::Allocate
+                | MatchOp::AllocateOrElseReserve
+                | MatchOp::AllocateWithSatisfiability
+        );
+        let now = self.clock.now();
+        self.trav.set_now(now);
+        let id = self.next_id;
+        self.picked.clear();
+        let t0 = Instant::now();
+        let res = {
+            let also: Option<&mut dyn Writer> = if books && format != "rv1" {
+                Some(&mut self.rv1)
+            } else {
+                None
+            };
+            let mut tee = Tee {
+                out: out.as_mut(),
+                also,
+                picked: &mut self.picked,
+            };
+            self.trav.run(&mut self.g, &js, op, id, &mut tee)
+        };
+        self.note_latency(t0);
+        let elapsed = t0.elapsed().as_secs_f64();
+        let text = out.take();
+        let m = match res {
+            Ok(m) => m,
+            Err(Errno::NoDev) => {
+                self.rv1.take();
+                return Err(InstanceError::Unsatisfiable(unsat_reason(
+                    &self.g, self.dom, &js,
+                )));
+            }
+            Err(Errno::Busy) => {
+                self.rv1.take();
+                return Ok(MatchOutcome {
+                    job_id: 0,
+                    at: 0,
+                    reserved: false,
+                    r: String::new(),
+                    elapsed,
+                    matched: false,
+                });
+            }
+            Err(Errno::Inval) => {
+                self.rv1.take();
+                return Err(InstanceError::BadRequest(
+                    "jobspec: cannot be matched against this graph".into(),
+                ));
+            }
+        };
+        let reserved = m.at > now;
+        if !books {
+            return Ok(MatchOutcome {
+                job_id: 0,
+                at: m.at,
+                reserved,
+                r: text,
+                elapsed,
+                matched: true,
+            });
+        }
+        let r = if format == "rv1" {
+            text.clone()
+        } else {
+            self.rv1.take()
+        };
+        let before = self.journal_failures;
+        let end = m.at.saturating_add(to_i64(js.duration));
+        let rec = JobRecord {
+            id,
+            name: String::new(),
+            owner,
+            submit_time: now,
+            jobspec: jobspec.to_owned(),
+            duration: js.duration,
+            by_match: true,
+            state: JobState::Running.as_str().into(),
+            start_time: m.at,
+            end_time: end,
+            reason: String::new(),
+            exit_code: 0,
+        };
+        if let Err(e) = self.jr(|j| j.submit(&rec)) {
+            // Not recorded: undo the booking, as if nothing had happened.
+            self.trav.cancel(&mut self.g, id);
+            return Err(e);
+        }
+        let held = if self.journal.is_some() {
+            self.picked_paths()
+        } else {
+            Vec::new()
+        };
+        let _ = self.jr(|j| j.allocate(id, m.at, js.duration, &held));
+        self.next_id += 1;
+        self.jobs.insert(
+            id,
+            Job {
+                id,
+                name: String::new(),
+                owner,
+                state: JobState::Running,
+                submit_time: now,
+                start_time: m.at,
+                end_time: end,
+                duration: js.duration,
+                r,
+                reason: String::new(),
+                reserved_at: if reserved { m.at } else { 0 },
+                jobspec: rec.jobspec,
+                exit_code: 0,
+                by_match: true,
+            },
+        );
+        self.counts[JobState::Running.index()] += 1;
+        self.submitted_total += 1;
+        self.allocated_total += 1;
+        self.ends.insert((end, id));
+        self.push_event(id, EventKind::Submit, now, 0, String::new());
+        let kind = if reserved {
+            EventKind::Reserve
+        } else {
+            EventKind::Alloc
+        };
+        self.push_event(id, kind, now, m.at, "match".into());
+        self.journal_since(before)?;
+        Ok(MatchOutcome {
+            job_id: id,
+            at: m.at,
+            reserved,
+            r: text,
+            elapsed,
+            matched: true,
+        })
+    }
+
+    /// The instance's resources as "jgf" or "rv1" text, optionally only
+    /// part of them; with the number of vertices written.
+    pub fn resources(
+        &mut self,
+        format: &str,
+        filter: ResourceFilter,
+    ) -> Result<(String, u64), InstanceError> {
+        if format != "jgf" && format != "rv1" {
+            return Err(InstanceError::BadRequest(format!(
+                "format: must be jgf or rv1, not '{format}'"
+            )));
+        }
+        if format == "jgf" && filter == ResourceFilter::All {
+            let text = resource_graph::jgf::write(&self.g).to_string();
+            return Ok((text, self.g.vertex_count() as u64));
+        }
+        let expr = match filter {
+            ResourceFilter::All => "status=up or status=down",
+            ResourceFilter::Free => "sched-now=free",
+            ResourceFilter::Allocated => "sched-now=allocated",
+            ResourceFilter::Down => "status=down",
+        };
+        self.find(expr, format)
+    }
+
+    /// The vertices matching a find expression, written by `format`
+    /// ("simple", "rv1", "jgf", ...), and how many there are.
+    pub fn find(&mut self, expr: &str, format: &str) -> Result<(String, u64), InstanceError> {
+        let mut w = writer::create(format).ok_or_else(|| {
+            InstanceError::BadRequest(format!("format: unknown writer '{format}'"))
+        })?;
+        let e = matcher::find::Expr::parse(expr)
+            .map_err(|e| InstanceError::BadRequest(format!("expression: {e}")))?;
+        self.trav.set_now(self.clock.now());
+        let n = self
+            .trav
+            .find(&self.g, &e, w.as_mut())
+            .map_err(|e| InstanceError::BadRequest(format!("expression: {e}")))?;
+        Ok((w.take(), n as u64))
+    }
+
+    /// Mark the vertex at `path` (and so its subtree) up or down. Only the
+    /// instance owner (or root) may.
+    pub fn set_status(&mut self, caller: u32, path: &str, up: bool) -> Result<(), InstanceError> {
+        if caller != self.owner && caller != 0 {
+            return Err(InstanceError::PermissionDenied(format!(
+                "only the instance owner (uid {}) sets vertex status; uid {caller} may not",
+                self.owner
+            )));
+        }
+        let v = self
+            .g
+            .find_path(path)
+            .ok_or_else(|| InstanceError::NotFound(format!("no vertex at path {path}")))?;
+        let status = if up {
+            VertexStatus::Up
+        } else {
+            VertexStatus::Down
+        };
+        if self.g.g[v].status == status {
+            return Ok(());
+        }
+        self.jr(|j| j.vertex_status(path, up))?;
+        self.g.set_status(v, status);
+        // Up may unblock jobs; down may invalidate reservations.
+        self.dirty = true;
+        info!(path, up, "vertex status set");
+        Ok(())
+    }
+
+    /// Counters and recent match latencies.
+    pub fn stats(&self) -> Stats {
+        let c = |s: JobState| self.counts[s.index()];
+        Stats {
+            pending: c(JobState::Pending),
+            running: c(JobState::Running),
+            finished: c(JobState::Finished),
+            canceled: c(JobState::Canceled),
+            failed: c(JobState::Failed),
+            submitted_total: self.submitted_total,
+            allocated_total: self.allocated_total,
+            released_total: self.released_total,
+            match_us: self.match_us.iter().copied().collect(),
+        }
+    }
+
+    /// A summary of the instance.
+    pub fn status(&self) -> Status {
+        let g = &self.g;
+        let up = |mut v: VertexIdx| loop {
+            if g.g[v].status != VertexStatus::Up {
+                return false;
+            }
+            match g.parent_edge(v, self.dom) {
+                Some(e) => v = g.source(e),
+                None => return true,
+            }
+        };
+        let nodes = g.of_type("node");
+        Status {
+            clock: self.clock.kind(),
+            now: self.clock.now(),
+            policy: self.cfg.policy.clone(),
+            queue_policy: self.cfg.queue_policy.name().into(),
+            vertices: g.vertex_count() as u64,
+            nodes: nodes.len() as u64,
+            nodes_up: nodes.iter().filter(|&&n| up(n)).count() as u64,
+            pending: self.counts[JobState::Pending.index()],
+            running: self.counts[JobState::Running.index()],
+            source: self.source.clone(),
+        }
+    }
+}
+
+/// Move every id of `from` into `into`, inserting the smaller set into the
+/// larger so that unblocking a few jobs before a long queue costs little.
+fn merge_into(into: &mut BTreeSet<JobId>, mut from: BTreeSet<JobId>) {
+    if from.len() > into.len() {
+        std::mem::swap(into, &mut from);
+    }
+    for id in from {
+        into.insert(id);
+    }
+}
+
+/// The machine's host name ("" when unknown).
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at
+    // most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// How many slots an allocation of `rs` holds: the product of the counts
+/// down to each slot. A count given as a range takes what was allocated
+/// (`held`: units per type), divided by what each enclosing unit needs.
+fn slot_count(rs: &[Resource], mult: u64, held: &HashMap<&str, u64>) -> u64 {
+    let mut total = 0u64;
+    for r in rs {
+        let (min, max) = (u64::from(r.count.min), u64::from(r.count.max));
+        let n = if min == max {
+            min
+        } else {
+            // Estimate from what was booked: for a slot, from its first
+            // child's type and count.
+            let (typ, per) = match (r.typ.as_str(), r.with.first()) {
+                ("slot", Some(c)) => (c.typ.as_str(), u64::from(c.count.min).max(1)),
+                _ => (r.typ.as_str(), 1),
+            };
+            let got = held.get(typ).copied().unwrap_or(0) / per.saturating_mul(mult).max(1);
+            got.clamp(min, max)
+        };
+        let m = mult.saturating_mul(n);
+        total = total.saturating_add(if r.typ == "slot" {
+            m
+        } else {
+            slot_count(&r.with, m, held)
+        });
+    }
+    total
+}
+
+/// Why `js` can never be met on `g`: a type the graph lacks, more units of
+/// a type than the graph has, or more per enclosing resource than any
+/// such resource holds.
+fn unsat_reason(g: &ResourceGraph, dom: Sym, js: &Jobspec) -> String {
+    // Units of each type needed in all (counts multiply down the tree).
+    fn demand(rs: &[Resource], mult: u64, out: &mut BTreeMap<String, u64>) {
+        for r in rs {
+            let n = mult.saturating_mul(u64::from(r.count.min));
+            if r.typ != "slot" {
+                *out.entry(r.typ.clone()).or_default() += n;
+            }
+            demand(&r.with, n, out);
+        }
+    }
+    let mut total = BTreeMap::new();
+    demand(&js.resources, 1, &mut total);
+    for (typ, need) in &total {
+        let vs = g.of_type(typ);
+        if vs.is_empty() {
+            return format!("this instance has no resource of type '{typ}'");
+        }
+        let have: u64 = vs.iter().map(|&v| g.g[v].size).sum();
+        if *need > have {
+            return format!("needs {need} {typ} in all; this instance has {have}");
+        }
+    }
+    // Per enclosing resource: the most any one of its type holds.
+    fn per_parent(g: &ResourceGraph, dom: Sym, rs: &[Resource]) -> Option<String> {
+        for r in rs {
+            if r.typ != "slot" && !r.with.is_empty() {
+                let mut need = BTreeMap::new();
+                demand(&r.with, 1, &mut need);
+                let mut most: BTreeMap<&str, u64> = BTreeMap::new();
+                for &v in g.of_type(&r.typ) {
+                    let mut here: BTreeMap<&str, u64> = BTreeMap::new();
+                    for w in g.subtree(v, dom).into_iter().skip(1) {
+                        *here.entry(g.name_of(g.g[w].typ)).or_default() += g.g[w].size;
+                    }
+                    for (t, n) in here {
+                        let m = most.entry(t).or_default();
+                        *m = (*m).max(n);
+                    }
+                }
+                for (typ, n) in &need {
+                    let m = most.get(typ.as_str()).copied().unwrap_or(0);
+                    if *n > m {
+                        return Some(format!(
+                            "needs {n} {typ} in one {}; the most any {} holds is {m}",
+                            r.typ, r.typ
+                        ));
+                    }
+                }
+            }
+            if let Some(why) = per_parent(g, dom, &r.with) {
+                return Some(why);
+            }
+        }
+        None
+    }
+    if let Some(why) = per_parent(g, dom, &js.resources) {
+        return why;
+    }
+    if js.constraint.is_some() {
+        return "too few resources satisfy its constraints".into();
+    }
+    "no arrangement of this instance's resources meets it".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Jobspec {
+        Jobspec::parse(text).unwrap()
+    }
+
+    #[test]
+    fn slots_multiply_down_the_tree_and_ranges_follow_the_allocation() {
+        let js = spec(
+            "version: 9999\nresources:\n  - type: node\n    count: 2\n    with:\n      - type: slot\n        count: 3\n        label: d\n        with:\n          - {type: core, count: 2}\ntasks: [{command: [a], slot: d, count: {per_slot: 1}}]\n",
+        );
+        assert_eq!(slot_count(&js.resources, 1, &HashMap::new()), 6);
+        let js = spec(
+            "version: 9999\nresources:\n  - type: slot\n    count: {min: 1, max: 8}\n    label: d\n    with:\n      - {type: core, count: 2}\ntasks: [{command: [a], slot: d, count: {per_slot: 1}}]\n",
+        );
+        let held = HashMap::from([("core", 10u64)]);
+        assert_eq!(slot_count(&js.resources, 1, &held), 5);
+    }
+
+    #[test]
+    fn unsatisfiable_reasons_name_what_cannot_be_met() {
+        let mut g = ResourceGraph::new();
+        let dom = g.sym("containment");
+        let contains = g.sym("contains");
+        let vtx = |typ: &'static str, id: i64| resource_graph::graph::NewVertex {
+            typ,
+            basename: typ,
+            id,
+            rank: -1,
+            size: 1,
+            unit: "",
+        };
+        let root = g.add_vertex(vtx("cluster", 0));
+        g.roots.insert(dom, root);
+        for n in 0..2 {
+            let node = g.add_vertex(vtx("node", n));
+            g.add_edge(root, node, dom, contains);
+            for c in 0..4 {
+                let core = g.add_vertex(vtx("core", c));
+                g.add_edge(node, core, dom, contains);
+            }
+        }
+        let js = |res: &str| spec(&format!("version: 9999\nresources:\n{res}tasks: []\n"));
+        let gpu = unsat_reason(&g, dom, &js("  - {type: gpu, count: 1}\n"));
+        assert!(gpu.contains("'gpu'"), "{gpu}");
+        let many = unsat_reason(&g, dom, &js("  - {type: core, count: 9}\n"));
+        assert!(many.contains("9 core") && many.contains('8'), "{many}");
+        let per = unsat_reason(
+            &g,
+            dom,
+            &js("  - type: node\n    count: 1\n    with:\n      - {type: core, count: 5}\n"),
+        );
+        assert!(
+            per.contains("5 core in one node") && per.contains('4'),
+            "{per}"
+        );
+    }
+
+    #[test]
+    fn merging_keeps_every_id_in_order() {
+        let mut a: BTreeSet<JobId> = [1, 5, 9].into();
+        merge_into(&mut a, [2, 3].into());
+        merge_into(&mut a, (10..20).collect());
+        assert_eq!(a.len(), 15);
+        assert_eq!(a.first(), Some(&1));
+    }
+}

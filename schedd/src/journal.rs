@@ -1,0 +1,616 @@
+//! The journal: what an instance must not forget, in SQLite
+//! (`STATE_DIR/journal.db`).
+//!
+//! Every accepted job, every allocation and its release, every job state
+//! change and every vertex status change is written here before the
+//! instance acknowledges it; a restarted instance loads it back
+//! ([`Journal::load`]) and replays it. Writes autocommit unless a batch is
+//! open: the actor wraps each batch of commands in [`Journal::begin`] /
+//! [`Journal::commit`] and answers only after the commit (group commit),
+//! so one fsync covers many commands.
+//!
+//! The database runs in WAL mode with `synchronous=NORMAL`: a committed
+//! transaction survives a crash of the process (kill -9); only a crash of
+//! the machine may lose the last commits. Foreign keys are off: rows are
+//! written in the order the instance decides, and nothing cascades.
+//!
+//! Tables: `meta` (the schema version), `jobs` (one row per job,
+//! updated in place as its state changes), `allocations` (the vertices a
+//! job holds, as containment paths with units and exclusivity; deleted on
+//! release) and `vertex_status` (the last status set on each path).
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// The schema this build writes; a journal with a higher version is
+/// refused rather than misread.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The journal's file name inside the state directory.
+pub const FILE_NAME: &str = "journal.db";
+
+/// Why the journal could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The state directory could not be created.
+    #[error("{path}: cannot create the state directory: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// SQLite failed.
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// The journal was written by a newer schedd.
+    #[error("{path}: journal schema version {found} is newer than this schedd supports ({supported}); run a newer schedd or use another state directory")]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    /// A row does not make sense.
+    #[error("{path}: {what}")]
+    Corrupt { path: PathBuf, what: String },
+}
+
+/// A job as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// The job id.
+    pub id: u64,
+    /// The name its submitter gave.
+    pub name: String,
+    /// The submitter's uid.
+    pub owner: u32,
+    /// When it was accepted.
+    pub submit_time: i64,
+    /// The jobspec text as submitted.
+    pub jobspec: String,
+    /// Seconds it may hold resources.
+    pub duration: u64,
+    /// Booked directly by a match op, not queued.
+    pub by_match: bool,
+    /// "pending", "running", "finished", "canceled" or "failed".
+    pub state: String,
+    /// When it started (0 until then).
+    pub start_time: i64,
+    /// When its allocation ends or it ended.
+    pub end_time: i64,
+    /// Why it waits or failed.
+    pub reason: String,
+    /// Exit status of its tasks.
+    pub exit_code: i32,
+}
+
+/// One vertex an allocation holds: containment path, units, exclusive.
+pub type BookedVertex = (String, u32, bool);
+
+/// An allocation not yet released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocRecord {
+    /// The job holding it.
+    pub job_id: u64,
+    /// Start of the allocation.
+    pub at: i64,
+    /// Its length in seconds.
+    pub duration: u64,
+    /// What it holds, in the order the match emitted it.
+    pub vertices: Vec<BookedVertex>,
+}
+
+/// Everything a restarted instance needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Every job, by id.
+    pub jobs: Vec<JobRecord>,
+    /// Allocations held at the time of the crash, by job id.
+    pub allocations: Vec<AllocRecord>,
+    /// The last status set on each path (true = up), by path.
+    pub statuses: Vec<(String, bool)>,
+    /// The next job id to hand out: one past the highest job id.
+    pub next_job_id: u64,
+}
+
+/// An open journal.
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+    in_batch: bool,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("path", &self.path)
+            .field("in_batch", &self.in_batch)
+            .finish()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    owner INTEGER NOT NULL,
+    submit_time INTEGER NOT NULL,
+    jobspec TEXT NOT NULL,
+    duration INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    start_time INTEGER NOT NULL DEFAULT 0,
+    end_time INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    exit_code INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS allocations (
+    job_id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    duration INTEGER NOT NULL,
+    vertices TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vertex_status (
+    path TEXT PRIMARY KEY,
+    up INTEGER NOT NULL
+);
+";
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Journal {
+    /// Open (or create) `dir/journal.db`, creating `dir` if needed.
+    pub fn open(dir: &Path) -> Result<Journal, JournalError> {
+        std::fs::create_dir_all(dir).map_err(|source| JournalError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(FILE_NAME);
+        let conn = Connection::open(&path).map_err(|source| JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
+        let j = Journal {
+            conn,
+            path,
+            in_batch: false,
+        };
+        j.init()?;
+        Ok(j)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> JournalError {
+        JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn init(&self) -> Result<(), JournalError> {
+        let c = &self.conn;
+        let mode: String = c
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %self.path.display(), mode, "journal is not in WAL mode");
+        }
+        c.pragma_update(None, "synchronous", "NORMAL")
+            .and_then(|_| c.pragma_update(None, "foreign_keys", "OFF"))
+            .and_then(|_| {
+                c.execute_batch(
+                    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+                )
+            })
+            .map_err(|e| self.err(e))?;
+        let found = self.meta("schema_version")?;
+        match found {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(JournalError::Newer {
+                    path: self.path.clone(),
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+            Some(_) => {}
+            None => self.set_meta("schema_version", SCHEMA_VERSION)?,
+        }
+        c.execute_batch(SCHEMA).map_err(|e| self.err(e))
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<i64>, JournalError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn set_meta(&self, key: &str, value: i64) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![key, value]))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Open a batch: later writes commit together at [`Journal::commit`].
+    /// No-op when one is open.
+    pub fn begin(&mut self) -> Result<(), JournalError> {
+        if self.in_batch {
+            return Ok(());
+        }
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        self.in_batch = true;
+        Ok(())
+    }
+
+    /// Commit the open batch; no-op without one.
+    pub fn commit(&mut self) -> Result<(), JournalError> {
+        if !self.in_batch {
+            return Ok(());
+        }
+        // Whatever happens, the batch is over: a failed COMMIT leaves
+        // SQLite in autocommit again after the rollback below.
+        self.in_batch = false;
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(self.err(e));
+        }
+        Ok(())
+    }
+
+    /// Whether a batch is open.
+    pub fn in_batch(&self) -> bool {
+        self.in_batch
+    }
+
+    /// Record an accepted job.
+    pub fn submit(&mut self, j: &JobRecord) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state,
+                 start_time, end_time, reason, exit_code)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    to_i64(j.id),
+                    j.name,
+                    j.owner,
+                    j.submit_time,
+                    j.jobspec,
+                    to_i64(j.duration),
+                    if j.by_match { "match" } else { "queue" },
+                    j.state,
+                    j.start_time,
+                    j.end_time,
+                    j.reason,
+                    j.exit_code
+                ])
+            })
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record a job's new state with its times, reason and exit code.
+    pub fn set_state(
+        &mut self,
+        id: u64,
+        state: &str,
+        start_time: i64,
+        end_time: i64,
+        reason: &str,
+        exit_code: i32,
+    ) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE jobs SET state = ?2, start_time = ?3, end_time = ?4, reason = ?5,
+                 exit_code = ?6 WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    to_i64(id),
+                    state,
+                    start_time,
+                    end_time,
+                    reason,
+                    exit_code
+                ])
+            })
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record what job `job_id` holds over `[at, at + duration)`.
+    pub fn allocate(
+        &mut self,
+        job_id: u64,
+        at: i64,
+        duration: u64,
+        vertices: &[BookedVertex],
+    ) -> Result<(), JournalError> {
+        let text = serde_json::to_string(vertices).map_err(|e| JournalError::Corrupt {
+            path: self.path.clone(),
+            what: format!("job {job_id}: cannot encode its vertices: {e}"),
+        })?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO allocations (job_id, at, duration, vertices)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![to_i64(job_id), at, to_i64(duration), text]))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record that job `job_id` released what it held.
+    pub fn release(&mut self, job_id: u64) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached("DELETE FROM allocations WHERE job_id = ?1")
+            .and_then(|mut s| s.execute([to_i64(job_id)]))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record the status set on the vertex at `path`.
+    pub fn vertex_status(&mut self, path: &str, up: bool) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO vertex_status (path, up) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![path, up]))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Read everything back.
+    pub fn load(&self) -> Result<Recovered, JournalError> {
+        let corrupt = |what: String| JournalError::Corrupt {
+            path: self.path.clone(),
+            what,
+        };
+        let mut jobs = Vec::new();
+        {
+            let mut s = self
+                .conn
+                .prepare(
+                    "SELECT id, name, owner, submit_time, jobspec, duration, kind, state,
+                     start_time, end_time, reason, exit_code FROM jobs ORDER BY id",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = s
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, String>(6)?,
+                        (
+                            r.get::<_, String>(7)?,
+                            r.get::<_, i64>(8)?,
+                            r.get::<_, i64>(9)?,
+                            r.get::<_, String>(10)?,
+                            r.get::<_, i64>(11)?,
+                        ),
+                    ))
+                })
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (id, name, owner, submit_time, jobspec, duration, kind, rest) =
+                    row.map_err(|e| self.err(e))?;
+                let (state, start_time, end_time, reason, exit_code) = rest;
+                let bad = |what: &str| corrupt(format!("job {id}: {what}"));
+                jobs.push(JobRecord {
+                    id: u64::try_from(id).map_err(|_| bad("negative id"))?,
+                    name,
+                    owner: u32::try_from(owner).map_err(|_| bad("owner is not a uid"))?,
+                    submit_time,
+                    jobspec,
+                    duration: u64::try_from(duration).map_err(|_| bad("negative duration"))?,
+                    by_match: match kind.as_str() {
+                        "queue" => false,
+                        "match" => true,
+                        other => return Err(bad(&format!("unknown kind '{other}'"))),
+                    },
+                    state,
+                    start_time,
+                    end_time,
+                    reason,
+                    exit_code: i32::try_from(exit_code).unwrap_or(i32::MAX),
+                });
+            }
+        }
+        let mut allocations = Vec::new();
+        {
+            let mut s = self
+                .conn
+                .prepare("SELECT job_id, at, duration, vertices FROM allocations ORDER BY job_id")
+                .map_err(|e| self.err(e))?;
+            let rows = s
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (job_id, at, duration, text) = row.map_err(|e| self.err(e))?;
+                let bad = |what: String| corrupt(format!("allocation of job {job_id}: {what}"));
+                let vertices: Vec<BookedVertex> =
+                    serde_json::from_str(&text).map_err(|e| bad(format!("vertices: {e}")))?;
+                allocations.push(AllocRecord {
+                    job_id: u64::try_from(job_id).map_err(|_| bad("negative job id".into()))?,
+                    at,
+                    duration: u64::try_from(duration)
+                        .map_err(|_| bad("negative duration".into()))?,
+                    vertices,
+                });
+            }
+        }
+        let mut statuses = Vec::new();
+        {
+            let mut s = self
+                .conn
+                .prepare("SELECT path, up FROM vertex_status ORDER BY path")
+                .map_err(|e| self.err(e))?;
+            let rows = s
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                statuses.push(row.map_err(|e| self.err(e))?);
+            }
+        }
+        // Ids are never reused and every id handed out has a row.
+        let next_job_id = jobs.last().map_or(1, |j| j.id + 1);
+        Ok(Recovered {
+            jobs,
+            allocations,
+            statuses,
+            next_job_id,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A fresh directory under the system's temporary directory, removed
+    /// when dropped.
+    pub(crate) struct TempDir(pub PathBuf);
+
+    impl TempDir {
+        pub(crate) fn new(tag: &str) -> TempDir {
+            use std::sync::atomic::{AtomicU64, Ordering};
+            static N: AtomicU64 = AtomicU64::new(0);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let p = std::env::temp_dir().join(format!(
+                "schedd-{tag}-{}-{}-{nanos}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            TempDir(p)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn job(id: u64) -> JobRecord {
+        JobRecord {
+            id,
+            name: format!("j{id}"),
+            owner: 1000,
+            submit_time: 10,
+            jobspec: "version: 1".into(),
+            duration: 60,
+            by_match: id == 3,
+            state: "pending".into(),
+            start_time: 0,
+            end_time: 0,
+            reason: String::new(),
+            exit_code: 0,
+        }
+    }
+
+    #[test]
+    fn what_is_written_is_read_back_after_reopening() {
+        let dir = TempDir::new("journal");
+        {
+            let mut j = Journal::open(&dir.0).unwrap();
+            j.begin().unwrap();
+            for id in 1..=3 {
+                j.submit(&job(id)).unwrap();
+            }
+            j.set_state(2, "running", 11, 71, "", 0).unwrap();
+            let held = vec![
+                ("/c0/n0".to_string(), 1, false),
+                ("/c0/n0/core1".into(), 1, true),
+            ];
+            j.allocate(2, 11, 60, &held).unwrap();
+            j.allocate(1, 11, 60, &held).unwrap();
+            j.release(1).unwrap();
+            j.vertex_status("/c0/n1", false).unwrap();
+            j.vertex_status("/c0/n1", true).unwrap();
+            j.vertex_status("/c0/n2", false).unwrap();
+            j.commit().unwrap();
+        }
+        let r = Journal::open(&dir.0).unwrap().load().unwrap();
+        assert_eq!(r.jobs.len(), 3);
+        assert_eq!(r.jobs[0], job(1));
+        assert_eq!(
+            (
+                r.jobs[1].state.as_str(),
+                r.jobs[1].start_time,
+                r.jobs[1].end_time
+            ),
+            ("running", 11, 71)
+        );
+        assert!(r.jobs[2].by_match);
+        assert_eq!(r.allocations.len(), 1);
+        assert_eq!(r.allocations[0].job_id, 2);
+        assert_eq!(
+            r.allocations[0].vertices[1],
+            ("/c0/n0/core1".into(), 1, true)
+        );
+        assert_eq!(
+            r.statuses,
+            vec![("/c0/n1".into(), true), ("/c0/n2".into(), false)]
+        );
+        assert_eq!(r.next_job_id, 4);
+    }
+
+    #[test]
+    fn an_uncommitted_batch_is_lost_and_the_next_id_follows_the_jobs() {
+        let dir = TempDir::new("journal-batch");
+        {
+            let mut j = Journal::open(&dir.0).unwrap();
+            j.submit(&job(1)).unwrap();
+            j.begin().unwrap();
+            assert!(j.in_batch());
+            j.submit(&job(2)).unwrap();
+            // Dropped without commit: job 2 never happened.
+        }
+        let r = Journal::open(&dir.0).unwrap().load().unwrap();
+        assert_eq!(r.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(r.next_job_id, 2);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_both_versions() {
+        let dir = TempDir::new("journal-newer");
+        {
+            let j = Journal::open(&dir.0).unwrap();
+            j.set_meta("schema_version", SCHEMA_VERSION + 1).unwrap();
+        }
+        let e = Journal::open(&dir.0).unwrap_err().to_string();
+        assert!(
+            e.contains("newer") && e.contains(&(SCHEMA_VERSION + 1).to_string()),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_job_id_is_an_error_not_a_silent_overwrite() {
+        let dir = TempDir::new("journal-dup");
+        let mut j = Journal::open(&dir.0).unwrap();
+        j.submit(&job(1)).unwrap();
+        assert!(j.submit(&job(1)).is_err());
+    }
+}

@@ -1,0 +1,557 @@
+//! The gRPC `Scheduler` service: thin adapters from `quiver.sched.v1`
+//! messages to [`Command`]s of the instance actor and back.
+//!
+//! Each handler finds out who calls ([`crate::auth::caller`]), checks the
+//! request's fields, sends one command and maps the reply; errors become
+//! status codes whose message names what was wrong.
+use std::pin::Pin;
+
+use matcher::MatchOp;
+use sched_proto::v1 as pb;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+use tracing::debug;
+
+use crate::actor::{CallError, Command, Handle};
+use crate::auth::{caller, Identity};
+use crate::instance::{Event, EventKind, InstanceError, Job, JobState, ResourceFilter};
+
+/// The largest jobspec a Submit or Match takes.
+pub const MAX_JOBSPEC_BYTES: usize = 1 << 20;
+
+/// The service: a handle on the instance and who owns it.
+#[derive(Clone)]
+pub struct Service {
+    handle: Handle,
+    owner: u32,
+    meta: crate::metrics::Meta,
+}
+
+impl Service {
+    /// Serve the instance behind `handle`, owned by uid `owner`.
+    pub fn new(handle: Handle, owner: u32, meta: crate::metrics::Meta) -> Self {
+        Service {
+            handle,
+            owner,
+            meta,
+        }
+    }
+
+    fn who<T>(&self, req: &Request<T>) -> Result<u32, Status> {
+        match caller(req, self.owner) {
+            Identity::Uid(u) => Ok(u),
+            Identity::Unknown => Err(Status::unauthenticated(
+                "the caller's identity is unknown (no peer credentials)",
+            )),
+        }
+    }
+}
+
+/// The status code for an instance error.
+pub fn status_of(e: CallError) -> Status {
+    match e {
+        CallError::Gone => Status::unavailable("the instance is shutting down"),
+        CallError::Instance(e) => {
+            let msg = e.to_string();
+            match e {
+                InstanceError::BadRequest(_) => Status::invalid_argument(msg),
+                InstanceError::Unsatisfiable(_) => Status::failed_precondition(msg),
+                InstanceError::NotFound(_) => Status::not_found(msg),
+                InstanceError::PermissionDenied(_) => Status::permission_denied(msg),
+                InstanceError::Ended(_) => Status::failed_precondition(msg),
+                InstanceError::QueueFull(_) => Status::resource_exhausted(msg),
+                InstanceError::Unsupported(_) => Status::failed_precondition(msg),
+                InstanceError::Journal(_) => Status::internal(msg),
+            }
+        }
+    }
+}
+
+fn state_pb(s: JobState) -> pb::JobState {
+    match s {
+        JobState::Pending => pb::JobState::Pending,
+        JobState::Running => pb::JobState::Running,
+        JobState::Finished => pb::JobState::Finished,
+        JobState::Canceled => pb::JobState::Canceled,
+        JobState::Failed => pb::JobState::Failed,
+    }
+}
+
+fn state_from_pb(s: i32) -> Result<JobState, Status> {
+    Ok(match pb::JobState::try_from(s) {
+        Ok(pb::JobState::Pending) => JobState::Pending,
+        Ok(pb::JobState::Running) => JobState::Running,
+        Ok(pb::JobState::Finished) => JobState::Finished,
+        Ok(pb::JobState::Canceled) => JobState::Canceled,
+        Ok(pb::JobState::Failed) => JobState::Failed,
+        _ => {
+            return Err(Status::invalid_argument(format!(
+                "states: unknown job state {s}"
+            )))
+        }
+    })
+}
+
+fn kind_pb(k: EventKind) -> pb::EventKind {
+    match k {
+        EventKind::Submit => pb::EventKind::Submit,
+        EventKind::Depend => pb::EventKind::Depend,
+        EventKind::Alloc => pb::EventKind::Alloc,
+        EventKind::Reserve => pb::EventKind::Reserve,
+        EventKind::Start => pb::EventKind::Start,
+        EventKind::Finish => pb::EventKind::Finish,
+        EventKind::Cancel => pb::EventKind::Cancel,
+        EventKind::Exception => pb::EventKind::Exception,
+    }
+}
+
+/// A job as the protocol shows it.
+pub fn job_pb(j: &Job) -> pb::JobInfo {
+    pb::JobInfo {
+        job_id: j.id,
+        name: j.name.clone(),
+        owner_uid: j.owner,
+        state: state_pb(j.state) as i32,
+        submit_time: j.submit_time,
+        start_time: j.start_time,
+        end_time: j.end_time,
+        duration: j.duration,
+        r: j.r.clone(),
+        reason: j.reason.clone(),
+        reserved_at: j.reserved_at,
+        jobspec: j.jobspec.clone(),
+        exit_code: j.exit_code,
+    }
+}
+
+fn event_pb(e: &Event) -> pb::JobEvent {
+    pb::JobEvent {
+        job_id: e.job_id,
+        kind: kind_pb(e.kind) as i32,
+        time: e.time,
+        state: state_pb(e.state) as i32,
+        at: e.at,
+        detail: e.detail.clone(),
+    }
+}
+
+fn ended(s: JobState) -> bool {
+    matches!(
+        s,
+        JobState::Finished | JobState::Canceled | JobState::Failed
+    )
+}
+
+/// The event that tells a watcher where a job stands when it starts
+/// watching.
+fn snapshot_event(j: &Job) -> Event {
+    let (kind, time) = match j.state {
+        JobState::Pending => (EventKind::Submit, j.submit_time),
+        JobState::Running => (EventKind::Start, j.start_time),
+        JobState::Finished => (EventKind::Finish, j.end_time),
+        JobState::Canceled => (EventKind::Cancel, j.end_time),
+        JobState::Failed => (EventKind::Exception, j.end_time),
+    };
+    Event {
+        job_id: j.id,
+        kind,
+        time,
+        state: j.state,
+        at: j.start_time,
+        detail: j.reason.clone(),
+    }
+}
+
+fn check_jobspec(text: &str) -> Result<(), Status> {
+    if text.len() > MAX_JOBSPEC_BYTES {
+        return Err(Status::resource_exhausted(format!(
+            "jobspec: {} bytes; the limit is {MAX_JOBSPEC_BYTES}",
+            text.len()
+        )));
+    }
+    if text.trim().is_empty() {
+        return Err(Status::invalid_argument("jobspec: empty"));
+    }
+    Ok(())
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::JobEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::scheduler_server::Scheduler for Service {
+    async fn submit(
+        &self,
+        req: Request<pb::SubmitRequest>,
+    ) -> Result<Response<pb::SubmitResponse>, Status> {
+        let owner = self.who(&req)?;
+        let r = req.into_inner();
+        check_jobspec(&r.jobspec)?;
+        let id = self
+            .handle
+            .call(|reply| Command::Submit {
+                owner,
+                name: r.name,
+                jobspec: r.jobspec,
+                reply,
+            })
+            .await
+            .map_err(status_of)?;
+        debug!(job_id = id, owner, "submitted");
+        Ok(Response::new(pb::SubmitResponse { job_id: id }))
+    }
+
+    async fn cancel(
+        &self,
+        req: Request<pb::CancelRequest>,
+    ) -> Result<Response<pb::CancelResponse>, Status> {
+        let caller = self.who(&req)?;
+        let id = req.into_inner().job_id;
+        let previous = self
+            .handle
+            .call(|reply| Command::Cancel { caller, id, reply })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::CancelResponse {
+            previous: state_pb(previous) as i32,
+        }))
+    }
+
+    async fn info(&self, req: Request<pb::InfoRequest>) -> Result<Response<pb::JobInfo>, Status> {
+        self.who(&req)?;
+        let id = req.into_inner().job_id;
+        let job = self
+            .handle
+            .call(|reply| Command::Info { id, reply })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(job_pb(&job)))
+    }
+
+    async fn list(
+        &self,
+        req: Request<pb::ListRequest>,
+    ) -> Result<Response<pb::ListResponse>, Status> {
+        self.who(&req)?;
+        let r = req.into_inner();
+        let states = r
+            .states
+            .iter()
+            .map(|&s| state_from_pb(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let jobs = self
+            .handle
+            .call(|reply| Command::List {
+                states,
+                name: r.name,
+                limit: r.limit as usize,
+                reply,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::ListResponse {
+            jobs: jobs.iter().map(job_pb).collect(),
+        }))
+    }
+
+    type WatchStream = EventStream;
+
+    async fn watch(
+        &self,
+        req: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        self.who(&req)?;
+        let r = req.into_inner();
+        let mut kinds = Vec::new();
+        for &k in &r.kinds {
+            match pb::EventKind::try_from(k) {
+                Ok(pb::EventKind::Unspecified) | Err(_) => {
+                    return Err(Status::invalid_argument(format!(
+                        "kinds: unknown event kind {k}"
+                    )))
+                }
+                Ok(k) => kinds.push(k as i32),
+            }
+        }
+        let id = r.job_id;
+        let (snapshot, mut rx) = self
+            .handle
+            .call(|reply| Command::Subscribe { id, reply })
+            .await
+            .map_err(status_of)?;
+        let max = r.max_events as usize;
+        let handle = self.handle.clone();
+        let (tx, out) = tokio::sync::mpsc::channel::<Result<pb::JobEvent, Status>>(256);
+        tokio::spawn(async move {
+            let wanted = |e: &pb::JobEvent| kinds.is_empty() || kinds.contains(&e.kind);
+            let mut sent = 0usize;
+            // Send one event; false when the stream is over (the client
+            // left or had all it asked for).
+            macro_rules! send {
+                ($e:expr) => {{
+                    let e: pb::JobEvent = $e;
+                    if wanted(&e) {
+                        if tx.send(Ok(e)).await.is_err() {
+                            return;
+                        }
+                        sent += 1;
+                        if max > 0 && sent >= max {
+                            return;
+                        }
+                    }
+                }};
+            }
+            if let Some(j) = &snapshot {
+                send!(event_pb(&snapshot_event(j)));
+                if ended(j.state) {
+                    return;
+                }
+            }
+            loop {
+                tokio::select! {
+                    got = rx.recv() => match got {
+                        Ok(e) => {
+                            if id != 0 && e.job_id != id {
+                                continue;
+                            }
+                            let end = id != 0 && ended(e.state);
+                            send!(event_pb(&e));
+                            if end {
+                                return;
+                            }
+                        }
+                        Err(RecvError::Lagged(n)) => {
+                            if id == 0 {
+                                let _ = tx
+                                    .send(Err(Status::data_loss(format!(
+                                        "the watch fell {n} events behind; watch again"
+                                    ))))
+                                    .await;
+                                return;
+                            }
+                            // One job: where it stands now is enough.
+                            match handle.call(|reply| Command::Info { id, reply }).await {
+                                Ok(j) if ended(j.state) => {
+                                    send!(event_pb(&snapshot_event(&j)));
+                                    return;
+                                }
+                                Ok(_) => {}
+                                Err(e) => {
+                                    let _ = tx.send(Err(status_of(e))).await;
+                                    return;
+                                }
+                            }
+                        }
+                        Err(RecvError::Closed) => {
+                            let _ = tx
+                                .send(Err(Status::unavailable("the instance is shutting down")))
+                                .await;
+                            return;
+                        }
+                    },
+                    // The client went away: stop listening at once.
+                    _ = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(out),
+        )))
+    }
+
+    async fn r#match(
+        &self,
+        req: Request<pb::MatchRequest>,
+    ) -> Result<Response<pb::MatchResponse>, Status> {
+        let owner = self.who(&req)?;
+        let r = req.into_inner();
+        check_jobspec(&r.jobspec)?;
+        let op = match pb::MatchOp::try_from(r.op) {
+            Ok(pb::MatchOp::Allocate) => MatchOp::Allocate,
+            Ok(pb::MatchOp::AllocateOrelseReserve) => MatchOp::AllocateOrElseReserve,
+            Ok(pb::MatchOp::AllocateWithSatisfiability) => MatchOp::AllocateWithSatisfiability,
+            Ok(pb::MatchOp::Satisfiability) => MatchOp::Satisfiability,
+            Ok(pb::MatchOp::WithoutAllocating) => MatchOp::WithoutAllocating,
+            Ok(pb::MatchOp::WithoutAllocatingFuture) => MatchOp::WithoutAllocatingFuture,
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "op: unknown match op {}",
+                    r.op
+                )))
+            }
+        };
+        let format = if r.format.is_empty() {
+            "rv1".to_owned()
+        } else {
+            r.format
+        };
+        let m = self
+            .handle
+            .call(|reply| Command::Match {
+                owner,
+                jobspec: r.jobspec,
+                op,
+                format,
+                reply,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::MatchResponse {
+            job_id: m.job_id,
+            at: m.at,
+            reserved: m.reserved,
+            r: m.r,
+            elapsed: m.elapsed,
+        }))
+    }
+
+    async fn resources(
+        &self,
+        req: Request<pb::ResourcesRequest>,
+    ) -> Result<Response<pb::ResourcesResponse>, Status> {
+        self.who(&req)?;
+        let r = req.into_inner();
+        let filter = match pb::ResourceFilter::try_from(r.filter) {
+            Ok(pb::ResourceFilter::All) => ResourceFilter::All,
+            Ok(pb::ResourceFilter::Free) => ResourceFilter::Free,
+            Ok(pb::ResourceFilter::Allocated) => ResourceFilter::Allocated,
+            Ok(pb::ResourceFilter::Down) => ResourceFilter::Down,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "filter: unknown resource filter {}",
+                    r.filter
+                )))
+            }
+        };
+        let format = if r.format.is_empty() {
+            "jgf".to_owned()
+        } else {
+            r.format
+        };
+        let (text, vertices) = self
+            .handle
+            .call(|reply| Command::Resources {
+                format,
+                filter,
+                reply,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::ResourcesResponse { text, vertices }))
+    }
+
+    async fn find(
+        &self,
+        req: Request<pb::FindRequest>,
+    ) -> Result<Response<pb::FindResponse>, Status> {
+        self.who(&req)?;
+        let r = req.into_inner();
+        if r.expression.trim().is_empty() {
+            return Err(Status::invalid_argument("expression: empty"));
+        }
+        let format = if r.format.is_empty() {
+            "simple".to_owned()
+        } else {
+            r.format
+        };
+        let (text, vertices) = self
+            .handle
+            .call(|reply| Command::Find {
+                expr: r.expression,
+                format,
+                reply,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::FindResponse { text, vertices }))
+    }
+
+    async fn set_status(
+        &self,
+        req: Request<pb::SetStatusRequest>,
+    ) -> Result<Response<pb::SetStatusResponse>, Status> {
+        let caller = self.who(&req)?;
+        let r = req.into_inner();
+        let up = match pb::VertexStatus::try_from(r.status) {
+            Ok(pb::VertexStatus::Up) => true,
+            Ok(pb::VertexStatus::Down) => false,
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "status: must be UP or DOWN, not {}",
+                    r.status
+                )))
+            }
+        };
+        self.handle
+            .call(|reply| Command::SetStatus {
+                caller,
+                path: r.path,
+                up,
+                reply,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::SetStatusResponse {}))
+    }
+
+    async fn stats(
+        &self,
+        req: Request<pb::StatsRequest>,
+    ) -> Result<Response<pb::StatsResponse>, Status> {
+        self.who(&req)?;
+        let s = self
+            .handle
+            .call(|reply| Command::Stats { reply })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(crate::metrics::stats_pb(&s, self.meta)))
+    }
+
+    async fn status(
+        &self,
+        req: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusResponse>, Status> {
+        self.who(&req)?;
+        let s = self
+            .handle
+            .call(|reply| Command::Status { reply })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::StatusResponse {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            owner_uid: self.owner,
+            clock: s.clock.to_owned(),
+            now: s.now,
+            policy: s.policy,
+            queue_policy: s.queue_policy,
+            vertices: s.vertices,
+            nodes: s.nodes,
+            nodes_up: s.nodes_up,
+            pending: s.pending,
+            running: s.running,
+            source: s.source,
+        }))
+    }
+
+    async fn advance(
+        &self,
+        req: Request<pb::AdvanceRequest>,
+    ) -> Result<Response<pb::AdvanceResponse>, Status> {
+        let caller = self.who(&req)?;
+        if caller != self.owner && caller != 0 {
+            return Err(Status::permission_denied(
+                "only the instance owner moves the clock",
+            ));
+        }
+        let secs = req.into_inner().seconds;
+        if secs <= 0 {
+            return Err(Status::invalid_argument("seconds: must be > 0"));
+        }
+        let now = self
+            .handle
+            .call(|reply| Command::Advance { secs, reply })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::AdvanceResponse { now }))
+    }
+}

@@ -1,0 +1,235 @@
+//! Support for the end-to-end tests: start a real `schedd` process on a
+//! Unix socket in a fresh directory, talk to it with `schedctl` or a
+//! tonic client, and stop it (gracefully or with kill -9).
+#![allow(dead_code)]
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sched_proto::v1 as pb;
+use sched_proto::SchedulerClient;
+use tonic::transport::{Channel, Endpoint};
+
+pub const SCHEDD: &str = env!("CARGO_BIN_EXE_schedd");
+pub const SCHEDCTL: &str = env!("CARGO_BIN_EXE_schedctl");
+
+/// The fixture recipe of four 8-core nodes.
+pub fn four_nodes() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/four-nodes.yaml")
+}
+
+/// A directory of its own for one test, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!(
+            "quiver-e2e-{tag}-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running schedd.
+pub struct Daemon {
+    pub child: Child,
+    pub socket: PathBuf,
+    pub state: PathBuf,
+    pub log: PathBuf,
+}
+
+/// Start schedd with `args` (plus the socket and state dir in `dir`) and
+/// wait until it answers.
+pub fn start(dir: &Path, args: &[&str]) -> Daemon {
+    let socket = dir.join("schedd.sock");
+    let state = dir.join("state");
+    let log = dir.join(format!(
+        "schedd-{}.log",
+        Instant::now().elapsed().as_nanos()
+    ));
+    let child = Command::new(SCHEDD)
+        .arg("--socket")
+        .arg(&socket)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("schedd starts");
+    let mut d = Daemon {
+        child,
+        socket,
+        state,
+        log,
+    };
+    d.wait_ready();
+    d
+}
+
+impl Daemon {
+    pub fn uri(&self) -> String {
+        format!("unix:{}", self.socket.display())
+    }
+
+    /// Wait (up to 20 s) until `schedctl status` answers.
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!("schedd exited ({st}): {}", self.log_text());
+            }
+            if self.socket.exists() && self.ctl(&["status"]).status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "schedd not ready: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Run schedctl against this daemon.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(SCHEDCTL)
+            .arg("--uri")
+            .arg(self.uri())
+            .args(args)
+            .output()
+            .expect("schedctl runs")
+    }
+
+    /// Run schedctl, expect success, return its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert!(
+            out.status.success(),
+            "schedctl {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log_text()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A tonic client over the Unix socket.
+    pub async fn client(&self) -> SchedulerClient<Channel> {
+        unix_client(&self.socket).await
+    }
+
+    /// kill -9, then reap.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::forget(self);
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let st = self.child.wait().unwrap();
+        assert!(st.success(), "schedd exit {st}: {}", self.log_text());
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tonic client over a Unix socket.
+pub async fn unix_client(path: &Path) -> SchedulerClient<Channel> {
+    let path = path.to_owned();
+    let ch = Endpoint::try_from("http://[::]:50051")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(path).await?,
+                ))
+            }
+        }))
+        .await
+        .expect("connect to schedd");
+    SchedulerClient::new(ch)
+}
+
+/// A jobspec of `nodes` exclusive nodes (or `cores` cores when nodes is
+/// 0) for `duration` seconds. (A slot lies within one socket, as in
+/// Fluxion, so a node's slot asks for one core; the node is exclusive.)
+pub fn jobspec(nodes: u32, cores: u32, duration: u64) -> String {
+    let inner = format!(
+        "- type: slot\n  count: {c}\n  label: task\n  with:\n    - type: core\n      count: 1\n",
+        c = cores.max(1)
+    );
+    let res = if nodes > 0 {
+        format!(
+            "- type: node\n  count: {nodes}\n  exclusive: true\n  with:\n    - type: slot\n      count: 1\n      label: task\n      with:\n        - type: core\n          count: 1\n"
+        )
+    } else {
+        inner
+    };
+    format!(
+        "version: 9999\nresources:\n{}attributes:\n  system:\n    duration: {duration}\ntasks:\n  - command: [\"app\"]\n    slot: task\n    count:\n      per_slot: 1\n",
+        indent(&res)
+    )
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// Submit a jobspec through the client; the job id.
+pub async fn submit(c: &mut SchedulerClient<Channel>, js: &str) -> u64 {
+    c.submit(pb::SubmitRequest {
+        jobspec: js.to_owned(),
+        name: String::new(),
+    })
+    .await
+    .expect("submit")
+    .into_inner()
+    .job_id
+}
+
+/// The job's info.
+pub async fn info(c: &mut SchedulerClient<Channel>, id: u64) -> pb::JobInfo {
+    c.info(pb::InfoRequest { job_id: id })
+        .await
+        .expect("info")
+        .into_inner()
+}
+
+/// Move the simulated clock.
+pub async fn advance(c: &mut SchedulerClient<Channel>, secs: i64) -> i64 {
+    c.advance(pb::AdvanceRequest { seconds: secs })
+        .await
+        .expect("advance")
+        .into_inner()
+        .now
+}
+
+pub fn state(j: &pb::JobInfo) -> pb::JobState {
+    pb::JobState::try_from(j.state).unwrap()
+}
