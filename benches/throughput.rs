@@ -8,7 +8,8 @@
 //! one-core jobs from 64 concurrent callers, and time until every one is
 //! allocated (counted from the ALLOC events of a Watch opened before the
 //! first submit). Then cancel them all and time until every release is
-//! done. The journal is on, as in production.
+//! done. The journal is on, as in production. `QUIVER_BENCH_POLICIES`
+//! (default `first,high`) picks the policies.
 //!
 //! Run with `make bench` (it builds `target/release/schedd` first), or
 //! `cargo build --release -p schedd && cargo bench --bench throughput`.
@@ -249,7 +250,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    for policy in ["first", "high"] {
+    let policies =
+        std::env::var("QUIVER_BENCH_POLICIES").unwrap_or_else(|_| "first,high".to_owned());
+    for policy in policies.split(',').filter(|p| !p.is_empty()) {
         rt.block_on(scenario(&recipe, policy, jobs));
     }
     let _ = std::fs::remove_dir_all(dir);

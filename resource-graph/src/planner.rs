@@ -9,7 +9,7 @@
 //! A job holds at most one span in a planner, so spans are named by job
 //! id: no per-vertex maps from jobs to span ids are needed, and an idle
 //! vertex's planner owns no heap memory at all.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One job's use of a pool over `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,8 +285,10 @@ impl Planner {
 pub struct PlannerMulti {
     types: Vec<crate::Sym>,
     planners: Vec<Planner>,
-    /// Jobs holding a multi-span, even one of all-zero amounts.
-    jobs: Vec<u64>,
+    /// Jobs holding a multi-span, even one of all-zero amounts. A set:
+    /// the root's aggregates hold every running job, and membership is
+    /// asked on each booking and release.
+    jobs: HashSet<u64>,
 }
 
 impl PlannerMulti {
@@ -295,7 +297,7 @@ impl PlannerMulti {
         PlannerMulti {
             planners: totals.iter().map(|&t| Planner::new(t)).collect(),
             types,
-            jobs: Vec::new(),
+            jobs: HashSet::new(),
         }
     }
 
@@ -346,7 +348,7 @@ impl PlannerMulti {
                 self.planners[i].add_span(job, start, duration, a, false);
             }
         }
-        self.jobs.push(job);
+        self.jobs.insert(job);
         true
     }
 
@@ -371,17 +373,16 @@ impl PlannerMulti {
             }
         }
         if self.planners.iter().all(|p| p.span(job).is_none()) {
-            self.jobs.retain(|&j| j != job);
+            self.jobs.remove(&job);
         }
         true
     }
 
     /// Remove the multi-span of `job`; false when it holds none.
     pub fn rem_span(&mut self, job: u64) -> bool {
-        let Some(i) = self.jobs.iter().position(|&j| j == job) else {
+        if !self.jobs.remove(&job) {
             return false;
-        };
-        self.jobs.swap_remove(i);
+        }
         for p in &mut self.planners {
             p.rem_span(job);
         }
