@@ -841,8 +841,44 @@ fn time_cell(t: i64) -> String {
     if t == 0 {
         "-".into()
     } else {
-        t.to_string()
+        instant(t)
     }
+}
+
+/// A job's start: 0 is a real start under a simulated clock, so it shows
+/// whenever the job ran.
+fn start_cell(j: &pb::JobInfo) -> String {
+    let ran = j.state == pb::JobState::Running as i32 || j.state == pb::JobState::Finished as i32;
+    if ran {
+        instant(j.start_time)
+    } else {
+        time_cell(j.start_time)
+    }
+}
+
+/// Instance time as people read it: Unix times (the wall clock) as UTC
+/// date and time, simulated seconds as they are.
+fn instant(t: i64) -> String {
+    if t < 1_000_000_000 {
+        return t.to_string();
+    }
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// The `jobs` table: ID NAME OWNER STATE SUBMIT START END REASON.
@@ -872,8 +908,8 @@ fn jobs_table(jobs: &[pb::JobInfo]) -> String {
             },
             owner,
             state_name(j.state),
-            j.submit_time.to_string(),
-            time_cell(j.start_time),
+            instant(j.submit_time),
+            start_cell(j),
             time_cell(j.end_time),
             j.reason.replace('\n', " "),
         ]);
@@ -947,8 +983,8 @@ fn job_text(j: &pb::JobInfo) -> String {
     field("name:", j.name.clone());
     field("owner:", owner);
     field("state:", state_name(j.state));
-    field("submit_time:", j.submit_time.to_string());
-    field("start_time:", time_cell(j.start_time));
+    field("submit_time:", instant(j.submit_time));
+    field("start_time:", start_cell(j));
     field("end_time:", time_cell(j.end_time));
     field("duration:", j.duration.to_string());
     field("reserved_at:", time_cell(j.reserved_at));
@@ -1212,6 +1248,15 @@ fn parse_duration(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_read_as_utc_or_as_simulated_seconds() {
+        assert_eq!(instant(0), "0");
+        assert_eq!(instant(3600), "3600");
+        assert_eq!(instant(1_000_000_000), "2001-09-09T01:46:40Z");
+        assert_eq!(instant(1_795_312_486), "2026-11-22T01:54:46Z");
+        assert_eq!(instant(1_078_012_800), "2004-02-29T00:00:00Z");
+    }
 
     fn shape(nodes: Option<u64>, ntasks: Option<u64>, c: u64, g: u64) -> Shape {
         Shape {
