@@ -8,6 +8,7 @@
 //! the root, books planners along the way, and emits the allocation
 //! through a writer, children before parents.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use resource_graph::graph::{EdgeIdx, Status, X_CHECKER_NJOBS};
 use resource_graph::{PlannerMulti, ResourceGraph, Sym, VertexIdx};
@@ -91,6 +92,60 @@ struct EdgeMark {
     seq: u64,
     needs: u32,
     exclusive: bool,
+}
+
+/// What `free_best` found for one (vertex, type, start-time class):
+/// right for a job starting at `at` until something at or below the
+/// vertex is booked or freed (`Traverser::touch` sets it aside or drops
+/// it then).
+#[derive(Debug, Clone, Copy)]
+struct FreeBest {
+    at: i64,
+    free: Option<i64>,
+    idle: Option<i64>,
+    /// (duration, `none_free` for a window of that duration from `at`),
+    /// once asked.
+    window: Option<(u64, bool)>,
+    /// A job booked below since the entry was computed: the entry is out
+    /// of use until that job's cancel undoes it (see `Traverser::touch`).
+    booked: Option<u64>,
+}
+
+/// What changed below a vertex (see `Traverser::touch`).
+#[derive(Debug, Clone, Copy)]
+enum Touch {
+    /// The update walk books this job.
+    Booked(u64),
+    /// The cancel walk removes everything of this job.
+    Freed(u64),
+    /// Anything else.
+    Other,
+}
+
+/// A multiplicative hasher for the `free_best` cache, whose keys are
+/// single packed integers: the default SipHash cost more than the rest
+/// of a cached bound look-up, and the bounded walk makes one per child
+/// of every vertex it enters.
+#[derive(Default, Clone, Copy)]
+struct PackedHasher(u64);
+
+impl Hasher for PackedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        // The table indexes by the low bits, which of a product depend
+        // only on the low bits of the key: bring the well-mixed high bits
+        // down.
+        self.0.rotate_left(26)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +295,21 @@ pub struct Traverser {
     /// direction in `best_spec`.
     best: HashMap<(VertexIdx, Sym), Option<i64>>,
     best_spec: Option<(bool, bool)>,
+    /// Inner vertex, type and whether the job starts later than now (see
+    /// `free_key`) -> the best score of a candidate of that type below it
+    /// that may be free when the job starts (see `free_best`); for the
+    /// policy direction in `best_spec`. Entries are set aside or dropped
+    /// when anything at or below their vertex changes (`touch`).
+    free: HashMap<u64, FreeBest, BuildHasherDefault<PackedHasher>>,
+    /// The (type, starts later) pairs `free` holds entries of.
+    free_classes: Vec<(Sym, bool)>,
+    /// The update under way books a job that held nothing before, so
+    /// its cancel will undo exactly what it adds (see `touch`).
+    tidy_booking: bool,
+    /// Jobs that may have left spans a cancel would not take back
+    /// (partly released, or their update failed half way): should their
+    /// ids come again, their cancels restore no `free` entry.
+    untidy: BTreeSet<u64>,
     nodes_up_cache: Option<(u64, i64)>,
     root_mark: (u32, bool),
     x_types: BTreeSet<Sym>,
@@ -253,6 +323,11 @@ pub struct Traverser {
     /// Auxiliary-subsystem vertices each job holds: the release walk of
     /// the dominant subsystem may not reach them.
     aux_booked: HashMap<u64, Vec<VertexIdx>>,
+    /// Vertices of the dominant subsystem each job is tagged on, as the
+    /// update booked them: cancel frees exactly these instead of walking
+    /// down from the root (which looks at every child of every tagged
+    /// vertex: hundreds of planner look-ups per job on a big graph).
+    held: HashMap<u64, Vec<VertexIdx>>,
     /// The RFC 31 constraint of the jobspec being matched: nodes that do
     /// not satisfy it are never entered.
     constraint: Option<crate::constraint::Constraint>,
@@ -303,6 +378,10 @@ impl Traverser {
             order_version: 0,
             best: HashMap::new(),
             best_spec: None,
+            free: HashMap::default(),
+            free_classes: Vec::new(),
+            tidy_booking: false,
+            untidy: BTreeSet::new(),
             nodes_up_cache: None,
             root_mark: (0, false),
             x_types,
@@ -313,6 +392,7 @@ impl Traverser {
             dry_run: false,
             constraint: None,
             aux_booked: HashMap::new(),
+            held: HashMap::new(),
             graph_end: i64::MAX,
             now: 0,
             jobs: BTreeMap::new(),
@@ -325,6 +405,8 @@ impl Traverser {
         if self.order_version != g.version() {
             self.order.clear();
             self.best.clear();
+            // Vertex indices may be reused after a removal.
+            self.clear_free();
             self.order_version = g.version();
         }
         let nv = g.vertex_bound() * self.subsystems.len().max(1);
@@ -336,6 +418,59 @@ impl Traverser {
             self.marks.resize(ne, EdgeMark::default());
             self.weights.resize(ne, u64::MAX);
         }
+    }
+
+    /// Record that the planners of `v` changed: the cached `free_best`
+    /// of `v` is stale. Callers touch every ancestor too (the update and
+    /// cancel walks pass through them; others use `touch_up`), since a
+    /// vertex's entry depends on everything below it. Acting on the
+    /// entries here, rather than stamping vertices and checking stamps on
+    /// use, leaves one look-up per cached bound on the walk's side, which
+    /// asks for every child of every vertex it enters.
+    ///
+    /// `Touch::Booked(job)` and `Touch::Freed(job)` come from the update
+    /// and the cancel walks: an entry whose only change since it was
+    /// computed is `job`'s booking is set aside, and the cancel of that
+    /// job, which removes exactly what the update added, makes it right
+    /// again. A vertex's entry then survives a match that books nothing
+    /// (`without_allocating`) or a job cancelled before anything else
+    /// changed below it, and the next walk need not recompute it from
+    /// all of its children. Anything else drops the entry.
+    fn touch(&mut self, g: &ResourceGraph, v: VertexIdx, how: Touch) {
+        if g.out_edges(v).is_empty() {
+            // Leaves have no entries.
+            return;
+        }
+        for &(t, later) in &self.free_classes {
+            let key = Self::free_key(v, t, later);
+            let Some(e) = self.free.get_mut(&key) else {
+                continue;
+            };
+            match (how, e.booked) {
+                (Touch::Booked(job), None) => e.booked = Some(job),
+                (Touch::Booked(job), Some(j)) if j == job => {}
+                (Touch::Freed(job), Some(j)) if j == job => e.booked = None,
+                _ => {
+                    self.free.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// `touch` `v` and its ancestors in the dominant subsystem.
+    fn touch_up(&mut self, g: &ResourceGraph, v: VertexIdx) {
+        self.touch(g, v, Touch::Other);
+        let mut cur = v;
+        while let Some(e) = g.parent_edge(cur, self.dom) {
+            cur = g.source(e);
+            self.touch(g, cur, Touch::Other);
+        }
+    }
+
+    /// Forget every `free_best` entry.
+    fn clear_free(&mut self) {
+        self.free.clear();
+        self.free_classes.clear();
     }
 
     fn sub_index(&self, s: Sym) -> usize {
@@ -468,6 +603,7 @@ impl Traverser {
     /// Build the subtree aggregates of every vertex (pruning filters).
     fn prime(&mut self, g: &mut ResourceGraph) {
         self.ensure_capacity(g);
+        self.clear_free();
         self.color_epoch += 1;
         for s in self.subsystems.clone() {
             if let Some(&root) = g.roots.get(&s) {
@@ -867,6 +1003,7 @@ impl Traverser {
     ) -> Result<(), Errno> {
         if self.best_spec != Some((high, node_centric)) {
             self.best.clear();
+            self.clear_free();
             self.best_spec = Some((high, node_centric));
         }
         let kids: Vec<EdgeIdx> = g
@@ -882,11 +1019,7 @@ impl Traverser {
         for q in reqs {
             for &e in &kids {
                 let c = g.target(e);
-                let b = if Self::none_free(g, c, q, meta) {
-                    None
-                } else {
-                    self.candidate_bound(g, c, q, level, high, node_centric)
-                };
+                let b = self.candidate_bound(g, c, q, level, meta, excl, high, node_centric);
                 bounds.push(b);
             }
         }
@@ -984,42 +1117,94 @@ impl Traverser {
         })
     }
 
-    /// Whether the subtree aggregates of `c` show that no unit of what `q`
-    /// needs is free over the job's window: then the subtree holds no
-    /// candidate for `q` and the walk need not enter it.
-    fn none_free(g: &ResourceGraph, c: VertexIdx, q: &Req, meta: &JobMeta) -> bool {
+    /// Whether the subtree aggregates of `c` show that no unit of type
+    /// `t` is free over the job's window: then the subtree holds no
+    /// candidate of that type and the walk need not enter it for one.
+    /// Unlike `free_best` this sees the whole window, so it also rules out
+    /// units free at the start but taken before the end.
+    fn none_free(g: &ResourceGraph, c: VertexIdx, t: Sym, meta: &JobMeta) -> bool {
         let Some(sp) = &g.g[c].schedule.subplan else {
             return false;
         };
-        let gone = |t: Sym| {
-            sp.index_of(t)
-                .is_some_and(|i| sp.planner(i).avail_during(meta.at, meta.duration) <= 0)
+        sp.index_of(t)
+            .is_some_and(|i| sp.planner(i).avail_during(meta.at, meta.duration) <= 0)
+    }
+
+    /// `free_best` of (`c`, `t`) for the job's start, or `None` when
+    /// `none_free` rules the subtree out for the job's window. What
+    /// `none_free` says is kept in `c`'s entry with the window's
+    /// duration: its planner query costs more as jobs accumulate on a
+    /// vertex, and the bounded walk asks it for every child of every
+    /// vertex it enters, most of them unchanged since the last match. A
+    /// valid entry answers with one look-up.
+    fn child_free(
+        &mut self,
+        g: &ResourceGraph,
+        c: VertexIdx,
+        t: Sym,
+        meta: &JobMeta,
+        high: bool,
+        node_centric: bool,
+    ) -> Option<(Option<i64>, Option<i64>)> {
+        let later = meta.at != meta.now;
+        let windowed = |e: &mut FreeBest| {
+            let gone = match e.window {
+                Some((duration, gone)) if duration == meta.duration => gone,
+                _ => {
+                    let gone = Self::none_free(g, c, t, meta);
+                    e.window = Some((meta.duration, gone));
+                    gone
+                }
+            };
+            (!gone).then_some((e.free, e.idle))
         };
-        if q.is_slot {
-            q.with.iter().any(|m| gone(m.typ))
-        } else {
-            gone(q.typ)
+        let key = Self::free_key(c, t, later);
+        if let Some(e) = self.free.get_mut(&key) {
+            if e.at == meta.at && e.booked.is_none() {
+                return windowed(e);
+            }
+        }
+        if g.out_edges(c).is_empty() {
+            // A leaf has no aggregates, so no `none_free` either.
+            return Some(self.free_best(g, c, t, meta.at, later, high, node_centric));
+        }
+        let best = self.free_best(g, c, t, meta.at, later, high, node_centric);
+        match self.free.get_mut(&key) {
+            Some(e) => windowed(e),
+            // `free_best` keeps every inner vertex's entry; without one,
+            // the bound alone is still an upper bound.
+            None => Some(best),
         }
     }
 
     /// The oriented (higher is better) best score a candidate for `q` in
-    /// the subtree of `c` could have, or `None` when it holds none. A
-    /// candidate scores `1 + level + id + 1` (its enclosing nodes' factors
-    /// are in `level` or in `static_best`); a slot scores 1 + the sum of
-    /// the scores of its members' candidate groups.
+    /// the subtree of `c` could have when the job starts at `meta.at`, or
+    /// `None` when it holds none. A candidate scores `1 + level + id + 1`
+    /// (its enclosing nodes' factors are in `level` or in `free_best`); a
+    /// slot scores 1 + the sum of the scores of its members' candidate
+    /// groups. Only vertices that may be free then count (`free_best`):
+    /// a static bound would keep a subtree whose best vertices are taken
+    /// ahead of the one that now holds the answer, so the walk would visit
+    /// every such subtree first, more of them with every job allocated.
+    #[allow(clippy::too_many_arguments)]
     fn candidate_bound(
         &mut self,
         g: &ResourceGraph,
         c: VertexIdx,
         q: &Req,
         level: i64,
+        meta: &JobMeta,
+        excl: bool,
         high: bool,
         node_centric: bool,
     ) -> Option<i64> {
         let score = if q.is_slot {
             let mut total: i64 = MATCH_MET;
             for m in &q.with {
-                let best = self.static_best(g, c, m.typ, high, node_centric)?;
+                // Slot members are matched exclusively (`dom_slot`): a
+                // vertex another job holds at the start cannot be one.
+                let (_, best) = self.child_free(g, c, m.typ, meta, high, node_centric)?;
+                let best = best?;
                 // A member takes whole vertices, one candidate group each,
                 // and a group may hold all the units it needs: at least
                 // one and at most `count` groups add their scores.
@@ -1033,10 +1218,110 @@ impl Traverser {
             }
             total
         } else {
-            let best = self.static_best(g, c, q.typ, high, node_centric)?;
+            let (free, idle) = self.child_free(g, c, q.typ, meta, high, node_centric)?;
+            // Exclusive here or inherited from above: `by_excl` turns away
+            // a candidate any job holds during the window.
+            let best = if excl || q.exclusive == Tristate::True {
+                idle
+            } else {
+                free
+            }?;
             (1 + level).saturating_add(best).saturating_add(1)
         };
         Some(if high { score } else { score.saturating_neg() })
+    }
+
+    /// The best (highest for `high`, else lowest) `id + node factors` of
+    /// the vertices of type `t` in the subtree of `v` that may serve a job
+    /// starting at `at`, as (free, idle): free counts vertices with a unit
+    /// free at `at`, idle only those no job holds at `at` (what an
+    /// exclusive match needs). Vertices below one with nothing free at
+    /// `at` do not count (`prune` stops the walk there). Both are upper
+    /// bounds of what the walk can find, since a vertex busy at `at` is
+    /// busy during any window starting there.
+    ///
+    /// Cached per inner vertex, type and start-time class (now or later:
+    /// a reservation search must not evict what the next allocation
+    /// reuses) with the `at` it holds for, until `touch` drops it: after
+    /// a booking or a release only the touched paths are computed again,
+    /// from their children's entries. A subtree no job holds at `at` has
+    /// its static best (`static_best`), which costs nothing once the graph
+    /// is known.
+    #[allow(clippy::too_many_arguments)]
+    fn free_best(
+        &mut self,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        t: Sym,
+        at: i64,
+        later: bool,
+        high: bool,
+        node_centric: bool,
+    ) -> (Option<i64>, Option<i64>) {
+        // Inner vertices first: the walk asks mostly for them.
+        let key = Self::free_key(v, t, later);
+        if let Some(e) = self.free.get(&key) {
+            if e.at == at && e.booked.is_none() {
+                return (e.free, e.idle);
+            }
+        }
+        let x = &g.g[v];
+        let sched = &x.schedule;
+        if g.out_edges(v).is_empty() {
+            if x.typ != t || sched.plans.avail_at(at) <= 0 {
+                return (None, None);
+            }
+            let idle = sched.x_checker.avail_at(at) >= X_CHECKER_NJOBS;
+            return (Some(x.id), idle.then_some(x.id));
+        }
+        let (free, idle) = if sched.plans.avail_at(at) <= 0 {
+            (None, None)
+        } else if sched.x_checker.avail_at(at) >= X_CHECKER_NJOBS {
+            // Untagged: nothing at or below `v` is held at `at`.
+            let b = self.static_best(g, v, t, high, node_centric);
+            (b, b)
+        } else {
+            let factor = if node_centric && x.typ == self.node {
+                crate::policy::node_factor(x)
+            } else {
+                0
+            };
+            // Tagged at `at`, so `v` itself is not idle.
+            let mut free = (x.typ == t).then_some(x.id);
+            let mut idle = None;
+            let better = |a: Option<i64>, b: Option<i64>| match (a, b) {
+                (Some(a), Some(b)) if high => Some(a.max(b)),
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            for i in 0..g.out_edges(v).len() {
+                let e = g.out_edges(v)[i];
+                if g.g[e].subsystem != self.dom {
+                    continue;
+                }
+                let (f, d) = self.free_best(g, g.target(e), t, at, later, high, node_centric);
+                free = better(free, f.map(|b| b.saturating_add(factor)));
+                idle = better(idle, d.map(|b| b.saturating_add(factor)));
+            }
+            (free, idle)
+        };
+        if !self.free_classes.contains(&(t, later)) {
+            self.free_classes.push((t, later));
+        }
+        let entry = FreeBest {
+            at,
+            free,
+            idle,
+            window: None,
+            booked: None,
+        };
+        self.free.insert(key, entry);
+        (free, idle)
+    }
+
+    /// The `free` cache key of (vertex, type, starts later than now).
+    fn free_key(v: VertexIdx, t: Sym, later: bool) -> u64 {
+        (u64::from(t.0) << 33) | (u64::from(later) << 32) | u64::from(v.index() as u32)
     }
 
     /// The best (highest for `high`, else lowest) `id + node factors`
@@ -1548,6 +1833,8 @@ impl Traverser {
     ) -> Result<(), String> {
         self.color_epoch += 1;
         self.level = 0;
+        self.tidy_booking =
+            !self.jobs.contains_key(&meta.jobid) && !self.untidy.contains(&meta.jobid);
         let (needs, excl) = self.root_mark;
         let mut acc = BTreeMap::new();
         let n = self.upd_dfv(g, root, needs, excl, meta, &mut acc, false, false, w)?;
@@ -1581,6 +1868,16 @@ impl Traverser {
         let excl = excl || modt;
         self.level += 1;
         self.set_color(u, dom, GRAY);
+        // Whatever is booked lies at or below the vertices this walk
+        // enters, and it enters every ancestor of each. A vertex the job
+        // held already (booked twice under one id) would not come back to
+        // what its entry says when the job is cancelled.
+        let how = if self.tidy_booking && !g.g[u].schedule.tagged(meta.jobid) {
+            Touch::Booked(meta.jobid)
+        } else {
+            Touch::Other
+        };
+        self.touch(g, u, how);
         let mut dfu = BTreeMap::new();
         let mut n_plans = 0;
         // Index loops: the walk changes vertex data, never the edge lists,
@@ -1645,9 +1942,12 @@ impl Traverser {
                 .map(|p| p.types().to_vec())
                 .unwrap_or_default();
             let v = &mut g.g[u];
-            v.schedule
+            if v.schedule
                 .x_checker
-                .add_span(jobid, meta.at, meta.duration, 1, false);
+                .add_span(jobid, meta.at, meta.duration, 1, false)
+            {
+                self.held.entry(jobid).or_default().push(u);
+            }
             if !dfu.is_empty() {
                 if let Some(sp) = v.schedule.subplan.as_mut() {
                     let amounts: Vec<i64> = types
@@ -1713,6 +2013,8 @@ impl Traverser {
                 .schedule
                 .x_checker
                 .add_span(jobid, meta.at, meta.duration, 1, false);
+            // It may sit in the dominant tree away from this walk's path.
+            self.touch_up(g, t);
             self.aux_booked.entry(jobid).or_default().push(t);
             w.emit_vertex_ext(self.level + 1, g, t, m.needs, m.exclusive, excl, &[]);
             w.emit_edge(self.level, g, e, excl);
@@ -1863,7 +2165,10 @@ impl Traverser {
                             }
                             Ok(MatchResult { jobid, at: meta.at })
                         }
-                        Err(_) => Err(Errno::Busy),
+                        Err(_) => {
+                            self.untidy.insert(jobid);
+                            Err(Errno::Busy)
+                        }
                     }
                 }
                 Err(e) => Err(e),
@@ -2081,7 +2386,10 @@ impl Traverser {
                 AllocType::Reserve
             },
         };
-        self.update(g, root, &meta, w)?;
+        if let Err(e) = self.update(g, root, &meta, w) {
+            self.untidy.insert(jobid);
+            return Err(e);
+        }
         self.jobs.insert(
             jobid,
             JobInfo {
@@ -2108,6 +2416,7 @@ impl Traverser {
         if !self.jobs.contains_key(&jobid) {
             return Err(format!("nonexistent job {jobid}"));
         }
+        self.untidy.insert(jobid);
         let dom = self.dom;
         let set: BTreeSet<VertexIdx> = targets
             .iter()
@@ -2118,6 +2427,8 @@ impl Traverser {
         let mut reductions: BTreeMap<VertexIdx, BTreeMap<Sym, i64>> = BTreeMap::new();
         let mut depth: BTreeMap<VertexIdx, usize> = BTreeMap::new();
         for &v in &set {
+            // Its ancestors' aggregates and holds change too.
+            self.touch_up(g, v);
             let typ = g.g[v].typ;
             let sched = &mut g.g[v].schedule;
             let span = sched.plans.rem_span(jobid);
@@ -2174,6 +2485,9 @@ impl Traverser {
         // span; whatever bookkeeping it left elsewhere goes too.
         let full = !g.g[root].schedule.tagged(jobid);
         if full {
+            // Spans may go anywhere: forget every free bound.
+            self.clear_free();
+            self.held.remove(&jobid);
             let vs: Vec<VertexIdx> = g.vertices().collect();
             for v in vs {
                 let sched = &mut g.g[v].schedule;
@@ -2227,12 +2541,37 @@ impl Traverser {
         // every one the job held and that was released.
         self.preorder = 0;
         self.postorder = 0;
-        self.rem_dfv(g, root, jobid);
+        let held = self.held.remove(&jobid);
+        match held {
+            // The exhaustive walk is Fluxion's, visit counts included.
+            Some(vs) if !self.exhaustive => {
+                for v in vs {
+                    // Detached since (or detached and the index reused by
+                    // a vertex this job never held: no span, no-op).
+                    if !g.g.contains_node(v) {
+                        continue;
+                    }
+                    let sched = &mut g.g[v].schedule;
+                    if sched.x_checker.rem_span(jobid).is_none() {
+                        continue;
+                    }
+                    if let Some(sp) = sched.subplan.as_mut() {
+                        sp.rem_span(jobid);
+                    }
+                    sched.plans.rem_span(jobid);
+                    self.touch(g, v, Touch::Freed(jobid));
+                    self.preorder += 1;
+                    self.postorder += 1;
+                }
+            }
+            _ => self.rem_dfv(g, root, jobid),
+        }
         for v in self.aux_booked.remove(&jobid).unwrap_or_default() {
             if g.g.contains_node(v) {
                 let sched = &mut g.g[v].schedule;
                 sched.x_checker.rem_span(jobid);
                 sched.plans.rem_span(jobid);
+                self.touch_up(g, v);
             }
         }
         self.jobs.remove(&jobid);
@@ -2252,6 +2591,9 @@ impl Traverser {
             }
             sched.plans.rem_span(jobid);
         }
+        // The walk reaches what it frees only through tagged vertices,
+        // each touched here: every ancestor of a change is touched.
+        self.touch(g, u, Touch::Freed(jobid));
         for ei in 0..g.out_edges(u).len() {
             let e = g.out_edges(u)[ei];
             if g.g[e].subsystem == dom {

@@ -9,7 +9,7 @@
 //! A job holds at most one span in a planner, so spans are named by job
 //! id: no per-vertex maps from jobs to span ids are needed, and an idle
 //! vertex's planner owns no heap memory at all.
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One job's use of a pool over `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,7 +288,7 @@ pub struct PlannerMulti {
     /// Jobs holding a multi-span, even one of all-zero amounts. A set:
     /// the root's aggregates hold every running job, and membership is
     /// asked on each booking and release.
-    jobs: HashSet<u64>,
+    jobs: BTreeSet<u64>,
 }
 
 impl PlannerMulti {
@@ -297,7 +297,7 @@ impl PlannerMulti {
         PlannerMulti {
             planners: totals.iter().map(|&t| Planner::new(t)).collect(),
             types,
-            jobs: HashSet::new(),
+            jobs: BTreeSet::new(),
         }
     }
 

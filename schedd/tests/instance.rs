@@ -176,7 +176,7 @@ fn fcfs_stops_at_a_blocked_head() {
     assert_eq!(i.job(b).unwrap().reserved_at, 0);
     // Nothing changed: passes end at the head without trying anything.
     let tried = i.stats().match_us.len();
-    let d = i.submit(ALICE, "", &cores(1, 10)).unwrap();
+    let d = i.submit(ALICE, "", &cores(2, 10)).unwrap();
     let tried_after_submit = i.stats().match_us.len();
     for _ in 0..3 {
         assert!(!i.schedule(64));
@@ -187,7 +187,11 @@ fn fcfs_stops_at_a_blocked_head() {
         tried + 1,
         "only the satisfiability check"
     );
+    // A request of a shape already known to be satisfiable skips the walk.
+    let e = i.submit(ALICE, "", &cores(2, 10)).unwrap();
+    assert_eq!(i.stats().match_us.len(), tried_after_submit);
     assert_eq!(state(&i, d), JobState::Pending);
+    assert_eq!(state(&i, e), JobState::Pending);
     // a ends at T0+100: b starts then, and c and d fit beside it? No: b
     // takes all 16 cores; they start when b ends.
     i.advance(100).unwrap();

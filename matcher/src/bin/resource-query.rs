@@ -1000,7 +1000,7 @@ fn run() -> Result<()> {
             "list" | "l" => s.cmd_list()?,
             "quit" | "q" => break,
             "help" | "h" => {
-                println!("commands: match (allocate|allocate_orelse_reserve|allocate_with_satisfiability|satisfiability) JOBSPEC, cancel JOBID, info JOBID, list, stat, quit");
+                println!("{HELP}");
             }
             c if c.starts_with('#') => {}
             other => eprintln!("ERROR: unknown command {other}"),
@@ -1015,3 +1015,23 @@ fn run() -> Result<()> {
     }
     Ok(())
 }
+
+/// The `help` command's text: every command, one per line.
+const HELP: &str = "\
+commands:
+  match OP JOBSPEC            OP: allocate, allocate_orelse_reserve, allocate_with_satisfiability,
+                              satisfiability, without_allocating, without_allocating_future
+  multi-match OP JOBSPEC...   several jobspecs, one after the other
+  update allocate|reserve jgf|jgf_shorthand|rv1exec FILE JOBID AT DURATION
+                              book resources an R names
+  cancel JOBID [stats]        release a job (stats: the release walk's visit counts)
+  partial-cancel JOBID jgf|rv1exec FILE [stats]
+  info JOBID, list, stat      jobs and match statistics
+  find EXPRESSION             e.g. status=down, sched-now=free and property=amd, jobid-alloc=3
+  set-status PATH up|down, get-status PATH
+  set-property PATH KEY=VALUE, get-property PATH
+  attach JGF                  grow the graph
+  remove PATH true | remove RANKS false
+                              shrink it; jobs on removed resources are named
+  cat JOBSPEC                 print a jobspec
+  help, quit";
