@@ -415,3 +415,46 @@ fn watch_tells_when_a_job_ends() {
     });
     d.stop();
 }
+
+#[test]
+fn metrics_are_served_for_prometheus_and_stats_agree() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("metrics");
+    let recipe = four_nodes();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = sim_args(recipe.to_str().unwrap(), "fcfs");
+    args.extend(["--metrics", &addr]);
+    let d = start(&dir.0, &args);
+    rt().block_on(async {
+        let mut c = d.client().await;
+        submit(&mut c, &jobspec(0, 2, 100)).await;
+        submit(&mut c, &jobspec(4, 0, 100)).await;
+    });
+    let scrape = || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    };
+    let text = scrape();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("quiver_jobs{state=\"running\"} 1"), "{text}");
+    assert!(text.contains("quiver_jobs{state=\"pending\"} 1"), "{text}");
+    assert!(text.contains("quiver_jobs_submitted_total 2"), "{text}");
+    assert!(
+        text.contains("quiver_match_latency_seconds{quantile=\"0.5\"}"),
+        "{text}"
+    );
+    let stats: serde_json::Value = serde_json::from_str(&d.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(stats["submitted_total"], 2, "{stats}");
+    assert_eq!(stats["running"], 1);
+    assert_eq!(stats["pending"], 1);
+    d.stop();
+}
