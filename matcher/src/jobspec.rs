@@ -110,11 +110,32 @@ pub struct Resource {
     pub with: Vec<Resource>,
 }
 
+/// How many copies of a task run (RFC 14 `tasks[].count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskCount {
+    /// This many in each slot allocated.
+    PerSlot(u32),
+    /// This many in all, spread over the slots.
+    Total(u32),
+}
+
+impl TaskCount {
+    /// Copies to run on `slots` allocated slots.
+    pub fn copies(self, slots: u64) -> u64 {
+        match self {
+            TaskCount::PerSlot(n) => u64::from(n) * slots,
+            TaskCount::Total(n) => u64::from(n),
+        }
+    }
+}
+
 /// A task of the jobspec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
     pub command: Vec<String>,
     pub slot: String,
+    /// One per slot when the jobspec does not say.
+    pub count: TaskCount,
 }
 
 /// A parsed, validated jobspec.
@@ -400,7 +421,15 @@ impl Jobspec {
                         Some(Value::String(s)) => s.clone(),
                         _ => return Err(err(&format!("{key}.slot"), "required (a slot label)")),
                     };
-                    tasks.push(Task { command, slot });
+                    let count = match tm.get("count") {
+                        None => TaskCount::PerSlot(1),
+                        Some(c) => task_count(c, &format!("{key}.count"))?,
+                    };
+                    tasks.push(Task {
+                        command,
+                        slot,
+                        count,
+                    });
                 }
             }
             Some(_) => return Err(err("tasks", "must be a list")),
@@ -444,9 +473,71 @@ impl Jobspec {
     }
 }
 
+/// `tasks[i].count`: exactly one of `per_slot` or `total`, a positive
+/// integer.
+fn task_count(v: &Value, key: &str) -> Result<TaskCount, JobspecError> {
+    let err = |what: &str| JobspecError {
+        key: key.to_owned(),
+        what: what.to_owned(),
+    };
+    let m = v
+        .as_mapping()
+        .ok_or_else(|| err("must be a mapping with per_slot or total"))?;
+    let num = |k: &str| -> Result<Option<u32>, JobspecError> {
+        match m.get(k) {
+            None => Ok(None),
+            Some(x) => match x.as_u64() {
+                Some(n) if n >= 1 && n <= u64::from(u32::MAX) => Ok(Some(n as u32)),
+                _ => Err(JobspecError {
+                    key: format!("{key}.{k}"),
+                    what: "must be an integer >= 1".into(),
+                }),
+            },
+        }
+    };
+    for k in m.keys() {
+        let k = k.as_str().unwrap_or_default();
+        if k != "per_slot" && k != "total" {
+            return Err(JobspecError {
+                key: format!("{key}.{k}"),
+                what: "unknown key (per_slot or total)".into(),
+            });
+        }
+    }
+    match (num("per_slot")?, num("total")?) {
+        (Some(n), None) => Ok(TaskCount::PerSlot(n)),
+        (None, Some(n)) => Ok(TaskCount::Total(n)),
+        (Some(_), Some(_)) => Err(err("give per_slot or total, not both")),
+        (None, None) => Err(err("must give per_slot or total")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_task_count(count: &str) -> Result<Jobspec, JobspecError> {
+        Jobspec::parse(&format!(
+            "version: 9999\nresources:\n  - {{type: slot, count: 2, label: d, with: [{{type: core, count: 1}}]}}\ntasks: [{{command: [a], slot: d{count}}}]\n"
+        ))
+    }
+
+    #[test]
+    fn task_counts_per_slot_or_total() {
+        let t = |c: &str| with_task_count(c).map(|j| j.tasks[0].count);
+        assert_eq!(t(", count: {per_slot: 2}"), Ok(TaskCount::PerSlot(2)));
+        assert_eq!(t(", count: {total: 3}"), Ok(TaskCount::Total(3)));
+        assert_eq!(t(""), Ok(TaskCount::PerSlot(1)));
+        assert_eq!(TaskCount::PerSlot(2).copies(3), 6);
+        assert_eq!(TaskCount::Total(5).copies(3), 5);
+        let e = t(", count: {per_slot: 0}").unwrap_err();
+        assert_eq!(e.key, "tasks[0].count.per_slot");
+        let e = t(", count: {per_slot: 1, total: 2}").unwrap_err();
+        assert_eq!(e.key, "tasks[0].count");
+        let e = t(", count: {each: 2}").unwrap_err();
+        assert_eq!(e.key, "tasks[0].count.each");
+        assert!(t(", count: 3").is_err());
+    }
 
     #[test]
     fn parses_a_slot_jobspec() {

@@ -1199,7 +1199,7 @@ impl Instance {
                     .iter()
                     .map(|t| TaskLaunch {
                         command: t.command.clone(),
-                        count: slots as u32,
+                        count: t.count.copies(slots).min(u64::from(u32::MAX)) as u32,
                     })
                     .collect()
             }

@@ -588,6 +588,24 @@ tasks: [{command: [x, -v], slot: t, count: {per_slot: 1}}]
         (vec![0, 1, 2, 3], vec![0], 1)
     );
     assert_eq!(l[0].tasks[0].command, ["x", "-v"]);
+    drop(l);
+    // Task counts: per slot multiplies by the slots allocated, total does not.
+    let spread = |count: &str| {
+        format!(
+            "version: 9999
+resources:
+  - {{type: slot, count: 3, label: t, with: [{{type: core, count: 1}}]}}
+tasks: [{{command: [a], slot: t, count: {count}}}]
+"
+        )
+    };
+    let rec = Recorder::default();
+    let mut i = build(config(QueuePolicy::Fcfs), Box::new(rec.clone()), None, T0);
+    i.submit(ALICE, "", &spread("{per_slot: 2}")).unwrap();
+    i.submit(ALICE, "", &spread("{total: 4}")).unwrap();
+    schedule_all(&mut i);
+    let l = rec.launches.lock().unwrap();
+    assert_eq!((l[0].tasks[0].count, l[1].tasks[0].count), (6, 4));
 }
 
 #[test]
