@@ -12,10 +12,10 @@
 //! then SIGKILL two seconds later from a background thread: the caller (the
 //! instance's actor) never blocks on a job.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -289,7 +289,21 @@ fn cpu_set(job: u64, cores: &[i64]) -> Option<libc::cpu_set_t> {
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     let mut any = false;
     let mut skipped = Vec::new();
-    for &c in cores {
+    // Core ids are hwloc's logical indexes; the kernel wants CPU numbers
+    // (each core's hardware threads).
+    let cpus: Vec<i64> = match core_cpus(Path::new("/sys/devices/system/cpu")) {
+        Some(map) => cores
+            .iter()
+            .flat_map(
+                |&c| match usize::try_from(c).ok().and_then(|i| map.get(i)) {
+                    Some(threads) => threads.iter().map(|&t| t as i64).collect(),
+                    None => vec![c],
+                },
+            )
+            .collect(),
+        None => cores.to_vec(),
+    };
+    for &c in &cpus {
         let usable = usize::try_from(c)
             .ok()
             .filter(|&c| c < libc::CPU_SETSIZE as usize)
@@ -312,6 +326,61 @@ fn cpu_set(job: u64, cores: &[i64]) -> Option<libc::cpu_set_t> {
         );
     }
     any.then_some(set)
+}
+
+/// The hardware threads (CPU numbers) of each core, in hwloc's logical
+/// core order (packages in order of their first CPU, cores in each in
+/// order of theirs), read from sysfs at `root`; `None` when it cannot be
+/// read.
+pub fn core_cpus(root: &Path) -> Option<Vec<Vec<usize>>> {
+    let read = |p: PathBuf| std::fs::read_to_string(p).ok();
+    // (package, first CPU of the core) -> the core's CPUs
+    let mut cores: BTreeMap<(i64, usize), Vec<usize>> = BTreeMap::new();
+    let mut package_first: BTreeMap<i64, usize> = BTreeMap::new();
+    for entry in std::fs::read_dir(root).ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(n) = name
+            .to_str()
+            .and_then(|s| s.strip_prefix("cpu"))
+            .and_then(|s| s.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let topo = entry.path().join("topology");
+        let (Some(pkg), Some(siblings)) = (
+            read(topo.join("physical_package_id")),
+            read(topo.join("core_cpus_list")).or_else(|| read(topo.join("thread_siblings_list"))),
+        ) else {
+            continue;
+        };
+        let pkg: i64 = pkg.trim().parse().ok()?;
+        let threads = parse_cpu_list(siblings.trim())?;
+        let first = *threads.iter().min()?;
+        let p = package_first.entry(pkg).or_insert(n);
+        *p = (*p).min(n);
+        cores.insert((pkg, first), threads);
+    }
+    if cores.is_empty() {
+        return None;
+    }
+    let mut ordered: Vec<((usize, usize), Vec<usize>)> = cores
+        .into_iter()
+        .map(|((pkg, first), t)| ((package_first.get(&pkg).copied().unwrap_or(0), first), t))
+        .collect();
+    ordered.sort();
+    Some(ordered.into_iter().map(|(_, t)| t).collect())
+}
+
+/// A kernel CPU list such as `0-3,8,10-11`.
+fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
+    let mut out = Vec::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => out.extend(a.parse::<usize>().ok()?..=b.parse::<usize>().ok()?),
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
 }
 
 /// Spawn one task copy in its own process group.

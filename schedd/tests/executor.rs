@@ -296,3 +296,41 @@ fn a_running_job_cannot_start_twice() {
     exec.kill(12);
     rx.recv_timeout(PATIENCE).expect("an exit");
 }
+
+/// A fake /sys/devices/system/cpu: `cpus[i] = (package, siblings list)`.
+fn fake_sysfs(tag: &str, cpus: &[(i64, &str)]) -> std::path::PathBuf {
+    let root = std::env::temp_dir().join(format!("quiver-sysfs-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for (n, (pkg, sib)) in cpus.iter().enumerate() {
+        let t = root.join(format!("cpu{n}/topology"));
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("physical_package_id"), format!("{pkg}\n")).unwrap();
+        std::fs::write(t.join("core_cpus_list"), format!("{sib}\n")).unwrap();
+    }
+    std::fs::create_dir_all(root.join("cpufreq")).unwrap();
+    root
+}
+
+#[test]
+fn core_ids_map_to_their_hardware_threads_in_hwloc_order() {
+    // Two packages numbered alternately, two threads per core whose
+    // siblings are 4 apart: cpu0 (pkg 0) and cpu4 share a core, etc.
+    let root = fake_sysfs(
+        "smt",
+        &[
+            (0, "0,4"),
+            (1, "1,5"),
+            (0, "2,6"),
+            (1, "3,7"),
+            (0, "0,4"),
+            (1, "1,5"),
+            (0, "2,6"),
+            (1, "3,7"),
+        ],
+    );
+    let map = schedd::executor::core_cpus(&root).unwrap();
+    // Logical cores: package 0's first (cores at cpu0, cpu2), then package 1's.
+    assert_eq!(map, vec![vec![0, 4], vec![2, 6], vec![1, 5], vec![3, 7]]);
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(schedd::executor::core_cpus(std::path::Path::new("/nonexistent")).is_none());
+}
