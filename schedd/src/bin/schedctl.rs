@@ -30,19 +30,7 @@ use tonic::service::Interceptor;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
 use tonic::{Code, Request, Status};
 
-/// The socket a schedd of this user listens on unless told otherwise:
-/// `$XDG_RUNTIME_DIR/quiver/schedd.sock`, or `/tmp/quiver-$UID/schedd.sock`
-/// when `XDG_RUNTIME_DIR` is not set.
-pub fn default_socket_path() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("quiver").join("schedd.sock"),
-        _ => {
-            // SAFETY: geteuid cannot fail and touches no memory.
-            let uid = unsafe { libc::geteuid() };
-            PathBuf::from(format!("/tmp/quiver-{uid}/schedd.sock"))
-        }
-    }
-}
+use schedd::auth::default_socket_path;
 
 /// Largest message schedctl accepts (a JGF of a large graph is big).
 const MAX_MESSAGE: usize = 1 << 30;
