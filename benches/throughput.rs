@@ -5,10 +5,13 @@
 //! For each match policy (first, then high): start `schedd` on the
 //! `gen-grug` recipe (`QUIVER_BENCH_RACKS` racks of 256 nodes; default 4 =
 //! 1,024 nodes of 64 cores), submit `QUIVER_BENCH_JOBS` (default 10,000)
-//! one-core jobs from 64 concurrent callers, and time until every one is
+//! one-core jobs from 64 concurrent callers on 4 connections, and time until every one is
 //! allocated (counted from the ALLOC events of a Watch opened before the
 //! first submit). Then cancel them all and time until every release is
-//! done. The journal is on, as in production. `QUIVER_BENCH_POLICIES`
+//! done. Last, the allocation from a loaded queue: one job holds every
+//! node, the jobs queue behind it, and the time is from its cancel until
+//! every queued job is allocated; and those are then cancelled in one
+//! request. The journal is on, as in production. `QUIVER_BENCH_POLICIES`
 //! (default `first,high`) picks the policies.
 //!
 //! Run with `make bench` (it builds `target/release/schedd` first), or
@@ -25,6 +28,8 @@ use sched_proto::SchedulerClient;
 use tonic::transport::{Channel, Endpoint};
 
 const CALLERS: usize = 64;
+/// Connections the callers share (HTTP/2 multiplexes the rest).
+const CONNECTIONS: usize = 4;
 const JOBSPEC: &str = "version: 9999
 resources:
   - type: slot
@@ -92,7 +97,105 @@ async fn count(mut stream: tonic::Streaming<pb::JobEvent>, kind: pb::EventKind, 
     }
 }
 
-async fn scenario(recipe: &Path, policy: &str, jobs: usize) {
+/// A job of every node, exclusively.
+fn whole_cluster(nodes: u32) -> String {
+    format!(
+        "version: 9999
+resources:
+  - type: node
+    count: {nodes}
+    exclusive: true
+    with:
+      - type: slot
+        count: 1
+        label: task
+        with:
+          - type: core
+            count: 1
+attributes:
+  system:
+    duration: 3600
+tasks:
+  - command: [\"app\"]
+    slot: task
+    count:
+      per_slot: 1
+"
+    )
+}
+
+/// Events of one kind, from now on.
+async fn watch(
+    c: &mut SchedulerClient<Channel>,
+    kind: pb::EventKind,
+) -> tonic::Streaming<pb::JobEvent> {
+    c.watch(pb::WatchRequest {
+        job_id: 0,
+        kinds: vec![kind as i32],
+        max_events: 0,
+    })
+    .await
+    .expect("watch")
+    .into_inner()
+}
+
+/// Submit `jobs` copies of `jobspec` from the concurrent callers; their ids.
+async fn submit_all(pool: &[SchedulerClient<Channel>], jobspec: &str, jobs: usize) -> Vec<u64> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..CALLERS.min(jobs) {
+        let mut c = pool[i % pool.len()].clone();
+        let next = next.clone();
+        let jobspec = jobspec.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < jobs {
+                let r = c
+                    .submit(pb::SubmitRequest {
+                        jobspec: jobspec.clone(),
+                        name: String::new(),
+                    })
+                    .await
+                    .expect("submit");
+                ids.push(r.into_inner().job_id);
+            }
+            ids
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.extend(t.await.expect("caller"));
+    }
+    ids
+}
+
+/// Cancel every job of `ids` from the concurrent callers.
+async fn cancel_all(pool: &[SchedulerClient<Channel>], ids: Vec<u64>) {
+    let ids = Arc::new(ids);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..CALLERS {
+        let mut c = pool[i % pool.len()].clone();
+        let (ids, next) = (ids.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&id) = ids.get(i) else { break };
+                c.cancel(pb::CancelRequest {
+                    job_id: id,
+                    ..Default::default()
+                })
+                .await
+                .expect("cancel");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("caller");
+    }
+}
+
+async fn scenario(recipe: &Path, policy: &str, jobs: usize, nodes: u32) {
     let dir = std::env::temp_dir().join(format!("quiver-tput-{}-{policy}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -131,42 +234,17 @@ async fn scenario(recipe: &Path, policy: &str, jobs: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let ready = started.elapsed();
-    let allocs = c
-        .watch(pb::WatchRequest {
-            job_id: 0,
-            kinds: vec![pb::EventKind::Alloc as i32],
-            max_events: 0,
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let waiter = tokio::spawn(count(allocs, pb::EventKind::Alloc, jobs));
-
+    let mut pool = Vec::new();
+    for _ in 0..CONNECTIONS {
+        pool.push(connect(&socket).await);
+    }
+    let waiter = tokio::spawn(count(
+        watch(&mut c, pb::EventKind::Alloc).await,
+        pb::EventKind::Alloc,
+        jobs,
+    ));
     let t0 = Instant::now();
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..CALLERS {
-        let mut c = c.clone();
-        let next = next.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < jobs {
-                let r = c
-                    .submit(pb::SubmitRequest {
-                        jobspec: JOBSPEC.to_owned(),
-                        name: String::new(),
-                    })
-                    .await
-                    .expect("submit");
-                ids.push(r.into_inner().job_id);
-            }
-            ids
-        }));
-    }
-    let mut ids = Vec::new();
-    for t in tasks {
-        ids.extend(t.await.expect("caller"));
-    }
+    let ids = submit_all(&pool, JOBSPEC, jobs).await;
     let submitted = t0.elapsed();
     waiter.await.expect("watch");
     let allocated = t0.elapsed();
@@ -186,40 +264,59 @@ async fn scenario(recipe: &Path, policy: &str, jobs: usize) {
         ready.as_secs_f64(),
     );
 
-    let cancels = c
-        .watch(pb::WatchRequest {
-            job_id: 0,
-            kinds: vec![pb::EventKind::Cancel as i32],
-            max_events: 0,
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let waiter = tokio::spawn(count(cancels, pb::EventKind::Cancel, jobs));
+    let waiter = tokio::spawn(count(
+        watch(&mut c, pb::EventKind::Cancel).await,
+        pb::EventKind::Cancel,
+        jobs,
+    ));
     let t0 = Instant::now();
-    let ids = Arc::new(ids);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..CALLERS {
-        let mut c = c.clone();
-        let (ids, next) = (ids.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&id) = ids.get(i) else { break };
-                c.cancel(pb::CancelRequest { job_id: id })
-                    .await
-                    .expect("cancel");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("caller");
-    }
+    cancel_all(&pool, ids).await;
     waiter.await.expect("watch");
     let released = t0.elapsed();
     println!(
         "policy {policy:>5}: {jobs} running jobs cancelled in {:.3} s: {:.0} releases/s",
+        released.as_secs_f64(),
+        jobs as f64 / released.as_secs_f64()
+    );
+
+    // A loaded queue: every node held by one job, the jobs queued behind
+    // it; then it goes, and the queue drains.
+    let blocker = submit_all(&pool, &whole_cluster(nodes), 1).await;
+    let ids = submit_all(&pool, JOBSPEC, jobs).await;
+    let waiter = tokio::spawn(count(
+        watch(&mut c, pb::EventKind::Alloc).await,
+        pb::EventKind::Alloc,
+        jobs,
+    ));
+    let t0 = Instant::now();
+    cancel_all(&pool, blocker).await;
+    waiter.await.expect("watch");
+    let drained = t0.elapsed();
+    println!(
+        "policy {policy:>5}: {jobs} queued jobs allocated in {:.3} s once the resources came free: {:.0} jobs/s",
+        drained.as_secs_f64(),
+        jobs as f64 / drained.as_secs_f64()
+    );
+    // The same release, asked for in one request (`schedctl cancel ID...`).
+    let waiter = tokio::spawn(count(
+        watch(&mut c, pb::EventKind::Cancel).await,
+        pb::EventKind::Cancel,
+        jobs,
+    ));
+    let t0 = Instant::now();
+    let r = c
+        .cancel(pb::CancelRequest {
+            job_id: 0,
+            job_ids: ids,
+        })
+        .await
+        .expect("cancel")
+        .into_inner();
+    waiter.await.expect("watch");
+    let released = t0.elapsed();
+    assert!(r.outcomes.iter().all(|o| o.error.is_empty()));
+    println!(
+        "policy {policy:>5}: {jobs} running jobs cancelled in one request in {:.3} s: {:.0} releases/s",
         released.as_secs_f64(),
         jobs as f64 / released.as_secs_f64()
     );
@@ -243,7 +340,7 @@ fn main() {
         .unwrap_or(10_000);
     let (dir, recipe) = common::write_recipe(&script, racks).expect("recipe");
     println!(
-        "throughput: {} nodes ({racks} racks), {jobs} one-core jobs, {CALLERS} concurrent callers",
+        "throughput: {} nodes ({racks} racks), {jobs} one-core jobs, {CALLERS} concurrent callers on {CONNECTIONS} connections",
         racks * 256
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -253,7 +350,7 @@ fn main() {
     let policies =
         std::env::var("QUIVER_BENCH_POLICIES").unwrap_or_else(|_| "first,high".to_owned());
     for policy in policies.split(',').filter(|p| !p.is_empty()) {
-        rt.block_on(scenario(&recipe, policy, jobs));
+        rt.block_on(scenario(&recipe, policy, jobs, racks * 256));
     }
     let _ = std::fs::remove_dir_all(dir);
 }

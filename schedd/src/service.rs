@@ -17,6 +17,10 @@ use crate::actor::{CallError, Command, Handle};
 use crate::auth::{caller, Identity};
 use crate::instance::{Event, EventKind, InstanceError, Job, JobState, ResourceFilter};
 
+/// Jobs one Cancel call may name: the instance serves nothing else
+/// while it cancels them.
+pub const MAX_CANCEL_IDS: usize = 65_536;
+
 /// The largest jobspec a Submit or Match takes.
 pub const MAX_JOBSPEC_BYTES: usize = 1 << 20;
 
@@ -206,7 +210,51 @@ impl pb::scheduler_server::Scheduler for Service {
         req: Request<pb::CancelRequest>,
     ) -> Result<Response<pb::CancelResponse>, Status> {
         let caller = self.who(&req)?;
-        let id = req.into_inner().job_id;
+        let r = req.into_inner();
+        if !r.job_ids.is_empty() {
+            if r.job_id != 0 {
+                return Err(Status::invalid_argument(
+                    "job_id and job_ids: give one or the other",
+                ));
+            }
+            if r.job_ids.len() > MAX_CANCEL_IDS {
+                return Err(Status::invalid_argument(format!(
+                    "job_ids: {} ids; at most {MAX_CANCEL_IDS} per call",
+                    r.job_ids.len()
+                )));
+            }
+            let ids = r.job_ids;
+            let results = self
+                .handle
+                .call(|reply| Command::CancelMany {
+                    caller,
+                    ids: ids.clone(),
+                    reply,
+                })
+                .await
+                .map_err(status_of)?;
+            let outcomes = ids
+                .iter()
+                .zip(results)
+                .map(|(&job_id, r)| match r {
+                    Ok(prev) => pb::CancelOutcome {
+                        job_id,
+                        previous: state_pb(prev) as i32,
+                        error: String::new(),
+                    },
+                    Err(e) => pb::CancelOutcome {
+                        job_id,
+                        previous: pb::JobState::Unspecified as i32,
+                        error: e.to_string(),
+                    },
+                })
+                .collect();
+            return Ok(Response::new(pb::CancelResponse {
+                previous: pb::JobState::Unspecified as i32,
+                outcomes,
+            }));
+        }
+        let id = r.job_id;
         let previous = self
             .handle
             .call(|reply| Command::Cancel { caller, id, reply })
@@ -214,6 +262,7 @@ impl pb::scheduler_server::Scheduler for Service {
             .map_err(status_of)?;
         Ok(Response::new(pb::CancelResponse {
             previous: state_pb(previous) as i32,
+            outcomes: Vec::new(),
         }))
     }
 

@@ -92,25 +92,47 @@ fn cancel_pending_and_running() {
         assert_eq!(state(&info(&mut c, all).await), pb::JobState::Running);
         assert_eq!(state(&info(&mut c, next).await), pb::JobState::Pending);
         let prev = c
-            .cancel(pb::CancelRequest { job_id: next })
+            .cancel(pb::CancelRequest {
+                job_id: next,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner()
             .previous;
         assert_eq!(prev, pb::JobState::Pending as i32);
         assert_eq!(state(&info(&mut c, next).await), pb::JobState::Canceled);
-        c.cancel(pb::CancelRequest { job_id: all }).await.unwrap();
+        c.cancel(pb::CancelRequest {
+            job_id: all,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
         assert_eq!(state(&info(&mut c, all).await), pb::JobState::Canceled);
         // What it held is free again: a 4-node job starts at once.
         let again = submit(&mut c, &jobspec(4, 0, 100)).await;
         assert_eq!(state(&info(&mut c, again).await), pb::JobState::Running);
         // Cancelling an ended job is an error that says so.
         let e = c
-            .cancel(pb::CancelRequest { job_id: all })
+            .cancel(pb::CancelRequest {
+                job_id: all,
+                ..Default::default()
+            })
             .await
             .unwrap_err();
         assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{e}");
     });
+    // Several at once: each job's outcome, the call itself succeeds.
+    let a = d.ok(&["submit", "-n", "1", "-t", "100", "--", "app"]);
+    let b = d.ok(&["submit", "-n", "1", "-t", "100", "--", "app"]);
+    let out = d.ctl(&["cancel", a.trim(), b.trim(), "999"]);
+    assert!(!out.status.success(), "999 does not exist");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("999") && !err.contains(a.trim()), "{err}");
+    for id in [a.trim(), b.trim()] {
+        let v: serde_json::Value = serde_json::from_str(&d.ok(&["info", id, "--json"])).unwrap();
+        assert_eq!(v["state"], "CANCELED");
+    }
     d.stop();
 }
 
@@ -332,7 +354,10 @@ fn bad_input_gets_clear_errors_and_the_daemon_goes_on() {
         assert_eq!(e.code(), tonic::Code::NotFound);
         assert!(e.message().contains("999"));
         let e = c
-            .cancel(pb::CancelRequest { job_id: 999 })
+            .cancel(pb::CancelRequest {
+                job_id: 999,
+                ..Default::default()
+            })
             .await
             .unwrap_err();
         assert_eq!(e.code(), tonic::Code::NotFound);

@@ -577,13 +577,36 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             emit(&format!("{}\n", r.job_id))?;
         }
         Cmd::Cancel { ids } => {
-            let mut failed = false;
-            for id in ids {
-                if let Err(s) = client.cancel(pb::CancelRequest { job_id: id }).await {
-                    eprintln!("schedctl: cancel {id}: {}", Failure::Rpc(s));
+            // One request for all of them; each job's outcome comes back.
+            let failed = if let [id] = ids[..] {
+                match client
+                    .cancel(pb::CancelRequest {
+                        job_id: id,
+                        job_ids: Vec::new(),
+                    })
+                    .await
+                {
+                    Ok(_) => false,
+                    Err(s) => {
+                        eprintln!("schedctl: cancel {id}: {}", Failure::Rpc(s));
+                        true
+                    }
+                }
+            } else {
+                let r = client
+                    .cancel(pb::CancelRequest {
+                        job_id: 0,
+                        job_ids: ids,
+                    })
+                    .await?
+                    .into_inner();
+                let mut failed = false;
+                for o in r.outcomes.iter().filter(|o| !o.error.is_empty()) {
+                    eprintln!("schedctl: cancel {}: {}", o.job_id, o.error);
                     failed = true;
                 }
-            }
+                failed
+            };
             if failed {
                 return Ok(ExitCode::FAILURE);
             }
