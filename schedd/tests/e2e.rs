@@ -483,3 +483,49 @@ fn metrics_are_served_for_prometheus_and_stats_agree() {
     assert_eq!(stats["pending"], 1);
     d.stop();
 }
+
+#[test]
+fn local_executor_runs_jobs_here_and_enforces_the_time_limit() {
+    let dir = TempDir::new("local");
+    let recipe = four_nodes();
+    // Wall clock, local executor: what `make run` serves.
+    let d = start(&dir.0, &["--grug", recipe.to_str().unwrap()]);
+    let out = dir.0.join("out.txt");
+    let script = format!(
+        "echo task $QUIVER_TASK_RANK of job $QUIVER_JOB_ID gpus=[$CUDA_VISIBLE_DEVICES] >> {}",
+        out.display()
+    );
+    let id = d.ok(&["submit", "-n", "2", "-t", "1m", "--", "sh", "-c", &script]);
+    let id = id.trim();
+    let w = d.ctl(&["wait", id]);
+    assert!(w.status.success(), "{}", String::from_utf8_lossy(&w.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            format!("task 0 of job {id} gpus=[]"),
+            format!("task 1 of job {id} gpus=[]")
+        ]
+    );
+    // A failing task fails the job, with its exit status.
+    let bad = d.ok(&["submit", "-t", "1m", "--", "sh", "-c", "exit 3"]);
+    let w = d.ctl(&["wait", bad.trim()]);
+    assert!(!w.status.success());
+    let v: serde_json::Value =
+        serde_json::from_str(&d.ok(&["info", bad.trim(), "--json"])).unwrap();
+    assert_eq!(v["state"], "FAILED", "{v}");
+    assert_eq!(v["exit_code"], 3);
+    // Past its time limit a job is killed and fails, and its cores are free.
+    let slow = d.ok(&["submit", "-t", "1s", "--", "sleep", "60"]);
+    let w = d.ctl(&["wait", slow.trim()]);
+    assert!(!w.status.success());
+    let v: serde_json::Value =
+        serde_json::from_str(&d.ok(&["info", slow.trim(), "--json"])).unwrap();
+    assert_eq!(v["state"], "FAILED", "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("time limit"), "{v}");
+    let st: serde_json::Value = serde_json::from_str(&d.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(st["running"], 0, "{st}");
+    d.stop();
+}
