@@ -350,6 +350,7 @@ fn serve(
             return None;
         }
         Command::Shutdown => {
+            inst.shutdown();
             *stop = true;
             return None;
         }

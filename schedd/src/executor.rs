@@ -77,6 +77,60 @@ pub trait Executor: Send {
     /// `on_exit` callback given to the executor's constructor), or are
     /// killed when their duration is over.
     fn ends_by_duration(&self) -> bool;
+    /// The process groups a running job's tasks run in, each with its
+    /// leader's start time (clock ticks since boot), for the journal: a
+    /// restarted instance kills what a lost job left behind. Empty for
+    /// executors that run nothing.
+    fn groups(&self, _job_id: u64) -> Vec<(i32, u64)> {
+        Vec::new()
+    }
+    /// Stop every job before the instance stops: their tasks must not run
+    /// on unguarded cores. Returns when they are gone (or after a grace
+    /// period and SIGKILL).
+    fn shutdown(&mut self) {}
+}
+
+/// This boot of the kernel (`/proc/sys/kernel/random/boot_id`); empty
+/// when unknown.
+pub fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// When process `pid` started, in clock ticks since boot (field 22 of
+/// `/proc/PID/stat`); `None` when it is gone or a zombie.
+pub fn start_ticks(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: the
+    // fields after it start past the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Kill (SIGKILL) the process groups a job of an earlier run of this
+/// instance left behind: those whose leader is still the process that was
+/// recorded (same boot, same start time), so a reused pid is never hit.
+/// Returns how many groups were killed.
+pub fn kill_leftovers(boot: &str, groups: &[(i32, u64)]) -> usize {
+    if boot.is_empty() || boot != boot_id() {
+        return 0;
+    }
+    let mut killed = 0;
+    for &(pgid, ticks) in groups {
+        if pgid > 1 && start_ticks(pgid) == Some(ticks) {
+            // SAFETY: kill(2) has no memory preconditions; a negative pid
+            // names the process group.
+            if unsafe { libc::kill(-pgid, libc::SIGKILL) } == 0 {
+                killed += 1;
+            }
+        }
+    }
+    killed
 }
 
 /// The simulated executor: starts nothing; jobs end by duration.
@@ -251,6 +305,37 @@ impl Executor for LocalExecutor {
 
     fn ends_by_duration(&self) -> bool {
         false
+    }
+
+    fn shutdown(&mut self) {
+        let all: Vec<libc::pid_t> = lock(&self.running).values().flatten().copied().collect();
+        if all.is_empty() {
+            return;
+        }
+        tracing::info!(
+            groups = all.len(),
+            "stopping every job (SIGTERM, SIGKILL after 2 s)"
+        );
+        signal_groups(&all, libc::SIGTERM);
+        // The waiter threads drop a job from `running` once its processes
+        // are reaped.
+        let deadline = std::time::Instant::now() + KILL_GRACE;
+        while !lock(&self.running).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let left: Vec<libc::pid_t> = lock(&self.running).values().flatten().copied().collect();
+        signal_groups(&left, libc::SIGKILL);
+    }
+
+    fn groups(&self, job_id: u64) -> Vec<(i32, u64)> {
+        let groups = lock(&self.running)
+            .get(&job_id)
+            .cloned()
+            .unwrap_or_default();
+        groups
+            .into_iter()
+            .filter_map(|g| start_ticks(g).map(|t| (g, t)))
+            .collect()
     }
 }
 

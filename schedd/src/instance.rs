@@ -621,10 +621,24 @@ impl Instance {
                 },
                 JobState::Running => match allocs.remove(&id) {
                     None => to_fail.push((id, "the journal holds no allocation for it".into())),
-                    Some(_) if !r.by_match && !self.executor.ends_by_duration() => to_fail.push((
-                        id,
-                        "its processes were lost when the instance restarted".into(),
-                    )),
+                    Some(_) if !r.by_match && !self.executor.ends_by_duration() => {
+                        let killed = rec
+                            .processes
+                            .iter()
+                            .find(|p| p.job_id == id)
+                            .map_or(0, |p| {
+                                crate::executor::kill_leftovers(&p.boot_id, &p.groups)
+                            });
+                        let why = if killed > 0 {
+                            format!(
+                                "its processes were lost when the instance restarted \
+                                 ({killed} process groups still running were killed)"
+                            )
+                        } else {
+                            "its processes were lost when the instance restarted".to_owned()
+                        };
+                        to_fail.push((id, why))
+                    }
                     Some(a) => to_book.push(a),
                 },
                 _ => {}
@@ -1175,7 +1189,16 @@ impl Instance {
         let launch = self.launch(id, duration);
         self.specs.remove(&id);
         match self.executor.start(launch) {
-            Ok(()) => self.push_event(id, EventKind::Start, at, 0, String::new()),
+            Ok(()) => {
+                // Where its processes are, so a restart after a crash can
+                // kill what would otherwise run on unguarded cores.
+                let groups = self.executor.groups(id);
+                if !groups.is_empty() {
+                    let boot = crate::executor::boot_id();
+                    let _ = self.jr(|j| j.processes(id, &boot, &groups));
+                }
+                self.push_event(id, EventKind::Start, at, 0, String::new())
+            }
             Err(e) => {
                 warn!(job_id = id, error = %e, "job could not start");
                 let now = self.clock.now();
@@ -1280,6 +1303,30 @@ impl Instance {
     /// timer.
     pub fn next_deadline(&self) -> Option<i64> {
         self.ends.first().map(|&(t, _)| t)
+    }
+
+    /// The instance is stopping: jobs whose processes run here are stopped
+    /// and end as canceled ("the instance stopped"), so nothing runs on
+    /// cores no scheduler guards. Jobs of the sim executor and match jobs
+    /// run nothing and are left as they are: a restart carries them on.
+    pub fn shutdown(&mut self) {
+        if self.executor.ends_by_duration() {
+            return;
+        }
+        let ids: Vec<JobId> = self
+            .jobs
+            .values()
+            .filter(|j| j.state == JobState::Running && !j.by_match)
+            .map(|j| j.id)
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        self.executor.shutdown();
+        let now = self.clock.now();
+        for id in ids {
+            self.end_job(id, JobState::Canceled, "the instance stopped", 0, now);
+        }
     }
 
     /// A local job's processes ended: exit status 0 finishes it, any other

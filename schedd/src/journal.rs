@@ -112,6 +112,19 @@ pub struct Recovered {
     pub statuses: Vec<(String, bool)>,
     /// The next job id to hand out: one past the highest job id.
     pub next_job_id: u64,
+    /// Process groups of the jobs running here when the journal was last
+    /// written.
+    pub processes: Vec<ProcessRecord>,
+}
+
+/// The process groups a running job's tasks were started in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessRecord {
+    pub job_id: u64,
+    /// The kernel's boot id then: after a reboot the ids mean nothing.
+    pub boot_id: String,
+    /// (process group id, its leader's start time in clock ticks since boot)
+    pub groups: Vec<(i32, u64)>,
 }
 
 /// An open journal.
@@ -154,6 +167,11 @@ CREATE TABLE IF NOT EXISTS allocations (
 CREATE TABLE IF NOT EXISTS vertex_status (
     path TEXT PRIMARY KEY,
     up INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS processes (
+    job_id INTEGER PRIMARY KEY,
+    boot_id TEXT NOT NULL,
+    groups TEXT NOT NULL
 );
 ";
 
@@ -350,11 +368,37 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 
-    /// Record that job `job_id` released what it held.
+    /// Record that job `job_id` released what it held (its processes are
+    /// gone with it).
     pub fn release(&mut self, job_id: u64) -> Result<(), JournalError> {
         self.conn
             .prepare_cached("DELETE FROM allocations WHERE job_id = ?1")
             .and_then(|mut s| s.execute([to_i64(job_id)]))
+            .and_then(|_| {
+                self.conn
+                    .prepare_cached("DELETE FROM processes WHERE job_id = ?1")
+                    .and_then(|mut s| s.execute([to_i64(job_id)]))
+            })
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record the process groups job `job_id` runs in.
+    pub fn processes(
+        &mut self,
+        job_id: u64,
+        boot_id: &str,
+        groups: &[(i32, u64)],
+    ) -> Result<(), JournalError> {
+        let text = serde_json::to_string(groups).map_err(|e| JournalError::Corrupt {
+            path: self.path.clone(),
+            what: format!("job {job_id}: cannot encode its processes: {e}"),
+        })?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO processes (job_id, boot_id, groups) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![to_i64(job_id), boot_id, text]))
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
@@ -471,12 +515,40 @@ impl Journal {
                 statuses.push(row.map_err(|e| self.err(e))?);
             }
         }
+        let mut processes = Vec::new();
+        {
+            let mut s = self
+                .conn
+                .prepare("SELECT job_id, boot_id, groups FROM processes ORDER BY job_id")
+                .map_err(|e| self.err(e))?;
+            let rows = s
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (job_id, boot_id, text) = row.map_err(|e| self.err(e))?;
+                let groups = serde_json::from_str(&text)
+                    .map_err(|e| corrupt(format!("processes of job {job_id}: {e}")))?;
+                processes.push(ProcessRecord {
+                    job_id: u64::try_from(job_id)
+                        .map_err(|_| corrupt("processes: negative job id".into()))?,
+                    boot_id,
+                    groups,
+                });
+            }
+        }
         // Ids are never reused and every id handed out has a row.
         let next_job_id = jobs.last().map_or(1, |j| j.id + 1);
         Ok(Recovered {
             jobs,
             allocations,
             statuses,
+            processes,
             next_job_id,
         })
     }

@@ -529,3 +529,70 @@ fn local_executor_runs_jobs_here_and_enforces_the_time_limit() {
     assert_eq!(st["running"], 0, "{st}");
     d.stop();
 }
+
+/// Whether process `pid` is alive (not gone, not a zombie).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.split_whitespace().next() != Some("Z")),
+        Err(_) => false,
+    }
+}
+
+/// Wait up to 10 s for `cond`.
+fn eventually(cond: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cond()
+}
+
+#[test]
+fn no_task_outlives_its_scheduler() {
+    let dir = TempDir::new("orphans");
+    let recipe = four_nodes();
+    let args = ["--grug", recipe.to_str().unwrap()];
+    let pidfile = dir.0.join("pid");
+    let script = format!("echo $$ > {}; exec sleep 60", pidfile.display());
+    let started = |d: &Daemon| -> (String, i32) {
+        let _ = std::fs::remove_file(&pidfile);
+        let id = d.ok(&["submit", "-t", "10m", "--", "sh", "-c", &script]);
+        assert!(eventually(
+            || std::fs::read_to_string(&pidfile).is_ok_and(|s| s.trim().parse::<i32>().is_ok())
+        ));
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(alive(pid));
+        (id.trim().to_owned(), pid)
+    };
+    // kill -9: the task is left running, and the next schedd kills it.
+    let d = start(&dir.0, &args);
+    let (id, pid) = started(&d);
+    d.kill9();
+    assert!(alive(pid), "the crash itself does not stop the task");
+    let d = start(&dir.0, &args);
+    assert!(eventually(|| !alive(pid)), "the restart killed pid {pid}");
+    let v: serde_json::Value = serde_json::from_str(&d.ok(&["info", &id, "--json"])).unwrap();
+    assert_eq!(v["state"], "FAILED");
+    assert!(v["reason"].as_str().unwrap().contains("were killed"), "{v}");
+    // A clean stop ends the running jobs first.
+    let (id, pid) = started(&d);
+    d.stop();
+    assert!(
+        eventually(|| !alive(pid)),
+        "stopping schedd stopped pid {pid}"
+    );
+    let d = start(&dir.0, &args);
+    let v: serde_json::Value = serde_json::from_str(&d.ok(&["info", &id, "--json"])).unwrap();
+    assert_eq!(v["state"], "CANCELED", "{v}");
+    assert_eq!(v["reason"], "the instance stopped");
+    d.stop();
+}
