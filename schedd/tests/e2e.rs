@@ -596,3 +596,39 @@ fn no_task_outlives_its_scheduler() {
     assert_eq!(v["reason"], "the instance stopped");
     d.stop();
 }
+
+#[test]
+fn one_daemon_per_state_directory_and_per_socket() {
+    let dir = TempDir::new("lock");
+    let recipe = four_nodes();
+    let d = start(&dir.0, &sim_args(recipe.to_str().unwrap(), "fcfs"));
+    // Same state directory, another socket: refused, naming the holder.
+    let out = std::process::Command::new(SCHEDD)
+        .args(["--grug", recipe.to_str().unwrap(), "--executor", "sim"])
+        .arg("--socket")
+        .arg(dir.0.join("other.sock"))
+        .arg("--state-dir")
+        .arg(&d.state)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("another schedd (pid {})", d.child.id())),
+        "{err}"
+    );
+    // Same socket, another state directory: refused too.
+    let out = std::process::Command::new(SCHEDD)
+        .args(["--grug", recipe.to_str().unwrap(), "--executor", "sim"])
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("--state-dir")
+        .arg(dir.0.join("other-state"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another schedd is serving"));
+    // The first one is unharmed.
+    d.ok(&["status"]);
+    d.stop();
+}

@@ -222,6 +222,8 @@ fn run(args: Args) -> Result<()> {
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     std::fs::create_dir_all(&state_dir)
         .with_context(|| format!("--state-dir {}", state_dir.display()))?;
+    // One daemon per state directory: two would write one journal.
+    let _lock = lock_state_dir(&state_dir)?;
     let (graph, source) = load_graph(&args)?;
     let journal =
         Journal::open(&state_dir).with_context(|| format!("journal in {}", state_dir.display()))?;
@@ -285,9 +287,12 @@ fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(auth::default_socket_path);
 
+    // Only a socket this process bound is its to remove at the end.
+    let bound = std::sync::atomic::AtomicBool::new(false);
     let served = rt.block_on(async {
         let listener = auth::bind_unix(&socket, mode)
             .with_context(|| format!("--socket {}", socket.display()))?;
+        bound.store(true, std::sync::atomic::Ordering::Relaxed);
         info!(socket = %socket.display(), mode = format!("{mode:o}"), "serving on the Unix socket");
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
@@ -366,8 +371,39 @@ fn run(args: Args) -> Result<()> {
     if join.join().is_err() {
         warn!("the instance thread panicked");
     }
-    let _ = std::fs::remove_file(&socket);
+    if bound.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = std::fs::remove_file(&socket);
+    }
     served
+}
+
+/// Hold an exclusive lock on `dir/lock` for as long as the returned file
+/// lives (the kernel drops it when the process dies, however it dies).
+fn lock_state_dir(dir: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    use std::os::unix::io::AsRawFd;
+    let path = dir.join("lock");
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("{}", path.display()))?;
+    // SAFETY: flock(2) on a descriptor we own; no memory is passed.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let mut holder = String::new();
+        let _ = f.read_to_string(&mut holder);
+        bail!(
+            "--state-dir {}: another schedd (pid {}) is using it",
+            dir.display(),
+            holder.trim()
+        );
+    }
+    f.set_len(0)?;
+    f.rewind()?;
+    writeln!(f, "{}", std::process::id())?;
+    Ok(f)
 }
 
 /// SIGINT or SIGTERM.
