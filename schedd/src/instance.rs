@@ -226,6 +226,10 @@ pub struct Config {
     pub prune_filters: String,
     /// Where the executor puts jobs' output.
     pub output_dir: PathBuf,
+    /// Ended jobs kept (in memory and in the journal), the most recently
+    /// ended; older ones are forgotten, so a long-lived instance does not
+    /// grow without bound.
+    pub keep_ended: usize,
 }
 
 impl Default for Config {
@@ -238,6 +242,7 @@ impl Default for Config {
             default_duration: 3600,
             prune_filters: "ALL:core".into(),
             output_dir: PathBuf::from("."),
+            keep_ended: 100_000,
         }
     }
 }
@@ -456,6 +461,8 @@ pub struct Instance {
     /// ensembles) skip the walk, which under a ranking policy is a full
     /// one.
     satisfiable: (u64, HashSet<String>),
+    /// Ended jobs still remembered, the earliest ended first.
+    ended: VecDeque<JobId>,
 }
 
 impl Instance {
@@ -510,6 +517,7 @@ impl Instance {
             released_total: 0,
             match_us: VecDeque::with_capacity(LATENCY_WINDOW),
             satisfiable: (0, HashSet::new()),
+            ended: VecDeque::new(),
         };
         inst.replay()?;
         let now = inst.clock.now();
@@ -749,6 +757,15 @@ impl Instance {
             }
         }
         self.trav.set_now(now);
+        let mut ended: Vec<(i64, JobId)> = self
+            .jobs
+            .values()
+            .filter(|j| j.state.is_ended())
+            .map(|j| (j.end_time, j.id))
+            .collect();
+        ended.sort_unstable();
+        self.ended = ended.into_iter().map(|(_, id)| id).collect();
+        self.forget_old();
         for (id, why) in to_fail {
             warn!(job_id = id, reason = %why, "job failed on recovery");
             self.end_job(id, JobState::Failed, &why, 0, now);
@@ -1016,6 +1033,23 @@ impl Instance {
         };
         debug!(job_id = id, state = state.as_str(), reason, "job ended");
         self.push_event(id, kind, time, 0, reason.to_owned());
+        self.ended.push_back(id);
+        self.forget_old();
+    }
+
+    /// Forget the earliest ended jobs beyond `keep_ended`, here and in the
+    /// journal.
+    fn forget_old(&mut self) {
+        while self.ended.len() > self.cfg.keep_ended.max(1) {
+            let Some(id) = self.ended.pop_front() else {
+                break;
+            };
+            if let Some(j) = self.jobs.remove(&id) {
+                self.counts[j.state.index()] -= 1;
+            }
+            let next = self.next_id;
+            let _ = self.jr(|j| j.forget(id, next));
+        }
     }
 
     // ----- scheduling -------------------------------------------------------

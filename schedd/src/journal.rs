@@ -383,6 +383,17 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 
+    /// Forget an ended job: its row goes; ids below `next_job_id` are
+    /// never handed out again.
+    pub fn forget(&mut self, job_id: u64, next_job_id: u64) -> Result<(), JournalError> {
+        self.set_meta("next_job_id", to_i64(next_job_id))?;
+        self.conn
+            .prepare_cached("DELETE FROM jobs WHERE id = ?1")
+            .and_then(|mut s| s.execute([to_i64(job_id)]))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// Record the process groups job `job_id` runs in.
     pub fn processes(
         &mut self,
@@ -543,7 +554,12 @@ impl Journal {
             }
         }
         // Ids are never reused and every id handed out has a row.
-        let next_job_id = jobs.last().map_or(1, |j| j.id + 1);
+        // Forgotten jobs' ids are never handed out again either.
+        let floor = self
+            .meta("next_job_id")?
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(1);
+        let next_job_id = jobs.last().map_or(1, |j| j.id + 1).max(floor);
         Ok(Recovered {
             jobs,
             allocations,

@@ -863,3 +863,58 @@ fn the_clock_trait_is_what_the_instance_reads() {
     let c: Box<dyn Clock> = Box::new(SimClock::new(7));
     assert_eq!(c.now(), 7);
 }
+
+#[test]
+fn ended_jobs_beyond_keep_ended_are_forgotten_and_their_ids_never_reused() {
+    let dir = TempDir::new("forget");
+    let journal = || Some(Journal::open(&dir.0).unwrap());
+    let cfg = || Config {
+        keep_ended: 2,
+        ..config(QueuePolicy::Fcfs)
+    };
+    let mut i = build(cfg(), Box::new(SimExecutor), journal(), T0);
+    i.journal_begin();
+    let ids: Vec<JobId> = (0..5)
+        .map(|k| i.submit(ALICE, "", &cores(1, 10 + k)).unwrap())
+        .collect();
+    let long = i.submit(ALICE, "", &cores(1, 1000)).unwrap();
+    schedule_all(&mut i);
+    i.journal_commit().unwrap();
+    i.journal_begin();
+    i.advance(100).unwrap();
+    i.journal_commit().unwrap();
+    // The two that ended last are remembered; the running one too.
+    let known: Vec<JobId> = i.jobs().map(|j| j.id).collect();
+    assert_eq!(known, vec![ids[3], ids[4], long]);
+    assert!(i.job(ids[0]).is_none());
+    assert_eq!(i.stats().finished, 2);
+    drop(i);
+    // The journal forgot them too, and ids go on from where they were.
+    let mut i = build(cfg(), Box::new(SimExecutor), journal(), T0 + 100);
+    let known: Vec<JobId> = i.jobs().map(|j| j.id).collect();
+    assert_eq!(known, vec![ids[3], ids[4], long]);
+    i.journal_begin();
+    i.cancel(ALICE, long).unwrap();
+    let next = i.submit(ALICE, "", &cores(1, 10)).unwrap();
+    i.journal_commit().unwrap();
+    assert_eq!(next, long + 1);
+    let known: Vec<JobId> = i.jobs().map(|j| j.id).collect();
+    assert_eq!(known, vec![ids[4], long, next]);
+    drop(i);
+    // Even when every job with a high id is forgotten.
+    let mut i = build(
+        Config {
+            keep_ended: 1,
+            ..cfg()
+        },
+        Box::new(SimExecutor),
+        journal(),
+        T0 + 100,
+    );
+    i.journal_begin();
+    i.cancel(ALICE, next).unwrap();
+    i.journal_commit().unwrap();
+    drop(i);
+    let mut i = build(cfg(), Box::new(SimExecutor), journal(), T0 + 100);
+    assert_eq!(i.submit(ALICE, "", &cores(1, 10)).unwrap(), next + 1);
+}

@@ -95,6 +95,10 @@ struct Args {
     /// Pruning filters of the matcher (Fluxion's syntax).
     #[arg(long, default_value = "ALL:core")]
     prune_filters: String,
+    /// Ended jobs remembered (for info, jobs, wait); older ones are
+    /// forgotten, from memory and from the journal.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    keep_ended: u64,
     /// Seconds a job may run when its jobspec gives no duration.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     default_duration: u64,
@@ -238,6 +242,7 @@ fn run(args: Args) -> Result<()> {
         default_duration: args.default_duration,
         prune_filters: args.prune_filters.clone(),
         output_dir: state_dir.join("jobs"),
+        keep_ended: usize::try_from(args.keep_ended).unwrap_or(usize::MAX),
         ..Config::default()
     };
 
