@@ -133,6 +133,16 @@ fn cancel_pending_and_running() {
         let v: serde_json::Value = serde_json::from_str(&d.ok(&["info", id, "--json"])).unwrap();
         assert_eq!(v["state"], "CANCELED");
     }
+    // --all: every pending and running job of the caller's.
+    let ids: Vec<String> = (0..3)
+        .map(|_| d.ok(&["submit", "-N", "2", "-t", "100", "--", "app"]))
+        .collect();
+    d.ok(&["cancel", "--all"]);
+    for id in &ids {
+        let v: serde_json::Value =
+            serde_json::from_str(&d.ok(&["info", id.trim(), "--json"])).unwrap();
+        assert_eq!(v["state"], "CANCELED", "{v}");
+    }
     d.stop();
 }
 

@@ -68,11 +68,19 @@ enum Cmd {
     /// Queue a job: a jobspec FILE (YAML or JSON; - = stdin), or a shape and
     /// a command after `--`; prints the job id
     Submit(SubmitArgs),
-    /// Cancel jobs
+    /// Cancel jobs: the ids given, or with --all every pending and running
+    /// job of yours
     Cancel {
         /// Job ids
-        #[arg(required = true, value_name = "ID")]
+        #[arg(
+            required_unless_present = "all",
+            conflicts_with = "all",
+            value_name = "ID"
+        )]
         ids: Vec<u64>,
+        /// Every pending and running job you own
+        #[arg(long)]
+        all: bool,
     },
     /// List jobs, oldest first
     Jobs {
@@ -576,7 +584,31 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 .into_inner();
             emit(&format!("{}\n", r.job_id))?;
         }
-        Cmd::Cancel { ids } => {
+        Cmd::Cancel { ids, all } => {
+            let ids = if all {
+                // SAFETY: geteuid cannot fail and touches no memory.
+                let me = unsafe { libc::geteuid() };
+                let jobs = client
+                    .list(pb::ListRequest {
+                        states: vec![pb::JobState::Pending as i32, pb::JobState::Running as i32],
+                        name: String::new(),
+                        limit: 0,
+                    })
+                    .await?
+                    .into_inner()
+                    .jobs;
+                let mine: Vec<u64> = jobs
+                    .iter()
+                    .filter(|j| j.owner_uid == me)
+                    .map(|j| j.job_id)
+                    .collect();
+                if mine.is_empty() {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                mine
+            } else {
+                ids
+            };
             // One request for all of them; each job's outcome comes back.
             let failed = if let [id] = ids[..] {
                 match client
@@ -593,17 +625,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     }
                 }
             } else {
-                let r = client
-                    .cancel(pb::CancelRequest {
-                        job_id: 0,
-                        job_ids: ids,
-                    })
-                    .await?
-                    .into_inner();
                 let mut failed = false;
-                for o in r.outcomes.iter().filter(|o| !o.error.is_empty()) {
-                    eprintln!("schedctl: cancel {}: {}", o.job_id, o.error);
-                    failed = true;
+                // The daemon takes at most 65,536 ids a call.
+                for chunk in ids.chunks(65_536) {
+                    let r = client
+                        .cancel(pb::CancelRequest {
+                            job_id: 0,
+                            job_ids: chunk.to_vec(),
+                        })
+                        .await?
+                        .into_inner();
+                    for o in r.outcomes.iter().filter(|o| !o.error.is_empty()) {
+                        eprintln!("schedctl: cancel {}: {}", o.job_id, o.error);
+                        failed = true;
+                    }
                 }
                 failed
             };
