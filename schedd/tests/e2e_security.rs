@@ -332,6 +332,18 @@ fn tcp_with_mutual_tls_refuses_clients_without_a_certificate() {
         let st = c.status(pb::StatusRequest {}).await.unwrap().into_inner();
         assert_eq!(st.nodes, 4);
     });
+    // Without --tls-ca, schedctl trusts the system's roots, which did not
+    // sign this certificate.
+    let out = Command::new(SCHEDCTL)
+        .args(["--uri", &format!("https://{addr}"), "status"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // schedctl speaks TLS too.
     let out = Command::new(SCHEDCTL)
         .args([

@@ -3,8 +3,9 @@
 //! Every command is one call (or one stream) of the `quiver.sched.v1`
 //! protocol against the instance that `--uri` (or `QUIVER_URI`) names: a
 //! Unix socket (`unix:/path`, the default being the socket a schedd of this
-//! user listens on) or TCP (`http://HOST:PORT`, or `https://HOST:PORT` with
-//! `--tls-ca`, and `--tls-cert`/`--tls-key` for mutual TLS). A server error
+//! user listens on) or TCP (`http://HOST:PORT`, or `https://HOST:PORT`
+//! trusting `--tls-ca` or else the system's roots, with `--tls-cert` and
+//! `--tls-key` for mutual TLS). A server error
 //! prints `schedctl: <message> (<CODE>)` and exits 1; a usage error exits 2.
 
 use std::collections::HashMap;
@@ -47,7 +48,8 @@ struct Cli {
     /// this user]
     #[arg(long, global = true, value_name = "URI")]
     uri: Option<String>,
-    /// CA certificate (PEM) that signed the server's certificate (https)
+    /// CA certificate (PEM) that signed the server's certificate (https;
+    /// default: the system's trusted roots)
     #[arg(long, global = true, value_name = "FILE")]
     tls_ca: Option<PathBuf>,
     /// Client certificate (PEM) for mutual TLS
@@ -501,13 +503,12 @@ async fn connect(cli: &Cli) -> Result<Client, Failure> {
             .map_err(|e| Failure::Usage(format!("bad URI {uri}: {}", error_chain(&e))))?
             .connect_timeout(Duration::from_secs(10));
         if uri.starts_with("https://") {
-            let ca = cli.tls_ca.as_deref().ok_or_else(|| {
-                Failure::Usage(format!(
-                    "{uri}: https needs --tls-ca FILE (the CA that signed schedd's certificate)"
-                ))
-            })?;
-            let mut tls = ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(read_file(ca, "CA certificate")?));
+            // A site CA given, or the system's trusted roots.
+            let mut tls = match cli.tls_ca.as_deref() {
+                Some(ca) => ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(read_file(ca, "CA certificate")?)),
+                None => ClientTlsConfig::new().with_native_roots(),
+            };
             if let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) {
                 tls = tls.identity(Identity::from_pem(
                     read_file(cert, "client certificate")?,
