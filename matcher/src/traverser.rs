@@ -2490,12 +2490,7 @@ impl Traverser {
             self.held.remove(&jobid);
             let vs: Vec<VertexIdx> = g.vertices().collect();
             for v in vs {
-                let sched = &mut g.g[v].schedule;
-                sched.x_checker.rem_span(jobid);
-                sched.plans.rem_span(jobid);
-                if let Some(sp) = sched.subplan.as_mut() {
-                    sp.rem_span(jobid);
-                }
+                g.g[v].schedule.free(jobid);
             }
             self.jobs.remove(&jobid);
         }
@@ -2548,17 +2543,9 @@ impl Traverser {
                 for v in vs {
                     // Detached since (or detached and the index reused by
                     // a vertex this job never held: no span, no-op).
-                    if !g.g.contains_node(v) {
+                    if !g.g.contains_node(v) || !g.g[v].schedule.free(jobid) {
                         continue;
                     }
-                    let sched = &mut g.g[v].schedule;
-                    if sched.x_checker.rem_span(jobid).is_none() {
-                        continue;
-                    }
-                    if let Some(sp) = sched.subplan.as_mut() {
-                        sp.rem_span(jobid);
-                    }
-                    sched.plans.rem_span(jobid);
                     self.touch(g, v, Touch::Freed(jobid));
                     self.preorder += 1;
                     self.postorder += 1;
@@ -2568,9 +2555,7 @@ impl Traverser {
         }
         for v in self.aux_booked.remove(&jobid).unwrap_or_default() {
             if g.g.contains_node(v) {
-                let sched = &mut g.g[v].schedule;
-                sched.x_checker.rem_span(jobid);
-                sched.plans.rem_span(jobid);
+                g.g[v].schedule.free(jobid);
                 self.touch_up(g, v);
             }
         }
@@ -2581,15 +2566,8 @@ impl Traverser {
     fn rem_dfv(&mut self, g: &mut ResourceGraph, u: VertexIdx, jobid: u64) {
         let dom = self.dom;
         self.preorder += 1;
-        {
-            let sched = &mut g.g[u].schedule;
-            if sched.x_checker.rem_span(jobid).is_none() {
-                return;
-            }
-            if let Some(sp) = sched.subplan.as_mut() {
-                sp.rem_span(jobid);
-            }
-            sched.plans.rem_span(jobid);
+        if !g.g[u].schedule.free(jobid) {
+            return;
         }
         // The walk reaches what it frees only through tagged vertices,
         // each touched here: every ancestor of a change is touched.

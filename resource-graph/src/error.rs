@@ -2,6 +2,14 @@
 //! line or element that was wrong.
 use std::path::PathBuf;
 
+/// Read a whole file as text; an error names the file.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String, GraphError> {
+    std::fs::read_to_string(path).map_err(|source| GraphError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// What went wrong while reading or changing a resource graph.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {

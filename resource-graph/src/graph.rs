@@ -58,6 +58,17 @@ impl Schedule {
         self.x_checker.span(job).is_some()
     }
 
+    /// Drop every span of `job` here (its units, its tag, its share of
+    /// the aggregates); whether the job was tagged on the vertex.
+    pub fn free(&mut self, job: u64) -> bool {
+        let tagged = self.x_checker.rem_span(job).is_some();
+        self.plans.rem_span(job);
+        if let Some(sp) = self.subplan.as_mut() {
+            sp.rem_span(job);
+        }
+        tagged
+    }
+
     /// Whether some job holds an allocation (not a reservation) of it.
     pub fn allocated(&self) -> bool {
         self.plans.has_allocation()
@@ -597,6 +608,26 @@ impl ResourceGraph {
         for v in self.g.node_weights_mut() {
             v.unit = none;
         }
+    }
+
+    /// Add `cluster0` (rank -1, one unit) as the root of the containment
+    /// subsystem: where the readers of a machine description (hwloc, R)
+    /// start.
+    pub fn add_cluster_root(&mut self) -> VertexIdx {
+        let cont = self.sym("containment");
+        let cluster = self.add_vertex(NewVertex {
+            typ: "cluster",
+            basename: "cluster",
+            id: 0,
+            rank: -1,
+            size: 1,
+            unit: "",
+        });
+        self.roots.insert(cont, cluster);
+        // Registers the subsystem's path table; the path itself is
+        // derived, so nothing more is stored.
+        self.set_path(cluster, cont, "/cluster0");
+        cluster
     }
 
     /// Give a graph without ranks (a recipe's: every vertex -1) one rank

@@ -111,10 +111,7 @@ pub const MAX_VERTICES: u64 = 64 * 1024 * 1024;
 impl Recipe {
     /// Read a recipe file, choosing the format by extension.
     pub fn from_file(path: &Path) -> Result<Recipe, GraphError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GraphError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         let origin = path.display().to_string();
         match path.extension().and_then(|e| e.to_str()) {
             Some("yaml") | Some("yml") => crate::grug_yaml::parse(&text, &origin),

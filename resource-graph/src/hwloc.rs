@@ -297,16 +297,7 @@ mod imp {
         let mut g = ResourceGraph::with_capacity(n + 1, n);
         let cont = g.sym("containment");
         let contains = g.sym("contains");
-        let cluster = g.add_vertex(NewVertex {
-            typ: "cluster",
-            basename: "cluster",
-            id: 0,
-            rank: -1,
-            size: 1,
-            unit: "",
-        });
-        g.roots.insert(cont, cluster);
-        g.set_path(cluster, cont, "/cluster0");
+        let cluster = g.add_cluster_root();
         let mut w = Walk {
             g,
             allow,

@@ -47,11 +47,7 @@ pub fn default_relation(subsystem: &str) -> &'static str {
 
 /// Read a JGF file from disk.
 pub fn read_path(path: &Path) -> Result<ResourceGraph, GraphError> {
-    let text = std::fs::read_to_string(path).map_err(|source| GraphError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    read(&text, &path.display().to_string())
+    read(&crate::error::read_text(path)?, &path.display().to_string())
 }
 
 /// Parse a JGF document into a resource graph; `origin` names the file in errors.

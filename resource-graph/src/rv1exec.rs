@@ -70,11 +70,7 @@ pub struct RSet {
 
 /// Read an R document from disk and build its graph.
 pub fn read_path(path: &Path) -> Result<ResourceGraph, GraphError> {
-    let text = std::fs::read_to_string(path).map_err(|source| GraphError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    read(&text, &path.display().to_string())
+    read(&crate::error::read_text(path)?, &path.display().to_string())
 }
 
 /// Build the graph of an R document; `origin` names the file in errors.
@@ -135,18 +131,8 @@ impl RSet {
         let n = usize::try_from(total).unwrap_or(usize::MAX).min(1 << 20);
         let mut g = ResourceGraph::with_capacity(n, n);
         let (cont, contains) = (g.sym(CONTAINMENT), g.sym(CONTAINS));
-        let cluster = g.add_vertex(NewVertex {
-            typ: "cluster",
-            basename: "cluster",
-            id: 0,
-            rank: -1,
-            size: 1,
-            unit: "",
-        });
-        g.roots.insert(cont, cluster);
-        // Registers the subsystem even when R_lite is empty; the path
-        // itself is derived, so nothing is stored.
-        g.set_path(cluster, cont, "/cluster0");
+        // Registers the subsystem even when R_lite is empty.
+        let cluster = g.add_cluster_root();
 
         for r in &self.ranks {
             let (basename, id) = split_hostname(&r.hostname).ok_or_else(|| GraphError::Rv1 {
