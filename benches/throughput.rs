@@ -25,28 +25,13 @@ use std::time::{Duration, Instant};
 
 use sched_proto::v1 as pb;
 use sched_proto::SchedulerClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 const CALLERS: usize = 64;
 /// Connections the callers share (HTTP/2 multiplexes the rest).
 const CONNECTIONS: usize = 4;
-const JOBSPEC: &str = "version: 9999
-resources:
-  - type: slot
-    count: 1
-    label: task
-    with:
-      - type: core
-        count: 1
-attributes:
-  system:
-    duration: 3600
-tasks:
-  - command: [\"app\"]
-    slot: task
-    count:
-      per_slot: 1
-";
+/// One core for an hour: the example every newcomer runs.
+const JOBSPEC: &str = include_str!("../examples/jobspec-1core.yaml");
 
 fn schedd_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("QUIVER_SCHEDD") {
@@ -69,17 +54,7 @@ impl Drop for Daemon {
 }
 
 async fn connect(socket: &Path) -> SchedulerClient<Channel> {
-    let socket = socket.to_owned();
-    let ch = Endpoint::try_from("http://[::]:50051")
-        .expect("static uri")
-        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-            let socket = socket.clone();
-            async move {
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                    tokio::net::UnixStream::connect(socket).await?,
-                ))
-            }
-        }))
+    let ch = schedd::client::connect_unix(socket)
         .await
         .expect("connect to schedd");
     SchedulerClient::new(ch).max_decoding_message_size(usize::MAX)

@@ -8,23 +8,8 @@ use schedd::executor::SimExecutor;
 use schedd::instance::{Config, Instance};
 use schedd::journal::Journal;
 
-const JOBSPEC: &str = "version: 9999
-resources:
-  - type: slot
-    count: 1
-    label: task
-    with:
-      - type: core
-        count: 1
-attributes:
-  system:
-    duration: 3600
-tasks:
-  - command: [\"app\"]
-    slot: task
-    count:
-      per_slot: 1
-";
+/// One core for an hour (the project's example jobspec).
+const JOBSPEC: &str = include_str!("../../examples/jobspec-1core.yaml");
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

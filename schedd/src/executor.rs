@@ -376,7 +376,11 @@ fn cpu_set(job: u64, cores: &[i64]) -> Option<libc::cpu_set_t> {
     let mut skipped = Vec::new();
     // Core ids are hwloc's logical indexes; the kernel wants CPU numbers
     // (each core's hardware threads).
-    let cpus: Vec<i64> = match core_cpus(Path::new("/sys/devices/system/cpu")) {
+    // The host's layout does not change under a running daemon: read
+    // sysfs once, not at every launch.
+    static HOST: std::sync::OnceLock<Option<Vec<Vec<usize>>>> = std::sync::OnceLock::new();
+    let host = HOST.get_or_init(|| core_cpus(Path::new("/sys/devices/system/cpu")));
+    let cpus: Vec<i64> = match host {
         Some(map) => cores
             .iter()
             .flat_map(

@@ -483,8 +483,7 @@ impl Instance {
         let trav = Traverser::new(&mut graph, pol, &["containment"], &cfg.prune_filters)
             .map_err(InstanceError::BadRequest)?;
         let dom = graph.sym("containment");
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let owner = unsafe { libc::geteuid() };
+        let owner = crate::auth::effective_uid();
         let mut inst = Instance {
             g: graph,
             trav,
@@ -612,6 +611,8 @@ impl Instance {
         self.next_id = rec.next_job_id.max(1);
         let mut allocs: HashMap<JobId, AllocRecord> =
             rec.allocations.into_iter().map(|a| (a.job_id, a)).collect();
+        let processes: HashMap<JobId, crate::journal::ProcessRecord> =
+            rec.processes.into_iter().map(|p| (p.job_id, p)).collect();
         let mut to_book = Vec::new();
         let mut to_fail: Vec<(JobId, String)> = Vec::new();
         for r in rec.jobs {
@@ -630,13 +631,9 @@ impl Instance {
                 JobState::Running => match allocs.remove(&id) {
                     None => to_fail.push((id, "the journal holds no allocation for it".into())),
                     Some(_) if !r.by_match && !self.executor.ends_by_duration() => {
-                        let killed = rec
-                            .processes
-                            .iter()
-                            .find(|p| p.job_id == id)
-                            .map_or(0, |p| {
-                                crate::executor::kill_leftovers(&p.boot_id, &p.groups)
-                            });
+                        let killed = processes.get(&id).map_or(0, |p| {
+                            crate::executor::kill_leftovers(&p.boot_id, &p.groups)
+                        });
                         let why = if killed > 0 {
                             format!(
                                 "its processes were lost when the instance restarted \

@@ -10,6 +10,7 @@
 //! [`queue`], durability in [`journal`], and [`metrics`] exports counters.
 pub mod actor;
 pub mod auth;
+pub mod client;
 pub mod clock;
 pub mod executor;
 pub mod instance;

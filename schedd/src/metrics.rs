@@ -33,11 +33,22 @@ fn quantile(v: &[f64], q: f64) -> f64 {
     v[i.min(v.len() - 1)]
 }
 
+/// p50, p90, p99 and the largest of latencies in any order.
+fn latency_quantiles(us: &[f64]) -> [f64; 4] {
+    let mut lat = us.to_vec();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    [
+        quantile(&lat, 0.5),
+        quantile(&lat, 0.9),
+        quantile(&lat, 0.99),
+        lat.last().copied().unwrap_or(0.0),
+    ]
+}
+
 /// The Stats reply.
 pub fn stats_pb(s: &Stats, meta: Meta) -> pb::StatsResponse {
     let up = meta.started.elapsed().as_secs_f64().max(1e-9);
-    let mut lat = s.match_us.clone();
-    lat.sort_by(|a, b| a.total_cmp(b));
+    let [p50, p90, p99, max] = latency_quantiles(&s.match_us);
     pb::StatsResponse {
         pending: s.pending,
         running: s.running,
@@ -49,10 +60,10 @@ pub fn stats_pb(s: &Stats, meta: Meta) -> pb::StatsResponse {
         released_total: s.released_total,
         submit_rate: s.submitted_total as f64 / up,
         alloc_rate: s.allocated_total as f64 / up,
-        match_p50_us: quantile(&lat, 0.5),
-        match_p90_us: quantile(&lat, 0.9),
-        match_p99_us: quantile(&lat, 0.99),
-        match_max_us: lat.last().copied().unwrap_or(0.0),
+        match_p50_us: p50,
+        match_p90_us: p90,
+        match_p99_us: p99,
+        match_max_us: max,
         queue_depth: meta.queue_depth,
         uptime_s: up,
     }
@@ -126,12 +137,9 @@ impl Exporter {
                 .inc_by(s.released_total.saturating_sub(last.2));
             *last = (s.submitted_total, s.allocated_total, s.released_total);
         }
-        let mut lat = s.match_us.clone();
-        lat.sort_by(|a, b| a.total_cmp(b));
-        for (label, q) in [("0.5", 0.5), ("0.9", 0.9), ("0.99", 0.99)] {
-            self.latency
-                .with_label_values(&[label])
-                .set(quantile(&lat, q) / 1e6);
+        let [p50, p90, p99, _] = latency_quantiles(&s.match_us);
+        for (label, us) in [("0.5", p50), ("0.9", p90), ("0.99", p99)] {
+            self.latency.with_label_values(&[label]).set(us / 1e6);
         }
         let mut out = Vec::new();
         prometheus::TextEncoder::new()

@@ -11,27 +11,24 @@
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fmt;
-use std::future::Future;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::process::ExitCode;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use hyper_util::rt::TokioIo;
 use sched_proto::v1 as pb;
 use sched_proto::SchedulerClient;
 use serde_json::{json, Map, Value};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Request, Status};
 
-use schedd::auth::default_socket_path;
+use schedd::auth::{default_socket_path, effective_uid};
+use schedd::client::connect_unix;
 
 /// Largest message schedctl accepts (a JGF of a large graph is big).
 const MAX_MESSAGE: usize = 1 << 30;
@@ -402,28 +399,6 @@ impl Interceptor for Auth {
 /// The client every command uses.
 type Client = SchedulerClient<InterceptedService<Channel, Auth>>;
 
-/// Connects to a Unix socket for tonic's channel.
-#[derive(Clone, Debug)]
-struct UnixConnector(PathBuf);
-
-impl tower::Service<Uri> for UnixConnector {
-    type Response = TokioIo<tokio::net::UnixStream>;
-    type Error = std::io::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _uri: Uri) -> Self::Future {
-        let path = self.0.clone();
-        Box::pin(async move {
-            let stream = tokio::net::UnixStream::connect(&path).await?;
-            Ok(TokioIo::new(stream))
-        })
-    }
-}
-
 /// Read a file, naming it in the error.
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
     std::fs::read(path)
@@ -492,10 +467,7 @@ async fn connect(cli: &Cli) -> Result<Client, Failure> {
         if path.is_empty() {
             return Err(Failure::Usage(format!("{uri}: no socket path")));
         }
-        // The authority is unused: the connector ignores it.
-        Endpoint::from_static("http://localhost")
-            .connect_timeout(Duration::from_secs(10))
-            .connect_with_connector(UnixConnector(PathBuf::from(path)))
+        connect_unix(Path::new(path))
             .await
             .map_err(|e| cannot(&e))?
     } else if uri.starts_with("http://") || uri.starts_with("https://") {
@@ -587,8 +559,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Cmd::Cancel { ids, all } => {
             let ids = if all {
-                // SAFETY: geteuid cannot fail and touches no memory.
-                let me = unsafe { libc::geteuid() };
+                let me = effective_uid();
                 let jobs = client
                     .list(pb::ListRequest {
                         states: vec![pb::JobState::Pending as i32, pb::JobState::Running as i32],

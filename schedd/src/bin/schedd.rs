@@ -148,7 +148,7 @@ fn default_state_dir() -> PathBuf {
 
 fn load_graph(args: &Args) -> Result<(ResourceGraph, String)> {
     let started = Instant::now();
-    let (g, source) = if let Some(p) = &args.grug {
+    let (mut g, source) = if let Some(p) = &args.grug {
         (
             resource_graph::load_grug(p)?,
             format!("grug {}", p.display()),
@@ -173,7 +173,6 @@ fn load_graph(args: &Args) -> Result<(ResourceGraph, String)> {
     };
     // R names resources by rank: a recipe's graph has none, so give each
     // node its own, as Flux gives each node a broker rank.
-    let mut g = g;
     let ranked = g.assign_node_ranks();
     if ranked > 0 {
         info!(nodes = ranked, "ranks assigned to nodes in recipe order");
@@ -293,11 +292,11 @@ fn run(args: Args) -> Result<()> {
         .unwrap_or_else(auth::default_socket_path);
 
     // Only a socket this process bound is its to remove at the end.
-    let bound = std::sync::atomic::AtomicBool::new(false);
+    let mut bound = false;
     let served = rt.block_on(async {
         let listener = auth::bind_unix(&socket, mode)
             .with_context(|| format!("--socket {}", socket.display()))?;
-        bound.store(true, std::sync::atomic::Ordering::Relaxed);
+        bound = true;
         info!(socket = %socket.display(), mode = format!("{mode:o}"), "serving on the Unix socket");
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
@@ -376,7 +375,7 @@ fn run(args: Args) -> Result<()> {
     if join.join().is_err() {
         warn!("the instance thread panicked");
     }
-    if bound.load(std::sync::atomic::Ordering::Relaxed) {
+    if bound {
         let _ = std::fs::remove_file(&socket);
     }
     served

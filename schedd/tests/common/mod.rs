@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sched_proto::v1 as pb;
 use sched_proto::SchedulerClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 pub const SCHEDD: &str = env!("CARGO_BIN_EXE_schedd");
 pub const SCHEDCTL: &str = env!("CARGO_BIN_EXE_schedctl");
@@ -160,20 +160,11 @@ impl Drop for Daemon {
 
 /// A tonic client over a Unix socket.
 pub async fn unix_client(path: &Path) -> SchedulerClient<Channel> {
-    let path = path.to_owned();
-    let ch = Endpoint::try_from("http://[::]:50051")
-        .unwrap()
-        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-            let path = path.clone();
-            async move {
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                    tokio::net::UnixStream::connect(path).await?,
-                ))
-            }
-        }))
-        .await
-        .expect("connect to schedd");
-    SchedulerClient::new(ch)
+    SchedulerClient::new(
+        schedd::client::connect_unix(path)
+            .await
+            .expect("connect to schedd"),
+    )
 }
 
 /// A jobspec of `nodes` exclusive nodes (or `cores` cores when nodes is
