@@ -12,4 +12,4 @@ pub mod writer;
 pub mod writer_json;
 
 pub use jobspec::Jobspec;
-pub use traverser::{Errno, MatchOp, Traverser};
+pub use traverser::{Errno, MatchOp, ReserveSearch, Traverser};

@@ -334,6 +334,13 @@ pub struct Traverser {
     /// Walk every candidate even under a ranking policy (no bounds): the
     /// reference the bounded walk is tested against.
     pub exhaustive: bool,
+    /// How allocate-or-else-reserve looks for the earliest start.
+    pub reserve_search: ReserveSearch,
+    /// Change points of the root's first aggregate that the last
+    /// Fluxion-order search visited (`ReserveSearch::Fluxion`): Fluxion
+    /// takes them out of its search index until the next booking,
+    /// release or search puts them back with fresh counts.
+    reserve_visited: BTreeSet<i64>,
     graph_end: i64,
     /// The present, in the planners' time: matches start here, earlier
     /// times are the past. 0 unless a daemon sets it (`set_now`).
@@ -343,6 +350,22 @@ pub struct Traverser {
 
 const GRAY: u8 = 1;
 const BLACK: u8 = 2;
+
+/// How allocate-or-else-reserve finds when a job can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReserveSearch {
+    /// The earliest instant at which the match succeeds.
+    #[default]
+    Exact,
+    /// The instants Fluxion's planner would try, in its order. They are
+    /// the exact ones until the graph grows or shrinks: Fluxion's search
+    /// index then keeps each change point's free count from before the
+    /// resize until a span over the point changes, and passes over
+    /// points whose old count falls short of the request (see
+    /// `PlannerMulti::resize_keeping_keys`). Fluxion's resource-query
+    /// tests encode that order.
+    Fluxion,
+}
 
 impl Traverser {
     /// Prepare a traverser: resolve subsystems, build pruning aggregates.
@@ -389,6 +412,8 @@ impl Traverser {
             preorder: 0,
             postorder: 0,
             exhaustive: false,
+            reserve_search: ReserveSearch::Exact,
+            reserve_visited: BTreeSet::new(),
             dry_run: false,
             constraint: None,
             aux_booked: HashMap::new(),
@@ -581,17 +606,48 @@ impl Traverser {
         sign: i64,
     ) {
         for a in Self::ancestors(g, v, self.dom) {
+            let keep = self.keeps_keys(g, a);
             let Some(sp) = g.g[a].schedule.subplan.as_mut() else {
                 continue;
             };
             for i in 0..sp.types().len() {
                 if let Some(&n) = amounts.get(&sp.types()[i]) {
-                    let p = sp.planner_mut(i);
-                    let total = (p.total() + sign * n).max(0);
-                    p.set_total(total);
+                    let total = (sp.planner(i).total() + sign * n).max(0);
+                    Self::resize_pool(sp, i, total, keep);
                 }
             }
         }
+    }
+
+    /// The visited points whose search keys a resize of `v`'s aggregates
+    /// leaves alone, when it keeps stale keys at all: only the root's
+    /// aggregates are searched for a start time, and only in
+    /// `ReserveSearch::Fluxion`.
+    fn keeps_keys(&self, g: &ResourceGraph, v: VertexIdx) -> Option<&BTreeSet<i64>> {
+        (self.reserve_search == ReserveSearch::Fluxion && g.roots.get(&self.dom) == Some(&v))
+            .then_some(&self.reserve_visited)
+    }
+
+    fn resize_pool(sp: &mut PlannerMulti, i: usize, total: i64, keep: Option<&BTreeSet<i64>>) {
+        match keep {
+            Some(exempt) => sp.resize_keeping_keys(i, total, exempt),
+            None => sp.planner_mut(i).set_total(total),
+        }
+    }
+
+    /// Put the points the last Fluxion-order search visited back into the
+    /// root's search index with fresh counts, as Fluxion does on its next
+    /// booking, release or search.
+    fn reindex_visited(&mut self, g: &mut ResourceGraph) {
+        if self.reserve_visited.is_empty() {
+            return;
+        }
+        if let Some(&root) = g.roots.get(&self.dom) {
+            if let Some(sp) = g.g[root].schedule.subplan.as_mut() {
+                sp.reindex_points(&self.reserve_visited);
+            }
+        }
+        self.reserve_visited.clear();
     }
 
     /// Recompute the subtree aggregates' pool sizes after the graph grew
@@ -656,10 +712,11 @@ impl Traverser {
                 .collect();
             // Re-priming after the graph changed shape keeps the spans
             // and only resizes the pools.
+            let keep = self.keeps_keys(g, u);
             match g.g[u].schedule.subplan.as_mut() {
                 Some(sp) if sp.types() == types.as_slice() => {
                     for (i, &t) in totals.iter().enumerate() {
-                        sp.planner_mut(i).set_total(t);
+                        Self::resize_pool(sp, i, t, keep);
                     }
                 }
                 _ => g.g[u].schedule.subplan = Some(Box::new(PlannerMulti::new(types, &totals))),
@@ -1831,6 +1888,7 @@ impl Traverser {
         meta: &JobMeta,
         w: &mut dyn Writer,
     ) -> Result<(), String> {
+        self.reindex_visited(g);
         self.color_epoch += 1;
         self.level = 0;
         self.tidy_booking =
@@ -2135,6 +2193,9 @@ impl Traverser {
             MatchOp::WithoutAllocatingFuture => (MatchOp::AllocateOrElseReserve, false),
             other => (other, true),
         };
+        if sched_op == MatchOp::AllocateOrElseReserve {
+            self.reindex_visited(g);
+        }
         let result = if op == MatchOp::Satisfiability {
             self.is_satisfiable(g, &reqs, &mut meta, x, root)
         } else {
@@ -2270,7 +2331,24 @@ impl Traverser {
             }
             MatchOp::AllocateOrElseReserve => {
                 meta.alloc_type = AllocType::Reserve;
-                for t in self.candidate_times(g, root, meta.at + 1, meta.duration, dfv) {
+                let from = meta.at + 1;
+                let order = match self.reserve_search {
+                    ReserveSearch::Exact => self
+                        .candidate_times(g, root, from, meta.duration, dfv)
+                        .into_iter()
+                        .map(|t| (t, true))
+                        .collect(),
+                    ReserveSearch::Fluxion => {
+                        self.fluxion_candidates(g, root, from, meta.duration, dfv)
+                    }
+                };
+                for (t, fits) in order {
+                    if self.reserve_search == ReserveSearch::Fluxion {
+                        self.reserve_visited.insert(t);
+                    }
+                    if !fits {
+                        continue;
+                    }
                     meta.at = t;
                     if self.select(g, reqs, root, meta, x).is_ok() {
                         return Ok(());
@@ -2320,6 +2398,52 @@ impl Traverser {
             .filter(|&t| t >= from && t < self.graph_end)
             .filter(|&t| {
                 (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i])
+            })
+            .collect()
+    }
+
+    /// The change points Fluxion's earliest-start search visits, in its
+    /// order (`ReserveSearch::Fluxion`): those of the root's first
+    /// aggregate whose search key covers the request, ascending, each
+    /// with whether the aggregates could hold the job from there on.
+    fn fluxion_candidates(
+        &self,
+        g: &ResourceGraph,
+        root: VertexIdx,
+        from: i64,
+        duration: u64,
+        dfv: &BTreeMap<Sym, i64>,
+    ) -> Vec<(i64, bool)> {
+        let sp = match &g.g[root].schedule.subplan {
+            Some(sp) if !sp.types().is_empty() => sp,
+            _ => {
+                return self
+                    .candidate_times(g, root, from, duration, dfv)
+                    .into_iter()
+                    .map(|t| (t, true))
+                    .collect()
+            }
+        };
+        let need: Vec<i64> = sp
+            .types()
+            .iter()
+            .map(|t| dfv.get(t).copied().unwrap_or(0))
+            .collect();
+        if need
+            .iter()
+            .enumerate()
+            .any(|(i, &n)| n > sp.planner(i).total())
+        {
+            return Vec::new();
+        }
+        sp.points()
+            .into_iter()
+            .filter(|&t| sp.search_key(t) >= need[0])
+            .map(|t| {
+                let fits = t >= from
+                    && t < self.graph_end
+                    && (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i]);
+                (t, fits)
             })
             .collect()
     }
@@ -2416,6 +2540,7 @@ impl Traverser {
         if !self.jobs.contains_key(&jobid) {
             return Err(format!("nonexistent job {jobid}"));
         }
+        self.reindex_visited(g);
         self.untidy.insert(jobid);
         let dom = self.dom;
         let set: BTreeSet<VertexIdx> = targets
@@ -2530,6 +2655,7 @@ impl Traverser {
         if !g.g[root].schedule.tagged(jobid) {
             return false;
         }
+        self.reindex_visited(g);
         self.ensure_capacity(g);
         self.color_epoch += 1;
         // The release walk's own visit counts: every vertex entered, and

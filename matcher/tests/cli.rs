@@ -161,3 +161,101 @@ fn malformed_graphs_name_the_file() {
         assert!(!err.contains("panicked"), "{name}: {err}");
     }
 }
+
+/// Four nodes of two sockets of eight cores, nothing else, so the root's
+/// first aggregate counts cores.
+const FOUR_NODES: &str = "name: c4\nroot:\n  type: cluster\n  basename: c\n  with:\n    - type: node\n      count: 4\n      with:\n        - type: socket\n          count: 2\n          with:\n            - { type: core, count: 8, id_scope: 1 }\n";
+
+/// node4 (one socket, two cores) under the cluster c0, as JGF.
+fn fifth_node_jgf() -> String {
+    let vertex = |uid: u32, typ: &str, id: u32, path: &str| {
+        format!(
+            "{{\"id\": \"{uid}\", \"metadata\": {{\"type\": \"{typ}\", \"basename\": \"{typ}\", \
+             \"name\": \"{typ}{id}\", \"id\": {id}, \"uniq_id\": {uid}, \"rank\": -1, \
+             \"exclusive\": false, \"unit\": \"\", \"size\": 1, \
+             \"paths\": {{\"containment\": \"{path}\"}}}}}}"
+        )
+    };
+    let edge = |s: u32, t: u32| {
+        format!("{{\"source\": \"{s}\", \"target\": \"{t}\", \"metadata\": {{\"subsystem\": \"containment\"}}}}")
+    };
+    let nodes = [
+        vertex(0, "cluster", 0, "/c0"),
+        vertex(1000, "node", 4, "/c0/node4"),
+        vertex(1001, "socket", 0, "/c0/node4/socket0"),
+        vertex(1002, "core", 0, "/c0/node4/socket0/core0"),
+        vertex(1003, "core", 1, "/c0/node4/socket0/core1"),
+    ];
+    let edges = [
+        edge(0, 1000),
+        edge(1000, 1001),
+        edge(1001, 1002),
+        edge(1001, 1003),
+    ];
+    format!(
+        "{{\"graph\": {{\"nodes\": [{}], \"edges\": [{}]}}}}",
+        nodes.join(", "),
+        edges.join(", ")
+    )
+}
+
+/// `n` exclusive nodes, each a slot of `sockets` sockets of `cores` cores, for an hour.
+fn whole_nodes(n: u32, sockets: u32, cores: u32) -> String {
+    format!("version: 9999\nresources:\n  - type: node\n    count: {n}\n    exclusive: true\n    with:\n      - type: slot\n        count: 1\n        label: default\n        with:\n          - type: socket\n            count: {sockets}\n            with:\n              - type: core\n                count: {cores}\nattributes:\n  system:\n    duration: 3600\ntasks:\n  - command: [app]\n    slot: default\n    count: {{per_slot: 1}}\n")
+}
+
+/// After the graph grows, a reservation starts where Fluxion would start
+/// it by default, and at the true earliest start with --exact-reserve.
+///
+/// All four nodes are busy over [0, 3600) and reserved over [3600, 7200).
+/// A fifth node is attached and taken over [0, 3600); from 3600 on it is
+/// free. Fluxion's search index still holds the old count at 3600 (no
+/// core free), so it passes over 3600 and reserves at 7200.
+#[test]
+fn reservation_after_attach_fluxion_order_or_exact() {
+    let d = tmpdir("grow-reserve");
+    let graph = d.join("c4.yaml");
+    std::fs::write(&graph, FOUR_NODES).unwrap();
+    let node4 = d.join("node4.json");
+    std::fs::write(&node4, fifth_node_jgf()).unwrap();
+    let all = d.join("all.yaml");
+    std::fs::write(&all, whole_nodes(4, 2, 8)).unwrap();
+    let two = d.join("two.yaml");
+    std::fs::write(&two, whole_nodes(1, 1, 2)).unwrap();
+    let script = format!(
+        "match allocate {a}\nmatch allocate_orelse_reserve {a}\nattach {n}\n\
+         match allocate {t}\nmatch allocate_orelse_reserve {t}\nquit\n",
+        a = all.display(),
+        n = node4.display(),
+        t = two.display()
+    );
+    let job4 = |out: &str| -> String {
+        let at = out.find("INFO: JOBID=4\n").expect("job 4 reported");
+        out[..at]
+            .rsplit("INFO: =============================\n")
+            .nth(1)
+            .unwrap_or("")
+            .to_string()
+            + &out[at..]
+    };
+    let g = graph.to_str().unwrap();
+    let (ok, out, err) = run(&["-L", g], &script);
+    assert!(ok, "stderr: {err}");
+    assert!(
+        out.contains("INFO: JOBID=3\nINFO: RESOURCES=ALLOCATED\n") && out.contains("node4[1:x]"),
+        "job 3 takes the attached node at once:\n{out}"
+    );
+    let fluxion = job4(&out);
+    assert!(
+        fluxion.contains("INFO: RESOURCES=RESERVED\nINFO: SCHEDULED AT=7200\n"),
+        "Fluxion's order passes over 3600:\n{fluxion}"
+    );
+    let (ok, out, err) = run(&["-L", g, "--exact-reserve"], &script);
+    assert!(ok, "stderr: {err}");
+    let exact = job4(&out);
+    assert!(
+        exact.contains("INFO: RESOURCES=RESERVED\nINFO: SCHEDULED AT=3600\n")
+            && exact.contains("node4[1:x]"),
+        "the earliest start is 3600 on node4:\n{exact}"
+    );
+}

@@ -268,6 +268,26 @@ impl Planner {
         self.position(job).map(|i| &self.spans[i])
     }
 
+    /// Every instant at which a span starts or ends, at or after `t`,
+    /// appended unordered and possibly repeated.
+    pub fn points_from(&self, t: i64, out: &mut Vec<i64>) {
+        if let Some(ix) = &self.index {
+            out.extend(ix.points.range(t..).map(|(&p, _)| p));
+            return;
+        }
+        for s in &self.spans {
+            out.extend([s.start, s.end].into_iter().filter(|&p| p >= t));
+        }
+    }
+
+    /// Whether some span starts or ends at `t`.
+    pub fn has_point(&self, t: i64) -> bool {
+        match &self.index {
+            Some(ix) => ix.points.get(&t).is_some_and(|v| v.1 > 0),
+            None => self.spans.iter().any(|s| s.start == t || s.end == t),
+        }
+    }
+
     /// Instants at or after `t` at which availability may rise: `t`
     /// itself and the end of every span ending after it.
     pub fn change_points_from(&self, t: i64, out: &mut Vec<i64>) {
@@ -281,7 +301,7 @@ impl Planner {
 }
 
 /// Planners for several resource types, spans named by job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PlannerMulti {
     types: Vec<crate::Sym>,
     planners: Vec<Planner>,
@@ -289,7 +309,22 @@ pub struct PlannerMulti {
     /// the root's aggregates hold every running job, and membership is
     /// asked on each booking and release.
     jobs: BTreeSet<u64>,
+    /// Stale search keys of the first type's change points, kept only
+    /// after [`PlannerMulti::resize_keeping_keys`]: see there. Boxed:
+    /// every inner vertex has aggregates, and this costs them 8 bytes
+    /// rather than a map's 24.
+    #[allow(clippy::box_collection)]
+    stale: Option<Box<BTreeMap<i64, i64>>>,
 }
+
+/// Equal bookings and pools; search keys are not compared.
+impl PartialEq for PlannerMulti {
+    fn eq(&self, o: &Self) -> bool {
+        self.types == o.types && self.planners == o.planners && self.jobs == o.jobs
+    }
+}
+
+impl Eq for PlannerMulti {}
 
 impl PlannerMulti {
     /// A multi-planner over `types` with the given totals.
@@ -298,7 +333,94 @@ impl PlannerMulti {
             planners: totals.iter().map(|&t| Planner::new(t)).collect(),
             types,
             jobs: BTreeSet::new(),
+            stale: None,
         }
+    }
+
+    /// Resize the pool of type `i` as Fluxion's planner does, for an
+    /// earliest-start search that orders candidates as Fluxion's does.
+    ///
+    /// Fluxion indexes each change point of a pool by the units free
+    /// there, and its earliest-start search only visits points whose
+    /// indexed count covers the request. A resize changes the free
+    /// counts but not the index: until a span over a point is added or
+    /// removed, the point keeps the count it had before. So after the
+    /// graph grows, a point that now has room is passed over. Only the
+    /// first type's index is searched, so only its keys are kept;
+    /// points in `exempt` (those Fluxion's last search took out of its
+    /// index and has not put back) are indexed afresh when put back.
+    pub fn resize_keeping_keys(&mut self, i: usize, total: i64, exempt: &BTreeSet<i64>) {
+        let p = &self.planners[i];
+        if i == 0 && total != p.total() {
+            let pts = self.points();
+            let stale = self.stale.get_or_insert_with(Default::default);
+            for t in pts {
+                if !exempt.contains(&t) {
+                    stale.entry(t).or_insert_with(|| p.avail_at(t));
+                }
+            }
+            if stale.is_empty() {
+                self.stale = None;
+            }
+        }
+        self.planners[i].set_total(total);
+    }
+
+    /// The free count the search index holds for change point `t` of
+    /// the first type: what is free there unless a resize left a stale
+    /// count (see [`PlannerMulti::resize_keeping_keys`]).
+    pub fn search_key(&self, t: i64) -> i64 {
+        self.stale
+            .as_ref()
+            .and_then(|m| m.get(&t).copied())
+            .unwrap_or_else(|| self.planners[0].avail_at(t))
+    }
+
+    /// Index points `pts` afresh (Fluxion puts back what its search took
+    /// out of the index).
+    pub fn reindex_points(&mut self, pts: &BTreeSet<i64>) {
+        if let Some(m) = self.stale.as_mut() {
+            m.retain(|t, _| !pts.contains(t));
+            if m.is_empty() {
+                self.stale = None;
+            }
+        }
+    }
+
+    /// Every instant at which a multi-span starts or ends, ascending.
+    /// Fluxion's planners each hold every multi-span, amounts of zero
+    /// included, so these are the change points of each of its pools.
+    pub fn points(&self) -> Vec<i64> {
+        let mut pts = Vec::new();
+        for p in &self.planners {
+            p.points_from(i64::MIN, &mut pts);
+        }
+        pts.sort_unstable();
+        pts.dedup();
+        pts
+    }
+
+    /// A span over `[start, end)` was added or removed: the points in it
+    /// are indexed afresh, and points that no span bounds any more go.
+    fn reindex_window(&mut self, start: i64, end: i64) {
+        let Some(m) = self.stale.as_mut() else {
+            return;
+        };
+        let planners = &self.planners;
+        m.retain(|&t, _| (t < start || t >= end) && planners.iter().any(|p| p.has_point(t)));
+        if m.is_empty() {
+            self.stale = None;
+        }
+    }
+
+    /// The window of `job`'s multi-span, from whichever type holds it;
+    /// None when no search key is stale (nothing to re-key).
+    fn window_of(&self, job: u64) -> Option<(i64, i64)> {
+        self.stale.as_ref()?;
+        self.planners
+            .iter()
+            .find_map(|p| p.span(job))
+            .map(|s| (s.start, s.end))
     }
 
     /// The tracked types, in order.
@@ -349,6 +471,7 @@ impl PlannerMulti {
             }
         }
         self.jobs.insert(job);
+        self.reindex_window(start, end_of(start, duration));
         true
     }
 
@@ -359,6 +482,7 @@ impl PlannerMulti {
         if !self.has_job(job) {
             return false;
         }
+        let window = self.window_of(job);
         for (i, &a) in amounts.iter().enumerate() {
             let p = &mut self.planners[i];
             if a <= 0 {
@@ -375,6 +499,11 @@ impl PlannerMulti {
         if self.planners.iter().all(|p| p.span(job).is_none()) {
             self.jobs.remove(&job);
         }
+        if let (Some((start, end)), Some(&a)) = (window, amounts.first()) {
+            if a > 0 {
+                self.reindex_window(start, end);
+            }
+        }
         true
     }
 
@@ -383,8 +512,12 @@ impl PlannerMulti {
         if !self.jobs.remove(&job) {
             return false;
         }
+        let window = self.window_of(job);
         for p in &mut self.planners {
             p.rem_span(job);
+        }
+        if let Some((start, end)) = window {
+            self.reindex_window(start, end);
         }
         true
     }
@@ -470,5 +603,50 @@ mod tests {
         assert!(m.rem_span(1));
         assert_eq!(m.planner(0).avail_at(1), 4);
         assert_eq!(m.span_count(), 1);
+    }
+
+    /// A resize keeps each change point's old search key until a span
+    /// over the point is added or removed; exempt points and points put
+    /// back by `reindex_points` read what is free there.
+    #[test]
+    fn resize_keeping_keys_leaves_old_counts_until_a_span_moves() {
+        let mut m = PlannerMulti::new(vec![crate::Sym(0)], &[4]);
+        assert!(m.add_span(1, 0, 10, &[4]));
+        assert!(m.add_span(2, 10, 10, &[4]));
+        assert!(m.add_span(3, 30, 5, &[1]));
+        assert_eq!(m.points(), vec![0, 10, 20, 30, 35]);
+        let exempt = BTreeSet::from([30]);
+        m.resize_keeping_keys(0, 6, &exempt);
+        assert_eq!(m.planner(0).total(), 6);
+        assert_eq!(m.planner(0).avail_at(10), 2, "the pool grew");
+        assert_eq!(m.search_key(10), 0, "the key did not");
+        assert_eq!(m.search_key(20), 4);
+        assert_eq!(m.search_key(30), 5, "exempt: what is free");
+        // A second resize keeps the first one's keys.
+        m.resize_keeping_keys(0, 7, &BTreeSet::new());
+        assert_eq!(m.search_key(10), 0);
+        assert_eq!(m.search_key(30), 5, "stale from the second resize");
+        // A span over [0, 10) re-keys 0 but not 10, which it only ends at.
+        assert!(m.rem_span(1));
+        assert_eq!(m.search_key(0), 7);
+        assert_eq!(m.search_key(10), 0);
+        // Removing job 2 drops its points' keys with the points; a new
+        // span over 10 then reads what is free.
+        assert!(m.rem_span(2));
+        assert_eq!(m.points(), vec![30, 35]);
+        assert!(m.add_span(4, 10, 5, &[1]));
+        assert_eq!(m.search_key(10), 6);
+        m.reindex_points(&BTreeSet::from([30]));
+        assert_eq!(m.search_key(30), 6);
+        assert_eq!(m.search_key(35), 4, "free there before the first resize");
+        assert!(m.rem_span(3));
+        assert!(m.stale.is_none(), "nothing stale is left");
+        // Equality ignores search keys.
+        let mut a = PlannerMulti::new(vec![crate::Sym(0)], &[2]);
+        let mut b = a.clone();
+        assert!(a.add_span(1, 0, 5, &[1]) && b.add_span(1, 0, 5, &[1]));
+        a.resize_keeping_keys(0, 3, &BTreeSet::new());
+        b.planner_mut(0).set_total(3);
+        assert_eq!(a, b);
     }
 }

@@ -66,6 +66,13 @@ struct Args {
     /// Fluxion's, so ties and visit counts come out exactly as there.
     #[arg(short = 'B', long = "bounded")]
     bounded: bool,
+    /// Reserve at the true earliest start. Without it, allocate_orelse_reserve
+    /// tries start times in Fluxion's order, which differs only after the
+    /// graph grew or shrank (attach, remove): Fluxion's planner then keeps
+    /// each change point's free count from before the resize until a job's
+    /// span over the point changes, and passes over points that gained room.
+    #[arg(long = "exact-reserve")]
+    exact_reserve: bool,
     /// Traverser policy: simple, or flexible (sibling slots in a jobspec
     /// are alternative shapes, tried in order; the first that fits wins).
     #[arg(short = 'T', long = "traverser-policy", default_value = "simple")]
@@ -951,6 +958,11 @@ fn run() -> Result<()> {
     };
     let mut trav = Traverser::new(&mut g, pol, &subs, prune).map_err(anyhow::Error::msg)?;
     trav.exhaustive = !args.bounded;
+    trav.reserve_search = if args.exact_reserve {
+        matcher::ReserveSearch::Exact
+    } else {
+        matcher::ReserveSearch::Fluxion
+    };
     let out: Box<dyn Write> = match &args.test_output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
