@@ -8,9 +8,14 @@
 //!
 //! Groups:
 //! - `load`: `load_grug` of the recipe (sample size 10).
-//! - `match/{first,high,low}/{1core,1node-excl}/{empty,half}`: one
-//!   `Traverser::run(Allocate)` on an empty graph, and on one where half the
-//!   nodes are held by long 1-node exclusive jobs. Every iteration allocates
+//! - `match/{first,high,low}/{1core,1node-excl}/{empty,half}` and
+//!   `match/{first,high,low}/1core/staggered`: one
+//!   `Traverser::run(Allocate)` on an empty graph, on one where half the
+//!   nodes are held by long 1-node exclusive jobs, and on that one plus
+//!   10,000 one-core jobs that all end at different times within four
+//!   hours (as jobs do under a wall clock: every end is a change point of
+//!   the aggregates above it); there the probe job runs a day, so its
+//!   window holds all those points. Every iteration allocates
 //!   then cancels the same job id, so the state is the same each time; only
 //!   the `run` is timed (`iter_custom`), the cancel and the writer's `take`
 //!   are outside the measurement.
@@ -47,6 +52,9 @@ resources: [{type: node, count: 1, exclusive: true, with: [{type: slot, count: 1
 attributes: {system: {duration: 315360000}}
 tasks: [{command: [app], slot: default, count: {per_slot: 1}}]
 ";
+
+/// One-core jobs of distinct lengths added for the `staggered` state.
+const STAGGERED: u64 = 10_000;
 
 /// The job id allocated and cancelled by every match iteration.
 const PROBE: u64 = 1 << 40;
@@ -115,6 +123,26 @@ fn fill_half(trav: &mut Traverser, g: &mut ResourceGraph, nodes: usize) {
     eprintln!(
         "quiver bench: pre-filled {} of {nodes} nodes ({fill_policy} policy) in {:.2?}",
         nodes / 2,
+        t0.elapsed()
+    );
+}
+
+/// Allocate `STAGGERED` one-core jobs, the i-th one i seconds longer than
+/// an hour, so that each ends at its own instant.
+fn fill_staggered(trav: &mut Traverser, g: &mut ResourceGraph) {
+    let mut js = parse(JS_1CORE);
+    let mut w = Simple::default();
+    let t0 = Instant::now();
+    for i in 0..STAGGERED {
+        js.duration = 3600 + i;
+        let jobid = (1 << 32) + i;
+        if let Err(e) = trav.run(g, &js, MatchOp::Allocate, jobid, &mut w) {
+            panic!("staggered job {i}: {e:?}");
+        }
+        w.take();
+    }
+    eprintln!(
+        "quiver bench: added {STAGGERED} one-core jobs ending at distinct times in {:.2?}",
         t0.elapsed()
     );
 }
@@ -205,6 +233,8 @@ fn benches(c: &mut Criterion) {
 
     let js_1core = parse(JS_1CORE);
     let js_1node = parse(JS_1NODE_EXCL);
+    let mut js_1core_day = parse(JS_1CORE);
+    js_1core_day.duration = 86_400;
     // One graph at a time (lean on memory at 16k nodes): the first policy
     // takes the graph loaded above, the next one loads its own.
     let mut base = Some(g0);
@@ -214,11 +244,22 @@ fn benches(c: &mut Criterion) {
             matcher::policy::create(policy, &g).unwrap_or_else(|e| panic!("policy {policy}: {e}"));
         let mut trav = Traverser::new(&mut g, pol, &["containment"], "ALL:core,ALL:node")
             .unwrap_or_else(|e| panic!("traverser: {e}"));
-        for state in ["empty", "half"] {
-            if state == "half" {
-                fill_half(&mut trav, &mut g, nodes);
+        for state in ["empty", "half", "staggered"] {
+            match state {
+                "half" => fill_half(&mut trav, &mut g, nodes),
+                "staggered" => fill_staggered(&mut trav, &mut g),
+                _ => {}
             }
-            for (shape, js) in [("1core", &js_1core), ("1node-excl", &js_1node)] {
+            // High and low spread one-core jobs one per node, so no node
+            // is left whole for an exclusive request once staggered.
+            // The staggered probe runs a day: its window holds every
+            // staggered end, as a long job's does among shorter ones.
+            let shapes: &[(&str, &Jobspec)] = if state == "staggered" {
+                &[("1core", &js_1core_day)]
+            } else {
+                &[("1core", &js_1core), ("1node-excl", &js_1node)]
+            };
+            for &(shape, js) in shapes {
                 bench_match(
                     c,
                     &format!("match/{policy}/{shape}/{state}"),

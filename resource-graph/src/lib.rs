@@ -22,6 +22,7 @@ pub mod idset;
 pub mod intern;
 pub mod jgf;
 pub mod planner;
+mod point_tree;
 pub mod rv1exec;
 
 pub use error::GraphError;

@@ -11,6 +11,8 @@
 //! vertex's planner owns no heap memory at all.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::point_tree::ChangePoints;
+
 /// One job's use of a pool over `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -53,66 +55,44 @@ pub const INDEX_AT: usize = 16;
 
 #[derive(Debug, Clone, Default)]
 struct Index {
-    /// Change point -> (usage over [point, next point), spans that start
-    /// or end at the point).
-    points: BTreeMap<i64, (i64, u32)>,
+    /// Change points: the usage from each to the next, and how many
+    /// spans start or end there.
+    points: ChangePoints,
     /// Job -> position in `spans`.
     pos: HashMap<u64, usize>,
 }
 
 impl Index {
     fn usage_at(&self, t: i64) -> i64 {
-        self.points.range(..=t).next_back().map_or(0, |(_, v)| v.0)
-    }
-
-    fn ensure_point(&mut self, t: i64) {
-        if !self.points.contains_key(&t) {
-            let usage = self.usage_at(t);
-            self.points.insert(t, (usage, 0));
-        }
+        self.points.usage_at(t)
     }
 
     fn add(&mut self, s: &Span) {
-        self.ensure_point(s.start);
-        self.ensure_point(s.end);
-        for (_, v) in self.points.range_mut(s.start..s.end) {
-            v.0 += s.amount;
-        }
+        self.points.ensure_point(s.start);
+        self.points.ensure_point(s.end);
+        self.points.add_range(s.start, s.end, s.amount);
         for t in [s.start, s.end] {
-            if let Some(v) = self.points.get_mut(&t) {
-                v.1 += 1;
-            }
+            self.points.add_count(t, 1);
         }
     }
 
     fn remove(&mut self, s: &Span) {
-        for (_, v) in self.points.range_mut(s.start..s.end) {
-            v.0 -= s.amount;
-        }
+        self.points.add_range(s.start, s.end, -s.amount);
         for t in [s.start, s.end] {
-            let Some(v) = self.points.get_mut(&t) else {
+            if self.points.add_count(t, -1) != Some(0) {
                 continue;
-            };
-            v.1 = v.1.saturating_sub(1);
-            if v.1 == 0 {
-                let usage = v.0;
-                let before = self.points.range(..t).next_back().map_or(0, |(_, p)| p.0);
-                if usage == before {
-                    self.points.remove(&t);
-                }
+            }
+            // A point no span bounds goes unless the usage changes there.
+            let before = t.checked_sub(1).map_or(0, |b| self.points.usage_at(b));
+            if self.points.usage_at(t) == before {
+                self.points.remove_point(t);
             }
         }
     }
 
     /// Highest usage over `[at, end)`.
     fn peak(&self, at: i64, end: i64) -> i64 {
-        let mut worst = self.usage_at(at);
-        if at < end {
-            for (_, v) in self.points.range(at + 1..end) {
-                worst = worst.max(v.0);
-            }
-        }
-        worst
+        self.points.peak(at, end)
     }
 }
 
@@ -272,7 +252,7 @@ impl Planner {
     /// appended unordered and possibly repeated.
     pub fn points_from(&self, t: i64, out: &mut Vec<i64>) {
         if let Some(ix) = &self.index {
-            out.extend(ix.points.range(t..).map(|(&p, _)| p));
+            ix.points.keys_from(t, out);
             return;
         }
         for s in &self.spans {
@@ -283,7 +263,7 @@ impl Planner {
     /// Whether some span starts or ends at `t`.
     pub fn has_point(&self, t: i64) -> bool {
         match &self.index {
-            Some(ix) => ix.points.get(&t).is_some_and(|v| v.1 > 0),
+            Some(ix) => ix.points.count(t) > 0,
             None => self.spans.iter().any(|s| s.start == t || s.end == t),
         }
     }
@@ -293,7 +273,7 @@ impl Planner {
     pub fn change_points_from(&self, t: i64, out: &mut Vec<i64>) {
         out.push(t);
         if let Some(ix) = &self.index {
-            out.extend(ix.points.range(t + 1..).map(|(&p, _)| p));
+            ix.points.keys_from(t.saturating_add(1), out);
             return;
         }
         out.extend(self.spans.iter().map(|s| s.end).filter(|&e| e > t));
