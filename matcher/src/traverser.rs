@@ -2382,24 +2382,42 @@ impl Traverser {
         pts.push(from);
         pts.sort_unstable();
         pts.dedup();
+        let Some(need) = Self::aggregate_need(sp, dfv) else {
+            return Vec::new();
+        };
+        pts.into_iter()
+            .filter(|&t| self.aggregates_fit(sp, &need, t, from, duration))
+            .collect()
+    }
+
+    /// What a request takes of each of the root aggregates' types, or
+    /// None when some type has fewer units in all.
+    fn aggregate_need(sp: &PlannerMulti, dfv: &BTreeMap<Sym, i64>) -> Option<Vec<i64>> {
         let need: Vec<i64> = sp
             .types()
             .iter()
             .map(|t| dfv.get(t).copied().unwrap_or(0))
             .collect();
-        if need
+        let fits = need
             .iter()
             .enumerate()
-            .any(|(i, &n)| n > sp.planner(i).total())
-        {
-            return Vec::new();
-        }
-        pts.into_iter()
-            .filter(|&t| t >= from && t < self.graph_end)
-            .filter(|&t| {
-                (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i])
-            })
-            .collect()
+            .all(|(i, &n)| n <= sp.planner(i).total());
+        fits.then_some(need)
+    }
+
+    /// Whether a job may start at `t` (not before `from`, within the
+    /// planners' horizon) as far as the aggregates `sp` can tell.
+    fn aggregates_fit(
+        &self,
+        sp: &PlannerMulti,
+        need: &[i64],
+        t: i64,
+        from: i64,
+        duration: u64,
+    ) -> bool {
+        t >= from
+            && t < self.graph_end
+            && (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i])
     }
 
     /// The change points Fluxion's earliest-start search visits, in its
@@ -2424,27 +2442,13 @@ impl Traverser {
                     .collect()
             }
         };
-        let need: Vec<i64> = sp
-            .types()
-            .iter()
-            .map(|t| dfv.get(t).copied().unwrap_or(0))
-            .collect();
-        if need
-            .iter()
-            .enumerate()
-            .any(|(i, &n)| n > sp.planner(i).total())
-        {
+        let Some(need) = Self::aggregate_need(sp, dfv) else {
             return Vec::new();
-        }
+        };
         sp.points()
             .into_iter()
             .filter(|&t| sp.search_key(t) >= need[0])
-            .map(|t| {
-                let fits = t >= from
-                    && t < self.graph_end
-                    && (0..need.len()).all(|i| sp.planner(i).avail_during(t, duration) >= need[i]);
-                (t, fits)
-            })
+            .map(|t| (t, self.aggregates_fit(sp, &need, t, from, duration)))
             .collect()
     }
 
