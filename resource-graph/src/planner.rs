@@ -393,9 +393,10 @@ impl PlannerMulti {
         }
     }
 
-    /// The window of `job`'s multi-span, from whichever type holds it;
-    /// None when no search key is stale (nothing to re-key).
-    fn window_of(&self, job: u64) -> Option<(i64, i64)> {
+    /// The window over which dropping or shrinking `job`'s multi-span
+    /// re-keys stale search keys: the span's, from whichever type holds
+    /// it; None when no key is stale, so the hot path looks no further.
+    fn rekey_window(&self, job: u64) -> Option<(i64, i64)> {
         self.stale.as_ref()?;
         self.planners
             .iter()
@@ -462,7 +463,7 @@ impl PlannerMulti {
         if !self.has_job(job) {
             return false;
         }
-        let window = self.window_of(job);
+        let window = self.rekey_window(job);
         for (i, &a) in amounts.iter().enumerate() {
             let p = &mut self.planners[i];
             if a <= 0 {
@@ -492,7 +493,7 @@ impl PlannerMulti {
         if !self.jobs.remove(&job) {
             return false;
         }
-        let window = self.window_of(job);
+        let window = self.rekey_window(job);
         for p in &mut self.planners {
             p.rem_span(job);
         }

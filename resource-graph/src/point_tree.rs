@@ -80,11 +80,9 @@ impl ChangePoints {
 
     /// Make `t` a point (holding the usage there) if it is not one.
     pub fn ensure_point(&mut self, t: i64) {
-        let ChangePoints::Flat(v) = self else {
-            if let ChangePoints::Tree(tree) = self {
-                tree.ensure_point(t);
-            }
-            return;
+        let v = match self {
+            ChangePoints::Tree(tree) => return tree.ensure_point(t),
+            ChangePoints::Flat(v) => v,
         };
         let Err(i) = v.binary_search_by_key(&t, |p| p.key) else {
             return;

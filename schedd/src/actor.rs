@@ -290,20 +290,17 @@ fn serve(
             limit,
             reply,
         } => {
+            // The newest `limit` matching jobs, oldest first: only those
+            // are copied.
             let mut jobs: Vec<Job> = inst
                 .jobs()
+                .rev()
                 .filter(|j| states.is_empty() || states.contains(&j.state))
                 .filter(|j| name.is_empty() || j.name == name)
-                .map(|j| {
-                    let mut j = j.clone();
-                    j.r.clear();
-                    j.jobspec.clear();
-                    j
-                })
+                .take(if limit > 0 { limit } else { usize::MAX })
+                .map(Job::summary)
                 .collect();
-            if limit > 0 && jobs.len() > limit {
-                jobs.drain(..jobs.len() - limit);
-            }
+            jobs.reverse();
             defer(reply, Ok(jobs))
         }
         Command::Subscribe { id, reply } => {

@@ -112,6 +112,12 @@ pub fn default_socket_path() -> PathBuf {
     }
 }
 
+/// Whether `caller` administers an instance owned by `owner`: the owner
+/// or root.
+pub fn is_admin(caller: u32, owner: u32) -> bool {
+    caller == owner || caller == 0
+}
+
 /// This process's effective uid.
 pub fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.

@@ -90,12 +90,15 @@ pub trait Executor: Send {
     fn shutdown(&mut self) {}
 }
 
-/// This boot of the kernel (`/proc/sys/kernel/random/boot_id`); empty
-/// when unknown.
-pub fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+/// This boot of the kernel (`/proc/sys/kernel/random/boot_id`, read
+/// once); empty when unknown.
+pub fn boot_id() -> &'static str {
+    static BOOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    })
 }
 
 /// When process `pid` started, in clock ticks since boot (field 22 of
@@ -443,7 +446,12 @@ pub fn core_cpus(root: &Path) -> Option<Vec<Vec<usize>>> {
             continue;
         };
         let pkg: i64 = pkg.trim().parse().ok()?;
-        let threads = parse_cpu_list(siblings.trim())?;
+        // A kernel CPU list (`0-3,8`) is an RFC 22 idset.
+        let threads: Vec<usize> = resource_graph::idset::decode(siblings.trim())
+            .ok()?
+            .into_iter()
+            .map(|c| c as usize)
+            .collect();
         let first = *threads.iter().min()?;
         let p = package_first.entry(pkg).or_insert(n);
         *p = (*p).min(n);
@@ -458,18 +466,6 @@ pub fn core_cpus(root: &Path) -> Option<Vec<Vec<usize>>> {
         .collect();
     ordered.sort();
     Some(ordered.into_iter().map(|(_, t)| t).collect())
-}
-
-/// A kernel CPU list such as `0-3,8,10-11`.
-fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
-    let mut out = Vec::new();
-    for part in s.split(',').filter(|p| !p.is_empty()) {
-        match part.split_once('-') {
-            Some((a, b)) => out.extend(a.parse::<usize>().ok()?..=b.parse::<usize>().ok()?),
-            None => out.push(part.parse().ok()?),
-        }
-    }
-    Some(out)
 }
 
 /// Spawn one task copy in its own process group.

@@ -37,7 +37,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::clock::Clock;
 use crate::executor::{Executor, Exit, Launch, TaskLaunch};
-use crate::journal::{AllocRecord, BookedVertex, JobRecord, Journal, JournalError};
+use crate::journal::{to_i64, AllocRecord, BookedVertex, JobRecord, Journal, JournalError};
 use crate::queue::QueuePolicy;
 
 /// A job id: assigned by the instance from 1, never reused.
@@ -175,6 +175,38 @@ impl Job {
     /// Whether a match op booked it (it never went through the queue).
     pub fn by_match(&self) -> bool {
         self.by_match
+    }
+
+    /// The job a journal record describes, in `state`, holding no R yet.
+    fn from_record(r: JobRecord, state: JobState) -> Job {
+        Job {
+            id: r.id,
+            name: r.name,
+            owner: r.owner,
+            state,
+            submit_time: r.submit_time,
+            start_time: r.start_time,
+            end_time: r.end_time,
+            duration: r.duration,
+            r: String::new(),
+            reason: r.reason,
+            reserved_at: 0,
+            jobspec: r.jobspec,
+            exit_code: r.exit_code,
+            by_match: r.by_match,
+        }
+    }
+
+    /// The job without its R and jobspec (the bulky parts), as listings
+    /// show it.
+    pub fn summary(&self) -> Job {
+        Job {
+            name: self.name.clone(),
+            reason: self.reason.clone(),
+            r: String::new(),
+            jobspec: String::new(),
+            ..*self
+        }
     }
 }
 
@@ -400,10 +432,6 @@ impl Writer for Discard {
     fn take(&mut self) -> String {
         String::new()
     }
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn journal_error(e: JournalError) -> InstanceError {
@@ -649,25 +677,7 @@ impl Instance {
                 _ => {}
             }
             self.counts[state.index()] += 1;
-            self.jobs.insert(
-                id,
-                Job {
-                    id,
-                    name: r.name,
-                    owner: r.owner,
-                    state,
-                    submit_time: r.submit_time,
-                    start_time: r.start_time,
-                    end_time: r.end_time,
-                    duration: r.duration,
-                    r: String::new(),
-                    reason: r.reason,
-                    reserved_at: 0,
-                    jobspec: r.jobspec,
-                    exit_code: r.exit_code,
-                    by_match: r.by_match,
-                },
-            );
+            self.jobs.insert(id, Job::from_record(r, state));
         }
         for id in allocs.into_keys() {
             warn!(
@@ -785,17 +795,12 @@ impl Instance {
         self.clock.now()
     }
 
-    /// How the instance schedules.
-    pub fn config(&self) -> &Config {
-        &self.cfg
-    }
-
     /// Whether `caller` may act on job `job`: its owner, the instance
     /// owner, or root. False for an unknown job.
     pub fn owner_can(&self, caller: u32, job: JobId) -> bool {
         self.jobs
             .get(&job)
-            .is_some_and(|j| caller == j.owner || caller == self.owner || caller == 0)
+            .is_some_and(|j| caller == j.owner || crate::auth::is_admin(caller, self.owner))
     }
 
     fn parse_jobspec(&self, text: &str) -> Result<Jobspec, InstanceError> {
@@ -880,25 +885,8 @@ impl Instance {
         };
         self.jr(|j| j.submit(&rec))?;
         self.next_id += 1;
-        self.jobs.insert(
-            id,
-            Job {
-                id,
-                name: rec.name,
-                owner,
-                state: JobState::Pending,
-                submit_time: now,
-                start_time: 0,
-                end_time: 0,
-                duration: js.duration,
-                r: String::new(),
-                reason: String::new(),
-                reserved_at: 0,
-                jobspec: rec.jobspec,
-                exit_code: 0,
-                by_match: false,
-            },
-        );
+        self.jobs
+            .insert(id, Job::from_record(rec, JobState::Pending));
         self.counts[JobState::Pending.index()] += 1;
         self.submitted_total += 1;
         self.specs.insert(id, js);
@@ -950,7 +938,7 @@ impl Instance {
     }
 
     /// Every job, by id.
-    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+    pub fn jobs(&self) -> impl DoubleEndedIterator<Item = &Job> {
         self.jobs.values()
     }
 
@@ -1226,7 +1214,7 @@ impl Instance {
                 let groups = self.executor.groups(id);
                 if !groups.is_empty() {
                     let boot = crate::executor::boot_id();
-                    let _ = self.jr(|j| j.processes(id, &boot, &groups));
+                    let _ = self.jr(|j| j.processes(id, boot, &groups));
                 }
                 self.push_event(id, EventKind::Start, at, 0, String::new())
             }
@@ -1536,25 +1524,12 @@ impl Instance {
         };
         let _ = self.jr(|j| j.allocate(id, m.at, js.duration, &held));
         self.next_id += 1;
-        self.jobs.insert(
-            id,
-            Job {
-                id,
-                name: String::new(),
-                owner,
-                state: JobState::Running,
-                submit_time: now,
-                start_time: m.at,
-                end_time: end,
-                duration: js.duration,
-                r,
-                reason: String::new(),
-                reserved_at: if reserved { m.at } else { 0 },
-                jobspec: rec.jobspec,
-                exit_code: 0,
-                by_match: true,
-            },
-        );
+        let job = Job {
+            r,
+            reserved_at: if reserved { m.at } else { 0 },
+            ..Job::from_record(rec, JobState::Running)
+        };
+        self.jobs.insert(id, job);
         self.counts[JobState::Running.index()] += 1;
         self.submitted_total += 1;
         self.allocated_total += 1;
@@ -1621,7 +1596,7 @@ impl Instance {
     /// Mark the vertex at `path` (and so its subtree) up or down. Only the
     /// instance owner (or root) may.
     pub fn set_status(&mut self, caller: u32, path: &str, up: bool) -> Result<(), InstanceError> {
-        if caller != self.owner && caller != 0 {
+        if !crate::auth::is_admin(caller, self.owner) {
             return Err(InstanceError::PermissionDenied(format!(
                 "only the instance owner (uid {}) sets vertex status; uid {caller} may not",
                 self.owner

@@ -175,7 +175,8 @@ CREATE TABLE IF NOT EXISTS processes (
 );
 ";
 
-fn to_i64(n: u64) -> i64 {
+/// `n`, or `i64::MAX` past it (SQLite's integers are signed).
+pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -245,17 +246,20 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 
-    fn set_meta(&self, key: &str, value: i64) -> Result<(), JournalError> {
+    /// Run one write statement (prepared once per connection).
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<(), JournalError> {
         self.conn
-            .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![key, value]))
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(p))
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    fn set_meta(&self, key: &str, value: i64) -> Result<(), JournalError> {
+        self.exec(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )
     }
 
     /// Open a batch: later writes commit together at [`Journal::commit`].
@@ -291,30 +295,25 @@ impl Journal {
 
     /// Record an accepted job.
     pub fn submit(&mut self, j: &JobRecord) -> Result<(), JournalError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state,
+        self.exec(
+            "INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state,
                  start_time, end_time, reason, exit_code)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    to_i64(j.id),
-                    j.name,
-                    j.owner,
-                    j.submit_time,
-                    j.jobspec,
-                    to_i64(j.duration),
-                    if j.by_match { "match" } else { "queue" },
-                    j.state,
-                    j.start_time,
-                    j.end_time,
-                    j.reason,
-                    j.exit_code
-                ])
-            })
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            params![
+                to_i64(j.id),
+                j.name,
+                j.owner,
+                j.submit_time,
+                j.jobspec,
+                to_i64(j.duration),
+                if j.by_match { "match" } else { "queue" },
+                j.state,
+                j.start_time,
+                j.end_time,
+                j.reason,
+                j.exit_code
+            ],
+        )
     }
 
     /// Record a job's new state with its times, reason and exit code.
@@ -327,23 +326,11 @@ impl Journal {
         reason: &str,
         exit_code: i32,
     ) -> Result<(), JournalError> {
-        self.conn
-            .prepare_cached(
-                "UPDATE jobs SET state = ?2, start_time = ?3, end_time = ?4, reason = ?5,
+        self.exec(
+            "UPDATE jobs SET state = ?2, start_time = ?3, end_time = ?4, reason = ?5,
                  exit_code = ?6 WHERE id = ?1",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    to_i64(id),
-                    state,
-                    start_time,
-                    end_time,
-                    reason,
-                    exit_code
-                ])
-            })
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            params![to_i64(id), state, start_time, end_time, reason, exit_code],
+        )
     }
 
     /// Record what job `job_id` holds over `[at, at + duration)`.
@@ -358,40 +345,28 @@ impl Journal {
             path: self.path.clone(),
             what: format!("job {job_id}: cannot encode its vertices: {e}"),
         })?;
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO allocations (job_id, at, duration, vertices)
+        self.exec(
+            "INSERT OR REPLACE INTO allocations (job_id, at, duration, vertices)
                  VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut s| s.execute(params![to_i64(job_id), at, to_i64(duration), text]))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            params![to_i64(job_id), at, to_i64(duration), text],
+        )
     }
 
     /// Record that job `job_id` released what it held (its processes are
     /// gone with it).
     pub fn release(&mut self, job_id: u64) -> Result<(), JournalError> {
-        self.conn
-            .prepare_cached("DELETE FROM allocations WHERE job_id = ?1")
-            .and_then(|mut s| s.execute([to_i64(job_id)]))
-            .and_then(|_| {
-                self.conn
-                    .prepare_cached("DELETE FROM processes WHERE job_id = ?1")
-                    .and_then(|mut s| s.execute([to_i64(job_id)]))
-            })
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.exec(
+            "DELETE FROM allocations WHERE job_id = ?1",
+            [to_i64(job_id)],
+        )?;
+        self.exec("DELETE FROM processes WHERE job_id = ?1", [to_i64(job_id)])
     }
 
     /// Forget an ended job: its row goes; ids below `next_job_id` are
     /// never handed out again.
     pub fn forget(&mut self, job_id: u64, next_job_id: u64) -> Result<(), JournalError> {
         self.set_meta("next_job_id", to_i64(next_job_id))?;
-        self.conn
-            .prepare_cached("DELETE FROM jobs WHERE id = ?1")
-            .and_then(|mut s| s.execute([to_i64(job_id)]))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.exec("DELETE FROM jobs WHERE id = ?1", [to_i64(job_id)])
     }
 
     /// Record the process groups job `job_id` runs in.
@@ -405,22 +380,18 @@ impl Journal {
             path: self.path.clone(),
             what: format!("job {job_id}: cannot encode its processes: {e}"),
         })?;
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO processes (job_id, boot_id, groups) VALUES (?1, ?2, ?3)",
-            )
-            .and_then(|mut s| s.execute(params![to_i64(job_id), boot_id, text]))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.exec(
+            "INSERT OR REPLACE INTO processes (job_id, boot_id, groups) VALUES (?1, ?2, ?3)",
+            params![to_i64(job_id), boot_id, text],
+        )
     }
 
     /// Record the status set on the vertex at `path`.
     pub fn vertex_status(&mut self, path: &str, up: bool) -> Result<(), JournalError> {
-        self.conn
-            .prepare_cached("INSERT OR REPLACE INTO vertex_status (path, up) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![path, up]))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.exec(
+            "INSERT OR REPLACE INTO vertex_status (path, up) VALUES (?1, ?2)",
+            params![path, up],
+        )
     }
 
     /// Read everything back.

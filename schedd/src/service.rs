@@ -140,13 +140,6 @@ fn event_pb(e: &Event) -> pb::JobEvent {
     }
 }
 
-fn ended(s: JobState) -> bool {
-    matches!(
-        s,
-        JobState::Finished | JobState::Canceled | JobState::Failed
-    )
-}
-
 /// The event that tells a watcher where a job stands when it starts
 /// watching.
 fn snapshot_event(j: &Job) -> Event {
@@ -352,7 +345,7 @@ impl pb::scheduler_server::Scheduler for Service {
             }
             if let Some(j) = &snapshot {
                 send!(event_pb(&snapshot_event(j)));
-                if ended(j.state) {
+                if j.state.is_ended() {
                     return;
                 }
             }
@@ -363,7 +356,7 @@ impl pb::scheduler_server::Scheduler for Service {
                             if id != 0 && e.job_id != id {
                                 continue;
                             }
-                            let end = id != 0 && ended(e.state);
+                            let end = id != 0 && e.state.is_ended();
                             send!(event_pb(&e));
                             if end {
                                 return;
@@ -380,7 +373,7 @@ impl pb::scheduler_server::Scheduler for Service {
                             }
                             // One job: where it stands now is enough.
                             match handle.call(|reply| Command::Info { id, reply }).await {
-                                Ok(j) if ended(j.state) => {
+                                Ok(j) if j.state.is_ended() => {
                                     send!(event_pb(&snapshot_event(&j)));
                                     return;
                                 }
@@ -429,11 +422,8 @@ impl pb::scheduler_server::Scheduler for Service {
                 )))
             }
         };
-        let format = if r.format.is_empty() {
-            "rv1".to_owned()
-        } else {
-            r.format
-        };
+        // The instance reads "" as its default format.
+        let format = r.format;
         let m = self
             .handle
             .call(|reply| Command::Match {
@@ -587,7 +577,7 @@ impl pb::scheduler_server::Scheduler for Service {
         req: Request<pb::AdvanceRequest>,
     ) -> Result<Response<pb::AdvanceResponse>, Status> {
         let caller = self.who(&req)?;
-        if caller != self.owner && caller != 0 {
+        if !crate::auth::is_admin(caller, self.owner) {
             return Err(Status::permission_denied(
                 "only the instance owner moves the clock",
             ));

@@ -598,8 +598,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 }
             } else {
                 let mut failed = false;
-                // The daemon takes at most 65,536 ids a call.
-                for chunk in ids.chunks(65_536) {
+                for chunk in ids.chunks(schedd::service::MAX_CANCEL_IDS) {
                     let r = client
                         .cancel(pb::CancelRequest {
                             job_id: 0,

@@ -261,10 +261,8 @@ fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let instance = Instance::new(graph, source, cfg, clock, executor, Some(journal))
         .context("starting the instance")?;
-    let st = instance.status();
+    // The instance logged its job counts when ready.
     info!(
-        pending = st.pending,
-        running = st.running,
         ms = started.elapsed().as_millis() as u64,
         "journal replayed"
     );
