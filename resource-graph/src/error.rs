@@ -10,6 +10,28 @@ pub(crate) fn read_text(path: &std::path::Path) -> Result<String, GraphError> {
     })
 }
 
+/// The 1-based line of byte offset `pos` in `text`, for error messages.
+pub(crate) fn line_of(text: &str, pos: usize) -> usize {
+    text.as_bytes()[..pos.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// A JSON value as an error message shows it: short scalars as they
+/// are, long strings, arrays and objects by kind.
+pub(crate) fn json_kind(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.len() <= 40 => format!("\"{s}\""),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+        other => other.to_string(),
+    }
+}
+
 /// What went wrong while reading or changing a resource graph.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {

@@ -4,7 +4,7 @@
 //! Beside it, each vertex keeps its out-edges in insertion order: the order
 //! readers create children in is the order the matcher visits them, and it
 //! must not depend on petgraph's internal linked lists.
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
 use petgraph::visit::{EdgeIndexable, EdgeRef, NodeIndexable};
@@ -350,7 +350,7 @@ impl ResourceGraph {
         let mut parts = path.strip_prefix('/')?.split('/');
         let first = parts.next()?;
         'roots: for (&s, &root) in &self.roots {
-            if self.name(root) != first {
+            if !self.name_is(root, first) {
                 continue;
             }
             let mut at = root;
@@ -374,10 +374,12 @@ impl ResourceGraph {
 
     /// Add an edge `src -> tgt` unless one already exists in that subsystem.
     pub fn add_edge(&mut self, src: VertexIdx, tgt: VertexIdx, subsystem: Sym, relation: Sym) {
-        let dup = self.out[src.index()].iter().any(|&e| {
-            self.g.edge_endpoints(e).map(|(_, t)| t) == Some(tgt)
-                && self.g[e].subsystem == subsystem
-        });
+        // Look at what enters `tgt` (a parent or few), not at what leaves
+        // `src`: a cluster may have thousands of nodes under it.
+        let dup = self
+            .g
+            .edges_directed(tgt, Direction::Incoming)
+            .any(|e| e.source() == src && e.weight().subsystem == subsystem);
         if dup {
             return;
         }
@@ -441,9 +443,9 @@ impl ResourceGraph {
         }
         for &u in &gone {
             self.names.remove(&u);
-            self.roots.retain(|_, r| *r != u);
             self.out[u.index()] = Vec::new();
         }
+        self.roots.retain(|_, r| !doomed(r));
         self.paths.retain(|(u, _), _| !doomed(u));
         for &u in &gone {
             self.freed_uniq.insert(self.g[u].uniq_id);
@@ -589,9 +591,10 @@ impl ResourceGraph {
         }
         // Paths `part` states outright (not derived there) are stated here
         // too; derived ones derive the same way here.
+        let new: HashSet<VertexIdx> = added.iter().copied().collect();
         for (&(pv, s), path) in &part.paths {
             if let Some(&Some(mine)) = map.get(&pv) {
-                if added.contains(&mine) {
+                if new.contains(&mine) {
                     let sub = self.sym(part.name_of(s));
                     self.set_path(mine, sub, path);
                 }
@@ -669,20 +672,19 @@ impl ResourceGraph {
 
     /// The first edge made into `v` in `subsystem` (its parent edge).
     pub fn parent_edge(&self, v: VertexIdx, subsystem: Sym) -> Option<EdgeIndex<u32>> {
-        self.g
-            .edges_directed(v, Direction::Incoming)
-            .filter(|e| e.weight().subsystem == subsystem)
-            .map(|e| e.id())
-            .min()
+        self.in_edges(v, subsystem).map(|(e, _)| e).min()
     }
 
     /// Edges into `v` in `subsystem`, with their sources.
-    pub fn in_edges(&self, v: VertexIdx, subsystem: Sym) -> Vec<(EdgeIndex<u32>, VertexIdx)> {
+    pub fn in_edges(
+        &self,
+        v: VertexIdx,
+        subsystem: Sym,
+    ) -> impl Iterator<Item = (EdgeIndex<u32>, VertexIdx)> + '_ {
         self.g
             .edges_directed(v, Direction::Incoming)
-            .filter(|e| e.weight().subsystem == subsystem)
+            .filter(move |e| e.weight().subsystem == subsystem)
             .map(|e| (e.id(), e.source()))
-            .collect()
     }
 
     /// Source of an edge.

@@ -8,28 +8,16 @@ use std::collections::HashMap;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use crate::error::GraphError;
+use crate::error::{line_of, GraphError};
 use crate::grug::{GenMethod, Recipe, RecipeEdge, RecipeVertex};
-
-struct Key {
-    name: String,
-    default: Option<String>,
-}
 
 struct Element {
     id: String,
-    line: usize,
+    /// Byte offset in the text (its line is counted only for an error).
+    pos: usize,
     source: String,
     target: String,
     data: HashMap<String, String>,
-}
-
-fn line_of(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 fn attr(e: &BytesStart, name: &[u8]) -> Option<String> {
@@ -47,10 +35,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
         line: line_of(text, pos),
         msg,
     };
-    let mut keys: HashMap<String, Key> = HashMap::new();
+    // Key id -> attribute name.
+    let mut keys: HashMap<String, String> = HashMap::new();
     let mut node_defaults: HashMap<String, String> = HashMap::new();
     let mut edge_defaults: HashMap<String, String> = HashMap::new();
-    let mut key_for: HashMap<String, String> = HashMap::new();
     let mut nodes: Vec<Element> = Vec::new();
     let mut edges: Vec<Element> = Vec::new();
     let mut graph_name = String::new();
@@ -84,14 +72,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
                             .ok_or_else(|| xml_err(pos, "<key> without id".into()))?;
                         let name = attr(e, b"attr.name").unwrap_or_else(|| id.clone());
                         let f = attr(e, b"for").unwrap_or_else(|| "all".into());
-                        keys.insert(
-                            id.clone(),
-                            Key {
-                                name,
-                                default: None,
-                            },
-                        );
-                        key_for.insert(id.clone(), f.clone());
+                        keys.insert(id.clone(), name);
                         if !empty {
                             cur_key = Some((id, f));
                         }
@@ -109,7 +90,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
                         }
                         let el = Element {
                             id,
-                            line: line_of(text, pos),
+                            pos,
                             source: attr(e, b"source").unwrap_or_default(),
                             target: attr(e, b"target").unwrap_or_default(),
                             data: HashMap::new(),
@@ -148,10 +129,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
                     in_default = false;
                     if let Some((id, f)) = &cur_key {
                         let v = text_buf.trim().to_owned();
-                        if let Some(k) = keys.get_mut(id) {
-                            k.default = Some(v.clone());
-                        }
-                        let name = keys[id].name.clone();
+                        let name = keys[id].clone();
                         if f == "node" || f == "all" {
                             node_defaults.insert(name.clone(), v.clone());
                         }
@@ -196,15 +174,15 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
         });
     }
 
-    let recipe_err = |line: usize, what: String| GraphError::Recipe {
+    let recipe_err = |pos: usize, what: String| GraphError::Recipe {
         path: origin.to_owned(),
-        what: format!("line {line}: {what}"),
+        what: format!("line {}: {what}", line_of(text, pos)),
     };
     // Resolve an element's value of attribute `name`: its own <data>, else
     // the key default.
     let value = |el: &Element, name: &str, defaults: &HashMap<String, String>| -> Option<String> {
         for (k, v) in &el.data {
-            let kn = keys.get(k).map(|k| k.name.as_str()).unwrap_or(k.as_str());
+            let kn = keys.get(k).map_or(k.as_str(), String::as_str);
             if kn == name {
                 return Some(v.clone());
             }
@@ -221,7 +199,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
             Some(s) if s.is_empty() => Ok(dflt),
             Some(s) => s.parse::<i64>().map_err(|_| {
                 recipe_err(
-                    el.line,
+                    el.pos,
                     format!("'{}': {name} must be an integer, got '{s}'", el.id),
                 )
             }),
@@ -231,7 +209,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
         for k in el.data.keys() {
             if !keys.contains_key(k) {
                 return Err(recipe_err(
-                    el.line,
+                    el.pos,
                     format!("'{}': undeclared data key '{k}'", el.id),
                 ));
             }
@@ -242,15 +220,12 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
     let mut vertices = Vec::new();
     for el in &nodes {
         if index.insert(el.id.clone(), vertices.len()).is_some() {
-            return Err(recipe_err(
-                el.line,
-                format!("duplicate node id '{}'", el.id),
-            ));
+            return Err(recipe_err(el.pos, format!("duplicate node id '{}'", el.id)));
         }
         let typ = value(el, "type", &node_defaults).unwrap_or_default();
         if typ.is_empty() {
             return Err(recipe_err(
-                el.line,
+                el.pos,
                 format!("node '{}': missing type", el.id),
             ));
         }
@@ -269,13 +244,13 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
     for el in &edges {
         let s = *index.get(&el.source).ok_or_else(|| {
             recipe_err(
-                el.line,
+                el.pos,
                 format!("edge '{}': unknown source '{}'", el.id, el.source),
             )
         })?;
         let t = *index.get(&el.target).ok_or_else(|| {
             recipe_err(
-                el.line,
+                el.pos,
                 format!("edge '{}': unknown target '{}'", el.id, el.target),
             )
         })?;
@@ -302,7 +277,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
         if let Some(m) = value(el, "gen_method", d) {
             e.gen_method = GenMethod::parse(&m).ok_or_else(|| {
                 recipe_err(
-                    el.line,
+                    el.pos,
                     format!("edge '{}': unknown gen_method '{m}'", el.id),
                 )
             })?;

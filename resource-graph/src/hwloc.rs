@@ -116,14 +116,8 @@ pub(crate) fn read_checked(path: &Path) -> Result<String, GraphError> {
 }
 
 fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
-    let line_of = |pos: u64| {
-        let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
-        text.as_bytes()[..pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    };
+    let line_of =
+        |pos: u64| crate::error::line_of(text, usize::try_from(pos).unwrap_or(usize::MAX));
     let xml_err = |pos: u64, msg: String| GraphError::Xml {
         path: origin.to_owned(),
         line: line_of(pos),

@@ -27,7 +27,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::error::GraphError;
+use crate::error::{json_kind, GraphError};
 use crate::graph::{NewVertex, ResourceGraph, Status, VertexIdx};
 
 /// The dominant subsystem: a tree of `contains` edges.
@@ -65,7 +65,7 @@ pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
         Some(other) => {
             return Err(fail(format!(
                 "key \"graph.nodes\": expected an array, found {}",
-                kind(other)
+                json_kind(other)
             )))
         }
         None => return Err(fail("missing key \"graph.nodes\"".into())),
@@ -76,7 +76,7 @@ pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
         Some(other) => {
             return Err(fail(format!(
                 "key \"graph.edges\": expected an array, found {}",
-                kind(other)
+                json_kind(other)
             )))
         }
     };
@@ -114,7 +114,7 @@ impl Reader {
     fn node(&mut self, i: usize, node: &Value) -> Result<(), String> {
         let obj = node
             .as_object()
-            .ok_or_else(|| format!("nodes[{i}]: expected an object, found {}", kind(node)))?;
+            .ok_or_else(|| format!("nodes[{i}]: expected an object, found {}", json_kind(node)))?;
         let vid = match obj.get("id") {
             Some(v) => node_id(v).map_err(|w| format!("nodes[{i}]: key \"id\": {w}"))?,
             None => return Err(format!("nodes[{i}]: missing key \"id\"")),
@@ -128,7 +128,7 @@ impl Reader {
             Some(other) => {
                 return Err(at(format!(
                     "key \"metadata\": expected an object, found {}",
-                    kind(other)
+                    json_kind(other)
                 )))
             }
             None => return Err(at("missing key \"metadata\"".into())),
@@ -158,7 +158,7 @@ impl Reader {
             Some(other) => {
                 return Err(at(format!(
                     "key \"exclusive\": expected a boolean, found {}",
-                    kind(other)
+                    json_kind(other)
                 )))
             }
         }
@@ -174,7 +174,7 @@ impl Reader {
             Some(other) => {
                 return Err(at(format!(
                     "key \"properties\": expected an object, found {}",
-                    kind(other)
+                    json_kind(other)
                 )))
             }
         };
@@ -185,7 +185,7 @@ impl Reader {
             Some(other) => {
                 return Err(at(format!(
                     "key \"paths\": expected an object, found {}",
-                    kind(other)
+                    json_kind(other)
                 )))
             }
             None => return Err(at("missing key \"metadata.paths\"".into())),
@@ -235,7 +235,7 @@ impl Reader {
     fn edge(&mut self, i: usize, edge: &Value) -> Result<(), String> {
         let obj = edge
             .as_object()
-            .ok_or_else(|| format!("edges[{i}]: expected an object, found {}", kind(edge)))?;
+            .ok_or_else(|| format!("edges[{i}]: expected an object, found {}", json_kind(edge)))?;
         let end = |key: &str| -> Result<VertexIdx, String> {
             let v = obj
                 .get(key)
@@ -262,7 +262,7 @@ impl Reader {
                             let rel = rel.as_str().ok_or_else(|| {
                                 at(format!(
                                     "key \"name.{ss}\": expected a string, found {}",
-                                    kind(rel)
+                                    json_kind(rel)
                                 ))
                             })?;
                             links.push((ss.clone(), Some(rel.to_owned())));
@@ -277,7 +277,7 @@ impl Reader {
             Some(other) => {
                 return Err(format!(
                     "edges[{i}]: key \"metadata\": expected an object, found {}",
-                    kind(other)
+                    json_kind(other)
                 ))
             }
         }
@@ -333,7 +333,7 @@ fn node_id(v: &Value) -> Result<String, String> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-        other => Err(format!("expected a string, found {}", kind(other))),
+        other => Err(format!("expected a string, found {}", json_kind(other))),
     }
 }
 
@@ -343,7 +343,7 @@ fn get_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, 
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(format!(
             "key \"{key}\": expected a string, found {}",
-            kind(other)
+            json_kind(other)
         )),
     }
 }
@@ -357,7 +357,7 @@ fn get_int(m: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
             .ok_or_else(|| format!("key \"{key}\": expected an integer, found {n}")),
         Some(other) => Err(format!(
             "key \"{key}\": expected an integer, found {}",
-            kind(other)
+            json_kind(other)
         )),
     }
 }
@@ -371,7 +371,7 @@ fn parse_status(v: &Value) -> Result<Status, String> {
         Value::String(s) if s.eq_ignore_ascii_case("down") => Ok(Status::Down),
         other => Err(format!(
             "expected 0 (up) or 1 (down), found {}",
-            kind(other)
+            json_kind(other)
         )),
     }
 }
@@ -383,24 +383,13 @@ fn string_map(m: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
             Value::String(s) => Ok((k.clone(), s.clone())),
             other => Err(format!(
                 "value of \"{k}\": expected a string, found {}",
-                kind(other)
+                json_kind(other)
             )),
         })
         .collect()
 }
 
 /// A short rendering of a JSON value for error messages.
-fn kind(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) if s.len() <= 40 => format!("\"{s}\""),
-        Value::String(_) => "a string".into(),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
 
 /// The whole graph as JGF: vertices in index order, then each vertex's
 /// out-edges in the order the matcher visits them.

@@ -195,6 +195,12 @@ impl Planner {
         if amount < 0 || amount > self.avail_during(start, duration) || self.span(job).is_some() {
             return false;
         }
+        self.push_span(job, start, duration, amount, reserved);
+        true
+    }
+
+    /// Plan a span already checked to fit, for a job holding none here.
+    fn push_span(&mut self, job: u64, start: i64, duration: u64, amount: i64, reserved: bool) {
         let span = Span {
             job,
             start,
@@ -214,7 +220,6 @@ impl Planner {
             }
             self.index = Some(Box::new(ix));
         }
-        true
     }
 
     /// Remove the span of `job`, returning it.
@@ -446,9 +451,10 @@ impl PlannerMulti {
                 return false;
             }
         }
+        // Checked above, and the job holds no span in any of them.
         for (i, &a) in amounts.iter().enumerate() {
             if a > 0 {
-                self.planners[i].add_span(job, start, duration, a, false);
+                self.planners[i].push_span(job, start, duration, a, false);
             }
         }
         self.jobs.insert(job);

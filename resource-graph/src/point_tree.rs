@@ -63,11 +63,12 @@ impl ChangePoints {
     pub fn peak(&self, at: i64, end: i64) -> i64 {
         match self {
             ChangePoints::Flat(v) => {
-                let first = self.usage_at(at);
+                // Points after `at`; the one before them holds the usage at `at`.
+                let lo = v.partition_point(|p| p.key <= at);
+                let first = if lo == 0 { 0 } else { v[lo - 1].val };
                 if at >= end {
                     return first;
                 }
-                let lo = v.partition_point(|p| p.key <= at);
                 let hi = v.partition_point(|p| p.key < end);
                 v[lo..hi.max(lo)]
                     .iter()

@@ -32,7 +32,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::error::GraphError;
+use crate::error::{json_kind, GraphError};
 use crate::graph::{NewVertex, ResourceGraph};
 use crate::hostlist;
 use crate::idset::IdSet;
@@ -89,13 +89,13 @@ impl RSet {
             serde_json::from_str(text).map_err(|e| fail(format!("invalid JSON: {e}")))?;
         let top = doc
             .as_object()
-            .ok_or_else(|| fail(format!("expected an object, found {}", kind(&doc))))?;
+            .ok_or_else(|| fail(format!("expected an object, found {}", json_kind(&doc))))?;
         match top.get("version") {
             Some(v) if v.as_i64() == Some(1) => {}
             Some(v) => {
                 return Err(fail(format!(
                     "key \"version\": expected 1, found {}",
-                    kind(v)
+                    json_kind(v)
                 )))
             }
             None => return Err(fail("missing key \"version\"".into())),
@@ -183,9 +183,12 @@ fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, Stri
     let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
     for (i, entry) in rlite.iter().enumerate() {
         let key = format!("execution.R_lite[{i}]");
-        let entry = entry
-            .as_object()
-            .ok_or_else(|| format!("key \"{key}\": expected an object, found {}", kind(entry)))?;
+        let entry = entry.as_object().ok_or_else(|| {
+            format!(
+                "key \"{key}\": expected an object, found {}",
+                json_kind(entry)
+            )
+        })?;
         let ranks = idset(entry, "rank", &format!("{key}.rank"))?;
         let children_key = format!("{key}.children");
         let mut children = Vec::new();
@@ -195,7 +198,10 @@ fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, Stri
                 return Err(format!("key \"{ids_key}\": empty resource type"));
             }
             let ids = ids.as_str().ok_or_else(|| {
-                format!("key \"{ids_key}\": expected a string, found {}", kind(ids))
+                format!(
+                    "key \"{ids_key}\": expected a string, found {}",
+                    json_kind(ids)
+                )
             })?;
             let ids = IdSet::parse(ids).map_err(|e| format!("key \"{ids_key}\": {e}"))?;
             children.push((typ.clone(), ids));
@@ -216,7 +222,7 @@ fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, Stri
         let key = format!("execution.nodelist[{i}]");
         let hl = hl
             .as_str()
-            .ok_or_else(|| format!("key \"{key}\": expected a string, found {}", kind(hl)))?;
+            .ok_or_else(|| format!("key \"{key}\": expected a string, found {}", json_kind(hl)))?;
         hosts.extend(hostlist::decode(hl).map_err(|e| format!("key \"{key}\": {e}"))?);
     }
     if hosts.len() != seen.len() {
@@ -247,7 +253,10 @@ fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, Stri
                     return Err(format!("key \"{key}\": empty property name"));
                 }
                 let ranks = ranks.as_str().ok_or_else(|| {
-                    format!("key \"{key}\": expected a string, found {}", kind(ranks))
+                    format!(
+                        "key \"{key}\": expected a string, found {}",
+                        json_kind(ranks)
+                    )
                 })?;
                 let ranks = IdSet::parse(ranks).map_err(|e| format!("key \"{key}\": {e}"))?;
                 for r in ranks.iter() {
@@ -261,7 +270,7 @@ fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, Stri
         Some(other) => {
             return Err(format!(
                 "key \"execution.properties\": expected an object, found {}",
-                kind(other)
+                json_kind(other)
             ))
         }
     }
@@ -308,7 +317,7 @@ fn object<'a>(
         Some(Value::Object(o)) => Ok(o),
         Some(other) => Err(format!(
             "key \"{path}\": expected an object, found {}",
-            kind(other)
+            json_kind(other)
         )),
         None => Err(format!("missing key \"{path}\"")),
     }
@@ -319,7 +328,7 @@ fn array<'a>(m: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a [Va
         Some(Value::Array(a)) => Ok(a),
         Some(other) => Err(format!(
             "key \"{path}\": expected an array, found {}",
-            kind(other)
+            json_kind(other)
         )),
         None => Err(format!("missing key \"{path}\"")),
     }
@@ -330,7 +339,7 @@ fn idset(m: &Map<String, Value>, key: &str, path: &str) -> Result<IdSet, String>
         Some(Value::String(s)) => IdSet::parse(s).map_err(|e| format!("key \"{path}\": {e}")),
         Some(other) => Err(format!(
             "key \"{path}\": expected an idset string, found {}",
-            kind(other)
+            json_kind(other)
         )),
         None => Err(format!("missing key \"{path}\"")),
     }
@@ -342,7 +351,7 @@ fn time(m: &Map<String, Value>, key: &str) -> Result<Option<f64>, String> {
         Some(Value::Number(n)) => Ok(n.as_f64()),
         Some(other) => Err(format!(
             "key \"execution.{key}\": expected a number, found {}",
-            kind(other)
+            json_kind(other)
         )),
     }
 }
@@ -356,15 +365,6 @@ fn plural(n: usize, what: &str) -> String {
 }
 
 /// A short rendering of a JSON value for error messages.
-fn kind(v: &Value) -> String {
-    match v {
-        Value::String(s) if s.len() <= 40 => format!("\"{s}\""),
-        Value::String(_) => "a string".into(),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-        other => other.to_string(),
-    }
-}
 
 #[cfg(test)]
 mod tests {
