@@ -389,8 +389,6 @@ fn string_map(m: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// A short rendering of a JSON value for error messages.
-
 /// The whole graph as JGF: vertices in index order, then each vertex's
 /// out-edges in the order the matcher visits them.
 pub fn write(g: &ResourceGraph) -> Value {

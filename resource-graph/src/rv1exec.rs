@@ -364,8 +364,6 @@ fn plural(n: usize, what: &str) -> String {
     }
 }
 
-/// A short rendering of a JSON value for error messages.
-
 #[cfg(test)]
 mod tests {
     use super::*;
