@@ -28,8 +28,6 @@ pub struct EvalEdge {
 pub struct EGroup {
     pub score: i64,
     pub count: u32,
-    pub needs: u32,
-    pub exclusive: bool,
     pub root: bool,
     pub edges: Vec<EvalEdge>,
 }
@@ -46,8 +44,6 @@ impl EGroup {
         EGroup {
             score,
             count,
-            needs: 0,
-            exclusive,
             root,
             edges: vec![EvalEdge {
                 count,
@@ -90,9 +86,7 @@ impl Evals {
         let mut left = k as i64;
         let mut i = 0;
         while left > 0 && i < self.egroups.len() {
-            let c = self.egroups[i].count as i64;
-            self.egroups[i].needs = left.min(c) as u32;
-            left -= c;
+            left -= self.egroups[i].count as i64;
             i += 1;
         }
         self.best_k = k;

@@ -650,12 +650,6 @@ impl Traverser {
         self.reserve_visited.clear();
     }
 
-    /// Recompute the subtree aggregates' pool sizes after the graph grew
-    /// or shrank; the jobs' spans in them stay.
-    pub fn reprime(&mut self, g: &mut ResourceGraph) {
-        self.prime(g);
-    }
-
     /// Build the subtree aggregates of every vertex (pruning filters).
     fn prime(&mut self, g: &mut ResourceGraph) {
         self.ensure_capacity(g);
@@ -915,21 +909,17 @@ impl Traverser {
             return self.explore_aux(g, meta, u, s, reqs, excl, dfu);
         }
         let dynamic = self.policy.stop_on_first_match();
-        if !dynamic && dir == Dir::Down && !self.exhaustive {
+        if !dynamic && !self.exhaustive {
             if let Some(spec) = self.policy.ranking() {
                 return self
                     .explore_bounded(g, meta, u, s, reqs, pristine, excl, dfu, multiplier, spec);
             }
         }
-        // First-fit walks children in its kept order; the static walk
-        // borrows the graph's own edge list.
-        let sorted: Vec<EdgeIdx>;
-        let edges: &[EdgeIdx] = if dynamic {
-            sorted = self.child_order(g, u).to_vec();
-            &sorted
-        } else {
-            g.out_edges(u)
-        };
+        // First-fit walks children in its kept order, taken out while the
+        // walk below `u` runs (nothing there reads `u`'s order) and put
+        // back after; the static walk borrows the graph's own edge list.
+        let sorted = dynamic.then(|| self.take_child_order(g, u));
+        let edges: &[EdgeIdx] = sorted.as_deref().unwrap_or(g.out_edges(u));
         let mut sat: BTreeSet<Sym> = BTreeSet::new();
         let mut rc = Err(Errno::Busy);
         for &e in edges {
@@ -942,10 +932,7 @@ impl Traverser {
                 continue;
             }
             let mut x_inout = excl;
-            let r = match dir {
-                Dir::Down => self.dom_dfv(g, meta, tgt, reqs, pristine, &mut x_inout, dfu),
-                Dir::Up => Err(Errno::Busy),
-            };
+            let r = self.dom_dfv(g, meta, tgt, reqs, pristine, &mut x_inout, dfu);
             if r.is_ok() {
                 let count = dfu.avail;
                 dfu.add(
@@ -974,6 +961,9 @@ impl Traverser {
                     }
                 }
             }
+        }
+        if let Some(order) = sorted {
+            self.order.insert(u, order);
         }
         rc
     }
@@ -1500,8 +1490,6 @@ impl Traverser {
             slots.push(EGroup {
                 score,
                 count: 1,
-                needs: 0,
-                exclusive: true,
                 root: false,
                 edges,
             });
@@ -1545,7 +1533,8 @@ impl Traverser {
         if kind == MatchKind::Slot {
             let _ = self.dom_slot(g, meta, u, next, nslots, check_pres, &mut dfu);
         } else {
-            for s in self.subsystems.clone() {
+            for si in 0..self.subsystems.len() {
+                let s = self.subsystems[si];
                 let dir = if s == dom { Dir::Down } else { Dir::Up };
                 let _ = self.explore(g, meta, u, s, next, check_pres, x_in, dir, &mut dfu, 1);
             }
@@ -1585,8 +1574,8 @@ impl Traverser {
         let overall = dfu.overall_score;
         if overall > MATCH_UNMET {
             if dfu.hier_constrain_now {
-                for s in self.subsystems.clone() {
-                    self.enforce(g, s, &dfu, false);
+                for si in 0..self.subsystems.len() {
+                    self.enforce(g, self.subsystems[si], &dfu, false);
                 }
                 self.mark_down_to_choices(g, u, &dfu);
             } else {
@@ -1742,8 +1731,8 @@ impl Traverser {
                 }
             }
         }
-        for s in self.subsystems.clone() {
-            self.enforce(g, s, &dfu, true);
+        for si in 0..self.subsystems.len() {
+            self.enforce(g, self.subsystems[si], &dfu, true);
         }
         self.root_mark = (needs, x_in);
         Ok(())
@@ -1993,12 +1982,6 @@ impl Traverser {
             }
         }
         if n_plans > 0 {
-            let types: Vec<Sym> = g.g[u]
-                .schedule
-                .subplan
-                .as_ref()
-                .map(|p| p.types().to_vec())
-                .unwrap_or_default();
             let v = &mut g.g[u];
             if v.schedule
                 .x_checker
@@ -2008,7 +1991,8 @@ impl Traverser {
             }
             if !dfu.is_empty() {
                 if let Some(sp) = v.schedule.subplan.as_mut() {
-                    let amounts: Vec<i64> = types
+                    let amounts: Vec<i64> = sp
+                        .types()
                         .iter()
                         .map(|t| dfu.get(t).copied().unwrap_or(0))
                         .collect();
@@ -2115,13 +2099,14 @@ impl Traverser {
     }
 
     /// The first-fit order of `u`'s out-edges, built on first visit.
-    fn child_order(&mut self, g: &ResourceGraph, u: VertexIdx) -> &[EdgeIdx] {
-        if !self.order.contains_key(&u) {
+    /// `u`'s first-fit child order, built if missing, taken out of
+    /// `order`: the caller puts it back.
+    fn take_child_order(&mut self, g: &ResourceGraph, u: VertexIdx) -> Vec<EdgeIdx> {
+        self.order.remove(&u).unwrap_or_else(|| {
             let mut v = g.out_edges(u).to_vec();
             v.sort_by_key(|&e| std::cmp::Reverse(self.order_key(g, e)));
-            self.order.insert(u, v);
-        }
-        &self.order[&u]
+            v
+        })
     }
 
     // ----- ops ------------------------------------------------------------
@@ -2616,10 +2601,14 @@ impl Traverser {
         if full {
             // Spans may go anywhere: forget every free bound.
             self.clear_free();
-            self.held.remove(&jobid);
-            let vs: Vec<VertexIdx> = g.vertices().collect();
-            for v in vs {
-                g.g[v].schedule.free(jobid);
+            // What is left of the job is on the vertices its update booked
+            // (zero-unit holds included: they were booked there first).
+            let held = self.held.remove(&jobid).unwrap_or_default();
+            let aux = self.aux_booked.remove(&jobid).unwrap_or_default();
+            for v in held.into_iter().chain(aux) {
+                if g.g.contains_node(v) {
+                    g.g[v].schedule.free(jobid);
+                }
             }
             self.jobs.remove(&jobid);
         }
