@@ -64,6 +64,16 @@ impl MatchOp {
             _ => return None,
         })
     }
+
+    /// Whether the op books what it matches (the others only report).
+    pub fn books(self) -> bool {
+        matches!(
+            self,
+            MatchOp::Allocate
+                | MatchOp::AllocateOrElseReserve
+                | MatchOp::AllocateWithSatisfiability
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1848,7 +1858,7 @@ impl Traverser {
         if jobid.is_some_and(|j| !sp.has_job(j)) {
             return None;
         }
-        let mut out: Vec<(String, String)> = sp
+        let out: Vec<(String, String)> = sp
             .types()
             .iter()
             .enumerate()
@@ -1864,7 +1874,7 @@ impl Traverser {
                 )
             })
             .collect();
-        out.sort();
+        // In type order: the writer sorts what it prints.
         Some(out)
     }
 

@@ -643,10 +643,6 @@ struct Execution {
 }
 
 impl Rlite {
-    fn is_empty(&self) -> bool {
-        self.groups.is_empty()
-    }
-
     fn emit(&mut self, g: &ResourceGraph, v: VertexIdx) {
         let x = &g.g[v];
         match g.name_of(x.typ) {
@@ -845,7 +841,9 @@ impl Writer for Rv1 {
     }
 
     fn take(&mut self) -> String {
-        if self.rlite.is_empty() || self.jgf.as_ref().is_some_and(Jgf::is_empty) {
+        // Nothing drawn unless both parts are there (`execution` is None
+        // without R_lite, before it changes anything).
+        if self.jgf.as_ref().is_some_and(Jgf::is_empty) {
             return String::new();
         }
         let Some(x) = self.rlite.execution() else {

@@ -52,11 +52,19 @@ pub fn read_path(path: &Path) -> Result<ResourceGraph, GraphError> {
 
 /// Parse a JGF document into a resource graph; `origin` names the file in errors.
 pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| GraphError::Jgf {
+        path: origin.to_owned(),
+        what: format!("invalid JSON: {e}"),
+    })?;
+    read_value(&doc, origin)
+}
+
+/// [`read`] of a document already parsed.
+pub fn read_value(doc: &Value, origin: &str) -> Result<ResourceGraph, GraphError> {
     let fail = |what: String| GraphError::Jgf {
         path: origin.to_owned(),
         what,
     };
-    let doc: Value = serde_json::from_str(text).map_err(|e| fail(format!("invalid JSON: {e}")))?;
     let graph = doc
         .get("graph")
         .ok_or_else(|| fail("missing key \"graph\"".into()))?;

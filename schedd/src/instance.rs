@@ -1427,12 +1427,7 @@ impl Instance {
             ))
         })?;
         let js = self.parse_jobspec(jobspec)?;
-        let books = matches!(
-            op,
-            MatchOp::Allocate
-                | MatchOp::AllocateOrElseReserve
-                | MatchOp::AllocateWithSatisfiability
-        );
+        let books = op.books();
         let now = self.clock.now();
         self.trav.set_now(now);
         let id = self.next_id;

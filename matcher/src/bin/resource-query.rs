@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use matcher::traverser::{Errno, MatchOp};
 use matcher::{policy, writer, Jobspec, Traverser};
-use resource_graph::{ResourceGraph, Status, VertexIdx};
+use resource_graph::{ResourceGraph, Status, Sym, VertexIdx};
 
 /// Match jobspecs against a resource graph, interactively or from a script.
 #[derive(Parser, Debug)]
@@ -169,10 +169,7 @@ impl Session {
                 return Ok(false);
             }
         };
-        let books = !matches!(
-            op,
-            MatchOp::Satisfiability | MatchOp::WithoutAllocating | MatchOp::WithoutAllocatingFuture
-        );
+        let books = op.books();
         let jobid = self.next_jobid;
         if books {
             self.next_jobid += 1;
@@ -194,7 +191,6 @@ impl Session {
         let r = self.writer.take();
         let o = &mut self.out;
         write!(o, "{r}")?;
-        let bar = "INFO: =============================";
         let (pre, post) = (self.trav.preorder, self.trav.postorder);
         if op == MatchOp::Satisfiability {
             let sat = if result.is_ok() {
@@ -202,9 +198,9 @@ impl Session {
             } else {
                 "Unsatisfiable"
             };
-            writeln!(o, "{bar}\nINFO: {sat} request\n{bar}")?;
+            writeln!(o, "{BAR}\nINFO: {sat} request\n{BAR}")?;
             if self.elapse {
-                writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
+                write_visits(o, elapsed, pre, post)?;
             }
             return Ok(result.is_ok());
         }
@@ -223,26 +219,26 @@ impl Session {
                 };
                 writeln!(
                     o,
-                    "{bar}\nINFO: JOBID={jobid}\nINFO: RESOURCES={mode}\nINFO: SCHEDULED AT={at}"
+                    "{BAR}\nINFO: JOBID={jobid}\nINFO: RESOURCES={mode}\nINFO: SCHEDULED AT={at}"
                 )?;
                 if self.elapse {
-                    writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
+                    write_visits(o, elapsed, pre, post)?;
                 }
-                writeln!(o, "{bar}")?;
+                writeln!(o, "{BAR}")?;
                 if books {
                     self.jobspecs.insert(jobid, path.to_owned());
                 }
             }
             Err(e) => {
-                writeln!(o, "{bar}\nINFO: No matching resources found")?;
+                writeln!(o, "{BAR}\nINFO: No matching resources found")?;
                 if e == Errno::NoDev {
                     writeln!(o, "INFO: Unsatisfiable request")?;
                 }
                 writeln!(o, "INFO: JOBID={jobid}")?;
                 if self.elapse {
-                    writeln!(o, "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}")?;
+                    write_visits(o, elapsed, pre, post)?;
                 }
-                writeln!(o, "{bar}")?;
+                writeln!(o, "{BAR}")?;
             }
         }
         Ok(matched)
@@ -326,7 +322,6 @@ impl Session {
         }
         let r = self.writer.take();
         write!(self.out, "{r}")?;
-        let bar = "INFO: =============================";
         if booked.is_ok() {
             let (mode, when) = if at == 0 {
                 ("ALLOCATED", "Now".to_owned())
@@ -335,19 +330,19 @@ impl Session {
             };
             writeln!(
                 self.out,
-                "{bar}\nINFO: JOBID={jobid}\nINFO: RESOURCES={mode}\nINFO: SCHEDULED AT={when}"
+                "{BAR}\nINFO: JOBID={jobid}\nINFO: RESOURCES={mode}\nINFO: SCHEDULED AT={when}"
             )?;
             self.jobspecs.insert(jobid, file.to_string());
         } else {
             writeln!(
                 self.out,
-                "{bar}\nINFO: No matching resources found\nINFO: JOBID={jobid}"
+                "{BAR}\nINFO: No matching resources found\nINFO: JOBID={jobid}"
             )?;
         }
         if self.elapse {
             writeln!(self.out, "INFO: ELAPSE={elapsed:.6}")?;
         }
-        writeln!(self.out, "{bar}")?;
+        writeln!(self.out, "{BAR}")?;
         self.next_jobid = self.next_jobid.max(jobid + 1);
         Ok(())
     }
@@ -368,10 +363,7 @@ impl Session {
                 resource_graph::rv1exec::RSet::parse(text, origin).map_err(|e| e.to_string())?;
             for rank in &r.ranks {
                 let vs = self.g.of_rank(i64::from(rank.rank));
-                let Some(&top) = vs
-                    .iter()
-                    .min_by_key(|&&v| self.g.path(v, dom).map_or(usize::MAX, |p| p.len()))
-                else {
+                let Some(top) = self.rank_top(&vs, dom) else {
                     return Err(format!(
                         "{origin}: rank {} is not in the resource graph",
                         rank.rank
@@ -401,23 +393,12 @@ impl Session {
         }
         let doc: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("{origin}: invalid JSON: {e}"))?;
-        let part = resource_graph::jgf::read(text, origin).map_err(|e| e.to_string())?;
-        let pdom = part.symbols.get(self.dom_name);
+        let part = resource_graph::jgf::read_value(&doc, origin).map_err(|e| e.to_string())?;
         let nodes = doc["graph"]["nodes"]
             .as_array()
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         for (v, n) in part.vertices().zip(nodes.iter()) {
-            let Some(path) = pdom.and_then(|s| part.path(v, s)) else {
-                return Err(format!(
-                    "{origin}: vertex {} has no {} path",
-                    part.name(v),
-                    self.dom_name
-                ));
-            };
-            let Some(mine) = self.g.find_path(&path) else {
-                return Err(format!("{origin}: {path} is not in the resource graph"));
-            };
+            let (_, mine) = self.local_vertex(&part, v, origin)?;
             let exclusive = n["metadata"]["exclusive"].as_bool().unwrap_or(false);
             let units = part.g[v].size as u32;
             out.push((mine, units, exclusive));
@@ -425,7 +406,6 @@ impl Session {
         // In shorthand JGF an exclusively held vertex stands for all that
         // lies below it.
         if reader == "jgf_shorthand" {
-            let dom = self.g.sym(self.dom_name);
             let mut seen: std::collections::HashSet<VertexIdx> = out.iter().map(|t| t.0).collect();
             let excl: Vec<VertexIdx> = out.iter().filter(|t| t.2).map(|t| t.0).collect();
             for v in excl {
@@ -478,11 +458,10 @@ impl Session {
         if stats {
             // Fluxion reports the visit counts of the traversal before the
             // cancel (the release itself is not counted there).
-            let bar = "INFO: =============================";
             let (pre, post) = (self.trav.preorder, self.trav.postorder);
             writeln!(
                 self.out,
-                "{bar}\nINFO: CANCEL PREORDER COUNT=\"{pre}\"\nINFO: CANCEL POSTORDER COUNT=\"{post}\"\n{bar}"
+                "{BAR}\nINFO: CANCEL PREORDER COUNT=\"{pre}\"\nINFO: CANCEL POSTORDER COUNT=\"{post}\"\n{BAR}"
             )?;
         }
         Ok(())
@@ -496,7 +475,7 @@ impl Session {
         match self.trav.jobs.get(&id) {
             Some(j) => {
                 let state = if j.reserved { "RESERVED" } else { "ALLOCATED" };
-                let js = self.jobspecs.get(&id).cloned().unwrap_or_default();
+                let js = self.jobspecs.get(&id).map_or("", String::as_str);
                 // Like Fluxion, job queries go to the console, not to -t.
                 println!("INFO: {id}, {state}, {}, {js}", j.at);
             }
@@ -525,9 +504,8 @@ impl Session {
             return Ok(());
         }
         let found = self.writer.take();
-        let bar = "INFO: =============================";
         write!(self.out, "{found}")?;
-        writeln!(self.out, "{bar}\nINFO: EXPRESSION=\"{criteria}\"\n{bar}")?;
+        writeln!(self.out, "{BAR}\nINFO: EXPRESSION=\"{criteria}\"\n{BAR}")?;
         Ok(())
     }
 
@@ -572,14 +550,42 @@ impl Session {
         if stats {
             // A partial release walks no graph: it visits the named
             // vertices directly, so a traversal counts nothing.
-            let bar = "INFO: =============================";
             let (pre, post) = (self.trav.preorder, self.trav.postorder);
             writeln!(
                 self.out,
-                "{bar}\nINFO: PARTIAL CANCEL PREORDER COUNT=\"{pre}\"\nINFO: PARTIAL CANCEL POSTORDER COUNT=\"{post}\"\n{bar}"
+                "{BAR}\nINFO: PARTIAL CANCEL PREORDER COUNT=\"{pre}\"\nINFO: PARTIAL CANCEL POSTORDER COUNT=\"{post}\"\n{BAR}"
             )?;
         }
         Ok(())
+    }
+
+    /// The vertex of our graph at the path vertex `v` of `part` has in
+    /// the matched subsystem, with that path.
+    fn local_vertex(
+        &self,
+        part: &ResourceGraph,
+        v: VertexIdx,
+        origin: &str,
+    ) -> std::result::Result<(String, VertexIdx), String> {
+        let pdom = part.symbols.get(self.dom_name);
+        let Some(path) = pdom.and_then(|s| part.path(v, s)) else {
+            return Err(format!(
+                "{origin}: vertex {} has no {} path",
+                part.name(v),
+                self.dom_name
+            ));
+        };
+        match self.g.find_path(&path) {
+            Some(mine) => Ok((path, mine)),
+            None => Err(format!("{origin}: {path} is not in the resource graph")),
+        }
+    }
+
+    /// The vertex of a rank nearest the root (its subgraph hangs there).
+    fn rank_top(&self, vs: &[VertexIdx], dom: Sym) -> Option<VertexIdx> {
+        vs.iter()
+            .copied()
+            .min_by_key(|&v| self.g.path(v, dom).map_or(usize::MAX, |p| p.len()))
     }
 
     /// The vertices a partial release names: a JGF's vertices found by
@@ -608,18 +614,8 @@ impl Session {
             return Ok(out);
         }
         let part = resource_graph::jgf::read(text, origin).map_err(|e| e.to_string())?;
-        let pdom = part.symbols.get(self.dom_name);
         for v in part.vertices() {
-            let Some(path) = pdom.and_then(|s| part.path(v, s)) else {
-                return Err(format!(
-                    "{origin}: vertex {} has no {} path",
-                    part.name(v),
-                    self.dom_name
-                ));
-            };
-            let Some(mine) = self.g.find_path(&path) else {
-                return Err(format!("{origin}: {path} is not in the resource graph"));
-            };
+            let (path, mine) = self.local_vertex(&part, v, origin)?;
             let (want, have) = (part.g[v].rank, self.g.g[mine].rank);
             if want != have {
                 return Err(format!(
@@ -697,10 +693,7 @@ impl Session {
                         }
                     }
                     // The rank's subgraph hangs from its vertex nearest the root.
-                    if let Some(&top) = vs
-                        .iter()
-                        .min_by_key(|&&v| self.g.path(v, dom).map_or(usize::MAX, |p| p.len()))
-                    {
+                    if let Some(top) = self.rank_top(&vs, dom) {
                         roots.push(top);
                     }
                 }
@@ -807,20 +800,17 @@ impl Session {
             writeln!(self.out, "Could not find path {path} in resource graph.")?;
             return Ok(());
         };
-        let props: Vec<(String, String)> = self
-            .g
-            .properties(v)
-            .map(|(k, val)| (k.to_owned(), val.to_owned()))
-            .collect();
-        if props.is_empty() {
+        let mut any = false;
+        for (k, val) in self.g.properties(v) {
+            writeln!(self.out, "{k}={val}")?;
+            any = true;
+        }
+        if !any {
             let uniq = self.g.g[v].uniq_id;
             writeln!(
                 self.out,
                 "No properties were found for {path} (vtx's uniq_id={uniq})."
             )?;
-        }
-        for (k, val) in props {
-            writeln!(self.out, "{k}={val}")?;
         }
         Ok(())
     }
@@ -911,7 +901,8 @@ fn run() -> Result<()> {
         "flexible" => true,
         other => bail!("unsupported traverser policy '{other}' (expected simple or flexible)"),
     };
-    let _ = (&args.load_allowlist, args.reserve);
+    // Accepted for Fluxion's command lines; loading sizes itself.
+    let _ = args.reserve;
     let subs = subsystems(&args.subsystems)?;
     let writer = writer::create(&args.format).with_context(|| {
         format!(
@@ -1026,6 +1017,17 @@ fn run() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The line that frames each result, as Fluxion prints it.
+const BAR: &str = "INFO: =============================";
+
+/// `-e`'s lines for one match: its time and the walk's visit counts.
+fn write_visits(o: &mut dyn Write, elapsed: f64, pre: u64, post: u64) -> std::io::Result<()> {
+    writeln!(
+        o,
+        "INFO: ELAPSE={elapsed:.6}\nINFO: PREORDER VISIT COUNT={pre}\nINFO: POSTORDER VISIT COUNT={post}"
+    )
 }
 
 /// The `help` command's text: every command, one per line.
