@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use resource_graph::graph::EdgeIdx;
 use resource_graph::Sym;
 
+use crate::cxx_sort::cxx_sort;
+
 /// Sentinel scores.
 pub const MATCH_UNMET: i64 = 0;
 pub const MATCH_MET: i64 = 1;
@@ -80,9 +82,22 @@ impl Evals {
         if k == 0 || k > self.qual_count {
             return false;
         }
-        cxx_sort(&mut self.egroups, &|a: &EGroup, b: &EGroup| {
-            better(a.score, b.score)
+        // Sort (score, position) pairs, then move each group once: the
+        // same comparisons, so the same order, without cloning groups.
+        let mut keys: Vec<(i64, usize)> = self
+            .egroups
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.score, i))
+            .collect();
+        cxx_sort(&mut keys, &|a: &(i64, usize), b: &(i64, usize)| {
+            better(a.0, b.0)
         });
+        let mut groups: Vec<Option<EGroup>> = std::mem::take(&mut self.egroups)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.egroups = keys.iter().filter_map(|&(_, i)| groups[i].take()).collect();
         let mut left = k as i64;
         let mut i = 0;
         while left > 0 && i < self.egroups.len() {
@@ -234,160 +249,6 @@ impl Scoring {
             }
         }
     }
-}
-
-/// Introsort with the exact element movements of libstdc++'s `std::sort`.
-///
-/// Ties between equal scores are broken by where the sort leaves them, and
-/// Fluxion's output (which of two equally good cores is taken) depends on
-/// that, so we reproduce the algorithm rather than use a stable sort.
-pub fn cxx_sort<T: Clone>(v: &mut [T], less: &dyn Fn(&T, &T) -> bool) {
-    let n = v.len();
-    if n < 2 {
-        return;
-    }
-    let depth = 2 * (usize::BITS - 1 - n.leading_zeros()) as usize;
-    introsort_loop(v, 0, n, depth, less);
-    final_insertion_sort(v, 0, n, less);
-}
-
-const THRESHOLD: usize = 16;
-
-fn introsort_loop<T: Clone>(
-    v: &mut [T],
-    first: usize,
-    mut last: usize,
-    mut depth: usize,
-    less: &dyn Fn(&T, &T) -> bool,
-) {
-    while last - first > THRESHOLD {
-        if depth == 0 {
-            heap_sort(&mut v[first..last], less);
-            return;
-        }
-        depth -= 1;
-        let cut = partition_pivot(v, first, last, less);
-        introsort_loop(v, cut, last, depth, less);
-        last = cut;
-    }
-}
-
-fn partition_pivot<T: Clone>(
-    v: &mut [T],
-    first: usize,
-    last: usize,
-    less: &dyn Fn(&T, &T) -> bool,
-) -> usize {
-    let mid = first + (last - first) / 2;
-    move_median_to_first(v, first, first + 1, mid, last - 1, less);
-    unguarded_partition(v, first + 1, last, first, less)
-}
-
-fn move_median_to_first<T>(
-    v: &mut [T],
-    result: usize,
-    a: usize,
-    b: usize,
-    c: usize,
-    less: &dyn Fn(&T, &T) -> bool,
-) {
-    if less(&v[a], &v[b]) {
-        if less(&v[b], &v[c]) {
-            v.swap(result, b)
-        } else if less(&v[a], &v[c]) {
-            v.swap(result, c)
-        } else {
-            v.swap(result, a)
-        }
-    } else if less(&v[a], &v[c]) {
-        v.swap(result, a)
-    } else if less(&v[b], &v[c]) {
-        v.swap(result, c)
-    } else {
-        v.swap(result, b)
-    }
-}
-
-fn unguarded_partition<T>(
-    v: &mut [T],
-    mut first: usize,
-    mut last: usize,
-    pivot: usize,
-    less: &dyn Fn(&T, &T) -> bool,
-) -> usize {
-    loop {
-        while less(&v[first], &v[pivot]) {
-            first += 1;
-        }
-        last -= 1;
-        while less(&v[pivot], &v[last]) {
-            last -= 1;
-        }
-        if first >= last {
-            return first;
-        }
-        v.swap(first, last);
-        first += 1;
-    }
-}
-
-fn final_insertion_sort<T: Clone>(
-    v: &mut [T],
-    first: usize,
-    last: usize,
-    less: &dyn Fn(&T, &T) -> bool,
-) {
-    if last - first > THRESHOLD {
-        insertion_sort(v, first, first + THRESHOLD, less);
-        for i in first + THRESHOLD..last {
-            unguarded_linear_insert(v, i, less);
-        }
-    } else {
-        insertion_sort(v, first, last, less);
-    }
-}
-
-fn insertion_sort<T: Clone>(v: &mut [T], first: usize, last: usize, less: &dyn Fn(&T, &T) -> bool) {
-    for i in first + 1..last {
-        if less(&v[i], &v[first]) {
-            let val = v[i].clone();
-            for j in (first..i).rev() {
-                v[j + 1] = v[j].clone();
-            }
-            v[first] = val;
-        } else {
-            unguarded_linear_insert(v, i, less);
-        }
-    }
-}
-
-fn unguarded_linear_insert<T: Clone>(v: &mut [T], mut last: usize, less: &dyn Fn(&T, &T) -> bool) {
-    let val = v[last].clone();
-    let mut next = last - 1;
-    while less(&val, &v[next]) {
-        v[last] = v[next].clone();
-        last = next;
-        if next == 0 {
-            break;
-        }
-        next -= 1;
-    }
-    v[last] = val;
-}
-
-fn heap_sort<T: Clone>(v: &mut [T], less: &dyn Fn(&T, &T) -> bool) {
-    // Rare fallback (recursion too deep); any correct sort keeps results valid.
-    let mut tmp: Vec<T> = v.to_vec();
-    tmp.sort_by(|a, b| {
-        if less(a, b) {
-            std::cmp::Ordering::Less
-        } else if less(b, a) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    });
-    v.clone_from_slice(&tmp);
 }
 
 #[cfg(test)]
