@@ -60,27 +60,10 @@ fn line(out: &mut String, level: usize, g: &ResourceGraph, v: VertexIdx, needs: 
     // Writing into a String cannot fail.
     let _ = g.write_name(v, out);
     out.push('[');
-    push_u64(out, u64::from(needs));
+    let _ = resource_graph::graph::write_u64(out, u64::from(needs));
     out.push(':');
     out.push_str(mode);
     out.push_str("]\n");
-}
-
-/// Append `n` in decimal without the formatting machinery: the writers
-/// print a line per vertex, a million of them for a big `find`.
-pub(crate) fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// `name[count:x|s]` lines, leaves first.

@@ -208,7 +208,7 @@ impl Hostlist {
     }
 
     fn append_host(&mut self, host: &str) {
-        let digits = host.len() - host.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let digits = resource_graph::hostlist::split_suffix(host).1.len();
         let mut hr = if digits == 0 || host.contains(['[', ']']) {
             HostRange {
                 prefix: host.to_owned(),

@@ -243,17 +243,7 @@ impl ResourceGraph {
         let x = &self.g[v];
         out.write_str(self.name_of(x.basename))?;
         if x.id >= 0 {
-            // Decimal digits by hand: this runs once per printed vertex.
-            let (mut n, mut buf, mut i) = (x.id as u64, [0u8; 20], 20);
-            loop {
-                i -= 1;
-                buf[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
-            }
-            out.write_str(std::str::from_utf8(&buf[i..]).unwrap_or_default())?;
+            write_u64(out, x.id as u64)?;
         }
         Ok(())
     }
@@ -728,6 +718,22 @@ impl ResourceGraph {
     pub fn edge_bound(&self) -> usize {
         self.g.edge_bound()
     }
+}
+
+/// Write `n` in decimal without the formatting machinery: writers print
+/// a line per vertex, a million of them for a big `find`.
+pub fn write_u64<W: std::fmt::Write>(out: &mut W, mut n: u64) -> std::fmt::Result {
+    let (mut buf, mut i) = ([0u8; 20], 20);
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.write_str(std::str::from_utf8(&buf[i..]).unwrap_or_default())
 }
 
 #[cfg(test)]

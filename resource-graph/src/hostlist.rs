@@ -156,8 +156,8 @@ impl Run {
     }
 }
 
-/// The trailing digits of a name and what comes before them.
-fn split_suffix(name: &str) -> (&str, &str) {
+/// What comes before a name's trailing digits, and those digits.
+pub fn split_suffix(name: &str) -> (&str, &str) {
     let cut = name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     name.split_at(cut)
 }

@@ -322,8 +322,7 @@ impl Reader {
 fn default_id(typ: &str, name: Option<&str>, uniq_id: i64) -> i64 {
     if typ == "node" {
         if let Some(name) = name {
-            let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-            if let Ok(id) = name[name.len() - digits..].parse::<i64>() {
+            if let Ok(id) = crate::hostlist::split_suffix(name).1.parse::<i64>() {
                 return id;
             }
         }

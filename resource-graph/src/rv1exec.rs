@@ -299,8 +299,7 @@ fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, Stri
 /// trailing digits has id -1, an all-digit name is its own basename.
 /// `None` when the digits overflow an `i64`.
 pub fn split_hostname(host: &str) -> Option<(&str, i64)> {
-    let stem = host.trim_end_matches(|c: char| c.is_ascii_digit());
-    let digits = &host[stem.len()..];
+    let (stem, digits) = hostlist::split_suffix(host);
     if digits.is_empty() {
         return Some((host, -1));
     }
