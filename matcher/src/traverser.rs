@@ -495,10 +495,8 @@ impl Traverser {
     /// `touch` `v` and its ancestors in the dominant subsystem.
     fn touch_up(&mut self, g: &ResourceGraph, v: VertexIdx) {
         self.touch(g, v, Touch::Other);
-        let mut cur = v;
-        while let Some(e) = g.parent_edge(cur, self.dom) {
-            cur = g.source(e);
-            self.touch(g, cur, Touch::Other);
+        for a in g.ancestors(v, self.dom) {
+            self.touch(g, a, Touch::Other);
         }
     }
 
@@ -568,7 +566,7 @@ impl Traverser {
         }
         let reshaped = self.prune != before
             || grown.iter().any(|&(v, _)| {
-                Self::ancestors(g, v, dom).iter().any(|&a| {
+                g.ancestors(v, dom).any(|a| {
                     g.g[a].schedule.subplan.is_none()
                         && !self.prune.types_for(g.g[a].typ, g).is_empty()
                 })
@@ -2128,23 +2126,10 @@ impl Traverser {
                 return n;
             }
         }
-        // A node counts as up when neither it nor anything above it in the
-        // dominant subsystem is marked down (marking a rack down takes its
-        // nodes out of service without touching their own status).
         let dom = self.dom;
-        let up = |mut v: VertexIdx| loop {
-            if g.g[v].status != Status::Up {
-                return false;
-            }
-            match g.parent_edge(v, dom) {
-                Some(e) => v = g.source(e),
-                None => return true,
-            }
-        };
-        let n = g
-            .by_type
-            .get(&self.node)
-            .map_or(0, |v| v.iter().filter(|&&n| up(n)).count() as i64);
+        let n = g.by_type.get(&self.node).map_or(0, |v| {
+            v.iter().filter(|&&n| g.in_service(n, dom)).count() as i64
+        });
         self.nodes_up_cache = Some((g.version(), n));
         n
     }
@@ -2485,15 +2470,12 @@ impl Traverser {
                 self.mark(e, units, exclusive);
             }
             // Ancestors carry the job without units of their own.
-            let mut cur = v;
-            while let Some(pe) = g.parent_edge(cur, dom) {
-                let up = g.source(pe);
+            for up in g.ancestors(v, dom) {
                 if let Some(e) = g.parent_edge(up, dom) {
                     if self.marks[e.index()].seq != self.seq {
                         self.mark(e, 1, false);
                     }
                 }
-                cur = up;
             }
         }
         let root_target = targets.iter().find(|t| t.0 == root);
@@ -2630,15 +2612,10 @@ impl Traverser {
         })
     }
 
-    /// Proper ancestors of `v` in `s`, nearest first.
+    /// Proper ancestors of `v` in `s`, nearest first, collected: for
+    /// loops that change the graph as they go.
     fn ancestors(g: &ResourceGraph, v: VertexIdx, s: Sym) -> Vec<VertexIdx> {
-        let mut out = Vec::new();
-        let mut cur = v;
-        while let Some(e) = g.parent_edge(cur, s) {
-            cur = g.source(e);
-            out.push(cur);
-        }
-        out
+        g.ancestors(v, s).collect()
     }
 
     /// Jobs holding anything at or below `v`, ascending.

@@ -665,6 +665,22 @@ impl ResourceGraph {
         self.in_edges(v, subsystem).map(|(e, _)| e).min()
     }
 
+    /// The proper ancestors of `v` in `subsystem`, nearest first.
+    pub fn ancestors(&self, v: VertexIdx, subsystem: Sym) -> impl Iterator<Item = VertexIdx> + '_ {
+        let up = move |u: VertexIdx| self.parent_edge(u, subsystem).map(|e| self.source(e));
+        std::iter::successors(up(v), move |&u| up(u))
+    }
+
+    /// Whether `v` is in service: neither it nor anything above it in
+    /// `subsystem` is marked down (a rack marked down takes its nodes out
+    /// of service without touching their own status).
+    pub fn in_service(&self, v: VertexIdx, subsystem: Sym) -> bool {
+        self.g[v].status == Status::Up
+            && self
+                .ancestors(v, subsystem)
+                .all(|a| self.g[a].status == Status::Up)
+    }
+
     /// Edges into `v` in `subsystem`, with their sources.
     pub fn in_edges(
         &self,

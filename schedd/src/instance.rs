@@ -1263,15 +1263,7 @@ impl Instance {
         } else {
             None
         };
-        let node_of = |mut v: VertexIdx| {
-            while let Some(e) = g.parent_edge(v, self.dom) {
-                v = g.source(e);
-                if type_of(v) == "node" {
-                    return Some(v);
-                }
-            }
-            None
-        };
+        let node_of = |v: VertexIdx| g.ancestors(v, self.dom).find(|&a| type_of(a) == "node");
         let mut cores = Vec::new();
         let mut gpus = Vec::new();
         for &(v, _, _) in &self.picked {
@@ -1636,15 +1628,7 @@ impl Instance {
     /// A summary of the instance.
     pub fn status(&self) -> Status {
         let g = &self.g;
-        let up = |mut v: VertexIdx| loop {
-            if g.g[v].status != VertexStatus::Up {
-                return false;
-            }
-            match g.parent_edge(v, self.dom) {
-                Some(e) => v = g.source(e),
-                None => return true,
-            }
-        };
+        let up = |v: VertexIdx| g.in_service(v, self.dom);
         let nodes = g.of_type("node");
         Status {
             clock: self.clock.kind(),
