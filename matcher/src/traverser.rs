@@ -812,7 +812,7 @@ impl Traverser {
         excl: bool,
         u: VertexIdx,
         reqs: &[Req],
-    ) -> Result<(), Errno> {
+    ) -> Result<i64, Errno> {
         let v = &g.g[u];
         if meta.alloc_type != AllocType::Satisfiability && v.status != Status::Up {
             return Err(Errno::Busy);
@@ -820,7 +820,8 @@ impl Traverser {
         if v.typ == self.node && self.constraint.as_ref().is_some_and(|c| !c.matches(g, u)) {
             return Err(Errno::Busy);
         }
-        if v.schedule.plans.avail_during(meta.at, meta.duration) == 0 {
+        let avail = v.schedule.plans.avail_during(meta.at, meta.duration);
+        if avail == 0 {
             return Err(Errno::Busy);
         }
         for r in reqs {
@@ -838,7 +839,7 @@ impl Traverser {
             }
             self.by_subplan(g, meta, u, r)?;
         }
-        Ok(())
+        Ok(avail)
     }
 
     /// Which request (or slot) the vertex matches.
@@ -1011,10 +1012,9 @@ impl Traverser {
                 continue;
             };
             let x = excl || q.exclusive == Tristate::True;
-            if self.prune(g, meta, x, t, std::slice::from_ref(q)).is_err() {
+            let Ok(avail) = self.prune(g, meta, x, t, std::slice::from_ref(q)) else {
                 continue;
-            }
-            let avail = g.g[t].schedule.plans.avail_during(meta.at, meta.duration);
+            };
             if avail <= 0 {
                 continue;
             }
@@ -1532,7 +1532,8 @@ impl Traverser {
         if kind == MatchKind::None {
             return Err(Errno::Busy);
         }
-        self.prune(g, meta, x_in, u, reqs)?;
+        // Select books nothing, so what is free here holds for the walk.
+        let avail = self.prune(g, meta, x_in, u, reqs)?;
         let tname = g.name_of(typ);
         self.policy.discover(&g.g[u], tname);
         let dom = self.dom;
@@ -1549,7 +1550,6 @@ impl Traverser {
         }
         *excl = x_in;
         self.set_color(u, dom, BLACK);
-        let avail = g.g[u].schedule.plans.avail_during(meta.at, meta.duration);
         if avail <= 0 {
             return Err(Errno::Busy);
         }
