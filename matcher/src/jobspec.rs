@@ -167,6 +167,40 @@ pub(crate) fn err(key: &str, what: impl Into<String>) -> JobspecError {
     }
 }
 
+/// Fail, saying `what`, at the first key of `m` not in `allowed`; it is
+/// named below `prefix` (bare at the top level, where `prefix` is "").
+fn only_keys(
+    m: &serde_yaml::Mapping,
+    allowed: &[&str],
+    prefix: &str,
+    what: &str,
+) -> Result<(), JobspecError> {
+    for k in m.keys() {
+        let ks = k.as_str().unwrap_or("");
+        if !allowed.contains(&ks) {
+            let at = if prefix.is_empty() {
+                ks.to_owned()
+            } else {
+                format!("{prefix}.{ks}")
+            };
+            return Err(err(&at, what));
+        }
+    }
+    Ok(())
+}
+
+/// The string at `m[field]` (`key.field` in errors); "" when absent.
+fn opt_str(m: &serde_yaml::Mapping, key: &str, field: &str) -> Result<String, JobspecError> {
+    match m.get(field) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(o) => Err(err(
+            &format!("{key}.{field}"),
+            format!("must be a string, got {}", show(o)),
+        )),
+        None => Ok(String::new()),
+    }
+}
+
 fn uint(v: &Value, key: &str) -> Result<u64, JobspecError> {
     match v {
         Value::Number(n) => n
@@ -207,12 +241,12 @@ fn count(v: &Value, key: &str) -> Result<Count, JobspecError> {
         }
         return Ok(Count::fixed(n));
     };
-    for k in m.keys() {
-        let ks = k.as_str().unwrap_or("");
-        if !["min", "max", "operator", "operand"].contains(&ks) {
-            return Err(err(&format!("{key}.{ks}"), "unknown key"));
-        }
-    }
+    only_keys(
+        m,
+        &["min", "max", "operator", "operand"],
+        key,
+        "unknown key",
+    )?;
     let at = |k: &str| format!("{key}.{k}");
     let min = m
         .get("min")
@@ -267,9 +301,9 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
     let m = v
         .as_mapping()
         .ok_or_else(|| err(key, "must be a mapping"))?;
-    for k in m.keys() {
-        let ks = k.as_str().unwrap_or("");
-        if ![
+    only_keys(
+        m,
+        &[
             "type",
             "count",
             "unit",
@@ -278,12 +312,10 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
             "with",
             "id",
             "requires",
-        ]
-        .contains(&ks)
-        {
-            return Err(err(&format!("{key}.{ks}"), "unknown key"));
-        }
-    }
+        ],
+        key,
+        "unknown key",
+    )?;
     let typ = match m.get("type") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(o) => {
@@ -299,29 +331,11 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
             .ok_or_else(|| err(&format!("{key}.count"), "required"))?,
         &format!("{key}.count"),
     )?;
-    let label = match m.get("label") {
-        Some(Value::String(s)) => s.clone(),
-        Some(o) => {
-            return Err(err(
-                &format!("{key}.label"),
-                format!("must be a string, got {}", show(o)),
-            ))
-        }
-        None => String::new(),
-    };
+    let label = opt_str(m, key, "label")?;
     if typ == "slot" && label.is_empty() {
         return Err(err(&format!("{key}.label"), "required on a slot"));
     }
-    let unit = match m.get("unit") {
-        Some(Value::String(s)) => s.clone(),
-        Some(o) => {
-            return Err(err(
-                &format!("{key}.unit"),
-                format!("must be a string, got {}", show(o)),
-            ))
-        }
-        None => String::new(),
-    };
+    let unit = opt_str(m, key, "unit")?;
     let exclusive = match m.get("exclusive") {
         None => Tristate::Unspecified,
         Some(Value::Bool(true)) => Tristate::True,
@@ -371,12 +385,12 @@ impl Jobspec {
         let m = doc
             .as_mapping()
             .ok_or_else(|| err("(document)", "must be a mapping"))?;
-        for k in m.keys() {
-            let ks = k.as_str().unwrap_or("");
-            if !["version", "resources", "tasks", "attributes"].contains(&ks) {
-                return Err(err(ks, "unknown key"));
-            }
-        }
+        only_keys(
+            m,
+            &["version", "resources", "tasks", "attributes"],
+            "",
+            "unknown key",
+        )?;
         let version = uint(
             m.get("version").ok_or_else(|| err("version", "required"))?,
             "version",
@@ -476,39 +490,29 @@ impl Jobspec {
 /// `tasks[i].count`: exactly one of `per_slot` or `total`, a positive
 /// integer.
 fn task_count(v: &Value, key: &str) -> Result<TaskCount, JobspecError> {
-    let err = |what: &str| JobspecError {
-        key: key.to_owned(),
-        what: what.to_owned(),
-    };
     let m = v
         .as_mapping()
-        .ok_or_else(|| err("must be a mapping with per_slot or total"))?;
+        .ok_or_else(|| err(key, "must be a mapping with per_slot or total"))?;
     let num = |k: &str| -> Result<Option<u32>, JobspecError> {
         match m.get(k) {
             None => Ok(None),
             Some(x) => match x.as_u64() {
                 Some(n) if n >= 1 && n <= u64::from(u32::MAX) => Ok(Some(n as u32)),
-                _ => Err(JobspecError {
-                    key: format!("{key}.{k}"),
-                    what: "must be an integer >= 1".into(),
-                }),
+                _ => Err(err(&format!("{key}.{k}"), "must be an integer >= 1")),
             },
         }
     };
-    for k in m.keys() {
-        let k = k.as_str().unwrap_or_default();
-        if k != "per_slot" && k != "total" {
-            return Err(JobspecError {
-                key: format!("{key}.{k}"),
-                what: "unknown key (per_slot or total)".into(),
-            });
-        }
-    }
+    only_keys(
+        m,
+        &["per_slot", "total"],
+        key,
+        "unknown key (per_slot or total)",
+    )?;
     match (num("per_slot")?, num("total")?) {
         (Some(n), None) => Ok(TaskCount::PerSlot(n)),
         (None, Some(n)) => Ok(TaskCount::Total(n)),
-        (Some(_), Some(_)) => Err(err("give per_slot or total, not both")),
-        (None, None) => Err(err("must give per_slot or total")),
+        (Some(_), Some(_)) => Err(err(key, "give per_slot or total, not both")),
+        (None, None) => Err(err(key, "must give per_slot or total")),
     }
 }
 
