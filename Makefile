@@ -1,28 +1,22 @@
-# Quiver: the two commands a newcomer runs are `make run` and `make test`.
-# Both install what they need (Debian packages via apt-get, Rust crates via
-# cargo) and work on a fresh clone.
+# Quiver: the two commands a newcomer runs are `./make run` and `./make test`
+# (./make installs make itself when missing, then runs these targets). Both
+# install what they need (Debian packages via apt-get, Rust crates via cargo)
+# and work on a fresh clone.
 CARGO ?= cargo
 SHARED ?= ../shared
 RQ := target/release/resource-query
 
-.PHONY: all deps build run test lint bench conformance clean
+.PHONY: all deps test-deps build run test lint bench conformance clean
 
 all: build
 
-# System packages the build and tests need. Nothing is installed when
-# everything is already present.
+# System packages the build (deps) and the tests (test-deps) need, checked
+# by feature and installed through apt-get only when missing.
 deps:
-	@missing=""; \
-	command -v python3 >/dev/null || missing="$$missing python3"; \
-	command -v cc >/dev/null || missing="$$missing gcc"; \
-	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
-	pkg-config --exists hwloc 2>/dev/null || missing="$$missing libhwloc-dev"; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; \
-	fi
-	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
+	@sh scripts/deps.sh build
+
+test-deps:
+	@sh scripts/deps.sh test
 
 build: deps
 	$(CARGO) build --release --workspace
@@ -37,7 +31,7 @@ run: build
 	@echo "Ctrl-C stops it; its state is kept in $${XDG_STATE_HOME:-$$HOME/.local/state}/quiver."
 	target/release/schedd $(SCHEDD_ARGS)
 
-test: build
+test: test-deps build
 	$(CARGO) test --release --workspace
 	tests/conformance/check $(RQ)
 
@@ -45,7 +39,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-bench: deps
+bench: test-deps
 	$(CARGO) build --release -p schedd
 	$(CARGO) bench --bench matcher --bench elastic --bench discover --bench throughput
 
