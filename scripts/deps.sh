@@ -4,7 +4,8 @@
 # is installed when everything is present.
 #
 #   scripts/deps.sh build   make, a C compiler, pkg-config, hwloc and libudev
-#                           development files (hwloc's static link needs udev)
+#                           development files (hwloc's static link needs udev),
+#                           hwloc's plugins (its XML reader)
 #   scripts/deps.sh test    the above, plus python3 (conformance runner,
 #                           benchmark recipes) and openssl (TLS test certificates)
 #
@@ -30,6 +31,13 @@ command -v cc >/dev/null 2>&1 || need gcc "the linker cargo calls"
 command -v pkg-config >/dev/null 2>&1 || need pkg-config "finds hwloc for the build"
 has_pc hwloc || need libhwloc-dev "hwloc 2: discovers this machine's resources"
 has_pc libudev || need libudev-dev "hwloc's static link flags name -ludev"
+# hwloc reads XML exports (-f hwloc) through its libxml2 plugin.
+if has_pc hwloc; then
+  [ -e "$(pkg-config --variable=libdir hwloc)/hwloc/hwloc_xml_libxml.so" ] ||
+    need libhwloc-plugins "hwloc's XML reader"
+else
+  need libhwloc-plugins "hwloc's XML reader"
+fi
 if [ "$want" = test ]; then
   command -v python3 >/dev/null 2>&1 || need python3 "the conformance runner and benchmark recipes"
   command -v openssl >/dev/null 2>&1 || need openssl "the TLS tests make their certificates"
