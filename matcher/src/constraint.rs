@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 use resource_graph::{hostlist, IdSet, ResourceGraph, VertexIdx};
 use serde_yaml::Value;
 
-use crate::jobspec::{err, show, JobspecError};
+use crate::spec_error::{err, show, JobspecError};
 
 /// Deepest nesting of `and`/`or`/`not` accepted: evaluation recurses, and
 /// a hostile document must not exhaust the stack.

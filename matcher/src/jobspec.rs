@@ -7,6 +7,8 @@
 use serde_yaml::Value;
 
 use crate::constraint::Constraint;
+pub use crate::spec_error::JobspecError;
+use crate::spec_error::{err, show};
 
 /// A count request: `min`, at most `max`, stepping by `operator operand`.
 ///
@@ -151,22 +153,6 @@ pub struct Jobspec {
     pub constraint: Option<Constraint>,
 }
 
-/// A jobspec error: the path of the offending key and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {what}")]
-pub struct JobspecError {
-    pub key: String,
-    pub what: String,
-}
-
-/// An error at `key`.
-pub(crate) fn err(key: &str, what: impl Into<String>) -> JobspecError {
-    JobspecError {
-        key: key.to_owned(),
-        what: what.into(),
-    }
-}
-
 /// Fail, saying `what`, at the first key of `m` not in `allowed`; it is
 /// named below `prefix` (bare at the top level, where `prefix` is "").
 fn only_keys(
@@ -216,13 +202,6 @@ fn uint(v: &Value, key: &str) -> Result<u64, JobspecError> {
             format!("must be a non-negative integer, got {}", show(other)),
         )),
     }
-}
-
-/// A value as it would be written in the jobspec, for error messages.
-pub(crate) fn show(v: &Value) -> String {
-    serde_yaml::to_string(v)
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
 }
 
 /// A count value of at most `u32::MAX`.

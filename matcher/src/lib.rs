@@ -8,6 +8,7 @@ pub mod flexible;
 pub mod jobspec;
 pub mod policy;
 pub mod scoring;
+mod spec_error;
 pub mod traverser;
 pub mod writer;
 pub mod writer_json;

@@ -42,52 +42,16 @@
 //!
 //! An allowlist (`-W node,socket,core,gpu`) keeps only the listed types
 //! (cache types by basename: `L2cache`); the cluster is always there.
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
+pub use crate::allowlist::Allowlist;
 use crate::error::GraphError;
-use crate::gpu::{PciAddr, PciSite};
 use crate::graph::{ResourceGraph, VertexIdx};
-
-/// Resource types to build; everything when no list was given.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Allowlist(Option<BTreeSet<String>>);
-
-impl Allowlist {
-    /// Every type.
-    pub fn all() -> Self {
-        Allowlist(None)
-    }
-
-    /// Parse a comma-separated list as Fluxion does: an empty string
-    /// allows everything, empty items are ignored, and a list of nothing
-    /// but commas is an error.
-    pub fn parse(csl: &str) -> Result<Self, GraphError> {
-        if csl.is_empty() {
-            return Ok(Self::all());
-        }
-        let set: BTreeSet<String> = csl
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if set.is_empty() {
-            return Err(GraphError::Invalid(format!(
-                "allowlist \"{csl}\" names no resource type"
-            )));
-        }
-        Ok(Allowlist(Some(set)))
-    }
-
-    /// Whether vertices of this type (or cache basename) are built.
-    pub fn allows(&self, typ: &str) -> bool {
-        self.0.as_ref().is_none_or(|s| s.contains(typ))
-    }
-}
+use crate::pci::{PciAddr, PciSite};
 
 /// Read an hwloc XML export (`lstopo file.xml`, hwloc 1.x or 2.x format)
 /// into a graph, with rank -1 as `resource-query -f hwloc` does. Errors
@@ -232,9 +196,9 @@ mod imp {
 
     use super::{Allowlist, Built, THIS_MACHINE};
     use crate::error::GraphError;
-    use crate::gpu::{PciAddr, PciSite};
     use crate::graph::{NewVertex, ResourceGraph, VertexIdx};
     use crate::intern::Sym;
+    use crate::pci::{PciAddr, PciSite};
     use crate::rv1exec::split_hostname;
 
     /// Build from XML text; `origin` names the file in errors.
