@@ -8,7 +8,6 @@
 //! share a prefix). Both file formats, GraphML and YAML, parse into
 //! [`Recipe`]; one generator expands it, so the two formats cannot drift.
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 
 use crate::error::GraphError;
 use crate::graph::{NewVertex, ResourceGraph, VertexIdx};
@@ -109,16 +108,6 @@ pub struct Recipe {
 pub const MAX_VERTICES: u64 = 64 * 1024 * 1024;
 
 impl Recipe {
-    /// Read a recipe file, choosing the format by extension.
-    pub fn from_file(path: &Path) -> Result<Recipe, GraphError> {
-        let text = crate::error::read_text(path)?;
-        let origin = path.display().to_string();
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("yaml") | Some("yml") => crate::grug_yaml::parse(&text, &origin),
-            _ => crate::grug_graphml::parse(&text, &origin),
-        }
-    }
-
     fn err(&self, what: impl Into<String>) -> GraphError {
         GraphError::Recipe {
             path: self.origin.clone(),

@@ -8,6 +8,7 @@
 //! codecs it needs); each vertex carries its time planners and the subtree
 //! aggregates the matcher prunes with. This crate knows nothing of jobs or jobspecs.
 
+pub mod allowlist;
 pub mod discover;
 pub mod error;
 pub mod export;
@@ -21,6 +22,8 @@ pub mod hwloc;
 pub mod idset;
 pub mod intern;
 pub mod jgf;
+pub mod loader;
+pub mod pci;
 pub mod planner;
 mod point_tree;
 pub mod rv1exec;
@@ -31,9 +34,4 @@ pub use idset::IdSet;
 pub use intern::Sym;
 pub use planner::{Planner, PlannerMulti, Span};
 
-/// Load a GRUG recipe from a file, picking the reader by extension
-/// (`.graphml`/`.xml` for GraphML, `.yaml`/`.yml` for our YAML format).
-pub fn load_grug(path: &std::path::Path) -> Result<ResourceGraph, GraphError> {
-    let recipe = grug::Recipe::from_file(path)?;
-    recipe.generate()
-}
+pub use loader::load_grug;

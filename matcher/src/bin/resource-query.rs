@@ -845,45 +845,34 @@ impl Session {
 }
 
 fn load(args: &Args) -> Result<ResourceGraph> {
-    use resource_graph::hwloc::Allowlist;
+    use resource_graph::loader::{self, Format, LoadOptions, Source};
     let path = &args.load_file;
-    let allowlist = || Allowlist::parse(args.load_allowlist.as_deref().unwrap_or(""));
+    let format = Format::parse(&args.load_format)?;
     let discovering = path.as_os_str() == "auto";
-    if args.load_allowlist.is_some() && !discovering && args.load_format != "hwloc" {
+    if args.load_allowlist.is_some() && !discovering && format != Format::Hwloc {
         eprintln!(
             "resource-query: -W is used by -f hwloc and -L auto only; ignored for -f {}",
             args.load_format
         );
     }
-    match args.load_format.as_str() {
+    let source = match format {
         // Discovery reads this machine's hwloc topology: -f hwloc or the
         // default format both mean it.
-        "grug" | "hwloc" if discovering => {
-            let opts = resource_graph::discover::DiscoverOptions {
-                allowlist: allowlist()?,
-                ..Default::default()
-            };
-            Ok(resource_graph::discover::discover(&opts)?)
-        }
-        "hwloc" => Ok(resource_graph::hwloc::read_xml(path, &allowlist()?)?),
-        "jgf" | "rv1exec" if discovering => bail!(
+        Format::Grug | Format::Hwloc if discovering => Source::Discover,
+        Format::Jgf | Format::Rv1exec if discovering => bail!(
             "-L auto discovers this machine; -f {} needs a file (-L FILE)",
             args.load_format
         ),
-        "grug" => Ok(resource_graph::load_grug(path)?),
-        "jgf" => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
-            let mut g = resource_graph::jgf::read(&text, &path.display().to_string())?;
-            // As a drop-in, read JGF as Fluxion does: without units.
-            g.clear_units();
-            Ok(g)
-        }
-        "rv1exec" => Ok(resource_graph::rv1exec::read_path(path)?),
-        other => {
-            bail!("unsupported load format '{other}' (expected grug, jgf, rv1exec or hwloc)")
-        }
-    }
+        _ => Source::File(format, path.clone()),
+    };
+    let opts = LoadOptions {
+        allowlist: resource_graph::allowlist::Allowlist::parse(
+            args.load_allowlist.as_deref().unwrap_or(""),
+        )?,
+        // As a drop-in, read JGF as Fluxion does: without units.
+        jgf_units: false,
+    };
+    Ok(loader::load(&source, &opts)?)
 }
 
 fn main() {

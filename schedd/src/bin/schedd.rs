@@ -147,30 +147,22 @@ fn default_state_dir() -> PathBuf {
 }
 
 fn load_graph(args: &Args) -> Result<(ResourceGraph, String)> {
+    use resource_graph::loader::{self, Format, LoadOptions, Source};
     let started = Instant::now();
-    let (mut g, source) = if let Some(p) = &args.grug {
-        (
-            resource_graph::load_grug(p)?,
-            format!("grug {}", p.display()),
-        )
-    } else if let Some(p) = &args.jgf {
-        (
-            resource_graph::jgf::read_path(p)?,
-            format!("jgf {}", p.display()),
-        )
-    } else if let Some(p) = &args.r {
-        (
-            resource_graph::rv1exec::read_path(p)?,
-            format!("R {}", p.display()),
-        )
-    } else {
-        let opts = resource_graph::discover::DiscoverOptions::default();
-        (
-            resource_graph::discover::discover(&opts)
-                .context("discovering this machine (give --grug, --jgf or --R instead)")?,
-            "discovered".to_owned(),
-        )
+    let source = match (&args.grug, &args.jgf, &args.r) {
+        (Some(p), _, _) => Source::File(Format::Grug, p.clone()),
+        (_, Some(p), _) => Source::File(Format::Jgf, p.clone()),
+        (_, _, Some(p)) => Source::File(Format::Rv1exec, p.clone()),
+        _ => Source::Discover,
     };
+    let loaded = loader::load(&source, &LoadOptions::default());
+    // A file's errors name the file; discovery's need the way out.
+    let mut g = if source == Source::Discover {
+        loaded.context("discovering this machine (give --grug, --jgf or --R instead)")?
+    } else {
+        loaded?
+    };
+    let source = source.to_string();
     // R names resources by rank: a recipe's graph has none, so give each
     // node its own, as Flux gives each node a broker rank.
     let ranked = g.assign_node_ranks();
