@@ -4,7 +4,6 @@ mod common;
 
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use common::*;
@@ -34,18 +33,6 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// schedctl as another user.
-fn ctl_as(uid: u32, d: &Daemon, args: &[&str]) -> std::process::Output {
-    Command::new(SCHEDCTL)
-        .arg("--uri")
-        .arg(d.uri())
-        .args(args)
-        .uid(uid)
-        .gid(uid)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn another_uid_cannot_cancel_a_job_it_does_not_own() {
     // SAFETY: geteuid has no preconditions.
@@ -66,7 +53,7 @@ fn another_uid_cannot_cancel_a_job_it_does_not_own() {
 
     let alice = 64001;
     let mallory = 64002;
-    let out = ctl_as(alice, &d, &["submit", js.to_str().unwrap()]);
+    let out = d.ctl_as(alice, alice, &["submit", js.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
@@ -77,21 +64,21 @@ fn another_uid_cannot_cancel_a_job_it_does_not_own() {
     let v: serde_json::Value = serde_json::from_str(&info).unwrap();
     assert_eq!(v["owner_uid"], alice, "the peer's uid is the owner: {info}");
 
-    let out = ctl_as(mallory, &d, &["cancel", &id]);
+    let out = d.ctl_as(mallory, mallory, &["cancel", &id]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PERMISSION_DENIED"), "{err}");
     let v: serde_json::Value = serde_json::from_str(&d.ok(&["info", &id, "--json"])).unwrap();
     assert_eq!(v["state"], "RUNNING", "still running");
     // Its owner may.
-    let out = ctl_as(alice, &d, &["cancel", &id]);
+    let out = d.ctl_as(alice, alice, &["cancel", &id]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     // A non-owner cannot mark vertices down either.
-    let out = ctl_as(mallory, &d, &["set-status", "/four0/node0", "down"]);
+    let out = d.ctl_as(mallory, mallory, &["set-status", "/four0/node0", "down"]);
     assert!(!out.status.success());
     d.stop();
 }

@@ -115,6 +115,29 @@ impl Daemon {
             .expect("schedctl runs")
     }
 
+    /// Run schedctl as user `uid` (group `gid`). The binary is copied
+    /// beside the daemon's socket first (tests make that directory
+    /// enterable): the checkout it was built in may sit where other users
+    /// may not go, such as root's home.
+    pub fn ctl_as(&self, uid: u32, gid: u32, args: &[&str]) -> Output {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        let dir = self.socket.parent().expect("the socket is in a directory");
+        let ctl = dir.join("schedctl");
+        if !ctl.exists() {
+            std::fs::copy(SCHEDCTL, &ctl).unwrap();
+            std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Command::new(&ctl)
+            .arg("--uri")
+            .arg(self.uri())
+            .args(args)
+            .uid(uid)
+            .gid(gid)
+            .output()
+            .expect("schedctl runs")
+    }
+
     /// Run schedctl, expect success, return its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.ctl(args);
