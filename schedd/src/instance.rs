@@ -1282,6 +1282,7 @@ impl Instance {
         gpus.dedup();
         Launch {
             job_id: id,
+            owner: self.jobs.get(&id).map_or(self.owner, |j| j.owner),
             tasks,
             cores,
             gpus,

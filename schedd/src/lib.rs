@@ -9,12 +9,16 @@
 //! running a job is an [`executor`]'s business, queue policies live in
 //! [`queue`], durability in [`journal`], and [`metrics`] exports counters.
 pub mod actor;
+mod affinity;
 pub mod auth;
+pub mod cgroup;
 pub mod client;
 pub mod clock;
+pub mod credentials;
 pub mod executor;
 pub mod instance;
 pub mod journal;
+pub mod local_executor;
 pub mod metrics;
 pub mod queue;
 pub mod service;

@@ -56,6 +56,7 @@ fn sh(script: &str, count: u32) -> TaskLaunch {
 fn launch(job_id: u64, tasks: Vec<TaskLaunch>, dir: &Path) -> Launch {
     Launch {
         job_id,
+        owner: schedd::auth::effective_uid(),
         tasks,
         cores: vec![],
         gpus: vec![],
