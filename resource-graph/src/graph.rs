@@ -332,6 +332,12 @@ impl ResourceGraph {
         }
     }
 
+    /// The path of `v` in `subsystem` if it was set outright (it differs
+    /// from the derived one).
+    pub fn stated_path(&self, v: VertexIdx, subsystem: Sym) -> Option<&str> {
+        self.paths.get(&(v, subsystem)).map(|p| &**p)
+    }
+
     /// The vertex at `path` in any subsystem, if one is there.
     pub fn find_path(&self, path: &str) -> Option<VertexIdx> {
         if let Some((&(v, _), _)) = self.paths.iter().find(|(_, p)| &***p == path) {

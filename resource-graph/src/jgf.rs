@@ -107,6 +107,13 @@ pub fn read_value(doc: &Value, origin: &str) -> Result<ResourceGraph, GraphError
     for ((v, s), p) in given {
         r.g.set_path(v, s, &p);
     }
+    if let Some(c) = r.g.symbols.get(CONTAINMENT) {
+        crate::validate::check(&r.g, c).map_err(|bad| {
+            let ids: HashMap<VertexIdx, &str> =
+                r.ids.iter().map(|(id, &v)| (v, id.as_str())).collect();
+            fail(bad.describe(|v| format!("node \"{}\"", ids.get(&v).copied().unwrap_or("?"))))
+        })?;
+    }
     Ok(r.g)
 }
 
@@ -255,6 +262,11 @@ impl Reader {
                 .ok_or_else(|| format!("edges[{i}]: {key} \"{vid}\" is not the id of any node"))
         };
         let (src, tgt) = (end("source")?, end("target")?);
+        if src == tgt {
+            return Err(format!(
+                "edges[{i}]: source and target are the same node: an edge from a vertex to itself"
+            ));
+        }
 
         // (subsystem, relation) pairs this edge stands for.
         let mut links: Vec<(String, Option<String>)> = Vec::new();

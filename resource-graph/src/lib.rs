@@ -27,6 +27,7 @@ pub mod pci;
 pub mod planner;
 mod point_tree;
 pub mod rv1exec;
+pub mod validate;
 
 pub use error::GraphError;
 pub use graph::{EdgeData, ResourceGraph, Status, Vertex, VertexIdx};

@@ -471,6 +471,66 @@ fn malformed_input_is_named() {
 }
 
 #[test]
+fn graphs_that_break_the_tree_are_refused_naming_the_vertices() {
+    let graph = |nodes: &str, edges: &str| {
+        format!(r#"{{"graph": {{"nodes": [{nodes}], "edges": [{edges}]}}}}"#)
+    };
+    let n = |id: &str, typ: &str, path: &str| {
+        format!(
+            r#"{{"id": "{id}", "metadata": {{"type": "{typ}", "paths": {{"containment": "{path}"}}}}}}"#
+        )
+    };
+    let e = |s: &str, t: &str| format!(r#"{{"source": "{s}", "target": "{t}"}}"#);
+    let three = [
+        n("0", "cluster", "/c0"),
+        n("1", "node", "/c0/node1"),
+        n("2", "core", "/c0/node1/core2"),
+    ]
+    .join(",");
+
+    // A vertex linked to itself.
+    let text = graph(&three, &[e("0", "1"), e("1", "2"), e("2", "2")].join(","));
+    let err = jgf_error(&text);
+    assert!(err.contains("edges[2]") && err.contains("itself"), "{err}");
+
+    // Back up to an ancestor that the paths do not show as one: a cycle.
+    let loose = [
+        n("0", "cluster", "/c0"),
+        n("1", "node", "/c0/node1"),
+        format!(r#"{{"id": "2", "metadata": {{"type": "core", "paths": {{}}}}}}"#),
+        format!(r#"{{"id": "3", "metadata": {{"type": "core", "paths": {{}}}}}}"#),
+    ]
+    .join(",");
+    let text = graph(
+        &loose,
+        &[e("0", "1"), e("1", "2"), e("2", "3"), e("3", "2")].join(","),
+    );
+    let err = jgf_error(&text);
+    assert!(
+        err.contains("node \"2\"") || err.contains("node \"3\""),
+        "the vertices are named: {err}"
+    );
+    assert!(
+        err.contains("cycle") || err.contains("two containment parents"),
+        "{err}"
+    );
+
+    // Two vertices at one path.
+    let twins = [
+        n("0", "cluster", "/c0"),
+        n("1", "node", "/c0/node1"),
+        n("7", "node", "/c0/node1"),
+    ]
+    .join(",");
+    let text = graph(&twins, &[e("0", "1"), e("0", "7")].join(","));
+    let err = jgf_error(&text);
+    assert!(
+        err.contains("node \"1\"") && err.contains("node \"7\"") && err.contains("/c0/node1"),
+        "{err}"
+    );
+}
+
+#[test]
 fn no_panic_on_odd_json() {
     for text in [
         "",
