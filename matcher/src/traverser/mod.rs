@@ -18,6 +18,10 @@ use crate::policy::{MatchPolicy, TopChoice};
 use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
 use crate::writer::Writer;
 
+mod prune;
+
+pub use prune::PruneFilters;
+
 /// Why a match failed (Fluxion's errno values, which decide the output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Errno {
@@ -172,74 +176,6 @@ enum Dir {
     Up,
 }
 
-/// Pruning-filter configuration: which types each anchor type aggregates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PruneFilters {
-    /// anchor type (None = any) -> pruned types.
-    anchors: BTreeMap<Option<Sym>, BTreeSet<Sym>>,
-    total: BTreeSet<Sym>,
-}
-
-impl PruneFilters {
-    /// Parse `ALL:core,rack:node` style specs.
-    pub fn parse(spec: &str, g: &mut ResourceGraph) -> Result<PruneFilters, String> {
-        let mut p = PruneFilters::default();
-        for pair in spec.split(',') {
-            let pair: String = pair.chars().filter(|c| !c.is_whitespace()).collect();
-            if pair.is_empty() {
-                continue;
-            }
-            let (a, t) = pair.split_once(':').ok_or_else(|| {
-                format!("malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)")
-            })?;
-            if a.is_empty() || t.is_empty() {
-                return Err(format!(
-                    "malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)"
-                ));
-            }
-            let anchor = if a == "ALL" { None } else { Some(g.sym(a)) };
-            let ty = g.sym(t);
-            p.set(anchor, ty);
-        }
-        Ok(p)
-    }
-
-    fn set(&mut self, anchor: Option<Sym>, ty: Sym) {
-        if anchor.is_none() {
-            for set in self.anchors.values_mut() {
-                set.remove(&ty);
-            }
-            self.anchors.entry(None).or_default().insert(ty);
-        } else if !self.anchors.get(&None).is_some_and(|s| s.contains(&ty)) {
-            self.anchors.entry(anchor).or_default().insert(ty);
-        }
-        self.total.insert(ty);
-    }
-
-    fn is_pruning_type(&self, t: Sym) -> bool {
-        self.total.contains(&t)
-    }
-
-    /// Types aggregated at a vertex of type `anchor`: its own anchor's
-    /// types, then the ALL types other than itself, each group in name
-    /// order. The last one weighs children for first-fit ordering.
-    fn types_for(&self, anchor: Sym, g: &ResourceGraph) -> Vec<Sym> {
-        let by_name = |set: Option<&BTreeSet<Sym>>, skip: Option<Sym>| {
-            let mut v: Vec<Sym> = set
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|&t| Some(t) != skip)
-                .collect();
-            v.sort_by(|&a, &b| g.name_of(a).cmp(g.name_of(b)));
-            v
-        };
-        let mut out = by_name(self.anchors.get(&Some(anchor)), None);
-        out.extend(by_name(self.anchors.get(&None), Some(anchor)));
-        out
-    }
-}
-
 /// A `find` in progress.
 struct FindQuery<'a> {
     expr: &'a crate::find::Expr,
@@ -359,6 +295,7 @@ pub struct Traverser {
 }
 
 const GRAY: u8 = 1;
+
 const BLACK: u8 = 2;
 
 /// How allocate-or-else-reserve finds when a job can start.
@@ -658,81 +595,6 @@ impl Traverser {
         self.reserve_visited.clear();
     }
 
-    /// Build the subtree aggregates of every vertex (pruning filters).
-    fn prime(&mut self, g: &mut ResourceGraph) {
-        self.ensure_capacity(g);
-        self.clear_free();
-        self.color_epoch += 1;
-        for s in self.subsystems.clone() {
-            if let Some(&root) = g.roots.get(&s) {
-                let mut acc = BTreeMap::new();
-                self.prime_vertex(g, s, root, &mut acc);
-            }
-        }
-    }
-
-    fn prime_vertex(
-        &mut self,
-        g: &mut ResourceGraph,
-        s: Sym,
-        u: VertexIdx,
-        to_parent: &mut BTreeMap<Sym, i64>,
-    ) {
-        self.set_color(u, s, GRAY);
-        let (typ, size) = (g.g[u].typ, g.g[u].size as i64);
-        self.accum_if(typ, size, to_parent);
-        let children: Vec<EdgeIdx> = g
-            .out_edges(u)
-            .iter()
-            .copied()
-            .filter(|&e| g.g[e].subsystem == s)
-            .collect();
-        if g.out_edges(u).is_empty() {
-            if !self.prune.is_pruning_type(typ) {
-                let cluster = g.sym("cluster");
-                self.prune.set(Some(cluster), typ);
-                self.accum_if(typ, size, to_parent);
-            }
-            self.set_color(u, s, BLACK);
-            return;
-        }
-        let mut dfv = BTreeMap::new();
-        for e in children {
-            if !self.stop_explore(g, e, s) {
-                let t = g.target(e);
-                self.prime_vertex(g, s, t, &mut dfv);
-            }
-        }
-        for (&t, &c) in &dfv {
-            self.accum_if(t, c, to_parent);
-        }
-        let types = self.prune.types_for(typ, g);
-        if !types.is_empty() && s == self.dom {
-            let totals: Vec<i64> = types
-                .iter()
-                .map(|t| dfv.get(t).copied().unwrap_or(0))
-                .collect();
-            // Re-priming after the graph changed shape keeps the spans
-            // and only resizes the pools.
-            let keep = self.keeps_keys(g, u);
-            match g.g[u].schedule.subplan.as_mut() {
-                Some(sp) if sp.types() == types.as_slice() => {
-                    for (i, &t) in totals.iter().enumerate() {
-                        Self::resize_pool(sp, i, t, keep);
-                    }
-                }
-                _ => g.g[u].schedule.subplan = Some(Box::new(PlannerMulti::new(types, &totals))),
-            }
-        }
-        self.set_color(u, s, BLACK);
-    }
-
-    fn accum_if(&self, t: Sym, n: i64, acc: &mut BTreeMap<Sym, i64>) {
-        if self.prune.is_pruning_type(t) {
-            *acc.entry(t).or_insert(0) += n;
-        }
-    }
-
     fn build_req(&mut self, g: &mut ResourceGraph, r: &Resource) -> Req {
         let typ = g.sym(&r.typ);
         let with: Vec<Req> = r.with.iter().map(|c| self.build_req(g, c)).collect();
@@ -753,93 +615,9 @@ impl Traverser {
         }
     }
 
-    // ----- select ---------------------------------------------------------
-
     fn exclusivity(&self, reqs: &[Req], typ: Sym) -> bool {
         reqs.iter()
             .any(|r| r.typ == typ && r.exclusive == Tristate::True)
-    }
-
-    fn by_excl(
-        &self,
-        g: &ResourceGraph,
-        meta: &JobMeta,
-        u: VertexIdx,
-        excl: bool,
-        r: &Req,
-    ) -> Result<(), Errno> {
-        if excl && r.exclusive == Tristate::False {
-            return Err(Errno::Inval);
-        }
-        if excl || r.exclusive == Tristate::True {
-            let sched = &g.g[u].schedule;
-            if meta.alloc_type == AllocType::Alloc && sched.allocated() {
-                return Err(Errno::Busy);
-            }
-            if sched.x_checker.avail_during(meta.at, meta.duration) < X_CHECKER_NJOBS {
-                return Err(Errno::Busy);
-            }
-        }
-        Ok(())
-    }
-
-    fn by_subplan(
-        &self,
-        g: &ResourceGraph,
-        meta: &JobMeta,
-        u: VertexIdx,
-        r: &Req,
-    ) -> Result<(), Errno> {
-        let Some(sp) = &g.g[u].schedule.subplan else {
-            return Ok(());
-        };
-        if r.user_data.is_empty() {
-            return Ok(());
-        }
-        for (i, t) in sp.types().iter().enumerate() {
-            let need = r.user_data.get(t).copied().unwrap_or(0);
-            if need > 0 && sp.planner(i).avail_during(meta.at, meta.duration) < need {
-                return Err(Errno::Busy);
-            }
-        }
-        Ok(())
-    }
-
-    fn prune(
-        &self,
-        g: &ResourceGraph,
-        meta: &JobMeta,
-        excl: bool,
-        u: VertexIdx,
-        reqs: &[Req],
-    ) -> Result<i64, Errno> {
-        let v = &g.g[u];
-        if meta.alloc_type != AllocType::Satisfiability && v.status != Status::Up {
-            return Err(Errno::Busy);
-        }
-        if v.typ == self.node && self.constraint.as_ref().is_some_and(|c| !c.matches(g, u)) {
-            return Err(Errno::Busy);
-        }
-        let avail = v.schedule.plans.avail_during(meta.at, meta.duration);
-        if avail == 0 {
-            return Err(Errno::Busy);
-        }
-        for r in reqs {
-            if v.typ != r.typ && !r.is_slot {
-                continue;
-            }
-            if !r.is_slot {
-                self.by_excl(g, meta, u, excl, r).map_err(|e| {
-                    if e == Errno::Inval {
-                        e
-                    } else {
-                        Errno::Busy
-                    }
-                })?;
-            }
-            self.by_subplan(g, meta, u, r)?;
-        }
-        Ok(avail)
     }
 
     /// Which request (or slot) the vertex matches.
@@ -1746,8 +1524,6 @@ impl Traverser {
         Ok(())
     }
 
-    // ----- find -----------------------------------------------------------
-
     /// Emit every vertex that satisfies `expr` or has an emitted
     /// descendant, children first, each with its whole size; returns how
     /// many were emitted. With `agfilter=true`, only vertices with subtree
@@ -1875,8 +1651,6 @@ impl Traverser {
         // In type order: the writer sorts what it prints.
         Some(out)
     }
-
-    // ----- update ---------------------------------------------------------
 
     fn update(
         &mut self,
@@ -2116,8 +1890,6 @@ impl Traverser {
             v
         })
     }
-
-    // ----- ops ------------------------------------------------------------
 
     /// Nodes that are up; counted once per graph version.
     fn nodes_up(&mut self, g: &ResourceGraph) -> i64 {
