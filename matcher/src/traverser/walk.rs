@@ -1,0 +1,371 @@
+//! The depth-first-and-up (DFU) select walk: which vertex matches which
+//! request, what its children offer, and what it reports to its parent.
+use std::collections::BTreeSet;
+
+use resource_graph::graph::EdgeIdx;
+use resource_graph::{ResourceGraph, Sym, VertexIdx};
+
+use crate::jobspec::Tristate;
+use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
+
+use super::{Errno, JobMeta, Req, Traverser, BLACK, GRAY};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchKind {
+    None,
+    PristineNone,
+    Resource,
+    Slot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Down,
+    Up,
+}
+
+impl Traverser {
+    /// Which request (or slot) the vertex matches.
+    fn test<'r>(
+        &self,
+        g: &ResourceGraph,
+        u: VertexIdx,
+        reqs: &'r [Req],
+        pristine: &mut bool,
+    ) -> (&'r [Req], MatchKind, u32) {
+        let typ = g.g[u].typ;
+        let mut slot: Option<&Req> = None;
+        let mut matched: Option<&Req> = None;
+        let mut nslots = 0;
+        let mut any = false;
+        for r in reqs {
+            if typ == r.typ {
+                if any {
+                    return (reqs, MatchKind::None, 0);
+                }
+                matched = Some(r);
+                for c in &r.with {
+                    if c.is_slot {
+                        slot = Some(c);
+                        nslots = c.count.effective_max();
+                    }
+                }
+                any = true;
+            } else if r.is_slot {
+                if any {
+                    return (reqs, MatchKind::None, 0);
+                }
+                slot = Some(r);
+                nslots = r.count.effective_max();
+                any = true;
+            }
+        }
+        if let Some(s) = slot {
+            let fits = s.with.iter().all(|c| {
+                g.out_edges(u)
+                    .iter()
+                    .any(|&e| g.g[g.target(e)].typ == c.typ)
+            });
+            if fits {
+                *pristine = false;
+                return (&s.with, MatchKind::Slot, nslots);
+            }
+        }
+        if let Some(m) = matched {
+            *pristine = false;
+            return (&m.with, MatchKind::Resource, nslots);
+        }
+        let kind = if *pristine {
+            MatchKind::PristineNone
+        } else {
+            MatchKind::None
+        };
+        (reqs, kind, nslots)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn explore(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        s: Sym,
+        reqs: &[Req],
+        pristine: bool,
+        excl: bool,
+        dir: Dir,
+        dfu: &mut Scoring,
+        multiplier: u32,
+    ) -> Result<(), Errno> {
+        if dir == Dir::Up {
+            return self.explore_aux(g, meta, u, s, reqs, excl, dfu);
+        }
+        let dynamic = self.policy.stop_on_first_match();
+        if !dynamic && !self.exhaustive {
+            if let Some(spec) = self.policy.ranking() {
+                return self
+                    .explore_bounded(g, meta, u, s, reqs, pristine, excl, dfu, multiplier, spec);
+            }
+        }
+        // First-fit walks children in its kept order, taken out while the
+        // walk below `u` runs (nothing there reads `u`'s order) and put
+        // back after; the static walk borrows the graph's own edge list.
+        let sorted = dynamic.then(|| self.take_child_order(g, u));
+        let edges: &[EdgeIdx] = sorted.as_deref().unwrap_or(g.out_edges(u));
+        let mut sat: BTreeSet<Sym> = BTreeSet::new();
+        let mut rc = Err(Errno::Busy);
+        for &e in edges {
+            if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
+                continue;
+            }
+            let tgt = g.target(e);
+            let ttyp = g.g[tgt].typ;
+            if dynamic && sat.contains(&ttyp) {
+                continue;
+            }
+            let mut x_inout = excl;
+            let r = self.dom_dfv(g, meta, tgt, reqs, pristine, &mut x_inout, dfu);
+            if r.is_ok() {
+                let count = dfu.avail;
+                dfu.add(
+                    s,
+                    ttyp,
+                    EGroup::single(dfu.overall_score, count, x_inout, Some(e), false),
+                );
+                rc = Ok(());
+                if dynamic {
+                    let mut enough = true;
+                    for q in reqs {
+                        // Enough units, and at least one vertex per slot:
+                        // a slot takes whole vertices, so two 2-unit
+                        // memories cannot serve four 1-unit slots.
+                        let want = (q.count.effective_max() as u64) * multiplier as u64;
+                        if dfu.total_count(s, q.typ) as u64 >= want
+                            && dfu.granules(s, q.typ) as u64 >= multiplier as u64
+                        {
+                            sat.insert(q.typ);
+                        } else {
+                            enough = false;
+                        }
+                    }
+                    if enough {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(order) = sorted {
+            self.order.insert(u, order);
+        }
+        rc
+    }
+
+    /// Candidates from an auxiliary subsystem (power, network): the
+    /// neighbours of `u` there, in either direction, that a leaf request
+    /// of the level asks for by type (a node's PDU, its switch). They are
+    /// ranked with the dominant subsystem's candidates of their type, so a
+    /// request can only be met where they are available, and are booked
+    /// and printed with the vertex that found them.
+    #[allow(clippy::too_many_arguments)]
+    fn explore_aux(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        s: Sym,
+        reqs: &[Req],
+        excl: bool,
+        dfu: &mut Scoring,
+    ) -> Result<(), Errno> {
+        let dom = self.dom;
+        let mut rc = Err(Errno::Busy);
+        let outgoing = g
+            .out_edges(u)
+            .iter()
+            .filter(|&&e| g.g[e].subsystem == s)
+            .map(|&e| (e, g.target(e)));
+        let incoming = g.in_edges(u, s);
+        let neighbours: Vec<(EdgeIdx, VertexIdx)> = outgoing.chain(incoming).collect();
+        for (e, t) in neighbours {
+            let ttyp = g.g[t].typ;
+            let Some(q) = reqs
+                .iter()
+                .find(|q| q.typ == ttyp && q.with.is_empty() && !q.is_slot)
+            else {
+                continue;
+            };
+            let x = excl || q.exclusive == Tristate::True;
+            let Ok(avail) = self.prune(g, meta, x, t, std::slice::from_ref(q)) else {
+                continue;
+            };
+            if avail <= 0 {
+                continue;
+            }
+            let tname = g.name_of(ttyp);
+            self.policy.discover(&g.g[t], tname);
+            let score = self.policy.finish(&g.g[t], tname);
+            dfu.add(
+                dom,
+                ttyp,
+                EGroup::single(score, avail as u32, x, Some(e), false),
+            );
+            rc = Ok(());
+        }
+        rc
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dom_slot(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        shape: &[Req],
+        nslots: u32,
+        pristine: bool,
+        dfu: &mut Scoring,
+    ) -> Result<(), Errno> {
+        let dom = self.dom;
+        let mut ds = Scoring::default();
+        self.explore(
+            g,
+            meta,
+            u,
+            dom,
+            shape,
+            pristine,
+            true,
+            Dir::Down,
+            &mut ds,
+            nslots,
+        )?;
+        for t in ds.types(dom) {
+            let pol = &*self.policy;
+            ds.choose_all(dom, t, &|a, b| pol.better(a, b));
+        }
+        // How many whole slots the candidates can form.
+        let mut qual = u32::MAX;
+        for elem in shape {
+            let qc = ds.qualified_count(dom, elem.typ);
+            let count = elem.count.calc(qc);
+            let mut fit = 0;
+            if count != 0 {
+                let (mut acc, mut shares) = (0u64, 0u32);
+                for eg in &ds.evals(dom, elem.typ).egroups {
+                    acc += eg.edges[0].count as u64;
+                    if acc >= count as u64 {
+                        shares += 1;
+                        acc = 0;
+                    }
+                }
+                fit = shares;
+            }
+            qual = qual.min(fit);
+            ds.evals(dom, elem.typ).reset();
+        }
+        let mut slots = Vec::new();
+        for _ in 0..qual {
+            let mut edges = Vec::new();
+            let mut score = MATCH_MET;
+            for elem in shape {
+                let qc = ds.qualified_count(dom, elem.typ);
+                let count = elem.count.calc(qc);
+                let mut j = 0;
+                while j < count {
+                    let Some(eg) = ds.evals(dom, elem.typ).next_group() else {
+                        return Err(Errno::Busy);
+                    };
+                    let e0 = eg.edges[0];
+                    edges.push(EvalEdge {
+                        count: e0.count,
+                        needs: e0.count,
+                        exclusive: true,
+                        edge: e0.edge,
+                    });
+                    score += eg.score;
+                    j += e0.count;
+                }
+            }
+            slots.push(EGroup {
+                score,
+                count: 1,
+                root: false,
+                edges,
+            });
+        }
+        let n = slots.len();
+        for eg in slots {
+            dfu.add(dom, self.slot, eg);
+        }
+        if n > 0 {
+            Ok(())
+        } else {
+            Err(Errno::Busy)
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn dom_dfv(
+        &mut self,
+        g: &ResourceGraph,
+        meta: &JobMeta,
+        u: VertexIdx,
+        reqs: &[Req],
+        pristine: bool,
+        excl: &mut bool,
+        to_parent: &mut Scoring,
+    ) -> Result<(), Errno> {
+        let typ = g.g[u].typ;
+        let x_in = *excl || self.exclusivity(reqs, typ);
+        let mut check_pres = pristine;
+        let (next, kind, nslots) = self.test(g, u, reqs, &mut check_pres);
+        self.preorder += 1;
+        if kind == MatchKind::None {
+            return Err(Errno::Busy);
+        }
+        // Select books nothing, so what is free here holds for the walk.
+        let avail = self.prune(g, meta, x_in, u, reqs)?;
+        let tname = g.name_of(typ);
+        self.policy.discover(&g.g[u], tname);
+        let dom = self.dom;
+        self.set_color(u, dom, GRAY);
+        let mut dfu = Scoring::default();
+        if kind == MatchKind::Slot {
+            let _ = self.dom_slot(g, meta, u, next, nslots, check_pres, &mut dfu);
+        } else {
+            for si in 0..self.subsystems.len() {
+                let s = self.subsystems[si];
+                let dir = if s == dom { Dir::Down } else { Dir::Up };
+                let _ = self.explore(g, meta, u, s, next, check_pres, x_in, dir, &mut dfu, 1);
+            }
+        }
+        *excl = x_in;
+        self.set_color(u, dom, BLACK);
+        if avail <= 0 {
+            return Err(Errno::Busy);
+        }
+        // Policy post-order: every child request must be met.
+        let mut score = MATCH_MET;
+        for r in reqs.iter().filter(|r| r.typ == typ) {
+            for c in &r.with {
+                let qc = dfu.qualified_count(dom, c.typ);
+                let count = c.count.calc(qc);
+                if count == 0 {
+                    score = MATCH_UNMET;
+                    break;
+                }
+                let pol = &*self.policy;
+                dfu.choose_best_k(dom, c.typ, count, &|a, b| pol.better(a, b));
+            }
+        }
+        let own = self.policy.finish(&g.g[u], tname);
+        dfu.overall_score = if score == MATCH_MET { own } else { score };
+        if score != MATCH_MET {
+            return Err(Errno::Busy);
+        }
+        self.resolve(g, u, dfu, to_parent);
+        to_parent.avail = avail as u32;
+        self.postorder += 1;
+        Ok(())
+    }
+}
