@@ -2,11 +2,13 @@
 //! bound first, stopping once what was found beats every unvisited bound;
 //! the answer is the full walk's (see ARCHITECTURE.md).
 use resource_graph::graph::EdgeIdx;
-use resource_graph::{ResourceGraph, Sym, VertexIdx};
+use resource_graph::{Sym, VertexIdx};
 
 use crate::scoring::{EGroup, Scoring, MATCH_UNMET};
 
-use super::{Errno, JobMeta, Req, Traverser};
+use super::bounds::Rank;
+use super::walk::Walk;
+use super::{Errno, Traverser};
 
 impl Traverser {
     /// The walk of a ranking policy (high, low, hinode, ...), with the
@@ -20,24 +22,19 @@ impl Traverser {
     /// would have it) already cover what will be chosen. What each child
     /// gave is then merged in creation order, so the candidate lists are
     /// the full walk's lists less candidates that could not be chosen.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn explore_bounded(
         &mut self,
-        g: &ResourceGraph,
-        meta: &JobMeta,
+        cx: &Walk,
         u: VertexIdx,
         s: Sym,
-        reqs: &[Req],
-        pristine: bool,
-        excl: bool,
         dfu: &mut Scoring,
-        multiplier: u32,
-        (high, node_centric): (bool, bool),
+        rank: Rank,
     ) -> Result<(), Errno> {
-        if self.best_spec != Some((high, node_centric)) {
+        let (g, reqs) = (cx.g, cx.reqs);
+        if self.best_spec != Some(rank) {
             self.best.clear();
             self.clear_free();
-            self.best_spec = Some((high, node_centric));
+            self.best_spec = Some(rank);
         }
         let kids: Vec<EdgeIdx> = g
             .out_edges(u)
@@ -52,7 +49,7 @@ impl Traverser {
         for q in reqs {
             for &e in &kids {
                 let c = g.target(e);
-                let b = self.candidate_bound(g, c, q, level, meta, excl, high, node_centric);
+                let b = self.candidate_bound(cx, c, q, level, rank);
                 bounds.push(b);
             }
         }
@@ -69,18 +66,14 @@ impl Traverser {
             }
             let tgt = g.target(e);
             let mut cs = Scoring::default();
-            let mut x_inout = excl;
-            if self
-                .dom_dfv(g, meta, tgt, reqs, pristine, &mut x_inout, &mut cs)
-                .is_ok()
-            {
+            if let Ok(x) = self.dom_dfv(cx, tgt, &mut cs) {
                 let count = cs.avail;
-                let own = EGroup::single(cs.overall_score, count, x_inout, Some(e), false);
+                let own = EGroup::single(cs.overall_score, count, x, Some(e), false);
                 cs.add(s, g.g[tgt].typ, own);
                 blocks[j] = Some(cs);
                 rc = Ok(());
                 let rest = &order[vi + 1..];
-                if Self::covered(s, reqs, &blocks, rest, &bounds, n, high, multiplier) {
+                if Self::covered(cx, s, &blocks, rest, &bounds, n, rank.high) {
                     break;
                 }
             }
@@ -99,17 +92,16 @@ impl Traverser {
     /// takes: `multiplier` groups of the request's count (one group for a
     /// plain request; one per slot inside a slot), taken in rank order as
     /// the chooser takes them.
-    #[allow(clippy::too_many_arguments)]
     fn covered(
+        cx: &Walk,
         s: Sym,
-        reqs: &[Req],
         blocks: &[Option<Scoring>],
         rest: &[usize],
         bounds: &[Option<i64>],
         n: usize,
         high: bool,
-        multiplier: u32,
     ) -> bool {
+        let (reqs, multiplier) = (cx.reqs, cx.multiplier);
         let orient = |score: i64| if high { score } else { -score };
         reqs.iter().enumerate().all(|(qi, q)| {
             let threshold = rest

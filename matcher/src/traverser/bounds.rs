@@ -11,7 +11,17 @@ use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use crate::jobspec::Tristate;
 use crate::scoring::MATCH_MET;
 
+use super::walk::Walk;
 use super::{JobMeta, Req, Traverser};
+
+/// A ranking policy's order (`MatchPolicy::ranking`), which every bound
+/// follows: the best score is the highest (`high`) or the lowest, and
+/// with `node_centric` a candidate's enclosing nodes add their factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Rank {
+    pub(super) high: bool,
+    pub(super) node_centric: bool,
+}
 
 /// What `free_best` found for one (vertex, type, start-time class):
 /// right for a job starting at `at` until something at or below the
@@ -141,13 +151,12 @@ impl Traverser {
     /// valid entry answers with one look-up.
     fn child_free(
         &mut self,
-        g: &ResourceGraph,
+        cx: &Walk,
         c: VertexIdx,
         t: Sym,
-        meta: &JobMeta,
-        high: bool,
-        node_centric: bool,
+        rank: Rank,
     ) -> Option<(Option<i64>, Option<i64>)> {
+        let (g, meta) = (cx.g, cx.meta);
         let later = meta.at != meta.now;
         let windowed = |e: &mut FreeBest| {
             let gone = match e.window {
@@ -168,9 +177,9 @@ impl Traverser {
         }
         if g.out_edges(c).is_empty() {
             // A leaf has no aggregates, so no `none_free` either.
-            return Some(self.free_best(g, c, t, meta.at, later, high, node_centric));
+            return Some(self.free_best(g, c, t, meta.at, later, rank));
         }
-        let best = self.free_best(g, c, t, meta.at, later, high, node_centric);
+        let best = self.free_best(g, c, t, meta.at, later, rank);
         match self.free.get_mut(&key) {
             Some(e) => windowed(e),
             // `free_best` keeps every inner vertex's entry; without one,
@@ -188,24 +197,21 @@ impl Traverser {
     /// a static bound would keep a subtree whose best vertices are taken
     /// ahead of the one that now holds the answer, so the walk would visit
     /// every such subtree first, more of them with every job allocated.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn candidate_bound(
         &mut self,
-        g: &ResourceGraph,
+        cx: &Walk,
         c: VertexIdx,
         q: &Req,
         level: i64,
-        meta: &JobMeta,
-        excl: bool,
-        high: bool,
-        node_centric: bool,
+        rank: Rank,
     ) -> Option<i64> {
+        let (excl, high) = (cx.excl, rank.high);
         let score = if q.is_slot {
             let mut total: i64 = MATCH_MET;
             for m in &q.with {
                 // Slot members are matched exclusively (`dom_slot`): a
                 // vertex another job holds at the start cannot be one.
-                let (_, best) = self.child_free(g, c, m.typ, meta, high, node_centric)?;
+                let (_, best) = self.child_free(cx, c, m.typ, rank)?;
                 let best = best?;
                 // A member takes whole vertices, one candidate group each,
                 // and a group may hold all the units it needs: at least
@@ -220,7 +226,7 @@ impl Traverser {
             }
             total
         } else {
-            let (free, idle) = self.child_free(g, c, q.typ, meta, high, node_centric)?;
+            let (free, idle) = self.child_free(cx, c, q.typ, rank)?;
             // Exclusive here or inherited from above: `by_excl` turns away
             // a candidate any job holds during the window.
             let best = if excl || q.exclusive == Tristate::True {
@@ -249,7 +255,6 @@ impl Traverser {
     /// from their children's entries. A subtree no job holds at `at` has
     /// its static best (`static_best`), which costs nothing once the graph
     /// is known.
-    #[allow(clippy::too_many_arguments)]
     fn free_best(
         &mut self,
         g: &ResourceGraph,
@@ -257,9 +262,9 @@ impl Traverser {
         t: Sym,
         at: i64,
         later: bool,
-        high: bool,
-        node_centric: bool,
+        rank: Rank,
     ) -> (Option<i64>, Option<i64>) {
+        let Rank { high, node_centric } = rank;
         // Inner vertices first: the walk asks mostly for them.
         let key = Self::free_key(v, t, later);
         if let Some(e) = self.free.get(&key) {
@@ -280,7 +285,7 @@ impl Traverser {
             (None, None)
         } else if sched.x_checker.avail_at(at) >= X_CHECKER_NJOBS {
             // Untagged: nothing at or below `v` is held at `at`.
-            let b = self.static_best(g, v, t, high, node_centric);
+            let b = self.static_best(g, v, t, rank);
             (b, b)
         } else {
             let factor = if node_centric && x.typ == self.node {
@@ -301,7 +306,7 @@ impl Traverser {
                 if g.g[e].subsystem != self.dom {
                     continue;
                 }
-                let (f, d) = self.free_best(g, g.target(e), t, at, later, high, node_centric);
+                let (f, d) = self.free_best(g, g.target(e), t, at, later, rank);
                 free = better(free, f.map(|b| b.saturating_add(factor)));
                 idle = better(idle, d.map(|b| b.saturating_add(factor)));
             }
@@ -330,14 +335,8 @@ impl Traverser {
     /// over vertices of type `t` in the subtree of `v`, where the factors
     /// are those of nodes strictly above the vertex inside the subtree.
     /// Cached per inner vertex until the graph changes.
-    fn static_best(
-        &mut self,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        t: Sym,
-        high: bool,
-        node_centric: bool,
-    ) -> Option<i64> {
+    fn static_best(&mut self, g: &ResourceGraph, v: VertexIdx, t: Sym, rank: Rank) -> Option<i64> {
+        let Rank { high, node_centric } = rank;
         let x = &g.g[v];
         let own = (x.typ == t).then_some(x.id);
         if g.out_edges(v).is_empty() {
@@ -357,7 +356,7 @@ impl Traverser {
             if g.g[e].subsystem != self.dom {
                 continue;
             }
-            if let Some(b) = self.static_best(g, g.target(e), t, high, node_centric) {
+            if let Some(b) = self.static_best(g, g.target(e), t, rank) {
                 let b = b.saturating_add(factor);
                 best = Some(match best {
                     Some(a) if high => a.max(b),

@@ -29,7 +29,7 @@ mod select;
 mod update;
 mod walk;
 
-use bounds::{FreeBest, PackedHasher};
+use bounds::{FreeBest, PackedHasher, Rank};
 pub use elastic::Detached;
 pub use prune::PruneFilters;
 pub use release::Released;
@@ -160,7 +160,7 @@ pub struct Traverser {
     /// subtree, node factors included (see `static_best`); for the policy
     /// direction in `best_spec`.
     best: HashMap<(VertexIdx, Sym), Option<i64>>,
-    best_spec: Option<(bool, bool)>,
+    best_spec: Option<Rank>,
     /// Inner vertex, type and whether the job starts later than now (see
     /// `free_key`) -> the best score of a candidate of that type below it
     /// that may be free when the job starts (see `free_best`); for the

@@ -7,6 +7,7 @@ use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use crate::policy::TopChoice;
 use crate::scoring::{EGroup, Scoring, MATCH_UNMET};
 
+use super::walk::Walk;
 use super::{EdgeMark, Errno, JobMeta, Req, Traverser};
 
 impl Traverser {
@@ -23,10 +24,17 @@ impl Traverser {
         self.preorder = 0;
         self.postorder = 0;
         let mut dfu = Scoring::default();
-        let mut x_in = excl;
-        let rc = self.dom_dfv(g, meta, root, reqs, true, &mut x_in, &mut dfu);
+        let cx = Walk {
+            g,
+            meta,
+            reqs,
+            pristine: true,
+            excl,
+            multiplier: 1,
+        };
+        let rc = self.dom_dfv(&cx, root, &mut dfu);
         self.policy.reset();
-        rc?;
+        let x_in = rc?;
         let dom = self.dom;
         let rtyp = g.g[root].typ;
         dfu.add(

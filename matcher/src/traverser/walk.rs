@@ -8,6 +8,7 @@ use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use crate::jobspec::Tristate;
 use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
 
+use super::bounds::Rank;
 use super::{Errno, JobMeta, Req, Traverser, BLACK, GRAY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,10 +19,23 @@ enum MatchKind {
     Slot,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dir {
-    Down,
-    Up,
+/// Where the select walk stands: the graph and the job it matches, fixed
+/// for the walk, and what the vertices at this depth are matched
+/// against. A vertex builds its children's from its own, on the stack.
+#[derive(Clone, Copy)]
+pub(super) struct Walk<'a> {
+    pub(super) g: &'a ResourceGraph,
+    pub(super) meta: &'a JobMeta,
+    /// The requests the vertices at this depth are matched against.
+    pub(super) reqs: &'a [Req],
+    /// No vertex above matched a request yet (`MatchKind::PristineNone`).
+    pub(super) pristine: bool,
+    /// The vertex above is held exclusively (an exclusive request or type
+    /// at or above it, or a slot), so whatever is chosen here is too.
+    pub(super) excl: bool,
+    /// How many groups of `reqs` this depth must form: the slot count
+    /// below a slot, else 1.
+    pub(super) multiplier: u32,
 }
 
 impl Traverser {
@@ -83,28 +97,13 @@ impl Traverser {
         (reqs, kind, nslots)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn explore(
-        &mut self,
-        g: &ResourceGraph,
-        meta: &JobMeta,
-        u: VertexIdx,
-        s: Sym,
-        reqs: &[Req],
-        pristine: bool,
-        excl: bool,
-        dir: Dir,
-        dfu: &mut Scoring,
-        multiplier: u32,
-    ) -> Result<(), Errno> {
-        if dir == Dir::Up {
-            return self.explore_aux(g, meta, u, s, reqs, excl, dfu);
-        }
+    fn explore(&mut self, cx: &Walk, u: VertexIdx, s: Sym, dfu: &mut Scoring) -> Result<(), Errno> {
+        let (g, reqs, multiplier) = (cx.g, cx.reqs, cx.multiplier);
         let dynamic = self.policy.stop_on_first_match();
         if !dynamic && !self.exhaustive {
-            if let Some(spec) = self.policy.ranking() {
-                return self
-                    .explore_bounded(g, meta, u, s, reqs, pristine, excl, dfu, multiplier, spec);
+            if let Some((high, node_centric)) = self.policy.ranking() {
+                let rank = Rank { high, node_centric };
+                return self.explore_bounded(cx, u, s, dfu, rank);
             }
         }
         // First-fit walks children in its kept order, taken out while the
@@ -123,14 +122,12 @@ impl Traverser {
             if dynamic && sat.contains(&ttyp) {
                 continue;
             }
-            let mut x_inout = excl;
-            let r = self.dom_dfv(g, meta, tgt, reqs, pristine, &mut x_inout, dfu);
-            if r.is_ok() {
+            if let Ok(x) = self.dom_dfv(cx, tgt, dfu) {
                 let count = dfu.avail;
                 dfu.add(
                     s,
                     ttyp,
-                    EGroup::single(dfu.overall_score, count, x_inout, Some(e), false),
+                    EGroup::single(dfu.overall_score, count, x, Some(e), false),
                 );
                 rc = Ok(());
                 if dynamic {
@@ -166,17 +163,14 @@ impl Traverser {
     /// ranked with the dominant subsystem's candidates of their type, so a
     /// request can only be met where they are available, and are booked
     /// and printed with the vertex that found them.
-    #[allow(clippy::too_many_arguments)]
     fn explore_aux(
         &mut self,
-        g: &ResourceGraph,
-        meta: &JobMeta,
+        cx: &Walk,
         u: VertexIdx,
         s: Sym,
-        reqs: &[Req],
-        excl: bool,
         dfu: &mut Scoring,
     ) -> Result<(), Errno> {
+        let (g, meta, reqs, excl) = (cx.g, cx.meta, cx.reqs, cx.excl);
         let dom = self.dom;
         let mut rc = Err(Errno::Busy);
         let outgoing = g
@@ -214,31 +208,11 @@ impl Traverser {
         rc
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn dom_slot(
-        &mut self,
-        g: &ResourceGraph,
-        meta: &JobMeta,
-        u: VertexIdx,
-        shape: &[Req],
-        nslots: u32,
-        pristine: bool,
-        dfu: &mut Scoring,
-    ) -> Result<(), Errno> {
+    fn dom_slot(&mut self, cx: &Walk, u: VertexIdx, dfu: &mut Scoring) -> Result<(), Errno> {
+        let shape = cx.reqs;
         let dom = self.dom;
         let mut ds = Scoring::default();
-        self.explore(
-            g,
-            meta,
-            u,
-            dom,
-            shape,
-            pristine,
-            true,
-            Dir::Down,
-            &mut ds,
-            nslots,
-        )?;
+        self.explore(cx, u, dom, &mut ds)?;
         for t in ds.types(dom) {
             let pol = &*self.policy;
             ds.choose_all(dom, t, &|a, b| pol.better(a, b));
@@ -304,20 +278,16 @@ impl Traverser {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn dom_dfv(
         &mut self,
-        g: &ResourceGraph,
-        meta: &JobMeta,
+        cx: &Walk,
         u: VertexIdx,
-        reqs: &[Req],
-        pristine: bool,
-        excl: &mut bool,
         to_parent: &mut Scoring,
-    ) -> Result<(), Errno> {
+    ) -> Result<bool, Errno> {
+        let (g, meta, reqs) = (cx.g, cx.meta, cx.reqs);
         let typ = g.g[u].typ;
-        let x_in = *excl || self.exclusivity(reqs, typ);
-        let mut check_pres = pristine;
+        let x_in = cx.excl || self.exclusivity(reqs, typ);
+        let mut check_pres = cx.pristine;
         let (next, kind, nslots) = self.test(g, u, reqs, &mut check_pres);
         self.preorder += 1;
         if kind == MatchKind::None {
@@ -330,16 +300,31 @@ impl Traverser {
         let dom = self.dom;
         self.set_color(u, dom, GRAY);
         let mut dfu = Scoring::default();
+        let below = Walk {
+            reqs: next,
+            pristine: check_pres,
+            excl: x_in,
+            multiplier: 1,
+            ..*cx
+        };
         if kind == MatchKind::Slot {
-            let _ = self.dom_slot(g, meta, u, next, nslots, check_pres, &mut dfu);
+            // A slot's members are whole vertices held by the job alone.
+            let members = Walk {
+                excl: true,
+                multiplier: nslots,
+                ..below
+            };
+            let _ = self.dom_slot(&members, u, &mut dfu);
         } else {
             for si in 0..self.subsystems.len() {
                 let s = self.subsystems[si];
-                let dir = if s == dom { Dir::Down } else { Dir::Up };
-                let _ = self.explore(g, meta, u, s, next, check_pres, x_in, dir, &mut dfu, 1);
+                let _ = if s == dom {
+                    self.explore(&below, u, s, &mut dfu)
+                } else {
+                    self.explore_aux(&below, u, s, &mut dfu)
+                };
             }
         }
-        *excl = x_in;
         self.set_color(u, dom, BLACK);
         if avail <= 0 {
             return Err(Errno::Busy);
@@ -366,6 +351,6 @@ impl Traverser {
         self.resolve(g, u, dfu, to_parent);
         to_parent.avail = avail as u32;
         self.postorder += 1;
-        Ok(())
+        Ok(x_in)
     }
 }
