@@ -9,7 +9,29 @@ use resource_graph::{ResourceGraph, Sym, VertexIdx};
 
 use crate::writer::Writer;
 
-use super::{bounds::Touch, AllocType, JobInfo, JobMeta, MatchResult, Traverser, BLACK, GRAY};
+use super::bounds::Touch;
+use super::{AllocType, JobInfo, JobMeta, MatchResult, Traverser, BLACK, GRAY};
+
+/// One update walk: the job it books and the writer its allocation goes
+/// to, the same for every vertex it enters.
+struct UpdateWalk<'a> {
+    meta: &'a JobMeta,
+    w: &'a mut dyn Writer,
+}
+
+/// How the update walk holds one vertex.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    /// Units of the vertex the job takes.
+    needs: u32,
+    /// Held exclusively: its own units are booked.
+    excl: bool,
+    /// Below a vertex of an exclusive type (`x_types`): taken whole,
+    /// whether the select walk marked it or not.
+    whole: bool,
+    /// The parent is held exclusively (the writer says so).
+    excl_parent: bool,
+}
 
 impl Traverser {
     pub(super) fn update(
@@ -26,7 +48,14 @@ impl Traverser {
             !self.jobs.contains_key(&meta.jobid) && !self.untidy.contains(&meta.jobid);
         let (needs, excl) = self.root_mark;
         let mut acc = BTreeMap::new();
-        let n = self.upd_dfv(g, root, needs, excl, meta, &mut acc, false, false, w)?;
+        let mut cx = UpdateWalk { meta, w };
+        let hold = Hold {
+            needs,
+            excl,
+            whole: false,
+            excl_parent: false,
+        };
+        let n = self.upd_dfv(g, &mut cx, root, hold, &mut acc)?;
         if n == 0 {
             return Err("the match books nothing".into());
         }
@@ -34,27 +63,23 @@ impl Traverser {
             let end = meta
                 .at
                 .saturating_add(meta.duration.min(i64::MAX as u64) as i64);
-            w.emit_time(meta.at, end);
+            cx.w.emit_time(meta.at, end);
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn upd_dfv(
         &mut self,
         g: &mut ResourceGraph,
+        cx: &mut UpdateWalk,
         u: VertexIdx,
-        needs: u32,
-        excl: bool,
-        meta: &JobMeta,
+        hold: Hold,
         to_parent: &mut BTreeMap<Sym, i64>,
-        emit_shadow: bool,
-        excl_parent: bool,
-        w: &mut dyn Writer,
     ) -> Result<u32, String> {
+        let (meta, needs) = (cx.meta, hold.needs);
         let dom = self.dom;
-        let modt = emit_shadow || self.x_types.contains(&g.g[u].typ);
-        let excl = excl || modt;
+        let modt = hold.whole || self.x_types.contains(&g.g[u].typ);
+        let excl = hold.excl || modt;
         self.level += 1;
         self.set_color(u, dom, GRAY);
         // Whatever is booked lies at or below the vertices this walk
@@ -74,7 +99,7 @@ impl Traverser {
         for si in 0..self.subsystems.len() {
             let s = self.subsystems[si];
             if s != dom {
-                n_plans += self.upd_aux(g, u, s, meta, excl, w)?;
+                n_plans += self.upd_aux(g, cx, u, s, excl)?;
                 continue;
             }
             for ei in 0..g.out_edges(u).len() {
@@ -90,14 +115,18 @@ impl Traverser {
                     continue;
                 }
                 let tgt = g.target(e);
-                let x = m.exclusive || modt;
-                let cneeds = if modt { g.g[tgt].size as u32 } else { m.needs };
-                let n = self.upd_dfv(g, tgt, cneeds, x, meta, &mut dfu, modt, excl, w)?;
+                let child = Hold {
+                    needs: if modt { g.g[tgt].size as u32 } else { m.needs },
+                    excl: m.exclusive || modt,
+                    whole: modt,
+                    excl_parent: excl,
+                };
+                let n = self.upd_dfv(g, cx, tgt, child, &mut dfu)?;
                 if n > 0 {
                     if self.policy.stop_on_first_match() && !self.dry_run {
                         self.upd_by_outedges(g, meta, e, tgt);
                     }
-                    w.emit_edge(self.level, g, e, excl);
+                    cx.w.emit_edge(self.level, g, e, excl);
                     n_plans += n;
                 }
             }
@@ -147,7 +176,7 @@ impl Traverser {
             for (&t, &c) in &dfu {
                 self.accum_if(t, c, to_parent);
             }
-            w.emit_vertex_ext(self.level, g, u, needs, excl, excl_parent, &[]);
+            cx.w.emit_vertex_ext(self.level, g, u, needs, excl, hold.excl_parent, &[]);
         }
         self.level -= 1;
         Ok(n_plans)
@@ -159,12 +188,12 @@ impl Traverser {
     fn upd_aux(
         &mut self,
         g: &mut ResourceGraph,
+        cx: &mut UpdateWalk,
         u: VertexIdx,
         s: Sym,
-        meta: &JobMeta,
         excl: bool,
-        w: &mut dyn Writer,
     ) -> Result<u32, String> {
+        let meta = cx.meta;
         let chosen: Vec<(EdgeIdx, VertexIdx)> = g
             .out_edges(u)
             .iter()
@@ -200,8 +229,8 @@ impl Traverser {
             // It may sit in the dominant tree away from this walk's path.
             self.touch_up(g, t);
             self.aux_booked.entry(jobid).or_default().push(t);
-            w.emit_vertex_ext(self.level + 1, g, t, m.needs, m.exclusive, excl, &[]);
-            w.emit_edge(self.level, g, e, excl);
+            cx.w.emit_vertex_ext(self.level + 1, g, t, m.needs, m.exclusive, excl, &[]);
+            cx.w.emit_edge(self.level, g, e, excl);
             n += 1;
         }
         Ok(n)
