@@ -9,10 +9,23 @@ use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use crate::jobspec::{Jobspec, Tristate};
 use crate::writer::Writer;
 
-use super::{
-    reserve::ReserveSearch, AllocType, Errno, JobInfo, JobMeta, MatchOp, MatchResult, Req,
-    Traverser,
-};
+use super::reserve::ReserveSearch;
+use super::{AllocType, Errno, JobInfo, JobMeta, MatchOp, MatchResult, Req, Traverser};
+
+/// What one match asks, the same for every select walk it makes (now,
+/// at each later instant tried, at the end of time).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Match<'a> {
+    /// The jobspec's top-level requests.
+    pub(super) reqs: &'a [Req],
+    /// Where every walk starts: the dominant subsystem's root.
+    pub(super) root: VertexIdx,
+    /// The root itself is requested exclusively.
+    pub(super) excl: bool,
+    /// Units of each pruning type the job needs in all: what the root's
+    /// aggregates must hold for the job to start.
+    pub(super) need: &'a BTreeMap<Sym, i64>,
+}
 
 impl Traverser {
     /// Nodes that are up; counted once per graph version.
@@ -72,10 +85,16 @@ impl Traverser {
         if sched_op == MatchOp::AllocateOrElseReserve {
             self.reindex_visited(g);
         }
+        let q = Match {
+            reqs: &reqs,
+            root,
+            excl: x,
+            need: &dfv,
+        };
         let result = if op == MatchOp::Satisfiability {
-            self.is_satisfiable(g, &reqs, &mut meta, x, root)
+            self.is_satisfiable(g, &q, &mut meta)
         } else {
-            match self.schedule(g, &reqs, &mut meta, x, sched_op, root, &dfv) {
+            match self.schedule(g, &q, &mut meta, sched_op) {
                 Ok(()) if meta.at == self.graph_end => Err(Errno::Busy),
                 Ok(()) => {
                     if meta.at.saturating_add(meta.duration as i64) > self.graph_end {
@@ -136,14 +155,12 @@ impl Traverser {
     fn is_satisfiable(
         &mut self,
         g: &ResourceGraph,
-        reqs: &[Req],
+        q: &Match,
         meta: &mut JobMeta,
-        x: bool,
-        root: VertexIdx,
     ) -> Result<MatchResult, Errno> {
         meta.alloc_type = AllocType::Satisfiability;
         meta.at = Self::far_future(meta.duration);
-        match self.select(g, reqs, root, meta, x) {
+        match self.select(g, q, meta) {
             Ok(()) => Ok(MatchResult {
                 jobid: meta.jobid,
                 at: self.now,
@@ -153,17 +170,14 @@ impl Traverser {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn schedule(
         &mut self,
         g: &ResourceGraph,
-        reqs: &[Req],
+        q: &Match,
         meta: &mut JobMeta,
-        x: bool,
         op: MatchOp,
-        root: VertexIdx,
-        dfv: &BTreeMap<Sym, i64>,
     ) -> Result<(), Errno> {
+        let (root, dfv) = (q.root, q.need);
         let target_nodes = dfv.get(&self.node).copied().unwrap_or(0);
         let busy = match op {
             MatchOp::Allocate | MatchOp::AllocateOrElseReserve => Errno::Busy,
@@ -196,13 +210,13 @@ impl Traverser {
                 return Err(busy);
             }
         }
-        if self.select(g, reqs, root, meta, x).is_ok() {
+        if self.select(g, q, meta).is_ok() {
             return Ok(());
         }
         match op {
             MatchOp::AllocateWithSatisfiability => {
                 let mut m = *meta;
-                self.is_satisfiable(g, reqs, &mut m, x, root)?;
+                self.is_satisfiable(g, q, &mut m)?;
                 Err(Errno::Busy)
             }
             MatchOp::AllocateOrElseReserve => {
@@ -226,12 +240,12 @@ impl Traverser {
                         continue;
                     }
                     meta.at = t;
-                    if self.select(g, reqs, root, meta, x).is_ok() {
+                    if self.select(g, q, meta).is_ok() {
                         return Ok(());
                     }
                 }
                 let mut m = *meta;
-                self.is_satisfiable(g, reqs, &mut m, x, root)?;
+                self.is_satisfiable(g, q, &mut m)?;
                 Err(Errno::Busy)
             }
             _ => Err(Errno::Busy),

@@ -7,18 +7,18 @@ use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use crate::policy::TopChoice;
 use crate::scoring::{EGroup, Scoring, MATCH_UNMET};
 
+use super::run::Match;
 use super::walk::Walk;
-use super::{EdgeMark, Errno, JobMeta, Req, Traverser};
+use super::{EdgeMark, Errno, JobMeta, Traverser};
 
 impl Traverser {
     pub(super) fn select(
         &mut self,
         g: &ResourceGraph,
-        reqs: &[Req],
-        root: VertexIdx,
+        q: &Match,
         meta: &JobMeta,
-        excl: bool,
     ) -> Result<(), Errno> {
+        let (reqs, root, excl) = (q.reqs, q.root, q.excl);
         self.seq += 1;
         self.color_epoch += 1;
         self.preorder = 0;
