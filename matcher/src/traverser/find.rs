@@ -56,6 +56,10 @@ impl Traverser {
         Ok(n)
     }
 
+    /// Emit `u` if it satisfies the expression (with what it inherits
+    /// from above: down, allocated, reserved) or has an emitted
+    /// descendant, after its children; returns how many were emitted at
+    /// and below `u`.
     fn find_dfv(
         &mut self,
         g: &ResourceGraph,

@@ -7,6 +7,10 @@ use resource_graph::{ResourceGraph, VertexIdx};
 use super::{JobMeta, Traverser};
 
 impl Traverser {
+    /// After a booking below `e`, move `e` to its place in its source's
+    /// first-fit order by its new weight (what `tgt`'s last aggregate has
+    /// free now), so the next match tries the freest child first. An
+    /// aggregate with an empty pool keeps the weight it had.
     pub(super) fn upd_by_outedges(
         &mut self,
         g: &ResourceGraph,
@@ -42,11 +46,11 @@ impl Traverser {
         }
     }
 
+    /// First-fit visits children by this key, descending.
     fn order_key(&self, g: &ResourceGraph, e: EdgeIdx) -> (u64, i64) {
         (self.weights[e.index()], g.g[g.target(e)].uniq_id)
     }
 
-    /// The first-fit order of `u`'s out-edges, built on first visit.
     /// `u`'s first-fit child order, built if missing, taken out of
     /// `order`: the caller puts it back.
     pub(super) fn take_child_order(&mut self, g: &ResourceGraph, u: VertexIdx) -> Vec<EdgeIdx> {

@@ -7,6 +7,14 @@
 //! and mark the chosen edges. `update` then walks the marked edges from
 //! the root, books planners along the way, and emits the allocation
 //! through a writer, children before parents.
+//!
+//! One file per part: `walk` visits a vertex and its children, `bounded`
+//! and `bounds` are a ranking policy's bounded walk and its cache,
+//! `first_fit` keeps first-fit's child order, and `select` chooses at the
+//! top and marks the choice; `update` books what was marked; `run` and
+//! `reserve` drive the walks for each match operation and its start
+//! time; `release`, `elastic` and `find` serve the other operations; and
+//! `prune` builds the aggregates that turn the walk away early.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 
@@ -93,10 +101,14 @@ impl MatchOp {
     }
 }
 
+/// The job a walk matches or books, over `[at, at + duration)`.
 #[derive(Debug, Clone, Copy)]
 struct JobMeta {
     jobid: u64,
+    /// Where the window starts: `now`, a later instant tried by the
+    /// reserve search, or the far future for satisfiability.
     at: i64,
+    /// The traverser's present when the match began.
     now: i64,
     duration: u64,
     alloc_type: AllocType,
@@ -114,9 +126,13 @@ struct Req {
     user_data: BTreeMap<Sym, i64>,
 }
 
+/// An edge the select walk chose, for the update walk to follow.
 #[derive(Debug, Clone, Copy, Default)]
 struct EdgeMark {
+    /// The walk that marked it (`Traverser::seq`): older marks are void,
+    /// so nothing is cleared between walks.
     seq: u64,
+    /// Units of the target the job takes.
     needs: u32,
     exclusive: bool,
 }
@@ -277,6 +293,9 @@ impl Traverser {
         Ok(t)
     }
 
+    /// Size the per-vertex colors and per-edge marks and weights for `g`,
+    /// and drop what is keyed by vertex index once the graph has changed,
+    /// since a removal may hand an index to a new vertex.
     fn ensure_capacity(&mut self, g: &ResourceGraph) {
         if self.order_version != g.version() {
             self.order.clear();
@@ -296,10 +315,14 @@ impl Traverser {
         }
     }
 
+    /// The position of `s` among the subsystems walked (0 if not one).
     fn sub_index(&self, s: Sym) -> usize {
         self.subsystems.iter().position(|&x| x == s).unwrap_or(0)
     }
 
+    /// `v`'s color in `s` in the walk under way (0, `GRAY` or `BLACK`):
+    /// a color of an earlier `color_epoch` reads as 0, so a walk starts
+    /// by bumping the epoch rather than clearing every vertex.
     fn color(&self, v: VertexIdx, s: Sym) -> u8 {
         let (epoch, c) = self.colors[v.index() * self.subsystems.len() + self.sub_index(s)];
         if epoch == self.color_epoch {
@@ -309,11 +332,14 @@ impl Traverser {
         }
     }
 
+    /// Color `v` in `s` for the walk under way.
     fn set_color(&mut self, v: VertexIdx, s: Sym, c: u8) {
         let i = v.index() * self.subsystems.len() + self.sub_index(s);
         self.colors[i] = (self.color_epoch, c);
     }
 
+    /// Whether the walk under way has entered `e`'s target in `s`
+    /// already: every vertex is visited once per walk.
     fn stop_explore(&self, g: &ResourceGraph, e: EdgeIdx, s: Sym) -> bool {
         self.color(g.target(e), s) != 0
     }
@@ -329,6 +355,9 @@ impl Traverser {
         self.now
     }
 
+    /// The jobspec resource `r` as the walk reads it: type interned, and
+    /// the pruning-type units one unit of it needs below (`by_subplan`
+    /// checks those against the aggregates before the walk descends).
     fn build_req(&mut self, g: &mut ResourceGraph, r: &Resource) -> Req {
         let typ = g.sym(&r.typ);
         let with: Vec<Req> = r.with.iter().map(|c| self.build_req(g, c)).collect();
@@ -349,6 +378,7 @@ impl Traverser {
         }
     }
 
+    /// Whether a request among `reqs` asks for type `typ` exclusively.
     fn exclusivity(&self, reqs: &[Req], typ: Sym) -> bool {
         reqs.iter()
             .any(|r| r.typ == typ && r.exclusive == Tristate::True)

@@ -43,6 +43,8 @@ impl PruneFilters {
         Ok(p)
     }
 
+    /// Aggregate `ty` at vertices of type `anchor` (`None`: at every
+    /// vertex); an ALL filter replaces the same type's anchored ones.
     fn set(&mut self, anchor: Option<Sym>, ty: Sym) {
         if anchor.is_none() {
             for set in self.anchors.values_mut() {
@@ -55,6 +57,7 @@ impl PruneFilters {
         self.total.insert(ty);
     }
 
+    /// Whether some vertex aggregates type `t`.
     fn is_pruning_type(&self, t: Sym) -> bool {
         self.total.contains(&t)
     }
@@ -93,6 +96,10 @@ impl Traverser {
         }
     }
 
+    /// Size `u`'s subtree aggregates in `s` to what lies below it and add
+    /// `u`'s own and its subtree's units to `to_parent`. A leaf type no
+    /// filter names is aggregated at the cluster, as Fluxion does, so the
+    /// root counts every leaf type.
     pub(super) fn prime_vertex(
         &mut self,
         g: &mut ResourceGraph,
@@ -149,12 +156,18 @@ impl Traverser {
         self.set_color(u, s, BLACK);
     }
 
+    /// Add `n` units of `t` to `acc` if `t` is a pruning type: the
+    /// aggregates count nothing else.
     pub(super) fn accum_if(&self, t: Sym, n: i64, acc: &mut BTreeMap<Sym, i64>) {
         if self.prune.is_pruning_type(t) {
             *acc.entry(t).or_insert(0) += n;
         }
     }
 
+    /// Whether `u` may be taken exclusively when the request or the
+    /// vertex above asks for it: no job holds it over the window, and for
+    /// an allocation no job holds an allocation of it at all. `Inval` when
+    /// the request refuses exclusivity that the vertex above imposes.
     fn by_excl(
         &self,
         g: &ResourceGraph,
@@ -178,6 +191,8 @@ impl Traverser {
         Ok(())
     }
 
+    /// Whether `u`'s subtree aggregates hold, over the window, the units
+    /// of each pruning type that one unit of `r` needs below.
     fn by_subplan(
         &self,
         g: &ResourceGraph,
@@ -200,6 +215,11 @@ impl Traverser {
         Ok(())
     }
 
+    /// Whether the walk may enter `u`: up (unless only satisfiability is
+    /// asked), within the constraint if a node, with a unit free over the
+    /// window, and passing the exclusivity and aggregate checks of each
+    /// request it could match. Returns the units free, read once for the
+    /// whole visit.
     pub(super) fn prune(
         &self,
         g: &ResourceGraph,

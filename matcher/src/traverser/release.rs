@@ -164,6 +164,9 @@ impl Traverser {
         true
     }
 
+    /// Fluxion's cancel walk: free `jobid` at `u` and descend only where
+    /// the job held something, counting visits as Fluxion does (the
+    /// exhaustive walk, and jobs whose booked vertices are not known).
     fn rem_dfv(&mut self, g: &mut ResourceGraph, u: VertexIdx, jobid: u64) {
         let dom = self.dom;
         self.preorder += 1;

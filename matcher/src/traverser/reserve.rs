@@ -123,6 +123,8 @@ impl Traverser {
             .then_some(&self.reserve_visited)
     }
 
+    /// Set the pool of `sp`'s type `i` to `total`, leaving the search keys
+    /// of the points in `keep` as they were (see `keeps_keys`).
     pub(super) fn resize_pool(
         sp: &mut PlannerMulti,
         i: usize,

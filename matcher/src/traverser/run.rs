@@ -135,6 +135,9 @@ impl Traverser {
         result
     }
 
+    /// Add the types the jobspec asks for exclusively to `x_types` (for
+    /// this match), and to `dfv` the units of each pruning type the
+    /// top-level requests need in all.
     fn prime_jobspec(&mut self, reqs: &[Req], dfv: &mut BTreeMap<Sym, i64>) {
         for r in reqs {
             if r.exclusive == Tristate::True {
@@ -148,10 +151,15 @@ impl Traverser {
         }
     }
 
+    /// The latest start at which a job of `duration` ends before the end
+    /// of the planners' time: where satisfiability matches.
     fn far_future(duration: u64) -> i64 {
         i64::MAX.saturating_sub(duration as i64).saturating_sub(1)
     }
 
+    /// Whether the graph could ever hold the job: a select in the far
+    /// future (`far_future`), where down vertices count too. A failure
+    /// there means never (`NoDev`).
     fn is_satisfiable(
         &mut self,
         g: &ResourceGraph,
@@ -170,6 +178,11 @@ impl Traverser {
         }
     }
 
+    /// When the job starts: now if a select succeeds now, else, for
+    /// allocate-or-else-reserve, at the first instant tried where one does
+    /// (`meta.at` says which); the successful select leaves its choice
+    /// marked for the update. Jobs asking for more nodes than are up, or
+    /// than could serve under their constraint, fail before any walk.
     fn schedule(
         &mut self,
         g: &ResourceGraph,

@@ -12,6 +12,10 @@ use super::walk::Walk;
 use super::{EdgeMark, Errno, JobMeta, Traverser};
 
 impl Traverser {
+    /// Walk the graph from the root for the job at `meta.at`, choose the
+    /// top-level requests among what the walk gathered, and mark the
+    /// chosen edges for the update walk. `NoDev` when what the graph holds
+    /// could never meet a top-level request.
     pub(super) fn select(
         &mut self,
         g: &ResourceGraph,
@@ -97,6 +101,10 @@ impl Traverser {
         Ok(())
     }
 
+    /// Pass what `u` gathered to its parent, unless `u` chose among it
+    /// (it owns a request: `hier_constrain_now`); then its choices are
+    /// marked here and only its score goes up, so the parent cannot
+    /// choose them again.
     pub(super) fn resolve(
         &mut self,
         g: &ResourceGraph,
@@ -151,6 +159,7 @@ impl Traverser {
         }
     }
 
+    /// Mark `e` chosen by the walk under way.
     pub(super) fn mark(&mut self, e: EdgeIdx, needs: u32, exclusive: bool) {
         self.marks[e.index()] = EdgeMark {
             seq: self.seq,
@@ -159,6 +168,10 @@ impl Traverser {
         };
     }
 
+    /// Mark the edges to the candidates `dfu` chose in `s`. At the top
+    /// (`unconstrained`) also climb from each to the first marked edge,
+    /// marking whole the vertices on the way whose type was gathered but
+    /// not chosen, so the update walk reaches the chosen vertex.
     fn enforce(&mut self, g: &ResourceGraph, s: Sym, dfu: &Scoring, unconstrained: bool) {
         for ev in dfu.evals_in(s) {
             if ev.best_k == 0 {

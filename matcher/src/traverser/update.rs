@@ -34,6 +34,10 @@ struct Hold {
 }
 
 impl Traverser {
+    /// Book the job along the edges the last select (or `book`) marked,
+    /// from the root, and emit it with its window. An error when nothing
+    /// was booked or a planner refused a span; what was booked by then
+    /// stays, so the caller counts the job untidy.
     pub(super) fn update(
         &mut self,
         g: &mut ResourceGraph,
@@ -68,6 +72,11 @@ impl Traverser {
         Ok(())
     }
 
+    /// Book `u` and the marked subtree below it, children first: its own
+    /// units when held exclusively, the job's tag and the aggregate units
+    /// booked below when anything at or below it was booked, then emit it.
+    /// Returns how many planners were booked at or below `u` (0: `u` is
+    /// no part of the allocation).
     fn upd_dfv(
         &mut self,
         g: &mut ResourceGraph,

@@ -11,11 +11,17 @@ use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
 use super::bounds::Rank;
 use super::{Errno, JobMeta, Req, Traverser, BLACK, GRAY};
 
+/// What a vertex is to the requests at its depth (`test`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MatchKind {
+    /// Nothing: the walk does not enter it.
     None,
+    /// Nothing yet, but no request has matched above either: the walk
+    /// passes through it to the requests' types (cluster to rack to node).
     PristineNone,
+    /// A vertex of a requested type: its children serve the request's.
     Resource,
+    /// It can hold the slot of a request (or of the level).
     Slot,
 }
 
@@ -97,6 +103,11 @@ impl Traverser {
         (reqs, kind, nslots)
     }
 
+    /// Gather into `dfu` the candidates `u`'s children in `s` offer.
+    /// First-fit visits them in its kept order until the requests are met
+    /// `multiplier` times, a ranking policy best bound first
+    /// (`explore_bounded`, unless exhaustive), any other policy every
+    /// child in creation order. `Busy` when no child matched.
     fn explore(&mut self, cx: &Walk, u: VertexIdx, s: Sym, dfu: &mut Scoring) -> Result<(), Errno> {
         let (g, reqs, multiplier) = (cx.g, cx.reqs, cx.multiplier);
         let dynamic = self.policy.stop_on_first_match();
@@ -208,6 +219,9 @@ impl Traverser {
         rc
     }
 
+    /// Form every whole slot of the shape `cx.reqs` that the candidates
+    /// below `u` allow, members held exclusively, and offer each to the
+    /// parent as one candidate of the slot type. `Busy` when none fits.
     fn dom_slot(&mut self, cx: &Walk, u: VertexIdx, dfu: &mut Scoring) -> Result<(), Errno> {
         let shape = cx.reqs;
         let dom = self.dom;
@@ -278,6 +292,11 @@ impl Traverser {
         }
     }
 
+    /// Visit `u`: whether it can serve at this depth (its type, a slot, or
+    /// a pristine passage on the way down) and passes the pruning checks,
+    /// and whether its children meet each request it owns. On success it
+    /// reports its score and free units to `to_parent` (or marks what it
+    /// chose) and returns whether it is held exclusively.
     pub(super) fn dom_dfv(
         &mut self,
         cx: &Walk,
