@@ -5,7 +5,7 @@ use resource_graph::{ResourceGraph, VertexIdx};
 
 use crate::writer::Writer;
 
-use super::{Traverser, BLACK, GRAY};
+use super::{Traverser, TraverserError, BLACK, GRAY};
 
 /// A `find` in progress.
 struct FindQuery<'a> {
@@ -25,12 +25,12 @@ impl Traverser {
         g: &ResourceGraph,
         expr: &crate::find::Expr,
         w: &mut dyn Writer,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, TraverserError> {
         use crate::find::Pred;
         let root = *g
             .roots
             .get(&self.dom)
-            .ok_or("the graph has no root in the dominant subsystem")?;
+            .ok_or(TraverserError::NoRootToSearch)?;
         let mut agfilter = false;
         let mut jobid = None;
         for p in expr.predicates() {
@@ -67,7 +67,7 @@ impl Traverser {
         q: &FindQuery,
         inh: crate::find::Inherited,
         w: &mut dyn Writer,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, TraverserError> {
         let dom = self.dom;
         let x = &g.g[u];
         let mine = crate::find::Inherited {

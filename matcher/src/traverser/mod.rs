@@ -27,6 +27,7 @@ use crate::policy::MatchPolicy;
 mod bounded;
 mod bounds;
 mod elastic;
+mod error;
 mod find;
 mod first_fit;
 mod prune;
@@ -39,6 +40,7 @@ mod walk;
 
 use bounds::{FreeBest, PackedHasher, Rank};
 pub use elastic::Detached;
+pub use error::TraverserError;
 pub use prune::PruneFilters;
 pub use release::Released;
 pub use reserve::ReserveSearch;
@@ -241,11 +243,12 @@ impl Traverser {
         policy: Box<dyn MatchPolicy>,
         subsystems: &[&str],
         prune_spec: &str,
-    ) -> Result<Traverser, String> {
+    ) -> Result<Traverser, TraverserError> {
         let subsystems: Vec<Sym> = subsystems.iter().map(|s| g.sym(s)).collect();
-        let dom = *subsystems.first().ok_or("no subsystem to match in")?;
+        let dom = *subsystems.first().ok_or(TraverserError::NoSubsystem)?;
         if !g.roots.contains_key(&dom) {
-            return Err(format!("the graph has no '{}' subsystem", g.name_of(dom)));
+            let name = g.name_of(dom).to_owned();
+            return Err(TraverserError::NoSuchSubsystem(name));
         }
         let prune = PruneFilters::parse(prune_spec, g)?;
         let mut x_types = BTreeSet::new();

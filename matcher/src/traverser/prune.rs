@@ -9,7 +9,7 @@ use resource_graph::{PlannerMulti, ResourceGraph, Sym, VertexIdx};
 
 use crate::jobspec::Tristate;
 
-use super::{AllocType, Errno, JobMeta, Req, Traverser, BLACK, GRAY};
+use super::{AllocType, Errno, JobMeta, Req, Traverser, TraverserError, BLACK, GRAY};
 
 /// Pruning-filter configuration: which types each anchor type aggregates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,21 +21,19 @@ pub struct PruneFilters {
 
 impl PruneFilters {
     /// Parse `ALL:core,rack:node` style specs.
-    pub fn parse(spec: &str, g: &mut ResourceGraph) -> Result<PruneFilters, String> {
+    pub fn parse(spec: &str, g: &mut ResourceGraph) -> Result<PruneFilters, TraverserError> {
         let mut p = PruneFilters::default();
         for pair in spec.split(',') {
             let pair: String = pair.chars().filter(|c| !c.is_whitespace()).collect();
             if pair.is_empty() {
                 continue;
             }
-            let (a, t) = pair.split_once(':').ok_or_else(|| {
-                format!("malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)")
-            })?;
-            if a.is_empty() || t.is_empty() {
-                return Err(format!(
-                    "malformed prune filter '{pair}' (expected ANCHOR:TYPE, e.g. ALL:core)"
-                ));
-            }
+            let Some((a, t)) = pair
+                .split_once(':')
+                .filter(|(a, t)| !a.is_empty() && !t.is_empty())
+            else {
+                return Err(TraverserError::MalformedPruneFilter(pair));
+            };
             let anchor = if a == "ALL" { None } else { Some(g.sym(a)) };
             let ty = g.sym(t);
             p.set(anchor, ty);

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
 
-use super::{bounds::Touch, Traverser};
+use super::bounds::Touch;
+use super::{Traverser, TraverserError};
 
 /// What a partial release did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +28,9 @@ impl Traverser {
         g: &mut ResourceGraph,
         jobid: u64,
         targets: &[VertexIdx],
-    ) -> Result<Released, String> {
+    ) -> Result<Released, TraverserError> {
         if !self.jobs.contains_key(&jobid) {
-            return Err(format!("nonexistent job {jobid}"));
+            return Err(TraverserError::NoSuchJob(jobid));
         }
         self.reindex_visited(g);
         self.untidy.insert(jobid);
@@ -96,7 +97,7 @@ impl Traverser {
                 }
             }
         }
-        let root = *g.roots.get(&dom).ok_or("no root")?;
+        let root = *g.roots.get(&dom).ok_or(TraverserError::NoRoot)?;
         // The job is gone when its root tag went with the last aggregate
         // span; whatever bookkeeping it left elsewhere goes too.
         let full = !g.g[root].schedule.tagged(jobid);

@@ -10,7 +10,7 @@ use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use crate::writer::Writer;
 
 use super::bounds::Touch;
-use super::{AllocType, JobInfo, JobMeta, MatchResult, Traverser, BLACK, GRAY};
+use super::{AllocType, JobInfo, JobMeta, MatchResult, Traverser, TraverserError, BLACK, GRAY};
 
 /// One update walk: the job it books and the writer its allocation goes
 /// to, the same for every vertex it enters.
@@ -44,7 +44,7 @@ impl Traverser {
         root: VertexIdx,
         meta: &JobMeta,
         w: &mut dyn Writer,
-    ) -> Result<(), String> {
+    ) -> Result<(), TraverserError> {
         self.reindex_visited(g);
         self.color_epoch += 1;
         self.level = 0;
@@ -61,7 +61,7 @@ impl Traverser {
         };
         let n = self.upd_dfv(g, &mut cx, root, hold, &mut acc)?;
         if n == 0 {
-            return Err("the match books nothing".into());
+            return Err(TraverserError::BooksNothing);
         }
         if n > 0 {
             let end = meta
@@ -84,7 +84,7 @@ impl Traverser {
         u: VertexIdx,
         hold: Hold,
         to_parent: &mut BTreeMap<Sym, i64>,
-    ) -> Result<u32, String> {
+    ) -> Result<u32, TraverserError> {
         let (meta, needs) = (cx.meta, hold.needs);
         let dom = self.dom;
         let modt = hold.whole || self.x_types.contains(&g.g[u].typ);
@@ -154,11 +154,11 @@ impl Traverser {
                 reserved,
             );
             if !booked {
-                return Err(format!(
-                    "cannot book {needs} of {} at {}",
-                    g.name(u),
-                    meta.at
-                ));
+                return Err(TraverserError::CannotBook {
+                    vertex: g.name(u),
+                    units: needs,
+                    at: meta.at,
+                });
             }
         }
         if n_plans > 0 {
@@ -201,7 +201,7 @@ impl Traverser {
         u: VertexIdx,
         s: Sym,
         excl: bool,
-    ) -> Result<u32, String> {
+    ) -> Result<u32, TraverserError> {
         let meta = cx.meta;
         let chosen: Vec<(EdgeIdx, VertexIdx)> = g
             .out_edges(u)
@@ -228,7 +228,10 @@ impl Traverser {
                     i64::from(m.needs),
                     reserved,
                 ) {
-                    return Err(format!("cannot book {} of {}", m.needs, g.name(t)));
+                    return Err(TraverserError::CannotBookNeighbour {
+                        vertex: g.name(t),
+                        units: m.needs,
+                    });
                 }
             }
             g.g[t]
@@ -258,23 +261,25 @@ impl Traverser {
         at: i64,
         duration: u64,
         w: &mut dyn Writer,
-    ) -> Result<MatchResult, String> {
+    ) -> Result<MatchResult, TraverserError> {
         if self.jobs.contains_key(&jobid) {
-            return Err(format!("existing job id {jobid}"));
+            return Err(TraverserError::JobExists(jobid));
         }
         if targets.is_empty() {
-            return Err("no resources to book".into());
+            return Err(TraverserError::NothingToBook);
         }
         let dom = self.dom;
-        let root = *g.roots.get(&dom).ok_or("no root")?;
+        let root = *g.roots.get(&dom).ok_or(TraverserError::NoRoot)?;
         self.ensure_capacity(g);
         for &(v, units, _) in targets {
             let free = g.g[v].schedule.plans.avail_during(at, duration);
             if i64::from(units) > free {
-                return Err(format!(
-                    "{} has {free} of {units} units free at {at}",
-                    g.name(v)
-                ));
+                return Err(TraverserError::NotFree {
+                    vertex: g.name(v),
+                    free,
+                    units,
+                    at,
+                });
             }
         }
         self.seq += 1;
