@@ -1,5 +1,5 @@
 //! Elastic accounting: the aggregates above a subtree that was just
-//! attached or is about to be detached grow or shrink by what it holds,
+//! attached or is about to be detached grow or shrink by its size,
 //! without priming the whole graph again.
 use std::collections::BTreeMap;
 

@@ -158,16 +158,24 @@ pub struct JobInfo {
 
 /// The DFU traverser over one graph with one policy.
 pub struct Traverser {
+    /// The match policy that ranks candidates.
     pub policy: Box<dyn MatchPolicy>,
     subsystems: Vec<Sym>,
     dom: Sym,
     prune: PruneFilters,
     slot: Sym,
     node: Sym,
+    /// The number of the last select walk (or `book`): the edges it
+    /// marked carry it.
     seq: u64,
+    /// The number of the walk under way: colors of other walks read as
+    /// not visited (see `color`).
     color_epoch: u64,
+    /// (epoch, color) per vertex and subsystem.
     colors: Vec<(u64, u8)>,
+    /// Per edge: the last walk's choice (see `EdgeMark`).
     marks: Vec<EdgeMark>,
+    /// Per edge: first-fit's weight of its target (see `first_fit`).
     weights: Vec<u64>,
     /// First-fit child order of visited vertices: out-edges by (weight,
     /// uniq_id) descending, kept sorted as weights change.
@@ -194,9 +202,15 @@ pub struct Traverser {
     /// (partly released, or their update failed half way): should their
     /// ids come again, their cancels restore no `free` entry.
     untidy: BTreeSet<u64>,
+    /// (graph version, nodes up) of the last count (see `nodes_up`).
     nodes_up_cache: Option<(u64, i64)>,
+    /// (units, exclusive) the update takes of the root, which has no
+    /// edge above to carry a mark.
     root_mark: (u32, bool),
+    /// Types always taken whole: the policy's, and during a match the
+    /// jobspec's exclusive ones.
     x_types: BTreeSet<Sym>,
+    /// Depth of the vertex the update or find walk is at, for the writer.
     level: usize,
     /// Vertices visited in pre-order / post-order by the last match.
     pub preorder: u64,
@@ -225,15 +239,18 @@ pub struct Traverser {
     /// takes them out of its search index until the next booking,
     /// release or search puts them back with fresh counts.
     reserve_visited: BTreeSet<i64>,
+    /// The end of the planners' time.
     graph_end: i64,
     /// The present, in the planners' time: matches start here, earlier
     /// times are the past. 0 unless a daemon sets it (`set_now`).
     now: i64,
+    /// The jobs that hold or have reserved resources, by id.
     pub jobs: BTreeMap<u64, JobInfo>,
 }
 
+/// A vertex's color in a walk (see `Traverser::color`): entered, then
+/// done; 0 is not visited yet.
 const GRAY: u8 = 1;
-
 const BLACK: u8 = 2;
 
 impl Traverser {

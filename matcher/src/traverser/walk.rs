@@ -36,8 +36,9 @@ pub(super) struct Walk<'a> {
     pub(super) reqs: &'a [Req],
     /// No vertex above matched a request yet (`MatchKind::PristineNone`).
     pub(super) pristine: bool,
-    /// The vertex above is held exclusively (an exclusive request or type
-    /// at or above it, or a slot), so whatever is chosen here is too.
+    /// The vertex above is held exclusively (it or one above it was
+    /// requested exclusively, or it holds a slot), so whatever is chosen
+    /// here is too.
     pub(super) excl: bool,
     /// How many groups of `reqs` this depth must form: the slot count
     /// below a slot, else 1.
