@@ -509,7 +509,7 @@ impl Instance {
         let pol = policy::create(&cfg.policy, &graph)
             .map_err(|e| InstanceError::BadRequest(format!("match policy: {e}")))?;
         let trav = Traverser::new(&mut graph, pol, &["containment"], &cfg.prune_filters)
-            .map_err(InstanceError::BadRequest)?;
+            .map_err(|e| InstanceError::BadRequest(e.to_string()))?;
         let dom = graph.sym("containment");
         let owner = crate::auth::effective_uid();
         let mut inst = Instance {

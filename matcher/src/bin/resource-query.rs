@@ -315,6 +315,7 @@ impl Session {
         let booked = self.book_targets(reader, &text, file).and_then(|t| {
             self.trav
                 .book(&mut self.g, jobid, &t, at, duration, self.writer.as_mut())
+                .map_err(|e| e.to_string())
         });
         let elapsed = start.elapsed().as_secs_f64();
         if let Err(e) = &booked {
@@ -540,9 +541,11 @@ impl Session {
             eprintln!("ERROR: reservations not currently supported by partial cancel");
             return Ok(());
         }
-        let result = self
-            .release_targets(reader, &text, file)
-            .and_then(|vs| self.trav.release(&mut self.g, jobid, &vs));
+        let result = self.release_targets(reader, &text, file).and_then(|vs| {
+            self.trav
+                .release(&mut self.g, jobid, &vs)
+                .map_err(|e| e.to_string())
+        });
         if let Err(e) = result {
             println!("{e}");
             eprintln!("ERROR: error encountered while removing job {jobid}");

@@ -1,0 +1,207 @@
+//! The top of the select walk and its marks: choosing the top-level
+//! requests among everything the walk gathered, and marking the chosen
+//! edges (and the paths down to them) for the update walk.
+use resource_graph::graph::EdgeIdx;
+use resource_graph::{ResourceGraph, Sym, VertexIdx};
+
+use crate::policy::TopChoice;
+use crate::scoring::{EGroup, Scoring, MATCH_UNMET};
+
+use super::run::Match;
+use super::walk::Walk;
+use super::{EdgeMark, Errno, JobMeta, Traverser};
+
+impl Traverser {
+    /// Walk the graph from the root for the job at `meta.at`, choose the
+    /// top-level requests among what the walk gathered, and mark the
+    /// chosen edges for the update walk. `NoDev` when what the graph holds
+    /// could never meet a top-level request.
+    pub(super) fn select(
+        &mut self,
+        g: &ResourceGraph,
+        q: &Match,
+        meta: &JobMeta,
+    ) -> Result<(), Errno> {
+        let (reqs, root, excl) = (q.reqs, q.root, q.excl);
+        self.seq += 1;
+        self.color_epoch += 1;
+        self.preorder = 0;
+        self.postorder = 0;
+        let mut dfu = Scoring::default();
+        let cx = Walk {
+            g,
+            meta,
+            reqs,
+            pristine: true,
+            excl,
+            multiplier: 1,
+        };
+        let rc = self.dom_dfv(&cx, root, &mut dfu);
+        self.policy.reset();
+        let x_in = rc?;
+        let dom = self.dom;
+        let rtyp = g.g[root].typ;
+        dfu.add(
+            dom,
+            rtyp,
+            EGroup::single(dfu.overall_score, dfu.avail, excl, None, true),
+        );
+        // Choose the top-level requests among everything gathered.
+        for r in reqs {
+            let qc = dfu.qualified_count(dom, r.typ);
+            let count = r.count.calc(qc);
+            if count == 0 {
+                return Err(Errno::NoDev);
+            }
+            let pol = &*self.policy;
+            match pol.top_choice() {
+                TopChoice::Better => dfu.choose_best_k(dom, r.typ, count, &|a, b| pol.better(a, b)),
+                TopChoice::HighestRun => {
+                    // Each score's run of consecutive scores, by its start.
+                    let mut scores: Vec<i64> = dfu
+                        .evals(dom, r.typ)
+                        .egroups
+                        .iter()
+                        .map(|e| e.score)
+                        .collect();
+                    scores.sort_unstable();
+                    scores.dedup();
+                    let mut run_of = std::collections::HashMap::new();
+                    let mut start = i64::MIN;
+                    for (i, &sc) in scores.iter().enumerate() {
+                        if i == 0 || scores[i - 1] + 1 != sc {
+                            start = sc;
+                        }
+                        run_of.insert(sc, start);
+                    }
+                    let run = |sc: i64| run_of.get(&sc).copied().unwrap_or(i64::MIN);
+                    dfu.choose_best_k(dom, r.typ, count, &|a, b| run(a) > run(b))
+                }
+            };
+        }
+        let mut needs = 1;
+        for r in reqs.iter().filter(|r| r.typ == rtyp) {
+            let count = r.count.calc(dfu.avail);
+            if count == 0 {
+                return Err(Errno::NoDev);
+            }
+            needs = count;
+        }
+        for s in dfu.subsystems() {
+            for t in dfu.types(s) {
+                if dfu.qualified_count(s, t) == 0 {
+                    return Err(Errno::NoDev);
+                }
+            }
+        }
+        for si in 0..self.subsystems.len() {
+            self.enforce(g, self.subsystems[si], &dfu, true);
+        }
+        self.root_mark = (needs, x_in);
+        Ok(())
+    }
+
+    /// Pass what `u` gathered to its parent, unless `u` chose among it
+    /// (it owns a request: `hier_constrain_now`); then its choices are
+    /// marked here and only its score goes up, so the parent cannot
+    /// choose them again.
+    pub(super) fn resolve(
+        &mut self,
+        g: &ResourceGraph,
+        u: VertexIdx,
+        dfu: Scoring,
+        to_parent: &mut Scoring,
+    ) {
+        let overall = dfu.overall_score;
+        if overall > MATCH_UNMET {
+            if dfu.hier_constrain_now {
+                for si in 0..self.subsystems.len() {
+                    self.enforce(g, self.subsystems[si], &dfu, false);
+                }
+                self.mark_down_to_choices(g, u, &dfu);
+            } else {
+                to_parent.merge(dfu);
+            }
+        }
+        to_parent.overall_score = overall;
+    }
+
+    /// A vertex `u` may choose candidates from below its children (a slot
+    /// formed in a socket, chosen by the node above it): mark the edges
+    /// from `u` down to them, unless marked already, so that the update
+    /// walk reaches them.
+    fn mark_down_to_choices(&mut self, g: &ResourceGraph, u: VertexIdx, dfu: &Scoring) {
+        let dom = self.dom;
+        let mut sources = Vec::new();
+        for ev in dfu.evals_in(dom) {
+            if ev.best_k == 0 {
+                continue;
+            }
+            for eg in ev.egroups.iter().take(ev.best_i as usize) {
+                for e in eg.edges.iter().filter_map(|e| e.edge) {
+                    if g.g[e].subsystem == dom {
+                        sources.push(g.source(e));
+                    }
+                }
+            }
+        }
+        for mut v in sources {
+            while v != u {
+                let Some(pe) = g.parent_edge(v, dom) else {
+                    break;
+                };
+                if self.marks[pe.index()].seq == self.seq {
+                    break;
+                }
+                self.mark(pe, 1, false);
+                v = g.source(pe);
+            }
+        }
+    }
+
+    /// Mark `e` chosen by the walk under way.
+    pub(super) fn mark(&mut self, e: EdgeIdx, needs: u32, exclusive: bool) {
+        self.marks[e.index()] = EdgeMark {
+            seq: self.seq,
+            needs,
+            exclusive,
+        };
+    }
+
+    /// Mark the edges to the candidates `dfu` chose in `s`. At the top
+    /// (`unconstrained`) also climb from each to the first marked edge,
+    /// marking whole the vertices on the way whose type was gathered but
+    /// not chosen, so the update walk reaches the chosen vertex.
+    fn enforce(&mut self, g: &ResourceGraph, s: Sym, dfu: &Scoring, unconstrained: bool) {
+        for ev in dfu.evals_in(s) {
+            if ev.best_k == 0 {
+                continue;
+            }
+            for eg in ev.egroups.iter().take(ev.best_i as usize) {
+                if eg.root {
+                    continue;
+                }
+                for e in &eg.edges {
+                    let Some(edge) = e.edge else { continue };
+                    self.mark(edge, e.needs, e.exclusive);
+                    if unconstrained && s == self.dom && g.g[edge].subsystem == self.dom {
+                        let mut parent_v = g.source(edge);
+                        while let Some(pe) = g.parent_edge(parent_v, s) {
+                            if self.marks[pe.index()].seq == self.seq {
+                                break;
+                            }
+                            parent_v = g.source(pe);
+                            let tgt = g.target(pe);
+                            let ttyp = g.g[tgt].typ;
+                            let constrained = !(dfu.contains(s, ttyp) && dfu.best_k(s, ttyp) == 0);
+                            if constrained {
+                                continue;
+                            }
+                            self.mark(pe, g.g[tgt].size as u32, false);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The depth-first-and-up (DFU) select walk: which vertex matches which
+//! request, what its children offer, and what it reports to its parent.
+use std::collections::BTreeSet;
+
+use resource_graph::graph::EdgeIdx;
+use resource_graph::{ResourceGraph, Sym, VertexIdx};
+
+use crate::jobspec::Tristate;
+use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
+
+use super::bounds::Rank;
+use super::{Errno, JobMeta, Req, Traverser, BLACK, GRAY};
+
+/// What a vertex is to the requests at its depth (`test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchKind {
+    /// Nothing: the walk does not enter it.
+    None,
+    /// Nothing yet, but no request has matched above either: the walk
+    /// passes through it to the requests' types (cluster to rack to node).
+    PristineNone,
+    /// A vertex of a requested type: its children serve the request's.
+    Resource,
+    /// It can hold the slot of a request (or of the level).
+    Slot,
+}
+
+/// Where the select walk stands: the graph and the job it matches, fixed
+/// for the walk, and what the vertices at this depth are matched
+/// against. A vertex builds its children's from its own, on the stack.
+#[derive(Clone, Copy)]
+pub(super) struct Walk<'a> {
+    pub(super) g: &'a ResourceGraph,
+    pub(super) meta: &'a JobMeta,
+    /// The requests the vertices at this depth are matched against.
+    pub(super) reqs: &'a [Req],
+    /// No vertex above matched a request yet (`MatchKind::PristineNone`).
+    pub(super) pristine: bool,
+    /// The vertex above is held exclusively (it or one above it was
+    /// requested exclusively, or it holds a slot), so whatever is chosen
+    /// here is too.
+    pub(super) excl: bool,
+    /// How many groups of `reqs` this depth must form: the slot count
+    /// below a slot, else 1.
+    pub(super) multiplier: u32,
+}
+
+impl Traverser {
+    /// Which request (or slot) the vertex matches.
+    fn test<'r>(
+        &self,
+        g: &ResourceGraph,
+        u: VertexIdx,
+        reqs: &'r [Req],
+        pristine: &mut bool,
+    ) -> (&'r [Req], MatchKind, u32) {
+        let typ = g.g[u].typ;
+        let mut slot: Option<&Req> = None;
+        let mut matched: Option<&Req> = None;
+        let mut nslots = 0;
+        let mut any = false;
+        for r in reqs {
+            if typ == r.typ {
+                if any {
+                    return (reqs, MatchKind::None, 0);
+                }
+                matched = Some(r);
+                for c in &r.with {
+                    if c.is_slot {
+                        slot = Some(c);
+                        nslots = c.count.effective_max();
+                    }
+                }
+                any = true;
+            } else if r.is_slot {
+                if any {
+                    return (reqs, MatchKind::None, 0);
+                }
+                slot = Some(r);
+                nslots = r.count.effective_max();
+                any = true;
+            }
+        }
+        if let Some(s) = slot {
+            let fits = s.with.iter().all(|c| {
+                g.out_edges(u)
+                    .iter()
+                    .any(|&e| g.g[g.target(e)].typ == c.typ)
+            });
+            if fits {
+                *pristine = false;
+                return (&s.with, MatchKind::Slot, nslots);
+            }
+        }
+        if let Some(m) = matched {
+            *pristine = false;
+            return (&m.with, MatchKind::Resource, nslots);
+        }
+        let kind = if *pristine {
+            MatchKind::PristineNone
+        } else {
+            MatchKind::None
+        };
+        (reqs, kind, nslots)
+    }
+
+    /// Gather into `dfu` the candidates `u`'s children in `s` offer.
+    /// First-fit visits them in its kept order until the requests are met
+    /// `multiplier` times, a ranking policy best bound first
+    /// (`explore_bounded`, unless exhaustive), any other policy every
+    /// child in creation order. `Busy` when no child matched.
+    fn explore(&mut self, cx: &Walk, u: VertexIdx, s: Sym, dfu: &mut Scoring) -> Result<(), Errno> {
+        let (g, reqs, multiplier) = (cx.g, cx.reqs, cx.multiplier);
+        let dynamic = self.policy.stop_on_first_match();
+        if !dynamic && !self.exhaustive {
+            if let Some((high, node_centric)) = self.policy.ranking() {
+                let rank = Rank { high, node_centric };
+                return self.explore_bounded(cx, u, s, dfu, rank);
+            }
+        }
+        // First-fit walks children in its kept order, taken out while the
+        // walk below `u` runs (nothing there reads `u`'s order) and put
+        // back after; the static walk borrows the graph's own edge list.
+        let sorted = dynamic.then(|| self.take_child_order(g, u));
+        let edges: &[EdgeIdx] = sorted.as_deref().unwrap_or(g.out_edges(u));
+        let mut sat: BTreeSet<Sym> = BTreeSet::new();
+        let mut rc = Err(Errno::Busy);
+        for &e in edges {
+            if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
+                continue;
+            }
+            let tgt = g.target(e);
+            let ttyp = g.g[tgt].typ;
+            if dynamic && sat.contains(&ttyp) {
+                continue;
+            }
+            if let Ok(x) = self.dom_dfv(cx, tgt, dfu) {
+                let count = dfu.avail;
+                dfu.add(
+                    s,
+                    ttyp,
+                    EGroup::single(dfu.overall_score, count, x, Some(e), false),
+                );
+                rc = Ok(());
+                if dynamic {
+                    let mut enough = true;
+                    for q in reqs {
+                        // Enough units, and at least one vertex per slot:
+                        // a slot takes whole vertices, so two 2-unit
+                        // memories cannot serve four 1-unit slots.
+                        let want = (q.count.effective_max() as u64) * multiplier as u64;
+                        if dfu.total_count(s, q.typ) as u64 >= want
+                            && dfu.granules(s, q.typ) as u64 >= multiplier as u64
+                        {
+                            sat.insert(q.typ);
+                        } else {
+                            enough = false;
+                        }
+                    }
+                    if enough {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(order) = sorted {
+            self.order.insert(u, order);
+        }
+        rc
+    }
+
+    /// Candidates from an auxiliary subsystem (power, network): the
+    /// neighbours of `u` there, in either direction, that a leaf request
+    /// of the level asks for by type (a node's PDU, its switch). They are
+    /// ranked with the dominant subsystem's candidates of their type, so a
+    /// request can only be met where they are available, and are booked
+    /// and printed with the vertex that found them.
+    fn explore_aux(
+        &mut self,
+        cx: &Walk,
+        u: VertexIdx,
+        s: Sym,
+        dfu: &mut Scoring,
+    ) -> Result<(), Errno> {
+        let (g, meta, reqs, excl) = (cx.g, cx.meta, cx.reqs, cx.excl);
+        let dom = self.dom;
+        let mut rc = Err(Errno::Busy);
+        let outgoing = g
+            .out_edges(u)
+            .iter()
+            .filter(|&&e| g.g[e].subsystem == s)
+            .map(|&e| (e, g.target(e)));
+        let incoming = g.in_edges(u, s);
+        let neighbours: Vec<(EdgeIdx, VertexIdx)> = outgoing.chain(incoming).collect();
+        for (e, t) in neighbours {
+            let ttyp = g.g[t].typ;
+            let Some(q) = reqs
+                .iter()
+                .find(|q| q.typ == ttyp && q.with.is_empty() && !q.is_slot)
+            else {
+                continue;
+            };
+            let x = excl || q.exclusive == Tristate::True;
+            let Ok(avail) = self.prune(g, meta, x, t, std::slice::from_ref(q)) else {
+                continue;
+            };
+            if avail <= 0 {
+                continue;
+            }
+            let tname = g.name_of(ttyp);
+            self.policy.discover(&g.g[t], tname);
+            let score = self.policy.finish(&g.g[t], tname);
+            dfu.add(
+                dom,
+                ttyp,
+                EGroup::single(score, avail as u32, x, Some(e), false),
+            );
+            rc = Ok(());
+        }
+        rc
+    }
+
+    /// Form every whole slot of the shape `cx.reqs` that the candidates
+    /// below `u` allow, members held exclusively, and offer each to the
+    /// parent as one candidate of the slot type. `Busy` when none fits.
+    fn dom_slot(&mut self, cx: &Walk, u: VertexIdx, dfu: &mut Scoring) -> Result<(), Errno> {
+        let shape = cx.reqs;
+        let dom = self.dom;
+        let mut ds = Scoring::default();
+        self.explore(cx, u, dom, &mut ds)?;
+        for t in ds.types(dom) {
+            let pol = &*self.policy;
+            ds.choose_all(dom, t, &|a, b| pol.better(a, b));
+        }
+        // How many whole slots the candidates can form.
+        let mut qual = u32::MAX;
+        for elem in shape {
+            let qc = ds.qualified_count(dom, elem.typ);
+            let count = elem.count.calc(qc);
+            let mut fit = 0;
+            if count != 0 {
+                let (mut acc, mut shares) = (0u64, 0u32);
+                for eg in &ds.evals(dom, elem.typ).egroups {
+                    acc += eg.edges[0].count as u64;
+                    if acc >= count as u64 {
+                        shares += 1;
+                        acc = 0;
+                    }
+                }
+                fit = shares;
+            }
+            qual = qual.min(fit);
+            ds.evals(dom, elem.typ).reset();
+        }
+        let mut slots = Vec::new();
+        for _ in 0..qual {
+            let mut edges = Vec::new();
+            let mut score = MATCH_MET;
+            for elem in shape {
+                let qc = ds.qualified_count(dom, elem.typ);
+                let count = elem.count.calc(qc);
+                let mut j = 0;
+                while j < count {
+                    let Some(eg) = ds.evals(dom, elem.typ).next_group() else {
+                        return Err(Errno::Busy);
+                    };
+                    let e0 = eg.edges[0];
+                    edges.push(EvalEdge {
+                        count: e0.count,
+                        needs: e0.count,
+                        exclusive: true,
+                        edge: e0.edge,
+                    });
+                    score += eg.score;
+                    j += e0.count;
+                }
+            }
+            slots.push(EGroup {
+                score,
+                count: 1,
+                root: false,
+                edges,
+            });
+        }
+        let n = slots.len();
+        for eg in slots {
+            dfu.add(dom, self.slot, eg);
+        }
+        if n > 0 {
+            Ok(())
+        } else {
+            Err(Errno::Busy)
+        }
+    }
+
+    /// Visit `u`: whether it can serve at this depth (its type, a slot, or
+    /// a pristine passage on the way down) and passes the pruning checks,
+    /// and whether its children meet each request it owns. On success it
+    /// reports its score and free units to `to_parent` (or marks what it
+    /// chose) and returns whether it is held exclusively.
+    pub(super) fn dom_dfv(
+        &mut self,
+        cx: &Walk,
+        u: VertexIdx,
+        to_parent: &mut Scoring,
+    ) -> Result<bool, Errno> {
+        let (g, meta, reqs) = (cx.g, cx.meta, cx.reqs);
+        let typ = g.g[u].typ;
+        let x_in = cx.excl || self.exclusivity(reqs, typ);
+        let mut check_pres = cx.pristine;
+        let (next, kind, nslots) = self.test(g, u, reqs, &mut check_pres);
+        self.preorder += 1;
+        if kind == MatchKind::None {
+            return Err(Errno::Busy);
+        }
+        // Select books nothing, so what is free here holds for the walk.
+        let avail = self.prune(g, meta, x_in, u, reqs)?;
+        let tname = g.name_of(typ);
+        self.policy.discover(&g.g[u], tname);
+        let dom = self.dom;
+        self.set_color(u, dom, GRAY);
+        let mut dfu = Scoring::default();
+        let below = Walk {
+            reqs: next,
+            pristine: check_pres,
+            excl: x_in,
+            multiplier: 1,
+            ..*cx
+        };
+        if kind == MatchKind::Slot {
+            // A slot's members are whole vertices held by the job alone.
+            let members = Walk {
+                excl: true,
+                multiplier: nslots,
+                ..below
+            };
+            let _ = self.dom_slot(&members, u, &mut dfu);
+        } else {
+            for si in 0..self.subsystems.len() {
+                let s = self.subsystems[si];
+                let _ = if s == dom {
+                    self.explore(&below, u, s, &mut dfu)
+                } else {
+                    self.explore_aux(&below, u, s, &mut dfu)
+                };
+            }
+        }
+        self.set_color(u, dom, BLACK);
+        if avail <= 0 {
+            return Err(Errno::Busy);
+        }
+        // Policy post-order: every child request must be met.
+        let mut score = MATCH_MET;
+        for r in reqs.iter().filter(|r| r.typ == typ) {
+            for c in &r.with {
+                let qc = dfu.qualified_count(dom, c.typ);
+                let count = c.count.calc(qc);
+                if count == 0 {
+                    score = MATCH_UNMET;
+                    break;
+                }
+                let pol = &*self.policy;
+                dfu.choose_best_k(dom, c.typ, count, &|a, b| pol.better(a, b));
+            }
+        }
+        let own = self.policy.finish(&g.g[u], tname);
+        dfu.overall_score = if score == MATCH_MET { own } else { score };
+        if score != MATCH_MET {
+            return Err(Errno::Busy);
+        }
+        self.resolve(g, u, dfu, to_parent);
+        to_parent.avail = avail as u32;
+        self.postorder += 1;
+        Ok(x_in)
+    }
+}
