@@ -497,8 +497,8 @@ fn graphs_that_break_the_tree_are_refused_naming_the_vertices() {
     let loose = [
         n("0", "cluster", "/c0"),
         n("1", "node", "/c0/node1"),
-        format!(r#"{{"id": "2", "metadata": {{"type": "core", "paths": {{}}}}}}"#),
-        format!(r#"{{"id": "3", "metadata": {{"type": "core", "paths": {{}}}}}}"#),
+        r#"{"id": "2", "metadata": {"type": "core", "paths": {}}}"#.to_string(),
+        r#"{"id": "3", "metadata": {"type": "core", "paths": {}}}"#.to_string(),
     ]
     .join(",");
     let text = graph(
