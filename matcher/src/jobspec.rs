@@ -351,6 +351,9 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
 impl Jobspec {
     /// Parse YAML or JSON jobspec text.
     pub fn parse(text: &str) -> Result<Jobspec, JobspecError> {
+        // libyaml takes time in the square of flow nesting: measure it first.
+        resource_graph::limits::check_yaml_nesting(text, resource_graph::limits::MAX_FLOW_NESTING)
+            .map_err(|d| err(&d.at(), d.what()))?;
         let doc: Value = serde_yaml::from_str(text).map_err(|e| {
             let at = e
                 .location()
@@ -601,6 +604,24 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(js.constraint, Some(Constraint::Ranks(_))));
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_before_yaml_parses_it() {
+        // 40,000 levels cost libyaml seconds; the scan refuses them at once.
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(40_000), "}".repeat(40_000));
+        let e = Jobspec::parse(&deep).unwrap_err();
+        assert_eq!(e.key, "line 1 column 321");
+        assert!(e.what.contains("nested deeper than 64"), "{e}");
+        let not = format!(
+            "{NODE}attributes: {{system: {{constraints: {}{{properties: [a]}}{}}}}}\n",
+            "{not: [".repeat(40),
+            "]}".repeat(40)
+        );
+        assert!(Jobspec::parse(&not)
+            .unwrap_err()
+            .what
+            .contains("nested deeper"));
     }
 
     #[test]

@@ -189,6 +189,13 @@ impl<'de> Deserialize<'de> for NonNeg {
 
 /// Parse a YAML recipe; `origin` names the file in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
+    // libyaml takes time in the square of flow nesting: measure it first.
+    crate::limits::check_yaml_nesting(text, crate::limits::MAX_FLOW_NESTING).map_err(|d| {
+        GraphError::Yaml {
+            path: origin.to_owned(),
+            msg: d.to_string(),
+        }
+    })?;
     // Syntax first, so "malformed YAML" means exactly that; then the shape,
     // from the text again so serde_yaml can report lines as well as keys.
     serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| GraphError::Yaml {

@@ -1,0 +1,183 @@
+//! Bounds on the work a document may ask of a reader, checked before the
+//! work is done: how deeply it nests, and how many vertices it expands to.
+//!
+//! A scheduler reads documents from anyone allowed to submit. A small one
+//! must not be able to stall it or exhaust its memory: YAML's flow style
+//! (`[[[[...` or `{"a":{"a":...`, JSON included) costs libyaml time in the
+//! square of its depth, so its depth is checked by a linear scan before
+//! the YAML parser sees it; and a recipe or R that names millions of
+//! resources in a few bytes is measured before anything is allocated.
+
+/// The deepest flow-style nesting (`[`, `{`) a YAML or JSON document may
+/// have. Real jobspecs and recipes stay far below it.
+pub const MAX_FLOW_NESTING: usize = 64;
+
+/// The most vertices a graph read from a document may have unless the
+/// user says otherwise (`--max-vertices`): 16 Mi, about 220,000 nodes of
+/// a modern cluster, some 3 GB of graph.
+pub const DEFAULT_MAX_VERTICES: u64 = 16 * 1024 * 1024;
+
+/// How much a document may expand to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most vertices a recipe or R may expand to.
+    pub max_vertices: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_vertices: DEFAULT_MAX_VERTICES,
+        }
+    }
+}
+
+/// Where a YAML document nests too deeply (1-based line and column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooDeep {
+    pub line: usize,
+    pub column: usize,
+    pub max: usize,
+}
+
+impl TooDeep {
+    /// Where: "line L column C".
+    pub fn at(&self) -> String {
+        format!("line {} column {}", self.line, self.column)
+    }
+
+    /// What: "nested deeper than N levels of [ ] and { }".
+    pub fn what(&self) -> String {
+        format!("nested deeper than {} levels of [ ] and {{ }}", self.max)
+    }
+}
+
+impl std::fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.at(), self.what())
+    }
+}
+
+/// Check that `text`'s flow collections (`[...]`, `{...}`) nest at most
+/// `max` deep, in one pass. Brackets inside quoted scalars and comments do
+/// not count; a quote opens a scalar only where one may start (after
+/// white space, an indicator or a line start), as in YAML, so an
+/// apostrophe inside a plain word (`don't`) cannot hide what follows.
+pub fn check_yaml_nesting(text: &str, max: usize) -> Result<(), TooDeep> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum In {
+        Plain,
+        Single,
+        Double,
+        Comment,
+    }
+    let mut state = In::Plain;
+    let mut depth = 0usize;
+    let (mut line, mut col) = (1usize, 0usize);
+    let mut prev = b'\n';
+    let mut escaped = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
+        col += 1;
+        if b == b'\n' {
+            line += 1;
+            col = 0;
+        }
+        match state {
+            In::Plain => match b {
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > max {
+                        return Err(TooDeep {
+                            line,
+                            column: col,
+                            max,
+                        });
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                b'#' if prev.is_ascii_whitespace() => state = In::Comment,
+                b'\'' | b'"' if may_start_scalar(prev) => {
+                    state = if b == b'\'' { In::Single } else { In::Double };
+                }
+                _ => {}
+            },
+            In::Single => {
+                if b == b'\'' {
+                    if bytes.get(i) == Some(&b'\'') {
+                        // '' is a quote inside the scalar.
+                        i += 1;
+                        col += 1;
+                    } else {
+                        state = In::Plain;
+                    }
+                }
+            }
+            In::Double => {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    state = In::Plain;
+                }
+            }
+            In::Comment => {
+                if b == b'\n' {
+                    state = In::Plain;
+                }
+            }
+        }
+        prev = b;
+    }
+    Ok(())
+}
+
+/// Whether a quoted scalar may begin after byte `prev`.
+fn may_start_scalar(prev: u8) -> bool {
+    prev.is_ascii_whitespace()
+        || matches!(
+            prev,
+            b'[' | b'{' | b',' | b':' | b'-' | b'?' | b'!' | b'&' | b'*' | b'|' | b'>'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_documents_pass() {
+        let ok = [
+            "version: 1\nresources: [{type: node, count: 1, with: [{type: core, count: 2}]}]\n",
+            r#"{"a": [1, {"b": "[[[[[[[["}], "c": "}}}"}"#,
+            "name: don't [[[[ worry\n",
+            "a: 'it''s [[[[[['\n# [[[[[[[[[[[[[[[[\nb: \"\\\" [[[[[[\"\n",
+        ];
+        for t in ok {
+            assert_eq!(check_yaml_nesting(t, 4), Ok(()), "{t}");
+        }
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_found_where_it_goes_too_deep() {
+        let deep = format!("a: {}1{}\n", "[".repeat(65), "]".repeat(65));
+        assert_eq!(
+            check_yaml_nesting(&deep, 64),
+            Err(TooDeep {
+                line: 1,
+                column: 68,
+                max: 64
+            })
+        );
+        let json = format!("{}1{}", r#"{"a":"#.repeat(100), "}".repeat(100));
+        let e = check_yaml_nesting(&json, 64).unwrap_err();
+        assert!(e.to_string().contains("deeper than 64"), "{e}");
+        // An apostrophe in a word does not hide the rest.
+        let sneaky = format!("x: don't\ny: {}\n", "[".repeat(70));
+        assert!(check_yaml_nesting(&sneaky, 64).is_err());
+    }
+}
