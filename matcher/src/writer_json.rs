@@ -15,12 +15,13 @@
 //!
 //! R (RFC 20, version 1) is built from the `node` vertices: the `core` and
 //! `gpu` ids emitted before a node are its children; a node with neither
-//! is left out. Idsets and hostlists are encoded as Fluxion encodes them.
+//! is left out. Idsets and hostlists are encoded as Fluxion encodes them
+//! (`idset::encode_fluxion`, `hostlist::encode_fluxion`).
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use resource_graph::graph::EdgeIdx;
-use resource_graph::{ResourceGraph, VertexIdx};
+use resource_graph::{hostlist, idset, ResourceGraph, VertexIdx};
 
 use crate::cxx_sort::cxx_sort;
 use crate::writer::Writer;
@@ -105,180 +106,6 @@ fn push_item(list: &mut String, item: impl FnOnce(&mut String)) {
         list.push_str(", ");
     }
     item(list);
-}
-
-// ----- idsets, hostlists and Fluxion's sort ----------------------------
-
-/// `0-3,5` for ids in ascending order, as Fluxion's `compress_ids` writes
-/// them; a repeated id is repeated (`-1,-1`), not merged.
-fn compress_ids(ids: &[i64]) -> String {
-    let mut out = String::new();
-    // (base, run length) of the current run; none before the first id.
-    let mut run: Option<(i64, i64)> = None;
-    for &id in ids {
-        match run {
-            Some((base, len)) if i128::from(id) == i128::from(base) + i128::from(len) + 1 => {
-                run = Some((base, len + 1));
-            }
-            _ => {
-                if let Some((base, len)) = run {
-                    if len != 0 {
-                        let _ = write!(out, "-{}", base + len);
-                    }
-                    out.push(',');
-                }
-                let _ = write!(out, "{id}");
-                run = Some((id, 0));
-            }
-        }
-    }
-    if let Some((base, len)) = run {
-        if len != 0 {
-            let _ = write!(out, "-{}", base + len);
-        }
-    }
-    out
-}
-
-/// One run of hosts of a hostlist: `prefix` + `lo..=hi` zero-padded to
-/// `width`, or the single host `prefix` when it has no numeric suffix.
-struct HostRange {
-    prefix: String,
-    lo: u64,
-    hi: u64,
-    width: usize,
-    single: bool,
-}
-
-impl HostRange {
-    fn count(&self) -> u64 {
-        if self.single {
-            1
-        } else {
-            self.hi - self.lo + 1
-        }
-    }
-
-    /// Whether both belong in one bracket: same prefix, both numbered.
-    fn within(&self, other: &HostRange) -> bool {
-        self.prefix == other.prefix && !self.single && !other.single
-    }
-}
-
-/// Leading zeros `num` gets when printed `width` wide.
-fn zero_padded(num: u64, width: usize) -> usize {
-    let digits = num.checked_ilog10().unwrap_or(0) as usize + 1;
-    width.saturating_sub(digits)
-}
-
-/// Whether ranges starting at `n` and `m` can share a width without
-/// changing either's zero padding; if so, the width that differs is
-/// aligned to the other (flux-core's `width_equiv`).
-fn width_equiv(n: u64, wn: &mut usize, m: u64, wm: &mut usize) -> bool {
-    let npad = zero_padded(n, *wn);
-    let nmpad = zero_padded(n, *wm);
-    let mpad = zero_padded(m, *wm);
-    let mnpad = zero_padded(m, *wn);
-    if npad != nmpad && mpad != mnpad {
-        false
-    } else if npad != nmpad {
-        *wm = *wn;
-        true
-    } else {
-        *wn = *wm;
-        true
-    }
-}
-
-/// flux-core's hostlist, as far as appending host names and encoding the
-/// list go: adjacent numbers merge into ranges in the order appended, and
-/// the text brackets runs that share a prefix (`node[0-1,5],login2`).
-#[derive(Default)]
-struct Hostlist {
-    ranges: Vec<HostRange>,
-}
-
-impl Hostlist {
-    /// Append one name. Hostlist separators split it (names do not hold
-    /// them); bracketed ranges inside a name are not expanded.
-    fn append(&mut self, name: &str) {
-        for token in name.split(['\t', ',', ' ']).filter(|t| !t.is_empty()) {
-            self.append_host(token);
-        }
-    }
-
-    fn append_host(&mut self, host: &str) {
-        let digits = resource_graph::hostlist::split_suffix(host).1.len();
-        let mut hr = if digits == 0 || host.contains(['[', ']']) {
-            HostRange {
-                prefix: host.to_owned(),
-                lo: 0,
-                hi: 0,
-                width: 0,
-                single: true,
-            }
-        } else {
-            let (prefix, suffix) = host.split_at(host.len() - digits);
-            // flux-core drops a host whose number does not fit.
-            let Ok(num) = suffix.parse::<u64>() else {
-                return;
-            };
-            HostRange {
-                prefix: prefix.to_owned(),
-                lo: num,
-                hi: num,
-                width: digits,
-                single: false,
-            }
-        };
-        if let Some(tail) = self.ranges.last_mut() {
-            if tail.prefix == hr.prefix
-                && tail.single == hr.single
-                && tail.hi == hr.lo.wrapping_sub(1)
-                && width_equiv(tail.lo, &mut tail.width, hr.lo, &mut hr.width)
-            {
-                tail.hi = hr.hi;
-                return;
-            }
-        }
-        self.ranges.push(hr);
-    }
-
-    fn encode(&self) -> String {
-        let mut out = String::new();
-        let r = &self.ranges;
-        let mut i = 0;
-        while i < r.len() {
-            let bracket = r[i].count() > 1 || r.get(i + 1).is_some_and(|n| r[i].within(n));
-            out.push_str(&r[i].prefix);
-            if bracket {
-                out.push('[');
-            }
-            loop {
-                let h = &r[i];
-                if !h.single {
-                    let _ = write!(out, "{:0w$}", h.lo, w = h.width);
-                    if h.lo < h.hi {
-                        let _ = write!(out, "-{:0w$}", h.hi, w = h.width);
-                    }
-                }
-                i += 1;
-                if i >= r.len() || !r[i].within(&r[i - 1]) {
-                    break;
-                }
-                if bracket {
-                    out.push(',');
-                }
-            }
-            if bracket {
-                out.push(']');
-            }
-            if i < r.len() {
-                out.push(',');
-            }
-        }
-        out
-    }
 }
 
 // ----- jgf -------------------------------------------------------------
@@ -513,7 +340,7 @@ impl Rlite {
                 continue;
             }
             ids.sort_unstable();
-            o.str(typ, &compress_ids(ids));
+            o.str(typ, &idset::encode_fluxion(ids));
             ids.clear();
         }
         o.close();
@@ -553,7 +380,7 @@ impl Rlite {
             }
             first = false;
             let mut o = Obj::open(&mut r_lite);
-            o.str("rank", &compress_ids(&ranks));
+            o.str("rank", &idset::encode_fluxion(&ranks));
             o.raw("children", children);
             o.close();
         }
@@ -562,12 +389,9 @@ impl Rlite {
         let mut order: Vec<(i64, usize)> =
             hosts.iter().enumerate().map(|(i, h)| (h.0, i)).collect();
         cxx_sort(&mut order, &by_rank);
-        let mut hostlist = Hostlist::default();
-        for &(_, i) in &order {
-            hostlist.append(hosts[i].1);
-        }
+        let hostlist = hostlist::encode_fluxion(order.iter().map(|&(_, i)| hosts[i].1));
         let mut nodelist = String::from("[");
-        push_json_str(&mut nodelist, &hostlist.encode());
+        push_json_str(&mut nodelist, &hostlist);
         nodelist.push(']');
 
         let properties = (!self.props.is_empty()).then(|| {
@@ -575,7 +399,7 @@ impl Rlite {
             let mut o = Obj::open(&mut out);
             for (prop, ranks) in &mut self.props {
                 ranks.sort_unstable();
-                o.str(prop, &compress_ids(ranks));
+                o.str(prop, &idset::encode_fluxion(ranks));
             }
             o.close();
             out
@@ -1006,39 +830,6 @@ mod tests {
         w.emit_vertex(3, &f.g, f.memory, 4, true);
         w.emit_edge(2, &f.g, f.edge(f.nodes[0], f.memory), true);
         assert_eq!(w.take(), "");
-    }
-
-    #[test]
-    fn idsets_compress_runs_and_repeat_duplicates() {
-        assert_eq!(compress_ids(&[]), "");
-        assert_eq!(compress_ids(&[7]), "7");
-        assert_eq!(compress_ids(&[0, 1, 2, 3, 5]), "0-3,5");
-        assert_eq!(compress_ids(&[0, 2, 3]), "0,2-3");
-        assert_eq!(compress_ids(&[-1, -1, -1]), "-1,-1,-1");
-        assert_eq!(compress_ids(&[1, 2, 4, 5, 6, 9]), "1-2,4-6,9");
-    }
-
-    #[test]
-    fn hostlists_compress_like_flux_core() {
-        let enc = |names: &[&str]| {
-            let mut h = Hostlist::default();
-            for n in names {
-                h.append(n);
-            }
-            h.encode()
-        };
-        assert_eq!(enc(&[]), "");
-        assert_eq!(enc(&["node0"]), "node0");
-        assert_eq!(enc(&["node0", "node1", "node2", "node5"]), "node[0-2,5]");
-        assert_eq!(enc(&["node9", "node10", "node11"]), "node[9-11]");
-        assert_eq!(enc(&["n01", "n02", "n1"]), "n[01-02,1]");
-        assert_eq!(
-            enc(&["login", "node3", "node4", "gw"]),
-            "login,node[3-4],gw"
-        );
-        assert_eq!(enc(&["node1", "node0"]), "node[1,0]");
-        assert_eq!(enc(&["node0", "node0"]), "node[0,0]");
-        assert_eq!(enc(&["node99999999999999999999999", "node2"]), "node2");
     }
 
     /// Permutations libstdc++ 12's `std::sort` gives (checked against
