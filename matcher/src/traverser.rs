@@ -16,7 +16,7 @@ use resource_graph::{PlannerMulti, ResourceGraph, Sym, VertexIdx};
 use crate::jobspec::{Count, Jobspec, Resource, Tristate};
 use crate::policy::{MatchPolicy, TopChoice};
 use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
-use crate::writer::Writer;
+use crate::writer::{Emit, Writer};
 
 /// Why a match failed (Fluxion's errno values, which decide the output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1785,7 +1785,7 @@ impl Traverser {
             jobid,
         };
         let n = self.find_dfv(g, root, &q, crate::find::Inherited::default(), w)?;
-        w.emit_time(0, 0);
+        w.emit(Emit::Time { start: 0, end: 0 });
         Ok(n)
     }
 
@@ -1819,7 +1819,12 @@ impl Traverser {
                 }
                 let n = self.find_dfv(g, g.target(e), q, mine, w)?;
                 if n > 0 {
-                    w.emit_edge(self.level, g, e, true);
+                    w.emit(Emit::Edge {
+                        level: self.level,
+                        g,
+                        e,
+                        excl_parent: true,
+                    });
                     children += n;
                 }
             }
@@ -1835,7 +1840,15 @@ impl Traverser {
                 Some(Vec::new())
             };
             if let Some(summary) = summary {
-                w.emit_vertex_ext(self.level, g, u, x.size as u32, true, false, &summary);
+                w.emit(Emit::Vertex {
+                    level: self.level,
+                    g,
+                    v: u,
+                    needs: x.size as u32,
+                    exclusive: true,
+                    excl_parent: false,
+                    agfilter: &summary,
+                });
                 emitted = children + 1;
             }
         }
@@ -1900,7 +1913,10 @@ impl Traverser {
             let end = meta
                 .at
                 .saturating_add(meta.duration.min(i64::MAX as u64) as i64);
-            w.emit_time(meta.at, end);
+            w.emit(Emit::Time {
+                start: meta.at,
+                end,
+            });
         }
         Ok(())
     }
@@ -1963,7 +1979,12 @@ impl Traverser {
                     if self.policy.stop_on_first_match() && !self.dry_run {
                         self.upd_by_outedges(g, meta, e, tgt);
                     }
-                    w.emit_edge(self.level, g, e, excl);
+                    w.emit(Emit::Edge {
+                        level: self.level,
+                        g,
+                        e,
+                        excl_parent: excl,
+                    });
                     n_plans += n;
                 }
             }
@@ -2013,7 +2034,15 @@ impl Traverser {
             for (&t, &c) in &dfu {
                 self.accum_if(t, c, to_parent);
             }
-            w.emit_vertex_ext(self.level, g, u, needs, excl, excl_parent, &[]);
+            w.emit(Emit::Vertex {
+                level: self.level,
+                g,
+                v: u,
+                needs,
+                exclusive: excl,
+                excl_parent,
+                agfilter: &[],
+            });
         }
         self.level -= 1;
         Ok(n_plans)
@@ -2066,8 +2095,21 @@ impl Traverser {
             // It may sit in the dominant tree away from this walk's path.
             self.touch_up(g, t);
             self.aux_booked.entry(jobid).or_default().push(t);
-            w.emit_vertex_ext(self.level + 1, g, t, m.needs, m.exclusive, excl, &[]);
-            w.emit_edge(self.level, g, e, excl);
+            w.emit(Emit::Vertex {
+                level: self.level + 1,
+                g,
+                v: t,
+                needs: m.needs,
+                exclusive: m.exclusive,
+                excl_parent: excl,
+                agfilter: &[],
+            });
+            w.emit(Emit::Edge {
+                level: self.level,
+                g,
+                e,
+                excl_parent: excl,
+            });
             n += 1;
         }
         Ok(n)

@@ -7,44 +7,56 @@
 use resource_graph::graph::EdgeIdx;
 use resource_graph::{ResourceGraph, VertexIdx};
 
+/// One thing the traverser hands a writer.
+#[derive(Clone, Copy)]
+pub enum Emit<'a> {
+    /// One allocated vertex.
+    Vertex {
+        /// Depth in the walk; the root is 1.
+        level: usize,
+        /// The graph the vertex is in.
+        g: &'a ResourceGraph,
+        /// The vertex.
+        v: VertexIdx,
+        /// Units of it allocated.
+        needs: u32,
+        /// Whether those units are held exclusively.
+        exclusive: bool,
+        /// Whether its parent is held exclusively.
+        excl_parent: bool,
+        /// For `find ... agfilter=true`: its aggregate-filter summary,
+        /// pruning type -> "used:N, total:M"; empty otherwise.
+        agfilter: &'a [(String, String)],
+    },
+    /// The edge from a vertex to an allocated child, after that child.
+    Edge {
+        /// Depth of the edge's source.
+        level: usize,
+        /// The graph the edge is in.
+        g: &'a ResourceGraph,
+        /// The edge.
+        e: EdgeIdx,
+        /// Whether the source is held exclusively.
+        excl_parent: bool,
+    },
+    /// The time window of the allocation, `[start, end)` in seconds.
+    Time {
+        /// When it starts.
+        start: i64,
+        /// When it ends.
+        end: i64,
+    },
+}
+
 /// Receives the vertices and edges of one allocation (or of one `find`).
 ///
-/// Order of calls for an allocation: a vertex's children (and the edge to
-/// each, right after the child's subtree) before the vertex itself, the
-/// root last; then `emit_time` once with the allocation's window.
+/// Order for an allocation: a vertex's children (and the edge to each,
+/// right after the child's subtree) before the vertex itself, the root
+/// last; then one [`Emit::Time`] with the allocation's window. A writer
+/// ignores what it does not print.
 pub trait Writer {
-    /// One allocated vertex at depth `level` (root = 1): `needs` units of
-    /// it, exclusively or not; `excl_parent` tells whether its parent is
-    /// held exclusively.
-    fn emit_vertex(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-    );
-    /// [`Writer::emit_vertex`] with the parent's exclusivity and, for
-    /// `find ... agfilter=true`, the vertex's aggregate-filter summary
-    /// (pruning type -> "used:N, total:M" text). Writers that print
-    /// neither use the plain form.
-    #[allow(clippy::too_many_arguments)]
-    fn emit_vertex_ext(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-        _excl_parent: bool,
-        _agfilter: &[(String, String)],
-    ) {
-        self.emit_vertex(level, g, v, needs, exclusive)
-    }
-    /// The edge from a vertex to an allocated child, after that child.
-    fn emit_edge(&mut self, _level: usize, _g: &ResourceGraph, _e: EdgeIdx, _excl_parent: bool) {}
-    /// The time window of the allocation, `[start, end)` in seconds.
-    fn emit_time(&mut self, _start: i64, _end: i64) {}
+    /// Take in one vertex, edge or window.
+    fn emit(&mut self, item: Emit<'_>);
     /// The text for everything emitted since the last call; resets. Empty
     /// when nothing was emitted.
     fn take(&mut self) -> String;
@@ -73,16 +85,19 @@ pub struct Simple {
 }
 
 impl Writer for Simple {
-    fn emit_vertex(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-    ) {
-        let mode = if exclusive { "x" } else { "s" };
-        line(&mut self.out, level, g, v, needs, mode);
+    fn emit(&mut self, item: Emit<'_>) {
+        if let Emit::Vertex {
+            level,
+            g,
+            v,
+            needs,
+            exclusive,
+            ..
+        } = item
+        {
+            let mode = if exclusive { "x" } else { "s" };
+            line(&mut self.out, level, g, v, needs, mode);
+        }
     }
     fn take(&mut self) -> String {
         std::mem::take(&mut self.out)
@@ -96,18 +111,21 @@ pub struct PrettySimple {
 }
 
 impl Writer for PrettySimple {
-    fn emit_vertex(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-    ) {
-        let mode = if exclusive { "exclusive" } else { "shared" };
-        let mut s = String::new();
-        line(&mut s, level, g, v, needs, mode);
-        self.lines.push(s);
+    fn emit(&mut self, item: Emit<'_>) {
+        if let Emit::Vertex {
+            level,
+            g,
+            v,
+            needs,
+            exclusive,
+            ..
+        } = item
+        {
+            let mode = if exclusive { "exclusive" } else { "shared" };
+            let mut s = String::new();
+            line(&mut s, level, g, v, needs, mode);
+            self.lines.push(s);
+        }
     }
     fn take(&mut self) -> String {
         let lines = std::mem::take(&mut self.lines);

@@ -24,7 +24,7 @@ use resource_graph::graph::EdgeIdx;
 use resource_graph::{hostlist, idset, ResourceGraph, VertexIdx};
 
 use crate::cxx_sort::cxx_sort;
-use crate::writer::Writer;
+use crate::writer::{Emit, Writer};
 
 // ----- JSON text -------------------------------------------------------
 
@@ -243,40 +243,27 @@ fn push_jgf_edge(out: &mut String, g: &ResourceGraph, e: EdgeIdx) {
 }
 
 impl Writer for Jgf {
-    fn emit_vertex(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-    ) {
-        self.emit_vertex_ext(level, g, v, needs, exclusive, false, &[]);
-    }
-
-    fn emit_vertex_ext(
-        &mut self,
-        _level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-        excl_parent: bool,
-        agfilter: &[(String, String)],
-    ) {
-        if self.shorthand && excl_parent {
-            return;
+    fn emit(&mut self, item: Emit<'_>) {
+        match item {
+            Emit::Vertex {
+                excl_parent: true, ..
+            }
+            | Emit::Edge {
+                excl_parent: true, ..
+            } if self.shorthand => {}
+            Emit::Vertex {
+                g,
+                v,
+                needs,
+                exclusive,
+                agfilter,
+                ..
+            } => push_item(&mut self.nodes, |out| {
+                push_jgf_node(out, g, v, needs, exclusive, agfilter)
+            }),
+            Emit::Edge { g, e, .. } => push_jgf_edge(&mut self.edges, g, e),
+            Emit::Time { .. } => {}
         }
-        push_item(&mut self.nodes, |out| {
-            push_jgf_node(out, g, v, needs, exclusive, agfilter)
-        });
-    }
-
-    fn emit_edge(&mut self, _level: usize, g: &ResourceGraph, e: EdgeIdx, excl_parent: bool) {
-        if self.shorthand && excl_parent {
-            return;
-        }
-        push_jgf_edge(&mut self.edges, g, e);
     }
 
     fn take(&mut self) -> String {
@@ -318,7 +305,8 @@ struct Execution {
 }
 
 impl Rlite {
-    fn emit(&mut self, g: &ResourceGraph, v: VertexIdx) {
+    /// Note a core's or GPU's id, or file a node under those noted.
+    fn add(&mut self, g: &ResourceGraph, v: VertexIdx) {
         let x = &g.g[v];
         match g.name_of(x.typ) {
             "core" => self.cores.push(x.id),
@@ -415,15 +403,10 @@ impl Rlite {
 }
 
 impl Writer for Rlite {
-    fn emit_vertex(
-        &mut self,
-        _level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        _needs: u32,
-        _exclusive: bool,
-    ) {
-        self.emit(g, v);
+    fn emit(&mut self, item: Emit<'_>) {
+        if let Emit::Vertex { g, v, .. } = item {
+            self.add(g, v);
+        }
     }
 
     fn take(&mut self) -> String {
@@ -474,42 +457,18 @@ impl Default for Rv1 {
 }
 
 impl Writer for Rv1 {
-    fn emit_vertex(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-    ) {
-        self.emit_vertex_ext(level, g, v, needs, exclusive, false, &[]);
-    }
-
-    fn emit_vertex_ext(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-        excl_parent: bool,
-        agfilter: &[(String, String)],
-    ) {
-        self.rlite.emit(g, v);
-        if let Some(jgf) = &mut self.jgf {
-            jgf.emit_vertex_ext(level, g, v, needs, exclusive, excl_parent, agfilter);
+    fn emit(&mut self, item: Emit<'_>) {
+        match item {
+            Emit::Vertex { g, v, .. } => self.rlite.add(g, v),
+            Emit::Time { start, end } => {
+                self.starttime = start;
+                self.expiration = end;
+            }
+            Emit::Edge { .. } => {}
         }
-    }
-
-    fn emit_edge(&mut self, level: usize, g: &ResourceGraph, e: EdgeIdx, excl_parent: bool) {
         if let Some(jgf) = &mut self.jgf {
-            jgf.emit_edge(level, g, e, excl_parent);
+            jgf.emit(item);
         }
-    }
-
-    fn emit_time(&mut self, start: i64, end: i64) {
-        self.starttime = start;
-        self.expiration = end;
     }
 
     fn take(&mut self) -> String {
@@ -620,6 +579,29 @@ mod tests {
             }
         }
 
+        /// Hand `w` vertex `v` at `level`, its parent shared.
+        fn vertex(&self, w: &mut dyn Writer, level: usize, v: VertexIdx, needs: u32, x: bool) {
+            w.emit(Emit::Vertex {
+                level,
+                g: &self.g,
+                v,
+                needs,
+                exclusive: x,
+                excl_parent: false,
+                agfilter: &[],
+            });
+        }
+
+        /// Hand `w` the containment edge `src` -> `dst`.
+        fn edge_to(&self, w: &mut dyn Writer, level: usize, src: VertexIdx, dst: VertexIdx) {
+            w.emit(Emit::Edge {
+                level,
+                g: &self.g,
+                e: self.edge(src, dst),
+                excl_parent: false,
+            });
+        }
+
         fn edge(&self, src: VertexIdx, dst: VertexIdx) -> EdgeIdx {
             *self
                 .g
@@ -635,16 +617,19 @@ mod tests {
         fn allocate(&self, w: &mut dyn Writer, picks: &[Vec<(VertexIdx, u32, bool)>]) {
             for (n, children) in picks.iter().enumerate() {
                 for &(v, needs, x) in children {
-                    w.emit_vertex_ext(3, &self.g, v, needs, x, false, &[]);
-                    w.emit_edge(2, &self.g, self.edge(self.nodes[n], v), false);
+                    self.vertex(w, 3, v, needs, x);
+                    self.edge_to(w, 2, self.nodes[n], v);
                 }
                 if !children.is_empty() {
-                    w.emit_vertex_ext(2, &self.g, self.nodes[n], 1, false, false, &[]);
-                    w.emit_edge(1, &self.g, self.edge(self.cluster, self.nodes[n]), false);
+                    self.vertex(w, 2, self.nodes[n], 1, false);
+                    self.edge_to(w, 1, self.cluster, self.nodes[n]);
                 }
             }
-            w.emit_vertex_ext(1, &self.g, self.cluster, 1, false, false, &[]);
-            w.emit_time(0, 3600);
+            self.vertex(w, 1, self.cluster, 1, false);
+            w.emit(Emit::Time {
+                start: 0,
+                end: 3600,
+            });
         }
 
         /// Cores 0-3 and gpu0 of node0, cores 0-3 of node1, exclusively.
@@ -716,8 +701,21 @@ mod tests {
             ("node".to_string(), "used:0, total:0".to_string()),
             ("core".to_string(), "used:1, total:4".to_string()),
         ];
-        w.emit_vertex_ext(2, &f.g, n0, 1, true, false, &agfilter);
-        w.emit_edge(1, &f.g, e, false);
+        w.emit(Emit::Vertex {
+            level: 2,
+            g: &f.g,
+            v: n0,
+            needs: 1,
+            exclusive: true,
+            excl_parent: false,
+            agfilter: &agfilter,
+        });
+        w.emit(Emit::Edge {
+            level: 1,
+            g: &f.g,
+            e,
+            excl_parent: false,
+        });
         assert_eq!(
             w.take(),
             concat!(
@@ -736,10 +734,10 @@ mod tests {
         // Fluxion refuses to print vertices without edges and keeps them.
         let f = Fixture::new();
         let mut w = make("jgf");
-        w.emit_vertex(1, &f.g, f.cluster, 1, false);
+        f.vertex(w.as_mut(), 1, f.cluster, 1, false);
         assert_eq!(w.take(), "");
-        w.emit_vertex(2, &f.g, f.nodes[1], 1, false);
-        w.emit_edge(1, &f.g, f.edge(f.cluster, f.nodes[1]), false);
+        f.vertex(w.as_mut(), 2, f.nodes[1], 1, false);
+        f.edge_to(w.as_mut(), 1, f.cluster, f.nodes[1]);
         let out = w.take();
         assert!(
             out.starts_with(r#"{"graph": {"nodes": [{"id": "0", "#),
@@ -777,10 +775,10 @@ mod tests {
     fn rlite_keeps_cores_without_a_node_for_the_next_node() {
         let f = Fixture::new();
         let mut w = make("rlite");
-        w.emit_vertex(3, &f.g, f.cores[0][2], 1, true);
+        f.vertex(w.as_mut(), 3, f.cores[0][2], 1, true);
         assert_eq!(w.take(), "");
-        w.emit_vertex(3, &f.g, f.cores[1][0], 1, true);
-        w.emit_vertex(2, &f.g, f.nodes[1], 1, false);
+        f.vertex(w.as_mut(), 3, f.cores[1][0], 1, true);
+        f.vertex(w.as_mut(), 2, f.nodes[1], 1, false);
         assert_eq!(
             w.take(),
             "[{\"rank\": \"1\", \"children\": {\"core\": \"0,2\"}}]\n"
@@ -827,8 +825,13 @@ mod tests {
             )
         );
         // A find without a node prints no R; its graph waits, as in Fluxion.
-        w.emit_vertex(3, &f.g, f.memory, 4, true);
-        w.emit_edge(2, &f.g, f.edge(f.nodes[0], f.memory), true);
+        f.vertex(w.as_mut(), 3, f.memory, 4, true);
+        w.emit(Emit::Edge {
+            level: 2,
+            g: &f.g,
+            e: f.edge(f.nodes[0], f.memory),
+            excl_parent: true,
+        });
         assert_eq!(w.take(), "");
     }
 
