@@ -947,7 +947,7 @@ fn run() -> Result<()> {
             g.edge_count()
         );
     }
-    let pol = policy::create(&args.policy, &g).map_err(anyhow::Error::msg)?;
+    let pol = policy::create(&args.policy, &g)?;
     let prune = if args.prune_filters.trim_matches('"').is_empty() {
         "ALL:core,ALL:node"
     } else {

@@ -149,9 +149,49 @@ const fn names<const N: usize>() -> [&'static str; N] {
     out
 }
 
+/// Why a policy name or custom form was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Neither a name in [`POLICIES`] nor `key=value` options.
+    #[error(
+        "unknown match policy '{name}' (expected one of {} or key=value options)",
+        POLICY_NAMES.join(", ")
+    )]
+    Unknown {
+        /// What was given.
+        name: String,
+    },
+    /// A custom form without `policy=low` or `policy=high`.
+    #[error("custom match policy '{policy}' needs policy=low or policy=high")]
+    NoDirection {
+        /// The whole custom form.
+        policy: String,
+    },
+    /// `policy=` with a value other than `low` or `high`.
+    #[error("policy key within custom policy accepts only low or high, got '{value}'")]
+    BadDirection {
+        /// The value given.
+        value: String,
+    },
+    /// A flag option with a value other than `true` or `false`.
+    #[error("policy option {key} requires true or false, got '{value}'")]
+    NotABool {
+        /// The option.
+        key: String,
+        /// The value given.
+        value: String,
+    },
+    /// An option the custom form does not have.
+    #[error("invalid policy option: {key}")]
+    UnknownOption {
+        /// The option given.
+        key: String,
+    },
+}
+
 /// Build a policy from its name (see [`POLICIES`]) or from the custom form
 /// `policy=low node_centric=true node_exclusive=true stop_on_1_matches=true`.
-pub fn create(name: &str, _g: &ResourceGraph) -> Result<Box<dyn MatchPolicy>, String> {
+pub fn create(name: &str, _g: &ResourceGraph) -> Result<Box<dyn MatchPolicy>, PolicyError> {
     match POLICIES.iter().find(|p| p.name == name) {
         Some(p) => Ok(p.create()),
         None => Ok(Box::new(Ranking::parse_custom(name)?)),
@@ -232,6 +272,12 @@ mod tests {
             err.to_string(),
             "unknown match policy 'bogus' (expected one of first, firstnodex, high, low, \
              lonode, hinode, lonodex, hinodex, locality, variation or key=value options)"
+        );
+        assert_eq!(
+            err,
+            PolicyError::Unknown {
+                name: "bogus".into()
+            }
         );
     }
 }

@@ -6,7 +6,7 @@
 //! of a better node outranks every resource of a worse one.
 use resource_graph::Vertex;
 
-use super::MatchPolicy;
+use super::{MatchPolicy, PolicyError};
 
 /// What a [`Ranking`] prefers; each named policy is one set of these.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,22 +47,20 @@ impl Ranking {
     /// Parse the custom policy form: space-separated `key=value` pairs with
     /// keys policy (low|high, required), node_centric, node_exclusive and
     /// stop_on_1_matches (true|false).
-    pub fn parse_custom(s: &str) -> Result<Ranking, String> {
+    pub fn parse_custom(s: &str) -> Result<Ranking, PolicyError> {
         let mut options = RankingOptions::default();
         let mut saw_policy = false;
         for opt in s.split_whitespace() {
-            let (k, v) = opt.split_once('=').ok_or_else(|| {
-                format!(
-                    "unknown match policy '{s}' (expected one of {} or key=value options)",
-                    super::POLICY_NAMES.join(", ")
-                )
-            })?;
+            let (k, v) = opt
+                .split_once('=')
+                .ok_or_else(|| PolicyError::Unknown { name: s.to_owned() })?;
             let flag = |v: &str| match v {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err(format!(
-                    "policy option {k} requires true or false, got '{v}'"
-                )),
+                _ => Err(PolicyError::NotABool {
+                    key: k.to_owned(),
+                    value: v.to_owned(),
+                }),
             };
             match k {
                 "policy" => {
@@ -71,22 +69,22 @@ impl Ranking {
                         "high" => true,
                         "low" => false,
                         _ => {
-                            return Err(format!(
-                            "policy key within custom policy accepts only low or high, got '{v}'"
-                        ))
+                            return Err(PolicyError::BadDirection {
+                                value: v.to_owned(),
+                            })
                         }
                     }
                 }
                 "node_centric" => options.node_centric = flag(v)?,
                 "node_exclusive" => options.node_exclusive = flag(v)?,
                 "stop_on_1_matches" => options.first_fit = flag(v)?,
-                _ => return Err(format!("invalid policy option: {k}")),
+                _ => return Err(PolicyError::UnknownOption { key: k.to_owned() }),
             }
         }
         if !saw_policy {
-            return Err(format!(
-                "custom match policy '{s}' needs policy=low or policy=high"
-            ));
+            return Err(PolicyError::NoDirection {
+                policy: s.to_owned(),
+            });
         }
         Ok(Ranking::new(s, options))
     }
@@ -151,7 +149,9 @@ mod tests {
     use super::*;
 
     fn custom(s: &str) -> Result<RankingOptions, String> {
-        Ranking::parse_custom(s).map(|r| r.options)
+        Ranking::parse_custom(s)
+            .map(|r| r.options)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
