@@ -93,6 +93,10 @@ pub struct Entry {
 }
 
 impl Entry {
+    const fn new(name: &'static str, make: fn() -> Box<dyn Writer>) -> Entry {
+        Entry { name, make }
+    }
+
     /// A fresh writer of this kind.
     pub fn create(&self) -> Box<dyn Writer> {
         (self.make)()
@@ -101,34 +105,13 @@ impl Entry {
 
 /// Every writer, in the order users are shown them.
 pub const WRITERS: &[Entry] = &[
-    Entry {
-        name: "simple",
-        make: || Box::new(Simple::default()),
-    },
-    Entry {
-        name: "pretty_simple",
-        make: || Box::new(PrettySimple::default()),
-    },
-    Entry {
-        name: "jgf",
-        make: || Box::new(Jgf::default()),
-    },
-    Entry {
-        name: "jgf_shorthand",
-        make: || Box::new(Jgf::shorthand()),
-    },
-    Entry {
-        name: "rlite",
-        make: || Box::new(Rlite::default()),
-    },
-    Entry {
-        name: "rv1",
-        make: || Box::new(Rv1::new()),
-    },
-    Entry {
-        name: "rv1_nosched",
-        make: || Box::new(Rv1::nosched()),
-    },
+    Entry::new("simple", || Box::new(Simple::default())),
+    Entry::new("pretty_simple", || Box::new(PrettySimple::default())),
+    Entry::new("jgf", || Box::new(Jgf::default())),
+    Entry::new("jgf_shorthand", || Box::new(Jgf::shorthand())),
+    Entry::new("rlite", || Box::new(Rlite::default())),
+    Entry::new("rv1", || Box::new(Rv1::new())),
+    Entry::new("rv1_nosched", || Box::new(Rv1::nosched())),
 ];
 
 /// The names of [`WRITERS`], in their order.

@@ -1,6 +1,6 @@
 //! `pretty_simple`: the `simple` lines with `exclusive|shared` spelt out,
 //! root first.
-use super::simple::line;
+use super::simple::vertex_line;
 use super::{Emit, Writer};
 
 /// `name[count:exclusive|shared]` lines, root first.
@@ -11,19 +11,10 @@ pub struct PrettySimple {
 
 impl Writer for PrettySimple {
     fn emit(&mut self, item: Emit<'_>) {
-        if let Emit::Vertex {
-            level,
-            g,
-            v,
-            needs,
-            exclusive,
-            ..
-        } = item
-        {
-            let mode = if exclusive { "exclusive" } else { "shared" };
-            let mut s = String::new();
-            line(&mut s, level, g, v, needs, mode);
-            self.lines.push(s);
+        // An empty String holds no memory until the line is written.
+        let mut line = String::new();
+        if vertex_line(&mut line, item, "exclusive", "shared") {
+            self.lines.push(line);
         }
     }
     fn take(&mut self) -> String {

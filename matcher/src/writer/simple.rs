@@ -1,19 +1,22 @@
 //! `simple`: one `name[count:x|s]` line per allocated vertex, indented by
 //! depth, in the order emitted (leaves first).
-use resource_graph::{ResourceGraph, VertexIdx};
-
 use super::{Emit, Writer};
 
-/// Append one `<indent>name[needs:mode]` line to `out`, allocating
-/// nothing beyond `out`'s own growth.
-pub(super) fn line(
-    out: &mut String,
-    level: usize,
-    g: &ResourceGraph,
-    v: VertexIdx,
-    needs: u32,
-    mode: &str,
-) {
+/// If `item` is a vertex, append its `<indent>name[needs:mode]` line to
+/// `out`, the mode `exclusive` or `shared` as it is held, and say so.
+/// Allocates nothing beyond `out`'s own growth.
+pub(super) fn vertex_line(out: &mut String, item: Emit<'_>, exclusive: &str, shared: &str) -> bool {
+    let Emit::Vertex {
+        level,
+        g,
+        v,
+        needs,
+        exclusive: held_whole,
+        ..
+    } = item
+    else {
+        return false;
+    };
     out.push_str("      ");
     for _ in 0..level {
         out.push_str("---");
@@ -23,8 +26,9 @@ pub(super) fn line(
     out.push('[');
     let _ = resource_graph::graph::write_u64(out, u64::from(needs));
     out.push(':');
-    out.push_str(mode);
+    out.push_str(if held_whole { exclusive } else { shared });
     out.push_str("]\n");
+    true
 }
 
 /// `name[count:x|s]` lines, leaves first.
@@ -35,18 +39,7 @@ pub struct Simple {
 
 impl Writer for Simple {
     fn emit(&mut self, item: Emit<'_>) {
-        if let Emit::Vertex {
-            level,
-            g,
-            v,
-            needs,
-            exclusive,
-            ..
-        } = item
-        {
-            let mode = if exclusive { "x" } else { "s" };
-            line(&mut self.out, level, g, v, needs, mode);
-        }
+        vertex_line(&mut self.out, item, "x", "s");
     }
     fn take(&mut self) -> String {
         std::mem::take(&mut self.out)
