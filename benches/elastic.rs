@@ -16,18 +16,20 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode};
 use matcher::find::Expr;
-use matcher::writer::{Simple, Writer};
+use matcher::writer::{Emit, Simple, Writer};
 use matcher::Traverser;
 use resource_graph::graph::NewVertex;
-use resource_graph::{load_grug, ResourceGraph, VertexIdx};
+use resource_graph::{load_grug, ResourceGraph};
 
 /// A writer that only counts what it is given.
 #[derive(Default)]
 struct Count(usize);
 
 impl Writer for Count {
-    fn emit_vertex(&mut self, _: usize, _: &ResourceGraph, _: VertexIdx, _: u32, _: bool) {
-        self.0 += 1;
+    fn emit(&mut self, item: Emit<'_>) {
+        if let Emit::Vertex { .. } = item {
+            self.0 += 1;
+        }
     }
     fn take(&mut self) -> String {
         self.0 = 0;

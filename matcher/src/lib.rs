@@ -11,7 +11,9 @@ pub mod scoring;
 mod spec_error;
 pub mod traverser;
 pub mod writer;
-pub mod writer_json;
+/// [`writer`] under its former name, where the JSON writers lived
+/// (`matcher::writer_json::Rv1` still resolves).
+pub use writer as writer_json;
 
 pub use jobspec::Jobspec;
 pub use traverser::{Errno, MatchOp, ReserveSearch, Traverser};

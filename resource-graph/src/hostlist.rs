@@ -13,6 +13,9 @@
 //!
 //! Encoding groups runs of names that share a prefix and a numeric
 //! suffix, and so decodes back to exactly the names given, in order.
+//! [`encode_fluxion`] is flux-core's encoding, which Fluxion's writers
+//! print R's `nodelist` with; it shares the runs but brackets them more
+//! freely.
 use std::fmt::Write;
 
 /// Most hosts one hostlist may expand to: a guard against strings like
@@ -44,8 +47,7 @@ pub fn decode(s: &str) -> Result<Vec<String>, HostlistError> {
 
 /// Encode host names compactly; `decode` gives them back in the same order.
 pub fn encode<S: AsRef<str>>(names: &[S]) -> Result<String, HostlistError> {
-    // Runs of names `prefix` + consecutive numbers of one written width.
-    let mut runs: Vec<Run> = Vec::new();
+    let mut runs = Runs::new(Style::Exact);
     for name in names {
         let name = name.as_ref();
         check_name(name).map_err(|reason| HostlistError {
@@ -53,107 +55,177 @@ pub fn encode<S: AsRef<str>>(names: &[S]) -> Result<String, HostlistError> {
             reason,
         })?;
         let (prefix, digits) = split_suffix(name);
-        let Some(num) = digits.parse::<u64>().ok().filter(|_| !digits.is_empty()) else {
-            runs.push(Run::literal(name));
-            continue;
-        };
-        if let Some(last) = runs.last_mut() {
-            if last.num.is_some()
-                && last.prefix == prefix
-                && last.hi.checked_add(1) == Some(num)
-                && format!("{num:0w$}", w = last.width) == digits
-            {
-                last.hi = num;
-                continue;
-            }
+        match digits.parse::<u64>() {
+            Ok(num) => runs.push_number(prefix, num, digits.len()),
+            // No numeric suffix, or one too large to count with.
+            Err(_) => runs.push_literal(name),
         }
-        runs.push(Run {
-            prefix: prefix.to_owned(),
-            num: Some(num),
-            hi: num,
-            width: digits.len(),
+    }
+    Ok(runs.encode())
+}
+
+/// Encode host names as flux-core's hostlist does, which is how Fluxion's
+/// writers print R's `nodelist`. Where that differs from [`encode`]: a
+/// name is split at tabs, commas and spaces; a name holding a bracket is
+/// kept whole as a literal; a host whose number does not fit 64 bits is
+/// dropped; and numbered runs of one prefix share a bracket whatever their
+/// zero padding (`n[01-02,1]`), so the text need not decode back to the
+/// names given. Never fails.
+pub fn encode_fluxion<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut runs = Runs::new(Style::Fluxion);
+    let hosts = names
+        .into_iter()
+        .flat_map(|name| name.split(['\t', ',', ' ']))
+        .filter(|host| !host.is_empty());
+    for host in hosts {
+        let (prefix, digits) = split_suffix(host);
+        if digits.is_empty() || host.contains(['[', ']']) {
+            runs.push_literal(host);
+        } else if let Ok(num) = digits.parse::<u64>() {
+            runs.push_number(prefix, num, digits.len());
+        }
+    }
+    runs.encode()
+}
+
+/// Which runs may share a bracket when encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// Equally padded runs only, so that the text decodes to its names.
+    Exact,
+    /// Every numbered run of one prefix, as flux-core brackets them.
+    Fluxion,
+}
+
+/// Host names gathered, in order, into runs of one hostlist.
+struct Runs {
+    style: Style,
+    runs: Vec<Run>,
+}
+
+/// One run of hosts: a literal name (`numbered` false), or `prefix`
+/// followed by `lo..=hi`, each padded to `width` digits.
+struct Run {
+    prefix: String,
+    lo: u64,
+    hi: u64,
+    width: usize,
+    numbered: bool,
+}
+
+impl Runs {
+    fn new(style: Style) -> Runs {
+        Runs {
+            style,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Append a name without a number to count with.
+    fn push_literal(&mut self, name: &str) {
+        self.runs.push(Run {
+            prefix: name.to_owned(),
+            lo: 0,
+            hi: 0,
+            width: 0,
+            numbered: false,
         });
     }
 
-    let mut out = String::new();
-    let mut i = 0;
-    while i < runs.len() {
-        // Runs that share a bracket: same prefix, same padding.
-        let mut j = i + 1;
-        while j < runs.len() && runs[i].joins(&runs[j]) {
-            j += 1;
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        let group = &runs[i..j];
-        match group {
-            [one] if one.num.is_none() || one.num == Some(one.hi) => one.write_single(&mut out),
-            _ => {
-                out.push_str(&group[0].prefix);
-                out.push('[');
-                for (k, r) in group.iter().enumerate() {
-                    if k > 0 {
-                        out.push(',');
-                    }
-                    r.write_range(&mut out);
-                }
-                out.push(']');
+    /// Append `prefix` + `num` written `width` digits wide. It extends the
+    /// last run when it is that run's next number and reads the same at
+    /// the run's width. (flux-core's `width_equiv` takes more steps to the
+    /// same answer: both widths are at least their numbers' digits.)
+    fn push_number(&mut self, prefix: &str, num: u64, width: usize) {
+        if let Some(last) = self.runs.last_mut() {
+            if last.numbered
+                && last.prefix == prefix
+                && last.hi.checked_add(1) == Some(num)
+                && zeros(num, last.width) == zeros(num, width)
+            {
+                last.hi = num;
+                return;
             }
         }
-        i = j;
+        self.runs.push(Run {
+            prefix: prefix.to_owned(),
+            lo: num,
+            hi: num,
+            width,
+            numbered: true,
+        });
     }
-    Ok(out)
-}
 
-/// One run of hosts while encoding: a literal name (`num` is `None`), or
-/// `prefix` followed by `num..=hi`, each padded to `width` digits.
-struct Run {
-    prefix: String,
-    num: Option<u64>,
-    hi: u64,
-    width: usize,
+    /// Whether `next` may share the bracket `first` opens.
+    fn joins(&self, first: &Run, next: &Run) -> bool {
+        if !first.numbered || !next.numbered || first.prefix != next.prefix {
+            return false;
+        }
+        match self.style {
+            Style::Fluxion => true,
+            Style::Exact => {
+                first.padded() == next.padded() && (!first.padded() || first.width == next.width)
+            }
+        }
+    }
+
+    /// The text: runs that join share one bracket (`node[0-3,7]`); a lone
+    /// run of one host goes without (`node0`, `login1`).
+    fn encode(&self) -> String {
+        let runs = &self.runs;
+        let mut out = String::new();
+        let mut i = 0;
+        while i < runs.len() {
+            let mut j = i + 1;
+            while j < runs.len() && self.joins(&runs[i], &runs[j]) {
+                j += 1;
+            }
+            if i > 0 {
+                out.push(',');
+            }
+            let bracket = j - i > 1 || runs[i].lo != runs[i].hi;
+            out.push_str(&runs[i].prefix);
+            if bracket {
+                out.push('[');
+            }
+            for (k, r) in runs[i..j].iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                r.write_numbers(&mut out);
+            }
+            if bracket {
+                out.push(']');
+            }
+            i = j;
+        }
+        out
+    }
 }
 
 impl Run {
-    fn literal(name: &str) -> Run {
-        Run {
-            prefix: name.to_owned(),
-            num: None,
-            hi: 0,
-            width: 0,
-        }
-    }
-
     /// Whether the run's first id is written with leading zeros.
     fn padded(&self) -> bool {
-        self.num.is_some_and(|n| format!("{n}").len() < self.width)
+        zeros(self.lo, self.width) > 0
     }
 
-    /// Whether `next` can share this run's bracket and decode the same.
-    fn joins(&self, next: &Run) -> bool {
-        let (Some(_), Some(_)) = (self.num, next.num) else {
-            return false;
-        };
-        self.prefix == next.prefix
-            && self.padded() == next.padded()
-            && (!self.padded() || self.width == next.width)
-    }
-
-    fn write_single(&self, out: &mut String) {
-        out.push_str(&self.prefix);
-        if let Some(n) = self.num {
-            let _ = write!(out, "{n:0w$}", w = self.width);
+    /// `lo` or `lo-hi`, padded; nothing for a literal.
+    fn write_numbers(&self, out: &mut String) {
+        if !self.numbered {
+            return;
         }
-    }
-
-    fn write_range(&self, out: &mut String) {
-        let lo = self.num.unwrap_or_default();
-        let _ = write!(out, "{lo:0w$}", w = self.width);
-        if self.hi != lo {
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{:0w$}", self.lo, w = self.width);
+        if self.hi != self.lo {
             let _ = write!(out, "-{:0w$}", self.hi, w = self.width);
         }
     }
+}
+
+/// Leading zeros `num` gets when written `width` digits wide.
+fn zeros(num: u64, width: usize) -> usize {
+    let digits = num.checked_ilog10().unwrap_or(0) as usize + 1;
+    width.saturating_sub(digits)
 }
 
 /// What comes before a name's trailing digits, and those digits.
@@ -322,6 +394,33 @@ mod tests {
         assert_eq!(enc(&["x", "x"]), "x,x");
         assert_eq!(enc(&["foo1", "foo1"]), "foo[1,1]");
         assert_eq!(enc(&[] as &[&str]), "");
+    }
+
+    #[test]
+    fn encodes_as_flux_core() {
+        let enc = |v: &[&str]| encode_fluxion(v.iter().copied());
+        assert_eq!(enc(&[]), "");
+        assert_eq!(enc(&["node0"]), "node0");
+        assert_eq!(enc(&["node0", "node1", "node2", "node5"]), "node[0-2,5]");
+        assert_eq!(enc(&["node9", "node10", "node11"]), "node[9-11]");
+        assert_eq!(enc(&["n01", "n02", "n1"]), "n[01-02,1]");
+        assert_eq!(enc(&["n1", "n05"]), "n[1,05]");
+        assert_eq!(
+            enc(&["login", "node3", "node4", "gw"]),
+            "login,node[3-4],gw"
+        );
+        assert_eq!(enc(&["node1", "node0"]), "node[1,0]");
+        assert_eq!(enc(&["node0", "node0"]), "node[0,0]");
+        assert_eq!(enc(&["node99999999999999999999999", "node2"]), "node2");
+        assert_eq!(enc(&["a1 a2,a3\ta4", "b[1]", "x"]), "a[1-4],b[1],x");
+        // flux-core's `hi == lo - 1` wraps here and loses n0.
+        assert_eq!(
+            enc(&["n18446744073709551615", "n0"]),
+            "n[18446744073709551615,0]"
+        );
+        // Where both encode a list they agree, but for the bracket rule.
+        let names = ["n08", "n09", "n10", "login1", "node3", "node4", "node7"];
+        assert_eq!(enc(&names), encode(&names).unwrap());
     }
 
     #[test]

@@ -11,6 +11,10 @@
 //!
 //! An [`IdSet`] keeps ranges rather than ids, so `"0-4000000000"` costs
 //! two numbers, not four billion.
+//!
+//! [`encode_fluxion`] writes the same text from what Fluxion's writers
+//! hold when they print R: a sorted list of signed ids that may repeat (a
+//! rank-less graph gives every node rank -1), each repeat written again.
 use std::fmt;
 
 /// Why a string is not an RFC 22 idset.
@@ -138,16 +142,26 @@ impl IdSet {
 impl fmt::Display for IdSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, &(lo, hi)) in self.ranges.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            if lo == hi {
-                write!(f, "{lo}")?;
-            } else {
-                write!(f, "{lo}-{hi}")?;
-            }
+            write_run(f, i == 0, lo, hi)?;
         }
         Ok(())
+    }
+}
+
+/// Write one run, `lo` or `lo-hi`, after a comma unless it is the first.
+fn write_run<W: fmt::Write, T: fmt::Display + PartialEq>(
+    out: &mut W,
+    first: bool,
+    lo: T,
+    hi: T,
+) -> fmt::Result {
+    if !first {
+        out.write_char(',')?;
+    }
+    if lo == hi {
+        write!(out, "{lo}")
+    } else {
+        write!(out, "{lo}-{hi}")
     }
 }
 
@@ -166,6 +180,25 @@ pub fn decode(s: &str) -> Result<Vec<u32>, IdsetError> {
 /// Encode ids (in any order; repeats ignored) in the compact form.
 pub fn encode(ids: &[u32]) -> String {
     IdSet::from_ids(ids.iter().copied()).to_string()
+}
+
+/// Encode ids given in ascending order as Fluxion's writers do
+/// (`compress_ids`): runs of consecutive ids as `lo-hi`, joined by commas,
+/// with a repeated id starting a new run rather than merging (`-1,-1`).
+/// Ids may be negative. The empty list is `""`.
+pub fn encode_fluxion(ids: &[i64]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j].checked_add(1) == Some(ids[j + 1]) {
+            j += 1;
+        }
+        // Writing into a String cannot fail.
+        let _ = write_run(&mut out, i == 0, ids[i], ids[j]);
+        i = j + 1;
+    }
+    out
 }
 
 /// One decimal id: digits only, no leading zero, below `u32::MAX`.
@@ -208,6 +241,25 @@ mod tests {
         assert_eq!(encode(&[3, 1, 2, 2]), "1-3");
         assert_eq!(encode(&[]), "");
         assert_eq!(IdSet::parse("[1,2,3,5]").unwrap().to_string(), "1-3,5");
+    }
+
+    #[test]
+    fn encodes_as_fluxion_with_repeats_and_negative_ids() {
+        assert_eq!(encode_fluxion(&[]), "");
+        assert_eq!(encode_fluxion(&[7]), "7");
+        assert_eq!(encode_fluxion(&[0, 1, 2, 3, 5]), "0-3,5");
+        assert_eq!(encode_fluxion(&[0, 2, 3]), "0,2-3");
+        assert_eq!(encode_fluxion(&[-1, -1, -1]), "-1,-1,-1");
+        assert_eq!(encode_fluxion(&[-2, -1, 0, 1]), "-2-1");
+        assert_eq!(encode_fluxion(&[0, 1, 1, 2]), "0-1,1-2");
+        assert_eq!(encode_fluxion(&[1, 2, 4, 5, 6, 9]), "1-2,4-6,9");
+        assert_eq!(
+            encode_fluxion(&[i64::MAX - 1, i64::MAX]),
+            "9223372036854775806-9223372036854775807"
+        );
+        // Without repeats or negative ids it is the compact form.
+        let ids = [0, 2, 3, 4, 8, 9, 11];
+        assert_eq!(encode_fluxion(&ids.map(i64::from)), encode(&ids));
     }
 
     #[test]

@@ -28,10 +28,9 @@ use std::time::Instant;
 
 use matcher::jobspec::{Jobspec, Resource};
 use matcher::traverser::{Errno, MatchOp};
-use matcher::writer::{self, Writer};
+use matcher::writer::{self, Emit, Writer};
 use matcher::writer_json::Rv1;
 use matcher::{policy, Traverser};
-use resource_graph::graph::EdgeIdx;
 use resource_graph::{ResourceGraph, Status as VertexStatus, Sym, VertexIdx};
 use tracing::{debug, error, info, warn};
 
@@ -376,46 +375,19 @@ struct Tee<'a> {
 }
 
 impl Writer for Tee<'_> {
-    fn emit_vertex(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-    ) {
-        self.emit_vertex_ext(level, g, v, needs, exclusive, false, &[]);
-    }
-
-    fn emit_vertex_ext(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-        excl_parent: bool,
-        agfilter: &[(String, String)],
-    ) {
-        self.picked.push((v, needs, exclusive));
-        self.out
-            .emit_vertex_ext(level, g, v, needs, exclusive, excl_parent, agfilter);
-        if let Some(w) = self.also.as_mut() {
-            w.emit_vertex_ext(level, g, v, needs, exclusive, excl_parent, agfilter);
+    fn emit(&mut self, item: Emit<'_>) {
+        if let Emit::Vertex {
+            v,
+            needs,
+            exclusive,
+            ..
+        } = item
+        {
+            self.picked.push((v, needs, exclusive));
         }
-    }
-
-    fn emit_edge(&mut self, level: usize, g: &ResourceGraph, e: EdgeIdx, excl_parent: bool) {
-        self.out.emit_edge(level, g, e, excl_parent);
+        self.out.emit(item);
         if let Some(w) = self.also.as_mut() {
-            w.emit_edge(level, g, e, excl_parent);
-        }
-    }
-
-    fn emit_time(&mut self, start: i64, end: i64) {
-        self.out.emit_time(start, end);
-        if let Some(w) = self.also.as_mut() {
-            w.emit_time(start, end);
+            w.emit(item);
         }
     }
 
@@ -428,7 +400,7 @@ impl Writer for Tee<'_> {
 struct Discard;
 
 impl Writer for Discard {
-    fn emit_vertex(&mut self, _: usize, _: &ResourceGraph, _: VertexIdx, _: u32, _: bool) {}
+    fn emit(&mut self, _: Emit<'_>) {}
     fn take(&mut self) -> String {
         String::new()
     }

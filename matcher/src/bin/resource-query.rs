@@ -38,8 +38,13 @@ struct Args {
     /// "policy=low node_centric=true ..." options.
     #[arg(short = 'P', long = "match-policy", default_value = "first")]
     policy: String,
-    /// Output format of allocations: simple or pretty_simple.
-    #[arg(short = 'F', long = "match-format", default_value = "simple")]
+    // Output format of allocations; the help lists the writers.
+    #[arg(
+        short = 'F',
+        long = "match-format",
+        default_value = "simple",
+        help = format!("Output format of allocations: {}", or_list(writer::NAMES))
+    )]
     format: String,
     /// Pruning filters: ANCHOR:TYPE pairs, e.g. ALL:core,rack:node.
     #[arg(
@@ -898,8 +903,9 @@ fn run() -> Result<()> {
     let subs = subsystems(&args.subsystems)?;
     let writer = writer::create(&args.format).with_context(|| {
         format!(
-            "unknown match format '{}' (expected simple, pretty_simple, jgf, jgf_shorthand, rlite, rv1 or rv1_nosched)",
-            args.format
+            "unknown match format '{}' (expected {})",
+            args.format,
+            or_list(writer::NAMES)
         )
     })?;
     let mut g = load(&args)?;
@@ -933,7 +939,7 @@ fn run() -> Result<()> {
             g.edge_count()
         );
     }
-    let pol = policy::create(&args.policy, &g).map_err(anyhow::Error::msg)?;
+    let pol = policy::create(&args.policy, &g)?;
     let prune = if args.prune_filters.trim_matches('"').is_empty() {
         "ALL:core,ALL:node"
     } else {
@@ -1009,6 +1015,15 @@ fn run() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Names as this tool's messages list them: `a, b or c`.
+fn or_list(names: &[&str]) -> String {
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// The line that frames each result, as Fluxion prints it.

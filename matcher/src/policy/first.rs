@@ -1,14 +1,11 @@
-//! The `first` match policy. First fit: prefer high ids, node-centric, stop at the first nodes that fit.
-use super::{ranking, Ranking};
+//! The `first` match policy: first fit, the default.
+use super::RankingOptions;
 
-/// First fit: prefer high ids, node-centric, stop at the first nodes that fit.
-pub struct First(Ranking);
-
-impl First {
-    /// The policy with its fixed options.
-    pub fn new() -> Self {
-        First(Ranking::new("first", true, true, false, true))
-    }
-}
-
-ranking::ranking_policy!(First);
+/// Node by node, higher ids first, taking the first nodes that fit
+/// rather than ranking them all.
+pub(super) const OPTIONS: RankingOptions = RankingOptions {
+    high_ids: true,
+    node_centric: true,
+    node_exclusive: false,
+    first_fit: true,
+};

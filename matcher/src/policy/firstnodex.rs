@@ -1,14 +1,11 @@
-//! The `firstnodex` match policy. First fit with whole nodes.
-use super::{ranking, Ranking};
+//! The `firstnodex` match policy: `first`, but a job always gets whole
+//! nodes.
+use super::RankingOptions;
 
-/// First fit with whole nodes.
-pub struct FirstNodex(Ranking);
-
-impl FirstNodex {
-    /// The policy with its fixed options.
-    pub fn new() -> Self {
-        FirstNodex(Ranking::new("firstnodex", true, true, true, true))
-    }
-}
-
-ranking::ranking_policy!(FirstNodex);
+/// First fit, higher ids first, whole nodes.
+pub(super) const OPTIONS: RankingOptions = RankingOptions {
+    high_ids: true,
+    node_centric: true,
+    node_exclusive: true,
+    first_fit: true,
+};

@@ -1,14 +1,10 @@
-//! The `high` match policy. Prefer the highest-numbered resources.
-use super::{ranking, Ranking};
+//! The `high` match policy: prefer the highest-numbered resources.
+use super::RankingOptions;
 
-/// Prefer the highest-numbered resources.
-pub struct High(Ranking);
-
-impl High {
-    /// The policy with its fixed options.
-    pub fn new() -> Self {
-        High(Ranking::new("high", true, false, false, false))
-    }
-}
-
-ranking::ranking_policy!(High);
+/// Higher ids win, whatever node they are in.
+pub(super) const OPTIONS: RankingOptions = RankingOptions {
+    high_ids: true,
+    node_centric: false,
+    node_exclusive: false,
+    first_fit: false,
+};

@@ -1,14 +1,11 @@
-//! The `hinode` match policy. Prefer the highest-numbered nodes, then the highest resources in them.
-use super::{ranking, Ranking};
+//! The `hinode` match policy: prefer the highest-numbered nodes, then the
+//! highest-numbered resources in them.
+use super::RankingOptions;
 
-/// Prefer the highest-numbered nodes, then the highest resources in them.
-pub struct HiNode(Ranking);
-
-impl HiNode {
-    /// The policy with its fixed options.
-    pub fn new() -> Self {
-        HiNode(Ranking::new("hinode", true, true, false, false))
-    }
-}
-
-ranking::ranking_policy!(HiNode);
+/// The highest node first, then higher ids within it.
+pub(super) const OPTIONS: RankingOptions = RankingOptions {
+    high_ids: true,
+    node_centric: true,
+    node_exclusive: false,
+    first_fit: false,
+};

@@ -1,14 +1,11 @@
-//! The `hinodex` match policy. Like hinode, but a job always gets whole nodes.
-use super::{ranking, Ranking};
+//! The `hinodex` match policy: `hinode`, but a job always gets whole
+//! nodes.
+use super::RankingOptions;
 
-/// Like hinode, but a job always gets whole nodes.
-pub struct HiNodex(Ranking);
-
-impl HiNodex {
-    /// The policy with its fixed options.
-    pub fn new() -> Self {
-        HiNodex(Ranking::new("hinodex", true, true, true, false))
-    }
-}
-
-ranking::ranking_policy!(HiNodex);
+/// The highest node first, higher ids within it, whole nodes.
+pub(super) const OPTIONS: RankingOptions = RankingOptions {
+    high_ids: true,
+    node_centric: true,
+    node_exclusive: true,
+    first_fit: false,
+};

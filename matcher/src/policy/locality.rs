@@ -12,13 +12,6 @@ use super::{MatchPolicy, TopChoice};
 /// Pack jobs into the highest contiguous block of free resources.
 pub struct Locality;
 
-impl Locality {
-    /// The policy.
-    pub fn new() -> Self {
-        Locality
-    }
-}
-
 impl MatchPolicy for Locality {
     fn name(&self) -> &str {
         "locality"

@@ -1,14 +1,11 @@
-//! The `lonode` match policy. Prefer the lowest-numbered nodes, then the lowest resources in them.
-use super::{ranking, Ranking};
+//! The `lonode` match policy: prefer the lowest-numbered nodes, then the
+//! lowest-numbered resources in them.
+use super::RankingOptions;
 
-/// Prefer the lowest-numbered nodes, then the lowest resources in them.
-pub struct LoNode(Ranking);
-
-impl LoNode {
-    /// The policy with its fixed options.
-    pub fn new() -> Self {
-        LoNode(Ranking::new("lonode", false, true, false, false))
-    }
-}
-
-ranking::ranking_policy!(LoNode);
+/// The lowest node first, then lower ids within it.
+pub(super) const OPTIONS: RankingOptions = RankingOptions {
+    high_ids: false,
+    node_centric: true,
+    node_exclusive: false,
+    first_fit: false,
+};

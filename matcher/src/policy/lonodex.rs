@@ -1,14 +1,11 @@
-//! The `lonodex` match policy. Like lonode, but a job always gets whole nodes.
-use super::{ranking, Ranking};
+//! The `lonodex` match policy: `lonode`, but a job always gets whole
+//! nodes.
+use super::RankingOptions;
 
-/// Like lonode, but a job always gets whole nodes.
-pub struct LoNodex(Ranking);
-
-impl LoNodex {
-    /// The policy with its fixed options.
-    pub fn new() -> Self {
-        LoNodex(Ranking::new("lonodex", false, true, true, false))
-    }
-}
-
-ranking::ranking_policy!(LoNodex);
+/// The lowest node first, lower ids within it, whole nodes.
+pub(super) const OPTIONS: RankingOptions = RankingOptions {
+    high_ids: false,
+    node_centric: true,
+    node_exclusive: true,
+    first_fit: false,
+};

@@ -1,14 +1,10 @@
-//! The `low` match policy. Prefer the lowest-numbered resources.
-use super::{ranking, Ranking};
+//! The `low` match policy: prefer the lowest-numbered resources.
+use super::RankingOptions;
 
-/// Prefer the lowest-numbered resources.
-pub struct Low(Ranking);
-
-impl Low {
-    /// The policy with its fixed options.
-    pub fn new() -> Self {
-        Low(Ranking::new("low", false, false, false, false))
-    }
-}
-
-ranking::ranking_policy!(Low);
+/// Lower ids win, whatever node they are in.
+pub(super) const OPTIONS: RankingOptions = RankingOptions {
+    high_ids: false,
+    node_centric: false,
+    node_exclusive: false,
+    first_fit: false,
+};

@@ -1,10 +1,13 @@
 //! Match policies: how the traverser ranks candidates.
 //!
 //! A policy is a small implementation of [`MatchPolicy`]; the traverser
-//! never branches on a policy's name. Each named policy lives in its own
-//! file and is built from the same scoring pieces: a direction (prefer
-//! high or low ids), optional node-centric scoring (rank a resource by its
-//! node first), node exclusivity, and first-fit early stopping.
+//! never branches on a policy's name. Most named policies are a
+//! [`Ranking`] with their own [`RankingOptions`]: a direction (prefer high
+//! or low ids), optional node-centric scoring (rank a resource by its node
+//! first), node exclusivity, and first fit. `locality` and `variation`
+//! score in their own ways. [`POLICIES`] names them all: a new policy is
+//! its file, its `mod` line and one row there; [`create`] and
+//! [`POLICY_NAMES`] follow.
 mod first;
 mod firstnodex;
 mod high;
@@ -17,7 +20,7 @@ mod low;
 mod ranking;
 mod variation;
 
-pub use ranking::Ranking;
+pub use ranking::{Ranking, RankingOptions};
 
 use resource_graph::{ResourceGraph, Vertex};
 
@@ -78,34 +81,203 @@ pub fn node_factor(v: &Vertex) -> i64 {
     (v.id + 2) * 10_000 + tie
 }
 
-/// Names accepted by `-P`, besides the custom `key=value` form.
-pub const POLICY_NAMES: &[&str] = &[
-    "first",
-    "firstnodex",
-    "high",
-    "low",
-    "lonode",
-    "hinode",
-    "lonodex",
-    "hinodex",
-    "locality",
-    "variation",
+/// A policy users can name: a row of [`POLICIES`].
+pub struct Entry {
+    /// The name resource-query's `-P` and schedd's policy setting take.
+    pub name: &'static str,
+    build: Build,
+}
+
+/// How an [`Entry`] builds its policy.
+enum Build {
+    /// A [`Ranking`] with these options.
+    Ranking(RankingOptions),
+    /// A policy of its own type.
+    Own(fn() -> Box<dyn MatchPolicy>),
+}
+
+impl Entry {
+    const fn ranking(name: &'static str, options: RankingOptions) -> Entry {
+        Entry {
+            name,
+            build: Build::Ranking(options),
+        }
+    }
+
+    const fn own(name: &'static str, make: fn() -> Box<dyn MatchPolicy>) -> Entry {
+        Entry {
+            name,
+            build: Build::Own(make),
+        }
+    }
+
+    /// A fresh policy of this kind.
+    pub fn create(&self) -> Box<dyn MatchPolicy> {
+        match self.build {
+            Build::Ranking(options) => Box::new(Ranking::new(self.name, options)),
+            Build::Own(make) => make(),
+        }
+    }
+}
+
+/// Every named policy, in the order users are shown them.
+pub const POLICIES: &[Entry] = &[
+    Entry::ranking("first", first::OPTIONS),
+    Entry::ranking("firstnodex", firstnodex::OPTIONS),
+    Entry::ranking("high", high::OPTIONS),
+    Entry::ranking("low", low::OPTIONS),
+    Entry::ranking("lonode", lonode::OPTIONS),
+    Entry::ranking("hinode", hinode::OPTIONS),
+    Entry::ranking("lonodex", lonodex::OPTIONS),
+    Entry::ranking("hinodex", hinodex::OPTIONS),
+    Entry::own("locality", || Box::new(locality::Locality)),
+    Entry::own("variation", || Box::new(variation::Variation)),
 ];
 
-/// Build a policy from its name or from the custom form
+/// Names accepted by `-P`, besides the custom `key=value` form: those of
+/// [`POLICIES`], in order.
+pub const POLICY_NAMES: &[&str] = &names::<{ POLICIES.len() }>();
+
+/// The name of each row of [`POLICIES`].
+const fn names<const N: usize>() -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = POLICIES[i].name;
+        i += 1;
+    }
+    out
+}
+
+/// Why a policy name or custom form was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Neither a name in [`POLICIES`] nor `key=value` options.
+    #[error(
+        "unknown match policy '{name}' (expected one of {} or key=value options)",
+        POLICY_NAMES.join(", ")
+    )]
+    Unknown {
+        /// What was given.
+        name: String,
+    },
+    /// A custom form without `policy=low` or `policy=high`.
+    #[error("custom match policy '{policy}' needs policy=low or policy=high")]
+    NoDirection {
+        /// The whole custom form.
+        policy: String,
+    },
+    /// `policy=` with a value other than `low` or `high`.
+    #[error("policy key within custom policy accepts only low or high, got '{value}'")]
+    BadDirection {
+        /// The value given.
+        value: String,
+    },
+    /// A flag option with a value other than `true` or `false`.
+    #[error("policy option {key} requires true or false, got '{value}'")]
+    NotABool {
+        /// The option.
+        key: String,
+        /// The value given.
+        value: String,
+    },
+    /// An option the custom form does not have.
+    #[error("invalid policy option: {key}")]
+    UnknownOption {
+        /// The option given.
+        key: String,
+    },
+}
+
+/// Build a policy from its name (see [`POLICIES`]) or from the custom form
 /// `policy=low node_centric=true node_exclusive=true stop_on_1_matches=true`.
-pub fn create(name: &str, _g: &ResourceGraph) -> Result<Box<dyn MatchPolicy>, String> {
-    Ok(match name {
-        "first" => Box::new(first::First::new()),
-        "firstnodex" => Box::new(firstnodex::FirstNodex::new()),
-        "high" => Box::new(high::High::new()),
-        "low" => Box::new(low::Low::new()),
-        "hinode" => Box::new(hinode::HiNode::new()),
-        "lonode" => Box::new(lonode::LoNode::new()),
-        "hinodex" => Box::new(hinodex::HiNodex::new()),
-        "lonodex" => Box::new(lonodex::LoNodex::new()),
-        "locality" => Box::new(locality::Locality::new()),
-        "variation" => Box::new(variation::Variation::new()),
-        custom => Box::new(Ranking::parse_custom(custom)?),
-    })
+pub fn create(name: &str, _g: &ResourceGraph) -> Result<Box<dyn MatchPolicy>, PolicyError> {
+    match POLICIES.iter().find(|p| p.name == name) {
+        Some(p) => Ok(p.create()),
+        None => Ok(Box::new(Ranking::parse_custom(name)?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_creates_its_policy() {
+        assert_eq!(
+            POLICY_NAMES,
+            [
+                "first",
+                "firstnodex",
+                "high",
+                "low",
+                "lonode",
+                "hinode",
+                "lonodex",
+                "hinodex",
+                "locality",
+                "variation"
+            ]
+        );
+        let g = ResourceGraph::new();
+        for &name in POLICY_NAMES {
+            let p = create(name, &g).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(p.name(), name);
+        }
+    }
+
+    /// The options each id-based policy had as `Ranking::new`'s bools:
+    /// (high, node-centric, node-exclusive, first fit).
+    #[test]
+    fn ranking_policies_keep_their_options() {
+        let want = [
+            ("first", (true, true, false, true)),
+            ("firstnodex", (true, true, true, true)),
+            ("high", (true, false, false, false)),
+            ("low", (false, false, false, false)),
+            ("lonode", (false, true, false, false)),
+            ("hinode", (true, true, false, false)),
+            ("lonodex", (false, true, true, false)),
+            ("hinodex", (true, true, true, false)),
+        ];
+        let got: Vec<_> = POLICIES
+            .iter()
+            .filter_map(|p| match p.build {
+                Build::Ranking(o) => Some((
+                    p.name,
+                    (o.high_ids, o.node_centric, o.node_exclusive, o.first_fit),
+                )),
+                Build::Own(_) => None,
+            })
+            .collect();
+        assert_eq!(got, want);
+        // What the traverser sees of them.
+        let g = ResourceGraph::new();
+        let hinodex = create("hinodex", &g).expect("hinodex");
+        assert!(hinodex.better(2, 1));
+        assert_eq!(hinodex.exclusive_types(), ["node"]);
+        assert!(!hinodex.stop_on_first_match());
+        assert_eq!(hinodex.ranking(), Some((true, true)));
+        let first = create("first", &g).expect("first");
+        assert!(first.stop_on_first_match());
+        assert_eq!(first.ranking(), None);
+        assert!(create("low", &g).expect("low").better(1, 2));
+    }
+
+    #[test]
+    fn an_unknown_name_reads_as_before() {
+        let g = ResourceGraph::new();
+        let err = create("bogus", &g).err().expect("refused");
+        assert_eq!(
+            err.to_string(),
+            "unknown match policy 'bogus' (expected one of first, firstnodex, high, low, \
+             lonode, hinode, lonodex, hinodex, locality, variation or key=value options)"
+        );
+        assert_eq!(
+            err,
+            PolicyError::Unknown {
+                name: "bogus".into()
+            }
+        );
+    }
 }

@@ -1,89 +1,92 @@
-//! The id-based ranking every built-in policy is made of.
+//! The id-based ranking that every built-in policy but `locality` and
+//! `variation` is made of.
 //!
 //! A vertex scores `1 + id + 1` plus, when node-centric, a factor of its
 //! enclosing node `(node id + 2) * 10000 + tie-break`, so every resource
 //! of a better node outranks every resource of a worse one.
 use resource_graph::Vertex;
 
-use super::MatchPolicy;
+use super::{MatchPolicy, PolicyError};
+
+/// What a [`Ranking`] prefers; each named policy is one set of these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RankingOptions {
+    /// Higher ids win (`policy=high`); otherwise lower ids do.
+    pub high_ids: bool,
+    /// A resource ranks by its enclosing node first (`node_centric`).
+    pub node_centric: bool,
+    /// Nodes are always allocated whole (`node_exclusive`).
+    pub node_exclusive: bool,
+    /// Take the first children that satisfy a request instead of ranking
+    /// them all (first fit; `stop_on_1_matches`).
+    pub first_fit: bool,
+}
 
 /// Id-based ranking with optional node-centric scoring.
 #[derive(Debug, Clone)]
 pub struct Ranking {
+    /// The policy's name as the user gave it.
     pub name: String,
-    pub high: bool,
-    pub node_centric: bool,
-    pub node_exclusive: bool,
-    pub stop_on_first: bool,
+    /// What it prefers.
+    pub options: RankingOptions,
     level_scores: i64,
     node_factor: i64,
 }
 
 impl Ranking {
-    /// A ranking with the given options.
-    pub fn new(
-        name: &str,
-        high: bool,
-        node_centric: bool,
-        node_exclusive: bool,
-        stop_on_first: bool,
-    ) -> Self {
+    /// A ranking named `name` with the given options.
+    pub fn new(name: &str, options: RankingOptions) -> Self {
         Ranking {
             name: name.to_owned(),
-            high,
-            node_centric,
-            node_exclusive,
-            stop_on_first,
+            options,
             level_scores: 0,
             node_factor: 0,
         }
     }
 
     /// Parse the custom policy form: space-separated `key=value` pairs with
-    /// keys policy (low|high), node_centric, node_exclusive and
+    /// keys policy (low|high, required), node_centric, node_exclusive and
     /// stop_on_1_matches (true|false).
-    pub fn parse_custom(s: &str) -> Result<Ranking, String> {
-        let mut r = Ranking::new(s, true, false, false, false);
+    pub fn parse_custom(s: &str) -> Result<Ranking, PolicyError> {
+        let mut options = RankingOptions::default();
         let mut saw_policy = false;
         for opt in s.split_whitespace() {
-            let (k, v) = opt.split_once('=').ok_or_else(|| {
-                format!(
-                    "unknown match policy '{s}' (expected one of {} or key=value options)",
-                    super::POLICY_NAMES.join(", ")
-                )
-            })?;
+            let (k, v) = opt
+                .split_once('=')
+                .ok_or_else(|| PolicyError::Unknown { name: s.to_owned() })?;
             let flag = |v: &str| match v {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err(format!(
-                    "policy option {k} requires true or false, got '{v}'"
-                )),
+                _ => Err(PolicyError::NotABool {
+                    key: k.to_owned(),
+                    value: v.to_owned(),
+                }),
             };
             match k {
                 "policy" => {
                     saw_policy = true;
-                    r.high = match v {
+                    options.high_ids = match v {
                         "high" => true,
                         "low" => false,
                         _ => {
-                            return Err(format!(
-                            "policy key within custom policy accepts only low or high, got '{v}'"
-                        ))
+                            return Err(PolicyError::BadDirection {
+                                value: v.to_owned(),
+                            })
                         }
                     }
                 }
-                "node_centric" => r.node_centric = flag(v)?,
-                "node_exclusive" => r.node_exclusive = flag(v)?,
-                "stop_on_1_matches" => r.stop_on_first = flag(v)?,
-                _ => return Err(format!("invalid policy option: {k}")),
+                "node_centric" => options.node_centric = flag(v)?,
+                "node_exclusive" => options.node_exclusive = flag(v)?,
+                "stop_on_1_matches" => options.first_fit = flag(v)?,
+                _ => return Err(PolicyError::UnknownOption { key: k.to_owned() }),
             }
         }
         if !saw_policy {
-            return Err(format!(
-                "custom match policy '{s}' needs policy=low or policy=high"
-            ));
+            return Err(PolicyError::NoDirection {
+                policy: s.to_owned(),
+            });
         }
-        Ok(r)
+        Ok(Ranking::new(s, options))
     }
 }
 
@@ -93,7 +96,7 @@ impl MatchPolicy for Ranking {
     }
 
     fn better(&self, a: i64, b: i64) -> bool {
-        if self.high {
+        if self.options.high_ids {
             a > b
         } else {
             a < b
@@ -101,11 +104,11 @@ impl MatchPolicy for Ranking {
     }
 
     fn stop_on_first_match(&self) -> bool {
-        self.stop_on_first
+        self.options.first_fit
     }
 
     fn exclusive_types(&self) -> &[&'static str] {
-        if self.node_exclusive {
+        if self.options.node_exclusive {
             &["node"]
         } else {
             &[]
@@ -113,14 +116,14 @@ impl MatchPolicy for Ranking {
     }
 
     fn discover(&mut self, v: &Vertex, typ: &str) {
-        if self.node_centric && typ == "node" {
+        if self.options.node_centric && typ == "node" {
             self.node_factor = super::node_factor(v);
             self.level_scores += self.node_factor;
         }
     }
 
     fn finish(&mut self, v: &Vertex, typ: &str) -> i64 {
-        if self.node_centric && typ == "node" {
+        if self.options.node_centric && typ == "node" {
             self.level_scores -= self.node_factor;
         }
         1 + self.level_scores + v.id + 1
@@ -132,7 +135,8 @@ impl MatchPolicy for Ranking {
     }
 
     fn ranking(&self) -> Option<(bool, bool)> {
-        (!self.stop_on_first).then_some((self.high, self.node_centric))
+        let o = self.options;
+        (!o.first_fit).then_some((o.high_ids, o.node_centric))
     }
 
     fn level_score(&self) -> i64 {
@@ -140,39 +144,58 @@ impl MatchPolicy for Ranking {
     }
 }
 
-/// Implement [`MatchPolicy`] for a newtype over [`Ranking`] by delegation,
-/// so each named policy file states only its options.
-macro_rules! ranking_policy {
-    ($ty:ident) => {
-        impl $crate::policy::MatchPolicy for $ty {
-            fn name(&self) -> &str {
-                self.0.name()
-            }
-            fn better(&self, a: i64, b: i64) -> bool {
-                self.0.better(a, b)
-            }
-            fn stop_on_first_match(&self) -> bool {
-                self.0.stop_on_first_match()
-            }
-            fn exclusive_types(&self) -> &[&'static str] {
-                self.0.exclusive_types()
-            }
-            fn discover(&mut self, v: &resource_graph::Vertex, typ: &str) {
-                self.0.discover(v, typ)
-            }
-            fn finish(&mut self, v: &resource_graph::Vertex, typ: &str) -> i64 {
-                self.0.finish(v, typ)
-            }
-            fn reset(&mut self) {
-                self.0.reset()
-            }
-            fn ranking(&self) -> Option<(bool, bool)> {
-                self.0.ranking()
-            }
-            fn level_score(&self) -> i64 {
-                self.0.level_score()
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn custom(s: &str) -> Result<RankingOptions, String> {
+        Ranking::parse_custom(s)
+            .map(|r| r.options)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_custom_form_sets_each_option_by_its_key() {
+        assert_eq!(
+            custom("policy=high node_centric=true node_exclusive=true stop_on_1_matches=true"),
+            Ok(RankingOptions {
+                high_ids: true,
+                node_centric: true,
+                node_exclusive: true,
+                first_fit: true,
+            })
+        );
+        assert_eq!(custom("policy=low"), Ok(RankingOptions::default()));
+        assert_eq!(
+            custom("node_exclusive=true  policy=low"),
+            Ok(RankingOptions {
+                node_exclusive: true,
+                ..RankingOptions::default()
+            })
+        );
+        let r = Ranking::parse_custom("policy=low node_centric=false").expect("valid");
+        assert_eq!(r.name(), "policy=low node_centric=false");
+    }
+
+    #[test]
+    fn custom_form_errors_read_as_before() {
+        for (s, want) in [
+            (
+                "policy=medium",
+                "policy key within custom policy accepts only low or high, got 'medium'",
+            ),
+            (
+                "policy=low node_centric=yes",
+                "policy option node_centric requires true or false, got 'yes'",
+            ),
+            ("policy=low foo=bar", "invalid policy option: foo"),
+            (
+                "node_centric=true",
+                "custom match policy 'node_centric=true' needs policy=low or policy=high",
+            ),
+            ("", "custom match policy '' needs policy=low or policy=high"),
+        ] {
+            assert_eq!(custom(s), Err(want.to_owned()), "{s:?}");
         }
-    };
+    }
 }
-pub(crate) use ranking_policy;

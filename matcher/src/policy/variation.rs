@@ -16,13 +16,6 @@ const WORST_CLASS: i64 = 9999;
 /// Prefer the best performance class.
 pub struct Variation;
 
-impl Variation {
-    /// The policy.
-    pub fn new() -> Self {
-        Variation
-    }
-}
-
 impl MatchPolicy for Variation {
     fn name(&self) -> &str {
         "variation"

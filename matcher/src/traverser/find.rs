@@ -3,7 +3,7 @@
 use resource_graph::graph::Status;
 use resource_graph::{ResourceGraph, VertexIdx};
 
-use crate::writer::Writer;
+use crate::writer::{Emit, Writer};
 
 use super::{Traverser, TraverserError, BLACK, GRAY};
 
@@ -52,7 +52,7 @@ impl Traverser {
             jobid,
         };
         let n = self.find_dfv(g, root, &q, crate::find::Inherited::default(), w)?;
-        w.emit_time(0, 0);
+        w.emit(Emit::Time { start: 0, end: 0 });
         Ok(n)
     }
 
@@ -90,7 +90,12 @@ impl Traverser {
                 }
                 let n = self.find_dfv(g, g.target(e), q, mine, w)?;
                 if n > 0 {
-                    w.emit_edge(self.level, g, e, true);
+                    w.emit(Emit::Edge {
+                        level: self.level,
+                        g,
+                        e,
+                        excl_parent: true,
+                    });
                     children += n;
                 }
             }
@@ -106,7 +111,15 @@ impl Traverser {
                 Some(Vec::new())
             };
             if let Some(summary) = summary {
-                w.emit_vertex_ext(self.level, g, u, x.size as u32, true, false, &summary);
+                w.emit(Emit::Vertex {
+                    level: self.level,
+                    g,
+                    v: u,
+                    needs: x.size as u32,
+                    exclusive: true,
+                    excl_parent: false,
+                    agfilter: &summary,
+                });
                 emitted = children + 1;
             }
         }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use resource_graph::graph::EdgeIdx;
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
 
-use crate::writer::Writer;
+use crate::writer::{Emit, Writer};
 
 use super::bounds::Touch;
 use super::{AllocType, JobInfo, JobMeta, MatchResult, Traverser, TraverserError, BLACK, GRAY};
@@ -67,7 +67,10 @@ impl Traverser {
             let end = meta
                 .at
                 .saturating_add(meta.duration.min(i64::MAX as u64) as i64);
-            cx.w.emit_time(meta.at, end);
+            cx.w.emit(Emit::Time {
+                start: meta.at,
+                end,
+            });
         }
         Ok(())
     }
@@ -135,7 +138,12 @@ impl Traverser {
                     if self.policy.stop_on_first_match() && !self.dry_run {
                         self.upd_by_outedges(g, meta, e, tgt);
                     }
-                    cx.w.emit_edge(self.level, g, e, excl);
+                    cx.w.emit(Emit::Edge {
+                        level: self.level,
+                        g,
+                        e,
+                        excl_parent: excl,
+                    });
                     n_plans += n;
                 }
             }
@@ -185,7 +193,15 @@ impl Traverser {
             for (&t, &c) in &dfu {
                 self.accum_if(t, c, to_parent);
             }
-            cx.w.emit_vertex_ext(self.level, g, u, needs, excl, hold.excl_parent, &[]);
+            cx.w.emit(Emit::Vertex {
+                level: self.level,
+                g,
+                v: u,
+                needs,
+                exclusive: excl,
+                excl_parent: hold.excl_parent,
+                agfilter: &[],
+            });
         }
         self.level -= 1;
         Ok(n_plans)
@@ -241,8 +257,21 @@ impl Traverser {
             // It may sit in the dominant tree away from this walk's path.
             self.touch_up(g, t);
             self.aux_booked.entry(jobid).or_default().push(t);
-            cx.w.emit_vertex_ext(self.level + 1, g, t, m.needs, m.exclusive, excl, &[]);
-            cx.w.emit_edge(self.level, g, e, excl);
+            cx.w.emit(Emit::Vertex {
+                level: self.level + 1,
+                g,
+                v: t,
+                needs: m.needs,
+                exclusive: m.exclusive,
+                excl_parent: excl,
+                agfilter: &[],
+            });
+            cx.w.emit(Emit::Edge {
+                level: self.level,
+                g,
+                e,
+                excl_parent: excl,
+            });
             n += 1;
         }
         Ok(n)
