@@ -31,7 +31,6 @@ use matcher::traverser::{Errno, MatchOp};
 use matcher::writer::{self, Writer};
 use matcher::writer_json::Rv1;
 use matcher::{policy, Traverser};
-use resource_graph::graph::EdgeIdx;
 use resource_graph::{ResourceGraph, Status as VertexStatus, Sym, VertexIdx};
 use tracing::{debug, error, info, warn};
 
@@ -39,6 +38,10 @@ use crate::clock::Clock;
 use crate::executor::{Executor, Exit, Launch, TaskLaunch};
 use crate::journal::{to_i64, AllocRecord, BookedVertex, JobRecord, Journal, JournalError};
 use crate::queue::QueuePolicy;
+
+mod writers;
+
+use writers::{Discard, Tee};
 
 /// A job id: assigned by the instance from 1, never reused.
 pub type JobId = u64;
@@ -364,74 +367,6 @@ struct Pass {
     tried: usize,
     /// Jobs started.
     started: usize,
-}
-
-/// Forwards an allocation to a writer (and optionally a second one) and
-/// keeps each booked vertex with its units and exclusivity, for the
-/// journal and the executor.
-struct Tee<'a> {
-    out: &'a mut dyn Writer,
-    also: Option<&'a mut dyn Writer>,
-    picked: &'a mut Vec<(VertexIdx, u32, bool)>,
-}
-
-impl Writer for Tee<'_> {
-    fn emit_vertex(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-    ) {
-        self.emit_vertex_ext(level, g, v, needs, exclusive, false, &[]);
-    }
-
-    fn emit_vertex_ext(
-        &mut self,
-        level: usize,
-        g: &ResourceGraph,
-        v: VertexIdx,
-        needs: u32,
-        exclusive: bool,
-        excl_parent: bool,
-        agfilter: &[(String, String)],
-    ) {
-        self.picked.push((v, needs, exclusive));
-        self.out
-            .emit_vertex_ext(level, g, v, needs, exclusive, excl_parent, agfilter);
-        if let Some(w) = self.also.as_mut() {
-            w.emit_vertex_ext(level, g, v, needs, exclusive, excl_parent, agfilter);
-        }
-    }
-
-    fn emit_edge(&mut self, level: usize, g: &ResourceGraph, e: EdgeIdx, excl_parent: bool) {
-        self.out.emit_edge(level, g, e, excl_parent);
-        if let Some(w) = self.also.as_mut() {
-            w.emit_edge(level, g, e, excl_parent);
-        }
-    }
-
-    fn emit_time(&mut self, start: i64, end: i64) {
-        self.out.emit_time(start, end);
-        if let Some(w) = self.also.as_mut() {
-            w.emit_time(start, end);
-        }
-    }
-
-    fn take(&mut self) -> String {
-        self.out.take()
-    }
-}
-
-/// A writer that keeps nothing (satisfiability checks emit nothing).
-struct Discard;
-
-impl Writer for Discard {
-    fn emit_vertex(&mut self, _: usize, _: &ResourceGraph, _: VertexIdx, _: u32, _: bool) {}
-    fn take(&mut self) -> String {
-        String::new()
-    }
 }
 
 fn journal_error(e: JournalError) -> InstanceError {
