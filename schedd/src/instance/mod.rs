@@ -23,7 +23,6 @@
 //! the same journal replays it (pending jobs pend again, allocations are
 //! booked again on the same vertices).
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
 use std::time::Instant;
 
 use matcher::jobspec::{Jobspec, Resource};
@@ -37,16 +36,17 @@ use tracing::{debug, error, info, warn};
 use crate::clock::Clock;
 use crate::executor::{Executor, Exit, Launch, TaskLaunch};
 use crate::journal::{to_i64, AllocRecord, BookedVertex, JobRecord, Journal, JournalError};
-use crate::queue::QueuePolicy;
 
+mod config;
 mod job;
+mod stats;
 mod writers;
 
+pub use config::Config;
 pub use job::{Event, EventKind, Job, JobId, JobState};
+use stats::LATENCY_WINDOW;
+pub use stats::{Stats, Status};
 use writers::{Discard, Tee};
-
-/// Recent match latencies kept for the statistics.
-const LATENCY_WINDOW: usize = 4096;
 
 /// Why a call was refused; each maps to one gRPC status code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,92 +77,6 @@ pub enum InstanceError {
     /// INTERNAL: the journal failed.
     #[error("journal: {0}")]
     Journal(String),
-}
-
-/// How an instance schedules.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Match policy (first, low, high, ...).
-    pub policy: String,
-    /// Queue policy.
-    pub queue_policy: QueuePolicy,
-    /// Pending jobs a scheduling pass tries at most.
-    pub queue_depth: usize,
-    /// Pending jobs accepted at most; more is `QueueFull`.
-    pub max_pending: usize,
-    /// Seconds a job may run when its jobspec gives no duration.
-    pub default_duration: u64,
-    /// Pruning filters (ANCHOR:TYPE pairs).
-    pub prune_filters: String,
-    /// Where the executor puts jobs' output.
-    pub output_dir: PathBuf,
-    /// Ended jobs kept (in memory and in the journal), the most recently
-    /// ended; older ones are forgotten, so a long-lived instance does not
-    /// grow without bound.
-    pub keep_ended: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            policy: "first".into(),
-            queue_policy: QueuePolicy::Fcfs,
-            queue_depth: 32,
-            max_pending: 1_000_000,
-            default_duration: 3600,
-            prune_filters: "ALL:core".into(),
-            output_dir: PathBuf::from("."),
-            keep_ended: 100_000,
-        }
-    }
-}
-
-/// Counters and recent match latencies.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Stats {
-    /// Jobs pending now.
-    pub pending: u64,
-    /// Jobs running now.
-    pub running: u64,
-    /// Jobs that finished (all time, journal included).
-    pub finished: u64,
-    /// Jobs canceled (all time).
-    pub canceled: u64,
-    /// Jobs failed (all time).
-    pub failed: u64,
-    /// Jobs accepted since this instance was built.
-    pub submitted_total: u64,
-    /// Allocations made since this instance was built.
-    pub allocated_total: u64,
-    /// Allocations released since this instance was built.
-    pub released_total: u64,
-    /// Latencies of the recent matches, in microseconds, oldest first.
-    pub match_us: Vec<f64>,
-}
-
-/// A summary of the instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// "wall" or "sim".
-    pub clock: &'static str,
-    /// The instance's present.
-    pub now: i64,
-    /// Match policy.
-    pub policy: String,
-    /// Queue policy name.
-    pub queue_policy: String,
-    /// Vertices in the graph.
-    pub vertices: u64,
-    /// Nodes in the graph.
-    pub nodes: u64,
-    /// Nodes that are up (with every ancestor up).
-    pub nodes_up: u64,
-    /// Jobs pending.
-    pub pending: u64,
-    /// Jobs running.
-    pub running: u64,
-    /// Where the graph came from ("grug FILE", ...).
-    pub source: String,
 }
 
 /// What a match op did.
@@ -738,13 +652,6 @@ impl Instance {
             self.counts[state.index()] += 1;
             j.state = state;
         }
-    }
-
-    fn note_latency(&mut self, t0: Instant) {
-        if self.match_us.len() == LATENCY_WINDOW {
-            self.match_us.pop_front();
-        }
-        self.match_us.push_back(t0.elapsed().as_secs_f64() * 1e6);
     }
 
     /// End a pending or running job: release what it holds, take it out
@@ -1377,41 +1284,6 @@ impl Instance {
         self.dirty = true;
         info!(path, up, "vertex status set");
         Ok(())
-    }
-
-    /// Counters and recent match latencies.
-    pub fn stats(&self) -> Stats {
-        let c = |s: JobState| self.counts[s.index()];
-        Stats {
-            pending: c(JobState::Pending),
-            running: c(JobState::Running),
-            finished: c(JobState::Finished),
-            canceled: c(JobState::Canceled),
-            failed: c(JobState::Failed),
-            submitted_total: self.submitted_total,
-            allocated_total: self.allocated_total,
-            released_total: self.released_total,
-            match_us: self.match_us.iter().copied().collect(),
-        }
-    }
-
-    /// A summary of the instance.
-    pub fn status(&self) -> Status {
-        let g = &self.g;
-        let up = |v: VertexIdx| g.in_service(v, self.dom);
-        let nodes = g.of_type("node");
-        Status {
-            clock: self.clock.kind(),
-            now: self.clock.now(),
-            policy: self.cfg.policy.clone(),
-            queue_policy: self.cfg.queue_policy.name().into(),
-            vertices: g.vertex_count() as u64,
-            nodes: nodes.len() as u64,
-            nodes_up: nodes.iter().filter(|&&n| up(n)).count() as u64,
-            pending: self.counts[JobState::Pending.index()],
-            running: self.counts[JobState::Running.index()],
-            source: self.source.clone(),
-        }
     }
 }
 
