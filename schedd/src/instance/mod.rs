@@ -6,17 +6,9 @@
 //! simulated clock. A job's life: [`Instance::submit`] checks the jobspec
 //! (malformed: `BadRequest`; unsatisfiable on this graph: `Unsatisfiable`)
 //! and queues it; [`Instance::schedule`] runs passes of the queue policy
-//! (see [`crate::queue`]) that allocate jobs and hand them to the
-//! executor; [`Instance::tick`] ends jobs whose time is up;
-//! [`Instance::exec_done`] ends jobs whose processes exited.
-//!
-//! The queue keeps three sets of pending jobs, all in submit (= id) order:
-//! jobs to try, jobs holding a reservation of the current passes, and
-//! blocked jobs (tried, could not start). A pass only walks jobs to try, so
-//! a long blocked queue costs nothing until something is released, added
-//! or brought up ("dirty"): then reservations are cancelled and every
-//! pending job is tried again from the head, at most `queue_depth` per
-//! pass. Under fcfs a blocked job stops every pass at once, in O(1).
+//! over the [`PendingQueue`] (see [`crate::queue`]) that allocate jobs and
+//! hand them to the executor; [`Instance::tick`] ends jobs whose time is
+//! up; [`Instance::exec_done`] ends jobs whose processes exited.
 //!
 //! Every accepted job, allocation, release and status change goes to the
 //! journal before the call that made it returns; a new instance built on
@@ -36,6 +28,7 @@ use tracing::{debug, error, info, warn};
 use crate::clock::Clock;
 use crate::executor::{Executor, Exit, Launch, TaskLaunch};
 use crate::journal::{to_i64, AllocRecord, BookedVertex, JobRecord, Journal, JournalError};
+use crate::queue::{PendingQueue, Step};
 
 mod config;
 mod job;
@@ -109,15 +102,6 @@ pub enum ResourceFilter {
     Down,
 }
 
-/// Progress of the current scheduling pass.
-#[derive(Debug, Clone, Copy, Default)]
-struct Pass {
-    /// Jobs tried.
-    tried: usize,
-    /// Jobs started.
-    started: usize,
-}
-
 fn journal_error(e: JournalError) -> InstanceError {
     InstanceError::Journal(e.to_string())
 }
@@ -145,20 +129,10 @@ pub struct Instance {
     jobs: BTreeMap<JobId, Job>,
     /// Parsed jobspecs of pending jobs (duration filled in).
     specs: HashMap<JobId, Jobspec>,
-    /// Pending jobs to try, in submit order.
-    queue: BTreeSet<JobId>,
-    /// Pending jobs holding a reservation of the current passes.
-    reserved: BTreeSet<JobId>,
-    /// Pending jobs that could not start; tried again once dirty.
-    blocked: BTreeSet<JobId>,
+    /// The pending jobs and the pass over them.
+    queue: PendingQueue,
     /// Running jobs by the end of their allocation.
     ends: BTreeSet<(i64, JobId)>,
-    /// Something was released, added or brought up since the pending
-    /// jobs were last sorted into reserved and blocked.
-    dirty: bool,
-    /// The earliest start of a pass reservation (i64::MAX: none).
-    earliest_reservation: i64,
-    pass: Option<Pass>,
     rv1: Rv1,
     /// Vertices the last match emitted.
     picked: Vec<(VertexIdx, u32, bool)>,
@@ -196,6 +170,7 @@ impl Instance {
             .map_err(InstanceError::BadRequest)?;
         let dom = graph.sym("containment");
         let owner = crate::auth::effective_uid();
+        let queue = PendingQueue::new(cfg.queue_policy, cfg.queue_depth);
         let mut inst = Instance {
             g: graph,
             trav,
@@ -212,13 +187,8 @@ impl Instance {
             next_id: 1,
             jobs: BTreeMap::new(),
             specs: HashMap::new(),
-            queue: BTreeSet::new(),
-            reserved: BTreeSet::new(),
-            blocked: BTreeSet::new(),
+            queue,
             ends: BTreeSet::new(),
-            dirty: true,
-            earliest_reservation: i64::MAX,
-            pass: None,
             rv1: Rv1::new(),
             picked: Vec::new(),
             events: Vec::new(),
@@ -336,7 +306,7 @@ impl Instance {
                 JobState::Pending => match self.parse_jobspec(&r.jobspec) {
                     Ok(js) => {
                         self.specs.insert(id, js);
-                        self.queue.insert(id);
+                        self.queue.push(id);
                     }
                     Err(e) => to_fail.push((id, format!("its jobspec no longer parses: {e}"))),
                 },
@@ -463,7 +433,7 @@ impl Instance {
         }
         // Recovery emits nothing: nobody watched the old instance's events.
         self.events.clear();
-        self.dirty = true;
+        self.queue.mark_dirty();
         Ok(())
     }
 
@@ -574,7 +544,7 @@ impl Instance {
         self.counts[JobState::Pending.index()] += 1;
         self.submitted_total += 1;
         self.specs.insert(id, js);
-        self.queue.insert(id);
+        self.queue.push(id);
         debug!(job_id = id, owner, "submitted");
         self.push_event(id, EventKind::Submit, now, 0, String::new());
         self.push_event(id, EventKind::Depend, now, 0, String::new());
@@ -670,14 +640,9 @@ impl Instance {
             self.trav.cancel(&mut self.g, id);
             let _ = self.jr(|j| j.release(id));
             self.released_total += 1;
-            self.dirty = true;
-        } else {
-            self.queue.remove(&id);
-            self.blocked.remove(&id);
-            if self.reserved.remove(&id) {
-                self.trav.cancel(&mut self.g, id);
-                self.dirty = true;
-            }
+            self.queue.mark_dirty();
+        } else if self.queue.remove(id) {
+            self.trav.cancel(&mut self.g, id);
         }
         self.specs.remove(&id);
         let _ = self.jr(|j| j.set_state(id, state.as_str(), start, time, reason, exit_code));
@@ -716,21 +681,6 @@ impl Instance {
 
     // ----- scheduling -------------------------------------------------------
 
-    /// Cancel the pass reservations and put every pending job back to be
-    /// tried, in submit order.
-    fn restart_queue(&mut self) {
-        for &id in &self.reserved {
-            self.trav.cancel(&mut self.g, id);
-        }
-        let reserved = std::mem::take(&mut self.reserved);
-        let blocked = std::mem::take(&mut self.blocked);
-        merge_into(&mut self.queue, reserved);
-        merge_into(&mut self.queue, blocked);
-        self.earliest_reservation = i64::MAX;
-        self.dirty = false;
-        self.pass = None;
-    }
-
     /// One scheduling pass (or the next `budget` jobs of it); true when
     /// more remains (the pass is unfinished, or it ended at the queue depth
     /// having started jobs, so another pass is worth running). Sets the
@@ -738,48 +688,27 @@ impl Instance {
     pub fn schedule(&mut self, budget: usize) -> bool {
         let now = self.clock.now();
         self.trav.set_now(now);
-        if self.earliest_reservation <= now {
-            self.dirty = true;
-        }
-        if self.dirty {
-            self.restart_queue();
-        }
-        let depth = self.cfg.queue_policy.reservation_depth();
-        let backfills = self.cfg.queue_policy.backfills();
-        let queue_depth = self.cfg.queue_depth.max(1);
+        let (trav, g) = (&mut self.trav, &mut self.g);
+        self.queue.begin(now, |id| {
+            trav.cancel(g, id);
+        });
         let mut spent = 0;
         loop {
-            // Under fcfs a blocked job is the head of the queue: nothing
-            // behind it may start until something changes.
-            if !backfills && !self.blocked.is_empty() {
-                self.pass = None;
-                return false;
-            }
-            let pass = *self.pass.get_or_insert_with(Pass::default);
-            if pass.tried >= queue_depth {
-                self.pass = None;
-                return pass.started > 0 && !self.queue.is_empty();
-            }
-            let Some(&id) = self.queue.first() else {
-                self.pass = None;
-                return false;
-            };
-            if spent >= budget {
-                return true;
-            }
-            spent += 1;
-            let started = self.try_start(id, now, depth);
-            if let Some(p) = self.pass.as_mut() {
-                p.tried += 1;
-                p.started += usize::from(started);
+            match self.queue.next(spent < budget) {
+                Step::Try(id) => {
+                    spent += 1;
+                    let started = self.try_start(id, now);
+                    self.queue.tried(started);
+                }
+                Step::Pause => return true,
+                Step::Done(more) => return more,
             }
         }
     }
 
     /// Try to start pending job `id` now; reserve for it while the pass
     /// has reservations left. True when it started.
-    fn try_start(&mut self, id: JobId, now: i64, depth: usize) -> bool {
-        self.queue.remove(&id);
+    fn try_start(&mut self, id: JobId, now: i64) -> bool {
         let Some(js) = self.specs.get(&id) else {
             warn!(
                 job_id = id,
@@ -787,7 +716,7 @@ impl Instance {
             );
             return false;
         };
-        let op = if self.reserved.len() < depth {
+        let op = if self.queue.may_reserve() {
             MatchOp::AllocateOrElseReserve
         } else {
             MatchOp::Allocate
@@ -810,8 +739,7 @@ impl Instance {
             }
             Ok(m) => {
                 self.rv1.take();
-                self.reserved.insert(id);
-                self.earliest_reservation = self.earliest_reservation.min(m.at);
+                self.queue.reserve(id, m.at);
                 let moved = match self.jobs.get_mut(&id) {
                     Some(j) => {
                         j.reason = format!("reserved to start at {}", m.at);
@@ -826,7 +754,7 @@ impl Instance {
             }
             Err(Errno::Busy) | Err(Errno::NoDev) => {
                 self.rv1.take();
-                self.blocked.insert(id);
+                self.queue.block(id);
                 if let Some(j) = self.jobs.get_mut(&id) {
                     j.reserved_at = 0;
                     if j.reason.is_empty() || j.reason.starts_with("reserved") {
@@ -1281,20 +1209,9 @@ impl Instance {
         self.jr(|j| j.vertex_status(path, up))?;
         self.g.set_status(v, status);
         // Up may unblock jobs; down may invalidate reservations.
-        self.dirty = true;
+        self.queue.mark_dirty();
         info!(path, up, "vertex status set");
         Ok(())
-    }
-}
-
-/// Move every id of `from` into `into`, inserting the smaller set into the
-/// larger so that unblocking a few jobs before a long queue costs little.
-fn merge_into(into: &mut BTreeSet<JobId>, mut from: BTreeSet<JobId>) {
-    if from.len() > into.len() {
-        std::mem::swap(into, &mut from);
-    }
-    for id in from {
-        into.insert(id);
     }
 }
 
@@ -1466,14 +1383,5 @@ mod tests {
             per.contains("5 core in one node") && per.contains('4'),
             "{per}"
         );
-    }
-
-    #[test]
-    fn merging_keeps_every_id_in_order() {
-        let mut a: BTreeSet<JobId> = [1, 5, 9].into();
-        merge_into(&mut a, [2, 3].into());
-        merge_into(&mut a, (10..20).collect());
-        assert_eq!(a.len(), 15);
-        assert_eq!(a.first(), Some(&1));
     }
 }
