@@ -17,31 +17,34 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
-use matcher::jobspec::{Jobspec, Resource};
+use matcher::jobspec::Jobspec;
 use matcher::traverser::{Errno, MatchOp};
-use matcher::writer::{self, Writer};
+use matcher::writer::Writer;
 use matcher::writer_json::Rv1;
 use matcher::{policy, Traverser};
-use resource_graph::{ResourceGraph, Status as VertexStatus, Sym, VertexIdx};
+use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use tracing::{debug, error, info, warn};
 
 use crate::clock::Clock;
 use crate::executor::{Executor, Exit};
-use crate::journal::{to_i64, BookedVertex, JobRecord, Journal, JournalError};
+use crate::journal::{BookedVertex, JobRecord, Journal, JournalError};
 use crate::queue::{PendingQueue, Step};
 
 mod config;
+mod graph_ops;
 mod job;
 mod launch;
 mod replay;
 mod stats;
+mod unsat;
 mod writers;
 
 pub use config::Config;
+pub use graph_ops::{MatchOutcome, ResourceFilter};
 pub use job::{Event, EventKind, Job, JobId, JobState};
 use stats::LATENCY_WINDOW;
 pub use stats::{Stats, Status};
-use writers::{Discard, Tee};
+use writers::Tee;
 
 /// Why a call was refused; each maps to one gRPC status code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,36 +75,6 @@ pub enum InstanceError {
     /// INTERNAL: the journal failed.
     #[error("journal: {0}")]
     Journal(String),
-}
-
-/// What a match op did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MatchOutcome {
-    /// The job that holds what was booked; 0 when nothing was.
-    pub job_id: JobId,
-    /// Start of the allocation or reservation (0 when nothing matched).
-    pub at: i64,
-    /// The booking is a reservation (starts after now).
-    pub reserved: bool,
-    /// The allocation in the asked format ("" when nothing matched).
-    pub r: String,
-    /// Seconds the match took.
-    pub elapsed: f64,
-    /// Whether resources were found (false: busy now, nothing booked).
-    pub matched: bool,
-}
-
-/// Which vertices [`Instance::resources`] returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceFilter {
-    /// Every vertex.
-    All,
-    /// Vertices no job holds now.
-    Free,
-    /// Vertices some job holds now.
-    Allocated,
-    /// Vertices that are down.
-    Down,
 }
 
 fn journal_error(e: JournalError) -> InstanceError {
@@ -296,44 +269,6 @@ impl Instance {
             js.duration = self.cfg.default_duration.max(1);
         }
         Ok(js)
-    }
-
-    /// Err(Unsatisfiable) with the reason when no resource of the graph
-    /// can ever meet `js`.
-    fn check_satisfiable(&mut self, js: &Jobspec) -> Result<(), InstanceError> {
-        // Satisfiability ignores time, status and what jobs hold: it only
-        // changes when the graph's shape does.
-        let key = format!("{:?}|{:?}", js.resources, js.constraint);
-        if self.satisfiable.0 != self.g.version() {
-            self.satisfiable = (self.g.version(), HashSet::new());
-        }
-        if self.satisfiable.1.contains(&key) {
-            return Ok(());
-        }
-        self.trav.set_now(self.clock.now());
-        let t0 = Instant::now();
-        let r = self.trav.run(
-            &mut self.g,
-            js,
-            MatchOp::Satisfiability,
-            self.next_id,
-            &mut Discard,
-        );
-        self.note_latency(t0);
-        match r {
-            Ok(_) => {
-                if self.satisfiable.1.len() < 4096 {
-                    self.satisfiable.1.insert(key);
-                }
-                Ok(())
-            }
-            Err(Errno::NoDev) | Err(Errno::Busy) => Err(InstanceError::Unsatisfiable(
-                unsat_reason(&self.g, self.dom, js),
-            )),
-            Err(Errno::Inval) => Err(InstanceError::BadRequest(
-                "jobspec: cannot be matched against this graph".into(),
-            )),
-        }
     }
 
     /// Queue a jobspec: parse it (BadRequest naming the key), check that
@@ -721,333 +656,5 @@ impl Instance {
                 .advance(next - now)
                 .map_err(InstanceError::Unsupported)?;
         }
-    }
-
-    // ----- match, resources, find, status ---------------------------------
-
-    /// The resource-query match ops, without the queue. Ops that book
-    /// (allocate, allocate_orelse_reserve, allocate_with_satisfiability)
-    /// create a job of `owner` holding what was booked for its duration
-    /// or until canceled; the others book nothing (job id 0). `format`
-    /// names the writer of the returned `r` ("" = rv1). Busy now:
-    /// `matched` false. Never satisfiable: `Unsatisfiable`.
-    pub fn match_op(
-        &mut self,
-        owner: u32,
-        jobspec: &str,
-        op: MatchOp,
-        format: &str,
-    ) -> Result<MatchOutcome, InstanceError> {
-        let format = if format.is_empty() { "rv1" } else { format };
-        let mut out = writer::create(format).ok_or_else(|| {
-            InstanceError::BadRequest(format!(
-                "format: unknown writer '{format}' (expected rv1, rv1_nosched, jgf, rlite, simple or pretty_simple)"
-            ))
-        })?;
-        let js = self.parse_jobspec(jobspec)?;
-        let books = op.books();
-        let now = self.clock.now();
-        self.trav.set_now(now);
-        let id = self.next_id;
-        self.picked.clear();
-        let t0 = Instant::now();
-        let res = {
-            let also: Option<&mut dyn Writer> = if books && format != "rv1" {
-                Some(&mut self.rv1)
-            } else {
-                None
-            };
-            let mut tee = Tee {
-                out: out.as_mut(),
-                also,
-                picked: &mut self.picked,
-            };
-            self.trav.run(&mut self.g, &js, op, id, &mut tee)
-        };
-        self.note_latency(t0);
-        let elapsed = t0.elapsed().as_secs_f64();
-        let text = out.take();
-        let m = match res {
-            Ok(m) => m,
-            Err(Errno::NoDev) => {
-                self.rv1.take();
-                return Err(InstanceError::Unsatisfiable(unsat_reason(
-                    &self.g, self.dom, &js,
-                )));
-            }
-            Err(Errno::Busy) => {
-                self.rv1.take();
-                return Ok(MatchOutcome {
-                    job_id: 0,
-                    at: 0,
-                    reserved: false,
-                    r: String::new(),
-                    elapsed,
-                    matched: false,
-                });
-            }
-            Err(Errno::Inval) => {
-                self.rv1.take();
-                return Err(InstanceError::BadRequest(
-                    "jobspec: cannot be matched against this graph".into(),
-                ));
-            }
-        };
-        let reserved = m.at > now;
-        if !books {
-            return Ok(MatchOutcome {
-                job_id: 0,
-                at: m.at,
-                reserved,
-                r: text,
-                elapsed,
-                matched: true,
-            });
-        }
-        let r = if format == "rv1" {
-            text.clone()
-        } else {
-            self.rv1.take()
-        };
-        let before = self.journal_failures;
-        let end = m.at.saturating_add(to_i64(js.duration));
-        let rec = JobRecord {
-            id,
-            name: String::new(),
-            owner,
-            submit_time: now,
-            jobspec: jobspec.to_owned(),
-            duration: js.duration,
-            by_match: true,
-            state: JobState::Running.as_str().into(),
-            start_time: m.at,
-            end_time: end,
-            reason: String::new(),
-            exit_code: 0,
-        };
-        if let Err(e) = self.jr(|j| j.submit(&rec)) {
-            // Not recorded: undo the booking, as if nothing had happened.
-            self.trav.cancel(&mut self.g, id);
-            return Err(e);
-        }
-        let held = if self.journal.is_some() {
-            self.picked_paths()
-        } else {
-            Vec::new()
-        };
-        let _ = self.jr(|j| j.allocate(id, m.at, js.duration, &held));
-        self.next_id += 1;
-        let job = Job {
-            r,
-            reserved_at: if reserved { m.at } else { 0 },
-            ..Job::from_record(rec, JobState::Running)
-        };
-        self.jobs.insert(id, job);
-        self.counts[JobState::Running.index()] += 1;
-        self.submitted_total += 1;
-        self.allocated_total += 1;
-        self.ends.insert((end, id));
-        self.push_event(id, EventKind::Submit, now, 0, String::new());
-        let kind = if reserved {
-            EventKind::Reserve
-        } else {
-            EventKind::Alloc
-        };
-        self.push_event(id, kind, now, m.at, "match".into());
-        self.journal_since(before)?;
-        Ok(MatchOutcome {
-            job_id: id,
-            at: m.at,
-            reserved,
-            r: text,
-            elapsed,
-            matched: true,
-        })
-    }
-
-    /// The instance's resources as "jgf" or "rv1" text, optionally only
-    /// part of them; with the number of vertices written.
-    pub fn resources(
-        &mut self,
-        format: &str,
-        filter: ResourceFilter,
-    ) -> Result<(String, u64), InstanceError> {
-        if format != "jgf" && format != "rv1" {
-            return Err(InstanceError::BadRequest(format!(
-                "format: must be jgf or rv1, not '{format}'"
-            )));
-        }
-        if format == "jgf" && filter == ResourceFilter::All {
-            let text = resource_graph::jgf::write(&self.g).to_string();
-            return Ok((text, self.g.vertex_count() as u64));
-        }
-        let expr = match filter {
-            ResourceFilter::All => "status=up or status=down",
-            ResourceFilter::Free => "sched-now=free",
-            ResourceFilter::Allocated => "sched-now=allocated",
-            ResourceFilter::Down => "status=down",
-        };
-        self.find(expr, format)
-    }
-
-    /// The vertices matching a find expression, written by `format`
-    /// ("simple", "rv1", "jgf", ...), and how many there are.
-    pub fn find(&mut self, expr: &str, format: &str) -> Result<(String, u64), InstanceError> {
-        let mut w = writer::create(format).ok_or_else(|| {
-            InstanceError::BadRequest(format!("format: unknown writer '{format}'"))
-        })?;
-        let e = matcher::find::Expr::parse(expr)
-            .map_err(|e| InstanceError::BadRequest(format!("expression: {e}")))?;
-        self.trav.set_now(self.clock.now());
-        let n = self
-            .trav
-            .find(&self.g, &e, w.as_mut())
-            .map_err(|e| InstanceError::BadRequest(format!("expression: {e}")))?;
-        Ok((w.take(), n as u64))
-    }
-
-    /// Mark the vertex at `path` (and so its subtree) up or down. Only the
-    /// instance owner (or root) may.
-    pub fn set_status(&mut self, caller: u32, path: &str, up: bool) -> Result<(), InstanceError> {
-        if !crate::auth::is_admin(caller, self.owner) {
-            return Err(InstanceError::PermissionDenied(format!(
-                "only the instance owner (uid {}) sets vertex status; uid {caller} may not",
-                self.owner
-            )));
-        }
-        let v = self
-            .g
-            .find_path(path)
-            .ok_or_else(|| InstanceError::NotFound(format!("no vertex at path {path}")))?;
-        let status = if up {
-            VertexStatus::Up
-        } else {
-            VertexStatus::Down
-        };
-        if self.g.g[v].status == status {
-            return Ok(());
-        }
-        self.jr(|j| j.vertex_status(path, up))?;
-        self.g.set_status(v, status);
-        // Up may unblock jobs; down may invalidate reservations.
-        self.queue.mark_dirty();
-        info!(path, up, "vertex status set");
-        Ok(())
-    }
-}
-
-/// Why `js` can never be met on `g`: a type the graph lacks, more units of
-/// a type than the graph has, or more per enclosing resource than any
-/// such resource holds.
-fn unsat_reason(g: &ResourceGraph, dom: Sym, js: &Jobspec) -> String {
-    // Units of each type needed in all (counts multiply down the tree).
-    fn demand(rs: &[Resource], mult: u64, out: &mut BTreeMap<String, u64>) {
-        for r in rs {
-            let n = mult.saturating_mul(u64::from(r.count.min));
-            if r.typ != "slot" {
-                *out.entry(r.typ.clone()).or_default() += n;
-            }
-            demand(&r.with, n, out);
-        }
-    }
-    let mut total = BTreeMap::new();
-    demand(&js.resources, 1, &mut total);
-    for (typ, need) in &total {
-        let vs = g.of_type(typ);
-        if vs.is_empty() {
-            return format!("this instance has no resource of type '{typ}'");
-        }
-        let have: u64 = vs.iter().map(|&v| g.g[v].size).sum();
-        if *need > have {
-            return format!("needs {need} {typ} in all; this instance has {have}");
-        }
-    }
-    // Per enclosing resource: the most any one of its type holds.
-    fn per_parent(g: &ResourceGraph, dom: Sym, rs: &[Resource]) -> Option<String> {
-        for r in rs {
-            if r.typ != "slot" && !r.with.is_empty() {
-                let mut need = BTreeMap::new();
-                demand(&r.with, 1, &mut need);
-                let mut most: BTreeMap<&str, u64> = BTreeMap::new();
-                for &v in g.of_type(&r.typ) {
-                    let mut here: BTreeMap<&str, u64> = BTreeMap::new();
-                    for w in g.subtree(v, dom).into_iter().skip(1) {
-                        *here.entry(g.name_of(g.g[w].typ)).or_default() += g.g[w].size;
-                    }
-                    for (t, n) in here {
-                        let m = most.entry(t).or_default();
-                        *m = (*m).max(n);
-                    }
-                }
-                for (typ, n) in &need {
-                    let m = most.get(typ.as_str()).copied().unwrap_or(0);
-                    if *n > m {
-                        return Some(format!(
-                            "needs {n} {typ} in one {}; the most any {} holds is {m}",
-                            r.typ, r.typ
-                        ));
-                    }
-                }
-            }
-            if let Some(why) = per_parent(g, dom, &r.with) {
-                return Some(why);
-            }
-        }
-        None
-    }
-    if let Some(why) = per_parent(g, dom, &js.resources) {
-        return why;
-    }
-    if js.constraint.is_some() {
-        return "too few resources satisfy its constraints".into();
-    }
-    "no arrangement of this instance's resources meets it".into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(text: &str) -> Jobspec {
-        Jobspec::parse(text).unwrap()
-    }
-
-    #[test]
-    fn unsatisfiable_reasons_name_what_cannot_be_met() {
-        let mut g = ResourceGraph::new();
-        let dom = g.sym("containment");
-        let contains = g.sym("contains");
-        let vtx = |typ: &'static str, id: i64| resource_graph::graph::NewVertex {
-            typ,
-            basename: typ,
-            id,
-            rank: -1,
-            size: 1,
-            unit: "",
-        };
-        let root = g.add_vertex(vtx("cluster", 0));
-        g.roots.insert(dom, root);
-        for n in 0..2 {
-            let node = g.add_vertex(vtx("node", n));
-            g.add_edge(root, node, dom, contains);
-            for c in 0..4 {
-                let core = g.add_vertex(vtx("core", c));
-                g.add_edge(node, core, dom, contains);
-            }
-        }
-        let js = |res: &str| spec(&format!("version: 9999\nresources:\n{res}tasks: []\n"));
-        let gpu = unsat_reason(&g, dom, &js("  - {type: gpu, count: 1}\n"));
-        assert!(gpu.contains("'gpu'"), "{gpu}");
-        let many = unsat_reason(&g, dom, &js("  - {type: core, count: 9}\n"));
-        assert!(many.contains("9 core") && many.contains('8'), "{many}");
-        let per = unsat_reason(
-            &g,
-            dom,
-            &js("  - type: node\n    count: 1\n    with:\n      - {type: core, count: 5}\n"),
-        );
-        assert!(
-            per.contains("5 core in one node") && per.contains('4'),
-            "{per}"
-        );
     }
 }
