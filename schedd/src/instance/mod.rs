@@ -14,27 +14,34 @@
 //! journal before the call that made it returns; a new instance built on
 //! the same journal replays it (pending jobs pend again, allocations are
 //! booked again on the same vertices).
+//!
+//! [`Instance`] is the façade; its `impl` blocks live beside what they
+//! do: `schedule.rs` the passes over the queue, `launch.rs` starting an
+//! allocated job, `replay.rs` recovery from the journal, `graph_ops.rs`
+//! the match ops, resources, find and vertex status, `unsat.rs` whether
+//! and why not a request can ever be met, `stats.rs` what the instance
+//! reports. `job.rs` holds the job types, `config.rs` the configuration,
+//! `writers.rs` the writers a match writes through. This file keeps the
+//! state, the journal plumbing and a job's life from submit to its end.
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::time::Instant;
 
 use matcher::jobspec::Jobspec;
-use matcher::traverser::{Errno, MatchOp};
-use matcher::writer::Writer;
 use matcher::writer_json::Rv1;
 use matcher::{policy, Traverser};
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info};
 
 use crate::clock::Clock;
 use crate::executor::{Executor, Exit};
 use crate::journal::{BookedVertex, JobRecord, Journal, JournalError};
-use crate::queue::{PendingQueue, Step};
+use crate::queue::PendingQueue;
 
 mod config;
 mod graph_ops;
 mod job;
 mod launch;
 mod replay;
+mod schedule;
 mod stats;
 mod unsat;
 mod writers;
@@ -44,7 +51,6 @@ pub use graph_ops::{MatchOutcome, ResourceFilter};
 pub use job::{Event, EventKind, Job, JobId, JobState};
 use stats::LATENCY_WINDOW;
 pub use stats::{Stats, Status};
-use writers::Tee;
 
 /// Why a call was refused; each maps to one gRPC status code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -446,103 +452,6 @@ impl Instance {
         }
     }
 
-    // ----- scheduling -------------------------------------------------------
-
-    /// One scheduling pass (or the next `budget` jobs of it); true when
-    /// more remains (the pass is unfinished, or it ended at the queue depth
-    /// having started jobs, so another pass is worth running). Sets the
-    /// traverser's now from the clock.
-    pub fn schedule(&mut self, budget: usize) -> bool {
-        let now = self.clock.now();
-        self.trav.set_now(now);
-        let (trav, g) = (&mut self.trav, &mut self.g);
-        self.queue.begin(now, |id| {
-            trav.cancel(g, id);
-        });
-        let mut spent = 0;
-        loop {
-            match self.queue.next(spent < budget) {
-                Step::Try(id) => {
-                    spent += 1;
-                    let started = self.try_start(id, now);
-                    self.queue.tried(started);
-                }
-                Step::Pause => return true,
-                Step::Done(more) => return more,
-            }
-        }
-    }
-
-    /// Try to start pending job `id` now; reserve for it while the pass
-    /// has reservations left. True when it started.
-    fn try_start(&mut self, id: JobId, now: i64) -> bool {
-        let Some(js) = self.specs.get(&id) else {
-            warn!(
-                job_id = id,
-                "pending job without a jobspec; dropped from the queue"
-            );
-            return false;
-        };
-        let op = if self.queue.may_reserve() {
-            MatchOp::AllocateOrElseReserve
-        } else {
-            MatchOp::Allocate
-        };
-        self.picked.clear();
-        let t0 = Instant::now();
-        let res = {
-            let mut tee = Tee {
-                out: &mut self.rv1,
-                also: None,
-                picked: &mut self.picked,
-            };
-            self.trav.run(&mut self.g, js, op, id, &mut tee)
-        };
-        self.note_latency(t0);
-        match res {
-            Ok(m) if m.at <= now => {
-                self.start_job(id, m.at);
-                return true;
-            }
-            Ok(m) => {
-                self.rv1.take();
-                self.queue.reserve(id, m.at);
-                let moved = match self.jobs.get_mut(&id) {
-                    Some(j) => {
-                        j.reason = format!("reserved to start at {}", m.at);
-                        std::mem::replace(&mut j.reserved_at, m.at) != m.at
-                    }
-                    None => false,
-                };
-                if moved {
-                    debug!(job_id = id, at = m.at, "reserved");
-                    self.push_event(id, EventKind::Reserve, now, m.at, String::new());
-                }
-            }
-            Err(Errno::Busy) | Err(Errno::NoDev) => {
-                self.rv1.take();
-                self.queue.block(id);
-                if let Some(j) = self.jobs.get_mut(&id) {
-                    j.reserved_at = 0;
-                    if j.reason.is_empty() || j.reason.starts_with("reserved") {
-                        j.reason = "waiting for resources".into();
-                    }
-                }
-            }
-            Err(Errno::Inval) => {
-                self.rv1.take();
-                self.end_job(
-                    id,
-                    JobState::Failed,
-                    "the jobspec cannot be matched against this graph",
-                    0,
-                    now,
-                );
-            }
-        }
-        false
-    }
-
     /// Containment paths of the vertices the last match emitted.
     fn picked_paths(&self) -> Vec<BookedVertex> {
         self.picked
@@ -550,6 +459,8 @@ impl Instance {
             .filter_map(|&(v, n, x)| self.g.path(v, self.dom).map(|p| (p, n, x)))
             .collect()
     }
+
+    // ----- ends and time ---------------------------------------------------
 
     /// End jobs whose time is up (now >= start + duration): the sim
     /// executor's (and match bookings) finish; the local executor's are
