@@ -1,9 +1,9 @@
 //! Who may talk to an instance, and who the caller is.
 //!
 //! On the Unix socket (the local connector) the kernel tells us the
-//! caller's uid (SO_PEERCRED): a job records it as its owner, and only its
-//! owner or the instance owner may cancel or change it. The socket is
-//! owner-only unless `--socket-mode` opens it to others.
+//! caller's uid (SO_PEERCRED): a job records it as its owner. What each
+//! caller may then do is [`crate::authz`]'s. The socket is owner-only
+//! unless `--socket-mode` opens it to others.
 //!
 //! TCP has no uid: a TCP caller that passed the instance's check (TLS with
 //! a client certificate signed by `--tls-client-ca`, or the shared token
@@ -110,12 +110,6 @@ pub fn default_socket_path() -> PathBuf {
         Some(d) if !d.is_empty() => PathBuf::from(d).join("quiver").join("schedd.sock"),
         _ => PathBuf::from(format!("/tmp/quiver-{}", effective_uid())).join("schedd.sock"),
     }
-}
-
-/// Whether `caller` administers an instance owned by `owner`: the owner
-/// or root.
-pub fn is_admin(caller: u32, owner: u32) -> bool {
-    caller == owner || caller == 0
 }
 
 /// This process's effective uid.

@@ -5,11 +5,13 @@
 //! job queue; it is synchronous and knows nothing of RPC. The
 //! [`actor`] thread owns the instance and serves commands in journaled
 //! batches; the [`service`] adapts gRPC calls (`quiver.sched.v1`) to those
-//! commands, after [`auth`] says who calls. Time comes from a [`clock`],
+//! commands, after [`auth`] says who calls; [`authz`] says what each caller
+//! may do. Time comes from a [`clock`],
 //! running a job is an [`executor`]'s business, queue policies live in
 //! [`queue`], durability in [`journal`], and [`metrics`] exports counters.
 pub mod actor;
 pub mod auth;
+pub mod authz;
 pub mod client;
 pub mod clock;
 pub mod executor;

@@ -228,12 +228,7 @@ impl Instance {
     /// Mark the vertex at `path` (and so its subtree) up or down. Only the
     /// instance owner (or root) may.
     pub fn set_status(&mut self, caller: u32, path: &str, up: bool) -> Result<(), InstanceError> {
-        if !crate::auth::is_admin(caller, self.owner) {
-            return Err(InstanceError::PermissionDenied(format!(
-                "only the instance owner (uid {}) sets vertex status; uid {caller} may not",
-                self.owner
-            )));
-        }
+        self.authz.may_set_status(caller)?;
         let v = self
             .g
             .find_path(path)

@@ -31,6 +31,7 @@ use matcher::{policy, Traverser};
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use tracing::{debug, error, info};
 
+use crate::authz::{Authz, Denied};
 use crate::clock::Clock;
 use crate::executor::{Executor, Exit};
 use crate::journal::{BookedVertex, JobRecord, Journal, JournalError};
@@ -83,6 +84,12 @@ pub enum InstanceError {
     Journal(String),
 }
 
+impl From<Denied> for InstanceError {
+    fn from(e: Denied) -> Self {
+        InstanceError::PermissionDenied(e.to_string())
+    }
+}
+
 fn journal_error(e: JournalError) -> InstanceError {
     InstanceError::Journal(e.to_string())
 }
@@ -102,8 +109,8 @@ pub struct Instance {
     journal_error: Option<String>,
     /// Journal failures so far (a call compares before and after).
     journal_failures: u64,
-    /// The uid the instance runs as.
-    owner: u32,
+    /// Who may do what; knows the uid the instance runs as.
+    authz: Authz,
     /// This host's name: a multi-node allocation launches the part on it.
     host: String,
     next_id: JobId,
@@ -150,7 +157,7 @@ impl Instance {
         let trav = Traverser::new(&mut graph, pol, &["containment"], &cfg.prune_filters)
             .map_err(InstanceError::BadRequest)?;
         let dom = graph.sym("containment");
-        let owner = crate::auth::effective_uid();
+        let authz = Authz::new(crate::auth::effective_uid());
         let queue = PendingQueue::new(cfg.queue_policy, cfg.queue_depth);
         let mut inst = Instance {
             g: graph,
@@ -163,7 +170,7 @@ impl Instance {
             journal,
             journal_error: None,
             journal_failures: 0,
-            owner,
+            authz,
             host: launch::hostname(),
             next_id: 1,
             jobs: BTreeMap::new(),
@@ -252,7 +259,7 @@ impl Instance {
 
     /// The uid the instance runs as (its owner).
     pub fn owner(&self) -> u32 {
-        self.owner
+        self.authz.owner()
     }
 
     /// The instance's present (the clock's seconds).
@@ -265,7 +272,7 @@ impl Instance {
     pub fn owner_can(&self, caller: u32, job: JobId) -> bool {
         self.jobs
             .get(&job)
-            .is_some_and(|j| caller == j.owner || crate::auth::is_admin(caller, self.owner))
+            .is_some_and(|j| self.authz.may_act_on(caller, j.owner))
     }
 
     fn parse_jobspec(&self, text: &str) -> Result<Jobspec, InstanceError> {
@@ -330,12 +337,7 @@ impl Instance {
             .jobs
             .get(&id)
             .ok_or_else(|| InstanceError::NotFound(format!("no job {id}")))?;
-        if !self.owner_can(caller, id) {
-            return Err(InstanceError::PermissionDenied(format!(
-                "job {id} belongs to uid {}; uid {caller} may not cancel it",
-                job.owner
-            )));
-        }
+        self.authz.may_cancel(caller, id, job.owner)?;
         let prev = job.state;
         if prev.is_ended() {
             return Err(InstanceError::Ended(format!(
