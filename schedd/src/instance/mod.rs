@@ -567,7 +567,7 @@ impl Instance {
             };
             self.clock
                 .advance(next - now)
-                .map_err(InstanceError::Unsupported)?;
+                .map_err(|e| InstanceError::Unsupported(e.to_string()))?;
         }
     }
 }
