@@ -38,19 +38,28 @@ pub enum QueuePolicy {
     Conservative,
 }
 
+/// Why a queue policy was not understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Not one of the policies.
+    #[error("unknown queue policy '{0}' (expected fcfs, easy, hybrid or conservative)")]
+    Unknown(String),
+    /// Hybrid with a reservation depth of 0.
+    #[error("hybrid needs a reservation depth of at least 1")]
+    NoDepth,
+}
+
 impl QueuePolicy {
     /// "fcfs", "easy", "hybrid", "conservative"; hybrid takes the
     /// reservation depth given separately (at least 1).
-    pub fn parse(name: &str, reservation_depth: usize) -> Result<Self, String> {
+    pub fn parse(name: &str, reservation_depth: usize) -> Result<Self, PolicyError> {
         match name {
             "fcfs" => Ok(QueuePolicy::Fcfs),
             "easy" => Ok(QueuePolicy::Easy),
             "conservative" => Ok(QueuePolicy::Conservative),
             "hybrid" if reservation_depth >= 1 => Ok(QueuePolicy::Hybrid(reservation_depth)),
-            "hybrid" => Err("hybrid needs a reservation depth of at least 1".into()),
-            other => Err(format!(
-                "unknown queue policy '{other}' (expected fcfs, easy, hybrid or conservative)"
-            )),
+            "hybrid" => Err(PolicyError::NoDepth),
+            other => Err(PolicyError::Unknown(other.to_owned())),
         }
     }
 
@@ -283,9 +292,9 @@ mod tests {
 
     #[test]
     fn bad_names_and_depths_are_refused_with_the_choices() {
-        let e = QueuePolicy::parse("lifo", 1).unwrap_err();
+        let e = QueuePolicy::parse("lifo", 1).unwrap_err().to_string();
         assert!(e.contains("lifo") && e.contains("conservative"), "{e}");
-        assert!(QueuePolicy::parse("hybrid", 0).is_err());
+        assert_eq!(QueuePolicy::parse("hybrid", 0), Err(PolicyError::NoDepth));
     }
 
     #[test]
