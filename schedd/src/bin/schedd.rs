@@ -191,7 +191,7 @@ fn is_loopback(addr: &SocketAddr) -> bool {
 }
 
 fn run(args: Args) -> Result<()> {
-    let mode = auth::parse_mode(&args.socket_mode).map_err(anyhow::Error::msg)?;
+    let mode = auth::parse_mode(&args.socket_mode)?;
     let queue_policy = QueuePolicy::parse(&args.queue_policy, args.reservation_depth as usize)
         .map_err(|e| anyhow::anyhow!("--queue-policy: {e}"))?;
     // Refuse an unsafe TCP setup before doing any work.
