@@ -63,12 +63,24 @@ pub struct Exit {
     pub detail: String,
 }
 
+/// Why a job could not be started: it fails at once, with this reason
+/// (which names the job and what went wrong).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+impl From<String> for StartError {
+    fn from(reason: String) -> Self {
+        StartError(reason)
+    }
+}
+
 /// Decides what running a job means.
 pub trait Executor: Send {
     /// "sim" or "local".
     fn name(&self) -> &'static str;
     /// Start the job; Err(reason) = the job fails at once (exception).
-    fn start(&mut self, launch: Launch) -> Result<(), String>;
+    fn start(&mut self, launch: Launch) -> Result<(), StartError>;
     /// Stop a job (cancel, or its time is up). No-op if unknown/ended.
     fn kill(&mut self, job_id: u64);
     /// True when jobs end only when their duration is over (sim): the
@@ -145,7 +157,7 @@ impl Executor for SimExecutor {
         "sim"
     }
 
-    fn start(&mut self, _launch: Launch) -> Result<(), String> {
+    fn start(&mut self, _launch: Launch) -> Result<(), StartError> {
         Ok(())
     }
 
@@ -248,10 +260,10 @@ impl Executor for LocalExecutor {
         "local"
     }
 
-    fn start(&mut self, launch: Launch) -> Result<(), String> {
+    fn start(&mut self, launch: Launch) -> Result<(), StartError> {
         let job = launch.job_id;
         if lock(&self.running).contains_key(&job) {
-            return Err(format!("job {job} is already running"));
+            return Err(format!("job {job} is already running").into());
         }
         let children = self.spawn_all(&launch)?;
         let groups: Vec<libc::pid_t> = children.iter().map(|(_, c)| pid_of(c)).collect();
@@ -273,7 +285,7 @@ impl Executor for LocalExecutor {
             // until this process exits, which beats a job running unwatched.
             lock(&self.running).remove(&job);
             signal_groups(&groups, libc::SIGKILL);
-            return Err(format!("job {job}: cannot start a waiter thread: {e}"));
+            return Err(format!("job {job}: cannot start a waiter thread: {e}").into());
         }
         tracing::info!(job_id = job, processes = groups.len(), "job started");
         Ok(())
