@@ -12,26 +12,17 @@ use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fmt;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use sched_proto::v1 as pb;
-use sched_proto::SchedulerClient;
 use serde_json::{json, Map, Value};
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::interceptor::InterceptedService;
-use tonic::service::Interceptor;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
-use tonic::{Code, Request, Status};
+use tonic::{Code, Status};
 
-use schedd::auth::{default_socket_path, effective_uid};
-use schedd::client::connect_unix;
-
-/// Largest message schedctl accepts (a JGF of a large graph is big).
-const MAX_MESSAGE: usize = 1 << 30;
+use schedd::auth::effective_uid;
+use schedd::client::{self, error_chain, Client, ClientError, ConnectOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -316,6 +307,16 @@ impl From<Status> for Failure {
     }
 }
 
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        if e.is_usage() {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::Other(e.to_string())
+        }
+    }
+}
+
 /// The canonical gRPC name of a status code.
 fn code_name(code: Code) -> &'static str {
     match code {
@@ -337,24 +338,6 @@ fn code_name(code: Code) -> &'static str {
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
     }
-}
-
-/// An error and its sources, `: `-joined, without repeats nor tonic's
-/// uninformative "transport error" when a cause follows.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    if parts.len() > 1 {
-        parts.retain(|p| p != "transport error");
-    }
-    parts.join(": ")
 }
 
 fn main() -> ExitCode {
@@ -383,28 +366,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Adds the bearer token (if any) to every call.
-#[derive(Clone, Debug)]
-struct Auth(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Auth {
-    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(v) = &self.0 {
-            req.metadata_mut().insert("authorization", v.clone());
-        }
-        Ok(req)
-    }
-}
-
-/// The client every command uses.
-type Client = SchedulerClient<InterceptedService<Channel, Auth>>;
-
-/// Read a file, naming it in the error.
-fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path)
-        .map_err(|e| Failure::Other(format!("cannot read the {what} {}: {e}", path.display())))
-}
-
 /// Read a jobspec: a file, or stdin for `-`.
 fn read_text(file: &str) -> Result<String, Failure> {
     if file == "-" {
@@ -419,91 +380,15 @@ fn read_text(file: &str) -> Result<String, Failure> {
     }
 }
 
-/// Connect to the instance the options name.
-async fn connect(cli: &Cli) -> Result<Client, Failure> {
-    let uri = match &cli.uri {
-        Some(u) => u.clone(),
-        None => match std::env::var("QUIVER_URI") {
-            Ok(u) if !u.is_empty() => u,
-            _ => format!("unix:{}", default_socket_path().display()),
-        },
-    };
-    let token = match &cli.token_file {
-        Some(path) => {
-            let raw = read_file(path, "token file")?;
-            let text = String::from_utf8_lossy(&raw).trim().to_string();
-            if text.is_empty() {
-                return Err(Failure::Other(format!(
-                    "the token file {} is empty",
-                    path.display()
-                )));
-            }
-            let value = MetadataValue::try_from(format!("Bearer {text}")).map_err(|_| {
-                Failure::Other(format!(
-                    "the token in {} holds characters a header cannot carry",
-                    path.display()
-                ))
-            })?;
-            Some(value)
-        }
-        None => None,
-    };
-    let cannot = |e: &(dyn std::error::Error + 'static)| {
-        let hint = if uri.starts_with("unix:") {
-            " (is schedd running? --uri or QUIVER_URI name another instance)"
-        } else {
-            ""
-        };
-        Failure::Other(format!("cannot connect to {uri}: {}{hint}", error_chain(e)))
-    };
-    let tls_given = cli.tls_ca.is_some() || cli.tls_cert.is_some();
-    let channel = if let Some(path) = uri.strip_prefix("unix:") {
-        if tls_given {
-            return Err(Failure::Usage(
-                "--tls-ca/--tls-cert apply to https:// URIs only".into(),
-            ));
-        }
-        let path = path.strip_prefix("//").unwrap_or(path);
-        if path.is_empty() {
-            return Err(Failure::Usage(format!("{uri}: no socket path")));
-        }
-        connect_unix(Path::new(path))
-            .await
-            .map_err(|e| cannot(&e))?
-    } else if uri.starts_with("http://") || uri.starts_with("https://") {
-        let mut endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|e| Failure::Usage(format!("bad URI {uri}: {}", error_chain(&e))))?
-            .connect_timeout(Duration::from_secs(10));
-        if uri.starts_with("https://") {
-            // A site CA given, or the system's trusted roots.
-            let mut tls = match cli.tls_ca.as_deref() {
-                Some(ca) => ClientTlsConfig::new()
-                    .ca_certificate(Certificate::from_pem(read_file(ca, "CA certificate")?)),
-                None => ClientTlsConfig::new().with_native_roots(),
-            };
-            if let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) {
-                tls = tls.identity(Identity::from_pem(
-                    read_file(cert, "client certificate")?,
-                    read_file(key, "client key")?,
-                ));
-            }
-            endpoint = endpoint
-                .tls_config(tls)
-                .map_err(|e| Failure::Other(format!("TLS setup: {}", error_chain(&e))))?;
-        } else if tls_given {
-            return Err(Failure::Usage(
-                "--tls-ca/--tls-cert apply to https:// URIs only".into(),
-            ));
-        }
-        endpoint.connect().await.map_err(|e| cannot(&e))?
-    } else {
-        return Err(Failure::Usage(format!(
-            "unsupported URI {uri:?}: use unix:/path, http://HOST:PORT or https://HOST:PORT"
-        )));
-    };
-    Ok(SchedulerClient::with_interceptor(channel, Auth(token))
-        .max_decoding_message_size(MAX_MESSAGE)
-        .max_encoding_message_size(MAX_MESSAGE))
+/// The connector's options from the command line.
+fn connect_options(cli: &Cli) -> ConnectOptions {
+    ConnectOptions {
+        uri: cli.uri.clone(),
+        tls_ca: cli.tls_ca.clone(),
+        tls_cert: cli.tls_cert.clone(),
+        tls_key: cli.tls_key.clone(),
+        token_file: cli.token_file.clone(),
+    }
 }
 
 /// Write to stdout; a closed pipe (`schedctl jobs | head`) is not an error.
@@ -544,7 +429,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         _ => None,
     };
-    let mut client = connect(&cli).await?;
+    let mut client = client::connect(&connect_options(&cli)).await?;
     match cli.command {
         Cmd::Submit(a) => {
             let jobspec = submit_text.unwrap_or_default();
@@ -1473,8 +1358,25 @@ mod tests {
     }
 
     #[test]
-    fn default_socket_is_per_user() {
-        let p = default_socket_path();
-        assert!(p.ends_with("schedd.sock"), "{}", p.display());
+    fn connect_options_follow_the_command_line() {
+        let cli = Cli::try_parse_from([
+            "schedctl",
+            "--uri",
+            "https://h:1",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "status",
+        ])
+        .unwrap();
+        let o = connect_options(&cli);
+        assert_eq!(o.uri.as_deref(), Some("https://h:1"));
+        assert_eq!(
+            (o.tls_cert, o.tls_key, o.tls_ca),
+            (Some("c.pem".into()), Some("k.pem".into()), None)
+        );
+        let f = Failure::from(ClientError::NoSocketPath("unix:".into()));
+        assert!(matches!(f, Failure::Usage(_)), "{f}");
     }
 }
