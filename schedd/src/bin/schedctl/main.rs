@@ -7,22 +7,35 @@
 //! trusting `--tls-ca` or else the system's roots, with `--tls-cert` and
 //! `--tls-key` for mutual TLS). A server error
 //! prints `schedctl: <message> (<CODE>)` and exits 1; a usage error exits 2.
-
-use std::collections::HashMap;
-use std::ffi::CStr;
+//!
+//! This file parses the command line and runs each command; `jobs.rs`
+//! holds the commands of several calls (cancel, wait), `render.rs` prints
+//! what comes back, `shorthand.rs` builds `submit`'s jobspec. The
+//! connection itself is the library's ([`schedd::client`]).
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use sched_proto::v1 as pb;
-use serde_json::{json, Map, Value};
-use tonic::{Code, Status};
+use serde_json::Value;
+use tonic::Status;
 
-use schedd::auth::effective_uid;
-use schedd::client::{self, error_chain, Client, ClientError, ConnectOptions};
+use schedd::client::{self, ClientError, ConnectOptions};
+
+mod jobs;
+mod render;
+mod shorthand;
+
+use jobs::{cancel, wait};
+
+use render::{
+    emit, event_json, event_line, job_json, job_text, jobs_table, key_values, line_ended,
+    match_json, match_note, pretty, stats_json, status_json,
+};
+use shorthand::{parse_duration, submit_jobspec, SubmitArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -178,37 +191,6 @@ enum Cmd {
     },
 }
 
-#[derive(Args, Debug)]
-struct SubmitArgs {
-    /// Nodes to spread the tasks over
-    #[arg(short = 'N', long = "nodes", value_name = "N")]
-    nodes: Option<u64>,
-    /// Tasks (slots) to run [default: 1, or one per node]
-    #[arg(short = 'n', long = "ntasks", value_name = "N")]
-    ntasks: Option<u64>,
-    /// Cores per task [default: 1]
-    #[arg(short = 'c', long = "cores-per-task", value_name = "N")]
-    cores: Option<u64>,
-    /// GPUs per task [default: 0]
-    #[arg(short = 'g', long = "gpus-per-task", value_name = "N")]
-    gpus: Option<u64>,
-    /// Time limit: seconds, or 30s, 5m, 2h, 1d [default: the instance's]
-    #[arg(short = 't', long = "time-limit", value_name = "DURATION")]
-    time: Option<String>,
-    /// Nodes are allocated whole (with -N)
-    #[arg(short = 'x', long)]
-    exclusive: bool,
-    /// A name for the job
-    #[arg(long)]
-    name: Option<String>,
-    /// Jobspec file (YAML or JSON; - = stdin)
-    #[arg(value_name = "FILE")]
-    file: Option<String>,
-    /// The command of the task (after `--`)
-    #[arg(last = true, value_name = "COMMAND")]
-    command: Vec<String>,
-}
-
 /// Job states as the command line spells them.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum StateArg {
@@ -282,21 +264,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Usage(m) | Failure::Other(m) => f.write_str(m),
-            Failure::Rpc(s) => {
-                let mut msg = s.message().to_string();
-                if msg.is_empty() {
-                    msg = s.code().description().to_string();
-                }
-                if let Some(src) = std::error::Error::source(s) {
-                    let chain = error_chain(src);
-                    if chain.starts_with(&msg) {
-                        msg = chain;
-                    } else if !msg.contains(&chain) {
-                        msg = format!("{msg}: {chain}");
-                    }
-                }
-                write!(f, "{msg} ({})", code_name(s.code()))
-            }
+            Failure::Rpc(s) => f.write_str(&render::status_text(s)),
         }
     }
 }
@@ -314,29 +282,6 @@ impl From<ClientError> for Failure {
         } else {
             Failure::Other(e.to_string())
         }
-    }
-}
-
-/// The canonical gRPC name of a status code.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
@@ -391,31 +336,6 @@ fn connect_options(cli: &Cli) -> ConnectOptions {
     }
 }
 
-/// Write to stdout; a closed pipe (`schedctl jobs | head`) is not an error.
-fn emit(text: &str) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::Other(format!("cannot write the output: {e}"))),
-    }
-}
-
-/// Text that ends with exactly one newline (none added to empty text).
-fn line_ended(mut s: String) -> String {
-    if !s.is_empty() && !s.ends_with('\n') {
-        s.push('\n');
-    }
-    s
-}
-
-/// Pretty JSON plus a newline.
-fn pretty(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
-    s.push('\n');
-    s
-}
-
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     // Checks that need no server come first.
     let submit_text = match &cli.command {
@@ -442,66 +362,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 .into_inner();
             emit(&format!("{}\n", r.job_id))?;
         }
-        Cmd::Cancel { ids, all } => {
-            let ids = if all {
-                let me = effective_uid();
-                let jobs = client
-                    .list(pb::ListRequest {
-                        states: vec![pb::JobState::Pending as i32, pb::JobState::Running as i32],
-                        name: String::new(),
-                        limit: 0,
-                    })
-                    .await?
-                    .into_inner()
-                    .jobs;
-                let mine: Vec<u64> = jobs
-                    .iter()
-                    .filter(|j| j.owner_uid == me)
-                    .map(|j| j.job_id)
-                    .collect();
-                if mine.is_empty() {
-                    return Ok(ExitCode::SUCCESS);
-                }
-                mine
-            } else {
-                ids
-            };
-            // One request for all of them; each job's outcome comes back.
-            let failed = if let [id] = ids[..] {
-                match client
-                    .cancel(pb::CancelRequest {
-                        job_id: id,
-                        job_ids: Vec::new(),
-                    })
-                    .await
-                {
-                    Ok(_) => false,
-                    Err(s) => {
-                        eprintln!("schedctl: cancel {id}: {}", Failure::Rpc(s));
-                        true
-                    }
-                }
-            } else {
-                let mut failed = false;
-                for chunk in ids.chunks(schedd::service::MAX_CANCEL_IDS) {
-                    let r = client
-                        .cancel(pb::CancelRequest {
-                            job_id: 0,
-                            job_ids: chunk.to_vec(),
-                        })
-                        .await?
-                        .into_inner();
-                    for o in r.outcomes.iter().filter(|o| !o.error.is_empty()) {
-                        eprintln!("schedctl: cancel {}: {}", o.job_id, o.error);
-                        failed = true;
-                    }
-                }
-                failed
-            };
-            if failed {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
+        Cmd::Cancel { ids, all } => return cancel(&mut client, ids, all).await,
         Cmd::Jobs {
             states,
             name,
@@ -611,23 +472,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 .await?
                 .into_inner();
             if json {
-                emit(&pretty(&json!({
-                    "job_id": r.job_id,
-                    "at": r.at,
-                    "reserved": r.reserved,
-                    "r": r.r,
-                    "elapsed": r.elapsed,
-                })))?;
+                emit(&pretty(&match_json(&r)))?;
             } else {
                 emit(&line_ended(r.r.clone()))?;
-                let what = if r.job_id == 0 {
-                    "matched (nothing booked)".to_string()
-                } else if r.reserved {
-                    format!("job {} reserved", r.job_id)
-                } else {
-                    format!("job {} allocated", r.job_id)
-                };
-                eprintln!("{what} at {} ({:.6} s)", r.at, r.elapsed);
+                eprintln!("{}", match_note(&r));
             }
         }
         Cmd::Stats { json } => {
@@ -653,649 +501,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `wait ID` / `wait --any`: the job's final state decides the exit status.
-async fn wait(client: &mut Client, id: Option<u64>, any: bool) -> Result<ExitCode, Failure> {
-    let req = match (id, any) {
-        (Some(id), false) => pb::WatchRequest {
-            job_id: id,
-            kinds: vec![],
-            max_events: 0,
-        },
-        (None, true) => pb::WatchRequest {
-            job_id: 0,
-            kinds: vec![
-                pb::EventKind::Finish as i32,
-                pb::EventKind::Cancel as i32,
-                pb::EventKind::Exception as i32,
-            ],
-            max_events: 0,
-        },
-        _ => return Err(Failure::Usage("wait takes a job id or --any".into())),
-    };
-    let mut stream = client.watch(req).await?.into_inner();
-    while let Some(ev) = stream.message().await? {
-        let state = pb::JobState::try_from(ev.state).unwrap_or(pb::JobState::Unspecified);
-        if !matches!(
-            state,
-            pb::JobState::Finished | pb::JobState::Canceled | pb::JobState::Failed
-        ) {
-            continue;
-        }
-        if any {
-            emit(&format!("{}\n", ev.job_id))?;
-        }
-        let detail = if ev.detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", ev.detail)
-        };
-        eprintln!("job {} {}{detail}", ev.job_id, state_name(ev.state));
-        return Ok(if state == pb::JobState::Finished {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
-    }
-    Err(Failure::Other(match id {
-        Some(id) => format!("the event stream ended before job {id} did"),
-        None => "the event stream ended before any job did".into(),
-    }))
-}
-
-/// `PENDING`, `RUNNING`, ... for a proto job state.
-fn state_name(state: i32) -> String {
-    match pb::JobState::try_from(state) {
-        Ok(pb::JobState::Unspecified) | Err(_) => format!("unknown({state})"),
-        Ok(s) => s.as_str_name().trim_start_matches("JOB_STATE_").to_string(),
-    }
-}
-
-/// `SUBMIT`, `ALLOC`, ... for a proto event kind.
-fn kind_name(kind: i32) -> String {
-    match pb::EventKind::try_from(kind) {
-        Ok(pb::EventKind::Unspecified) | Err(_) => format!("unknown({kind})"),
-        Ok(k) => k
-            .as_str_name()
-            .trim_start_matches("EVENT_KIND_")
-            .to_string(),
-    }
-}
-
-/// The name of a user, when this host knows it.
-fn user_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    // SAFETY: passwd is plain data (pointers into `buf` once filled);
-    // getpwuid_r writes only into `pwd`, `buf` (of the length given) and
-    // `result`, and `pw_name` is read only when it succeeded.
-    unsafe {
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return None;
-        }
-        Some(CStr::from_ptr(pwd.pw_name).to_string_lossy().into_owned())
-    }
-}
-
-/// A time column: `-` for 0 (not yet).
-fn time_cell(t: i64) -> String {
-    if t == 0 {
-        "-".into()
-    } else {
-        instant(t)
-    }
-}
-
-/// A job's start: 0 is a real start under a simulated clock, so it shows
-/// whenever the job ran.
-fn start_cell(j: &pb::JobInfo) -> String {
-    let ran = j.state == pb::JobState::Running as i32 || j.state == pb::JobState::Finished as i32;
-    if ran {
-        instant(j.start_time)
-    } else {
-        time_cell(j.start_time)
-    }
-}
-
-/// Instance time as people read it: Unix times (the wall clock) as UTC
-/// date and time, simulated seconds as they are.
-fn instant(t: i64) -> String {
-    if t < 1_000_000_000 {
-        return t.to_string();
-    }
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// The `jobs` table: ID NAME OWNER STATE SUBMIT START END REASON.
-fn jobs_table(jobs: &[pb::JobInfo]) -> String {
-    let mut names: HashMap<u32, String> = HashMap::new();
-    let mut rows: Vec<[String; 8]> = vec![[
-        "ID".into(),
-        "NAME".into(),
-        "OWNER".into(),
-        "STATE".into(),
-        "SUBMIT".into(),
-        "START".into(),
-        "END".into(),
-        "REASON".into(),
-    ]];
-    for j in jobs {
-        let owner = names
-            .entry(j.owner_uid)
-            .or_insert_with(|| user_name(j.owner_uid).unwrap_or_else(|| j.owner_uid.to_string()))
-            .clone();
-        rows.push([
-            j.job_id.to_string(),
-            if j.name.is_empty() {
-                "-".into()
-            } else {
-                j.name.clone()
-            },
-            owner,
-            state_name(j.state),
-            instant(j.submit_time),
-            start_cell(j),
-            time_cell(j.end_time),
-            j.reason.replace('\n', " "),
-        ]);
-    }
-    let mut widths = [0usize; 8];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row.iter()) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i == 7 {
-                line.push_str(cell);
-            } else {
-                let pad = widths[i] - cell.chars().count();
-                // Numbers right-aligned, text left-aligned.
-                if matches!(i, 0 | 4 | 5 | 6) {
-                    line.push_str(&" ".repeat(pad));
-                    line.push_str(cell);
-                } else {
-                    line.push_str(cell);
-                    line.push_str(&" ".repeat(pad));
-                }
-                line.push_str("  ");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// A job as JSON; `full` adds R and the jobspec (Info has them, List not),
-/// as the strings the protocol carries.
-fn job_json(j: &pb::JobInfo, full: bool) -> Value {
-    let mut m = Map::new();
-    m.insert("job_id".into(), json!(j.job_id));
-    m.insert("name".into(), json!(j.name));
-    m.insert("owner_uid".into(), json!(j.owner_uid));
-    m.insert("state".into(), json!(state_name(j.state)));
-    m.insert("submit_time".into(), json!(j.submit_time));
-    m.insert("start_time".into(), json!(j.start_time));
-    m.insert("end_time".into(), json!(j.end_time));
-    m.insert("duration".into(), json!(j.duration));
-    m.insert("reason".into(), json!(j.reason));
-    m.insert("reserved_at".into(), json!(j.reserved_at));
-    m.insert("exit_code".into(), json!(j.exit_code));
-    if full {
-        m.insert("r".into(), json!(j.r));
-        m.insert("jobspec".into(), json!(j.jobspec));
-    }
-    Value::Object(m)
-}
-
-/// `info` as text: a field per line, then the jobspec and R.
-fn job_text(j: &pb::JobInfo) -> String {
-    let owner = match user_name(j.owner_uid) {
-        Some(n) => format!("{} ({n})", j.owner_uid),
-        None => j.owner_uid.to_string(),
-    };
-    let mut out = String::new();
-    let mut field = |k: &str, v: String| {
-        let line = format!("{k:<12} {v}");
-        out.push_str(line.trim_end());
-        out.push('\n');
-    };
-    field("job_id:", j.job_id.to_string());
-    field("name:", j.name.clone());
-    field("owner:", owner);
-    field("state:", state_name(j.state));
-    field("submit_time:", instant(j.submit_time));
-    field("start_time:", start_cell(j));
-    field("end_time:", time_cell(j.end_time));
-    field("duration:", j.duration.to_string());
-    field("reserved_at:", time_cell(j.reserved_at));
-    field("exit_code:", j.exit_code.to_string());
-    field("reason:", j.reason.clone());
-    let block = |title: &str, text: &str| {
-        let mut s = format!("{title}\n");
-        for l in text.trim_end().lines() {
-            s.push_str("  ");
-            s.push_str(l);
-            s.push('\n');
-        }
-        s
-    };
-    if !j.jobspec.is_empty() {
-        out.push_str(&block("jobspec:", &j.jobspec));
-    }
-    if !j.r.is_empty() {
-        let r = match serde_json::from_str::<Value>(&j.r) {
-            Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_else(|_| j.r.clone()),
-            Err(_) => j.r.clone(),
-        };
-        out.push_str(&block("R:", &r));
-    }
-    out
-}
-
-/// An event as a line: TIME JOB KIND STATE [at=AT] [DETAIL].
-fn event_line(ev: &pb::JobEvent) -> String {
-    let mut s = format!(
-        "{} {} {} {}",
-        ev.time,
-        ev.job_id,
-        kind_name(ev.kind),
-        state_name(ev.state)
-    );
-    if ev.at != 0 {
-        s.push_str(&format!(" at={}", ev.at));
-    }
-    if !ev.detail.is_empty() {
-        s.push(' ');
-        s.push_str(&ev.detail.replace('\n', " "));
-    }
-    s.push('\n');
-    s
-}
-
-/// An event as a JSON object.
-fn event_json(ev: &pb::JobEvent) -> Value {
-    json!({
-        "job_id": ev.job_id,
-        "kind": kind_name(ev.kind),
-        "time": ev.time,
-        "state": state_name(ev.state),
-        "at": ev.at,
-        "detail": ev.detail,
-    })
-}
-
-/// Stats as JSON.
-fn stats_json(s: &pb::StatsResponse) -> Value {
-    json!({
-        "pending": s.pending,
-        "running": s.running,
-        "finished": s.finished,
-        "canceled": s.canceled,
-        "failed": s.failed,
-        "submitted_total": s.submitted_total,
-        "allocated_total": s.allocated_total,
-        "released_total": s.released_total,
-        "submit_rate": s.submit_rate,
-        "alloc_rate": s.alloc_rate,
-        "match_p50_us": s.match_p50_us,
-        "match_p90_us": s.match_p90_us,
-        "match_p99_us": s.match_p99_us,
-        "match_max_us": s.match_max_us,
-        "queue_depth": s.queue_depth,
-        "uptime_s": s.uptime_s,
-    })
-}
-
-/// Status as JSON.
-fn status_json(s: &pb::StatusResponse) -> Value {
-    json!({
-        "version": s.version,
-        "owner_uid": s.owner_uid,
-        "clock": s.clock,
-        "now": s.now,
-        "policy": s.policy,
-        "queue_policy": s.queue_policy,
-        "vertices": s.vertices,
-        "nodes": s.nodes,
-        "nodes_up": s.nodes_up,
-        "pending": s.pending,
-        "running": s.running,
-        "source": s.source,
-    })
-}
-
-/// A flat JSON object as aligned `key: value` lines.
-fn key_values(v: &Value) -> String {
-    let Some(m) = v.as_object() else {
-        return pretty(v);
-    };
-    let width = m.keys().map(|k| k.len()).max().unwrap_or(0) + 1;
-    let mut out = String::new();
-    for (k, v) in m {
-        let shown = match v {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => match n.as_f64() {
-                Some(f) if !n.is_i64() && !n.is_u64() => format!("{f:.3}"),
-                _ => n.to_string(),
-            },
-            other => other.to_string(),
-        };
-        let line = format!("{:<width$} {shown}", format!("{k}:"));
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The jobspec text `submit` sends: the file, or the shorthand's.
-fn submit_jobspec(a: &SubmitArgs) -> Result<String, Failure> {
-    let shaped = a.nodes.is_some()
-        || a.ntasks.is_some()
-        || a.cores.is_some()
-        || a.gpus.is_some()
-        || a.time.is_some()
-        || a.exclusive;
-    match (&a.file, a.command.is_empty()) {
-        (Some(_), false) => Err(Failure::Usage(
-            "submit takes a jobspec FILE or a command after --, not both".into(),
-        )),
-        (Some(file), true) => {
-            if shaped {
-                return Err(Failure::Usage(
-                    "-N/-n/-c/-g/-t/-x shape a command given after --, not a jobspec FILE".into(),
-                ));
-            }
-            read_text(file)
-        }
-        (None, true) => Err(Failure::Usage(
-            "submit needs a jobspec FILE (- = stdin) or a command after --".into(),
-        )),
-        (None, false) => {
-            let duration = match &a.time {
-                Some(t) => parse_duration(t).map_err(Failure::Usage)?,
-                None => 0,
-            };
-            let shape = Shape {
-                nodes: a.nodes,
-                ntasks: a.ntasks,
-                cores_per_task: a.cores.unwrap_or(1),
-                gpus_per_task: a.gpus.unwrap_or(0),
-                duration,
-                exclusive: a.exclusive,
-            };
-            let js = shorthand_jobspec(&shape, &a.command).map_err(Failure::Usage)?;
-            Ok(serde_json::to_string(&js).unwrap_or_default())
-        }
-    }
-}
-
-/// The shape the `submit` shorthand asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Shape {
-    nodes: Option<u64>,
-    ntasks: Option<u64>,
-    cores_per_task: u64,
-    gpus_per_task: u64,
-    /// Seconds; 0 = the instance's default.
-    duration: u64,
-    exclusive: bool,
-}
-
-/// The RFC 14 version 1 jobspec `flux submit` builds for a shape: a slot
-/// per task holding its cores (and GPUs); with a node count, nodes holding
-/// ceil(ntasks / nodes) slots each, and the tasks counted in total when they
-/// do not divide evenly.
-fn shorthand_jobspec(shape: &Shape, command: &[String]) -> Result<Value, String> {
-    if command.is_empty() {
-        return Err("no command given after --".into());
-    }
-    if shape.cores_per_task == 0 {
-        return Err("-c/--cores-per-task must be at least 1".into());
-    }
-    let ntasks = shape.ntasks.or(shape.nodes).unwrap_or(1);
-    if ntasks == 0 {
-        return Err("-n/--ntasks must be at least 1".into());
-    }
-    if shape.exclusive && shape.nodes.is_none() {
-        return Err("-x/--exclusive needs -N/--nodes".into());
-    }
-    let mut with = vec![json!({"type": "core", "count": shape.cores_per_task})];
-    if shape.gpus_per_task > 0 {
-        with.push(json!({"type": "gpu", "count": shape.gpus_per_task}));
-    }
-    let (resources, task_count) = match shape.nodes {
-        None => (
-            json!({"type": "slot", "count": ntasks, "label": "task", "with": with}),
-            json!({"per_slot": 1}),
-        ),
-        Some(0) => return Err("-N/--nodes must be at least 1".into()),
-        Some(nodes) => {
-            if nodes > ntasks {
-                return Err(format!(
-                    "node count ({nodes}) must not exceed the task count ({ntasks})"
-                ));
-            }
-            let per_node = ntasks.div_ceil(nodes);
-            let count = if per_node * nodes == ntasks {
-                json!({"per_slot": 1})
-            } else {
-                json!({"total": ntasks})
-            };
-            let slot = json!({"type": "slot", "count": per_node, "label": "task", "with": with});
-            let mut node = json!({"type": "node", "count": nodes, "with": [slot]});
-            if shape.exclusive {
-                node["exclusive"] = json!(true);
-            }
-            (node, count)
-        }
-    };
-    Ok(json!({
-        "version": 1,
-        "resources": [resources],
-        "tasks": [{"command": command, "slot": "task", "count": task_count}],
-        "attributes": {"system": {"duration": shape.duration}},
-    }))
-}
-
-/// Seconds from `90`, `30s`, `5m`, `2h`, `1d` or fractions such as `1.5h`
-/// (rounded up to whole seconds).
-fn parse_duration(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let bad = || format!("bad duration {text:?}: use seconds or a number with s, m, h or d");
-    let (num, unit) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c),
-        Some(_) => (t, 's'),
-        None => return Err(bad()),
-    };
-    let mult = match unit {
-        's' => 1.0,
-        'm' => 60.0,
-        'h' => 3600.0,
-        'd' => 86400.0,
-        _ => return Err(bad()),
-    };
-    if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(bad());
-    }
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = (n * mult).ceil();
-    if !secs.is_finite() || secs > 1e15 {
-        return Err(format!("duration {text:?} is too long"));
-    }
-    Ok(secs as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn instants_read_as_utc_or_as_simulated_seconds() {
-        assert_eq!(instant(0), "0");
-        assert_eq!(instant(3600), "3600");
-        assert_eq!(instant(1_000_000_000), "2001-09-09T01:46:40Z");
-        assert_eq!(instant(1_795_312_486), "2026-11-22T01:54:46Z");
-        assert_eq!(instant(1_078_012_800), "2004-02-29T00:00:00Z");
-    }
-
-    fn shape(nodes: Option<u64>, ntasks: Option<u64>, c: u64, g: u64) -> Shape {
-        Shape {
-            nodes,
-            ntasks,
-            cores_per_task: c,
-            gpus_per_task: g,
-            duration: 0,
-            exclusive: false,
-        }
-    }
-
-    fn cmd(words: &[&str]) -> Vec<String> {
-        words.iter().map(|w| w.to_string()).collect()
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90"), Ok(90));
-        assert_eq!(parse_duration("30s"), Ok(30));
-        assert_eq!(parse_duration("5m"), Ok(300));
-        assert_eq!(parse_duration("2h"), Ok(7200));
-        assert_eq!(parse_duration("1d"), Ok(86400));
-        assert_eq!(parse_duration("1.5m"), Ok(90));
-        assert_eq!(parse_duration("0.1"), Ok(1));
-        assert_eq!(parse_duration("0"), Ok(0));
-        for bad in ["", "s", "-5", "5x", "1e3", "abc", "5 m", "inf", "1..2"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
-        }
-        assert!(parse_duration("99999999999999999999d").is_err());
-    }
-
-    #[test]
-    fn slots_only_like_flux_submit() {
-        let js = shorthand_jobspec(&shape(None, Some(4), 2, 0), &cmd(&["hostname"])).unwrap();
-        assert_eq!(
-            js,
-            json!({
-                "version": 1,
-                "resources": [{"type": "slot", "count": 4, "label": "task",
-                               "with": [{"type": "core", "count": 2}]}],
-                "tasks": [{"command": ["hostname"], "slot": "task", "count": {"per_slot": 1}}],
-                "attributes": {"system": {"duration": 0}},
-            })
-        );
-        // The defaults: one task of one core.
-        let js = shorthand_jobspec(&shape(None, None, 1, 0), &cmd(&["true"])).unwrap();
-        assert_eq!(js["resources"][0]["count"], json!(1));
-    }
-
-    #[test]
-    fn nodes_tasks_cores_gpus() {
-        let mut s = shape(Some(2), Some(4), 2, 1);
-        s.duration = 300;
-        let js = shorthand_jobspec(&s, &cmd(&["app", "-v"])).unwrap();
-        assert_eq!(
-            js,
-            json!({
-                "version": 1,
-                "resources": [{"type": "node", "count": 2, "with": [
-                    {"type": "slot", "count": 2, "label": "task", "with": [
-                        {"type": "core", "count": 2}, {"type": "gpu", "count": 1}]}]}],
-                "tasks": [{"command": ["app", "-v"], "slot": "task", "count": {"per_slot": 1}}],
-                "attributes": {"system": {"duration": 300}},
-            })
-        );
-        // What schedd parses.
-        let text = serde_json::to_string(&js).unwrap();
-        let parsed = matcher::Jobspec::parse(&text).expect("a valid jobspec");
-        assert_eq!(parsed.duration, 300);
-        assert_eq!(parsed.tasks[0].command, cmd(&["app", "-v"]));
-    }
-
-    #[test]
-    fn uneven_tasks_count_in_total_and_nodes_default_ntasks() {
-        let js = shorthand_jobspec(&shape(Some(2), Some(3), 1, 0), &cmd(&["x"])).unwrap();
-        assert_eq!(js["resources"][0]["with"][0]["count"], json!(2));
-        assert_eq!(js["tasks"][0]["count"], json!({"total": 3}));
-        // -N alone: a task per node.
-        let js = shorthand_jobspec(&shape(Some(3), None, 1, 0), &cmd(&["x"])).unwrap();
-        assert_eq!(js["resources"][0]["count"], json!(3));
-        assert_eq!(js["resources"][0]["with"][0]["count"], json!(1));
-        assert!(js["resources"][0].get("exclusive").is_none());
-        let mut s = shape(Some(1), None, 1, 0);
-        s.exclusive = true;
-        let js = shorthand_jobspec(&s, &cmd(&["x"])).unwrap();
-        assert_eq!(js["resources"][0]["exclusive"], json!(true));
-    }
-
-    #[test]
-    fn bad_shapes_are_refused() {
-        let c = cmd(&["x"]);
-        assert!(shorthand_jobspec(&shape(Some(4), Some(2), 1, 0), &c).is_err());
-        assert!(shorthand_jobspec(&shape(Some(0), None, 1, 0), &c).is_err());
-        assert!(shorthand_jobspec(&shape(None, Some(0), 1, 0), &c).is_err());
-        assert!(shorthand_jobspec(&shape(None, None, 0, 0), &c).is_err());
-        assert!(shorthand_jobspec(&shape(None, None, 1, 0), &[]).is_err());
-        let mut s = shape(None, Some(2), 1, 0);
-        s.exclusive = true;
-        assert!(shorthand_jobspec(&s, &c).is_err());
-    }
-
-    #[test]
-    fn command_line_shapes() {
-        let cli = Cli::try_parse_from([
-            "schedctl", "submit", "-N2", "-n4", "-c2", "-g1", "-t", "5m", "--name", "job", "--",
-            "app", "--flag",
-        ])
-        .unwrap();
-        let Cmd::Submit(a) = &cli.command else {
-            panic!("not submit: {cli:?}")
-        };
-        assert_eq!(
-            (a.nodes, a.ntasks, a.cores, a.gpus),
-            (Some(2), Some(4), Some(2), Some(1))
-        );
-        assert_eq!(a.command, cmd(&["app", "--flag"]));
-        let text = submit_jobspec(a).unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["attributes"]["system"]["duration"], json!(300));
-        // A file and a command, or neither: usage errors.
-        let both = Cli::try_parse_from(["schedctl", "submit", "f.yaml", "--", "x"]).unwrap();
-        let Cmd::Submit(a) = &both.command else {
-            panic!()
-        };
-        assert!(matches!(submit_jobspec(a), Err(Failure::Usage(_))));
-        let none = Cli::try_parse_from(["schedctl", "submit"]).unwrap();
-        let Cmd::Submit(a) = &none.command else {
-            panic!()
-        };
-        assert!(matches!(submit_jobspec(a), Err(Failure::Usage(_))));
-        let shaped = Cli::try_parse_from(["schedctl", "submit", "-n2", "f.yaml"]).unwrap();
-        let Cmd::Submit(a) = &shaped.command else {
-            panic!()
-        };
-        assert!(matches!(submit_jobspec(a), Err(Failure::Usage(_))));
-    }
 
     #[test]
     fn other_command_lines() {
@@ -1331,30 +539,6 @@ mod tests {
             panic!()
         };
         assert_eq!(expr.join(" "), "status=up and sched-now=free");
-    }
-
-    #[test]
-    fn names_and_json() {
-        assert_eq!(state_name(pb::JobState::Canceled as i32), "CANCELED");
-        assert_eq!(state_name(42), "unknown(42)");
-        assert_eq!(kind_name(pb::EventKind::Exception as i32), "EXCEPTION");
-        assert_eq!(code_name(Code::FailedPrecondition), "FAILED_PRECONDITION");
-        let f = Failure::Rpc(Status::not_found("job 9: no such job"));
-        assert_eq!(f.to_string(), "job 9: no such job (NOT_FOUND)");
-        let info = pb::JobInfo {
-            job_id: 3,
-            state: pb::JobState::Running as i32,
-            r: r#"{"version": 1}"#.into(),
-            ..Default::default()
-        };
-        let v = job_json(&info, true);
-        assert_eq!(v["state"], json!("RUNNING"));
-        assert_eq!(v["r"], json!(r#"{"version": 1}"#));
-        assert!(job_json(&info, false).get("r").is_none());
-        let table = jobs_table(&[info]);
-        let mut lines = table.lines();
-        assert!(lines.next().unwrap().starts_with("ID  NAME"), "{table}");
-        assert!(lines.next().unwrap().contains("RUNNING"), "{table}");
     }
 
     #[test]
