@@ -6,8 +6,10 @@
 //! tokio worker. The thread takes commands in batches: a batch runs inside
 //! one journal transaction and its replies go out only after the commit,
 //! so nothing is acknowledged that a crash could lose (group commit). A
-//! commit that fails stops the daemon (fail-stop): the journal then holds
-//! exactly what was acknowledged, and a restart replays it.
+//! commit that fails stops the thread at once (fail-stop): the batch's
+//! replies carry the journal error, nothing else is served, and the
+//! thread ends with [`Fatal`], on which the daemon exits. The journal then
+//! holds exactly what was acknowledged, and a restart replays it.
 //!
 //! Scheduling runs between batches in chunks of [`SCHED_CHUNK`] jobs, so
 //! commands that arrive during a long pass wait at most one chunk.
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use matcher::MatchOp;
 use tokio::sync::{broadcast, oneshot};
-use tracing::{error, info};
+use tracing::info;
 
 use crate::executor::Exit;
 use crate::instance::{
@@ -108,6 +110,16 @@ pub enum Command {
     Shutdown,
 }
 
+/// Why the instance thread stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum Fatal {
+    /// A batch's commit failed: what is in memory is ahead of the journal,
+    /// so nothing more may be acknowledged. The batch's replies carried
+    /// the error.
+    #[error("journal commit failed: {0}")]
+    Commit(InstanceError),
+}
+
 /// The handlers' side of the actor: cheap to clone.
 #[derive(Clone)]
 pub struct Handle {
@@ -149,14 +161,55 @@ impl Handle {
     }
 }
 
-/// Start the instance thread. The returned join handle ends after a
-/// [`Command::Shutdown`] or when every [`Handle`] is dropped.
-pub fn spawn(instance: Instance) -> std::io::Result<(Handle, thread::JoinHandle<()>)> {
+/// The instance thread, as the one who started it holds it.
+#[derive(Debug)]
+pub struct Actor {
+    join: thread::JoinHandle<Result<(), Fatal>>,
+    /// Told when the thread stops with a [`Fatal`] error (dropped untold
+    /// when it ends otherwise); `None` once seen.
+    fatal: Option<oneshot::Receiver<()>>,
+}
+
+impl Actor {
+    /// Resolves once the thread has stopped with a [`Fatal`] error (then
+    /// [`Actor::join`] returns it); never when it ends otherwise.
+    pub async fn failed(&mut self) {
+        let told = match &mut self.fatal {
+            Some(rx) => rx.await.is_ok(),
+            None => false,
+        };
+        self.fatal = None;
+        if !told {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Wait for the thread to end: Err(Fatal) when it stopped on its own
+    /// after a failed commit; the outer Err when it panicked.
+    pub fn join(self) -> thread::Result<Result<(), Fatal>> {
+        self.join.join()
+    }
+}
+
+/// Start the instance thread. It ends after a [`Command::Shutdown`], when
+/// every [`Handle`] is dropped, or on a [`Fatal`] error.
+pub fn spawn(instance: Instance) -> std::io::Result<(Handle, Actor)> {
     let (tx, rx) = mpsc::channel();
+    let (fatal_tx, fatal) = oneshot::channel();
     let join = thread::Builder::new()
         .name("instance".into())
-        .spawn(move || run(instance, rx))?;
-    Ok((Handle { tx }, join))
+        .spawn(move || {
+            let outcome = run(instance, rx);
+            if outcome.is_err() {
+                let _ = fatal_tx.send(());
+            }
+            outcome
+        })?;
+    let actor = Actor {
+        join,
+        fatal: Some(fatal),
+    };
+    Ok((Handle { tx }, actor))
 }
 
 /// A reply to send once the batch is committed.
@@ -174,7 +227,7 @@ fn defer<T: Send + 'static>(reply: Reply<T>, result: Result<T, InstanceError>) -
     })
 }
 
-fn run(mut inst: Instance, rx: mpsc::Receiver<Command>) {
+fn run(mut inst: Instance, rx: mpsc::Receiver<Command>) -> Result<(), Fatal> {
     let (events, _) = broadcast::channel::<Event>(EVENT_BUFFER);
     let mut carry: Option<Command> = None;
     // Scheduling work left over from the last chunk.
@@ -236,11 +289,12 @@ fn run(mut inst: Instance, rx: mpsc::Receiver<Command>) {
         for d in replies {
             d(commit_error.as_deref());
         }
-        if let Some(e) = commit_error {
+        if let Err(e) = commit {
             // What is in memory is ahead of the journal: stop rather than
-            // acknowledge anything a restart would not know.
-            error!(error = %e, "journal commit failed; stopping");
-            std::process::exit(70);
+            // acknowledge anything a restart would not know. The commands
+            // still queued are dropped unanswered, this batch's events
+            // unpublished.
+            return Err(Fatal::Commit(e));
         }
         for e in inst.take_events() {
             let _ = events.send(e);
@@ -257,6 +311,7 @@ fn run(mut inst: Instance, rx: mpsc::Receiver<Command>) {
         }
     }
     info!("instance thread stopped");
+    Ok(())
 }
 
 /// Serve one command; its reply is deferred until the batch commits.
@@ -352,4 +407,95 @@ fn serve(
             return None;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::clock::SimClock;
+    use crate::executor::SimExecutor;
+    use crate::instance::Config;
+    use crate::journal::{JobRecord, Journal};
+
+    const JOBSPEC: &str = "version: 9999
+resources:
+  - type: slot
+    count: 1
+    label: task
+    with:
+      - {type: core, count: 1}
+tasks:
+  - command: [app]
+    slot: task
+    count: {per_slot: 1}
+";
+
+    #[test]
+    fn a_failed_commit_answers_the_error_and_stops_the_thread() {
+        let dir = std::env::temp_dir().join(format!("quiver-actor-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/four.yaml");
+        let inst = Instance::new(
+            resource_graph::load_grug(&recipe).unwrap(),
+            "four".into(),
+            Config::default(),
+            Box::new(SimClock::new(0)),
+            Box::new(SimExecutor),
+            Some(Journal::open(&dir).unwrap()),
+        )
+        .unwrap();
+        // Another writer takes job id 1, the instance's next: its submit
+        // fails in the journal, and so does the batch's commit.
+        let mut other = Journal::open(&dir).unwrap();
+        other
+            .submit(&JobRecord {
+                id: 1,
+                name: String::new(),
+                owner: 1,
+                submit_time: 0,
+                jobspec: JOBSPEC.into(),
+                duration: 10,
+                by_match: false,
+                state: "pending".into(),
+                start_time: 0,
+                end_time: 0,
+                reason: String::new(),
+                exit_code: 0,
+            })
+            .unwrap();
+        let (handle, mut actor) = spawn(inst).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let submitted = handle
+                .call(|reply| Command::Submit {
+                    owner: 1,
+                    name: String::new(),
+                    jobspec: JOBSPEC.into(),
+                    reply,
+                })
+                .await;
+            assert!(
+                matches!(
+                    submitted,
+                    Err(CallError::Instance(InstanceError::Journal(_)))
+                ),
+                "{submitted:?}"
+            );
+            actor.failed().await;
+            let after = handle.call(|reply| Command::Status { reply }).await;
+            assert!(matches!(after, Err(CallError::Gone)), "{after:?}");
+        });
+        let outcome = actor.join().expect("no panic");
+        assert!(matches!(
+            outcome,
+            Err(Fatal::Commit(InstanceError::Journal(_)))
+        ));
+        drop(other);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

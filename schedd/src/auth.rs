@@ -1,9 +1,9 @@
 //! Who may talk to an instance, and who the caller is.
 //!
 //! On the Unix socket (the local connector) the kernel tells us the
-//! caller's uid (SO_PEERCRED): a job records it as its owner, and only its
-//! owner or the instance owner may cancel or change it. The socket is
-//! owner-only unless `--socket-mode` opens it to others.
+//! caller's uid (SO_PEERCRED): a job records it as its owner. What each
+//! caller may then do is [`crate::authz`]'s. The socket is owner-only
+//! unless `--socket-mode` opens it to others.
 //!
 //! TCP has no uid: a TCP caller that passed the instance's check (TLS with
 //! a client certificate signed by `--tls-client-ca`, or the shared token
@@ -17,6 +17,23 @@ use std::path::{Path, PathBuf};
 use tonic::service::Interceptor;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Status};
+
+/// Why a token file or a socket mode was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The token file could not be read.
+    #[error("{}: {source}", path.display())]
+    TokenUnreadable { path: PathBuf, source: io::Error },
+    /// The token file is open to group or others.
+    #[error("{}: readable by group or others (mode {mode:o}); chmod 600 it", path.display())]
+    TokenOpen { path: PathBuf, mode: u32 },
+    /// The token is too short to be a secret.
+    #[error("{}: the token is {len} characters; use at least 16", path.display())]
+    TokenShort { path: PathBuf, len: usize },
+    /// Not an octal permission mode.
+    #[error("--socket-mode: '{0}' is not an octal mode like 600")]
+    BadMode(String),
+}
 
 /// The identity a call carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,23 +71,25 @@ impl std::fmt::Debug for TokenCheck {
 impl TokenCheck {
     /// Read the token from `path` (surrounding white space is not part of
     /// it). The file must not be readable by others.
-    pub fn from_file(path: &Path) -> Result<TokenCheck, String> {
-        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn from_file(path: &Path) -> Result<TokenCheck, AuthError> {
+        let unreadable = |source| AuthError::TokenUnreadable {
+            path: path.to_owned(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(unreadable)?;
         if meta.permissions().mode() & 0o077 != 0 {
-            return Err(format!(
-                "{}: readable by group or others (mode {:o}); chmod 600 it",
-                path.display(),
-                meta.permissions().mode() & 0o777
-            ));
+            return Err(AuthError::TokenOpen {
+                path: path.to_owned(),
+                mode: meta.permissions().mode() & 0o777,
+            });
         }
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(unreadable)?;
         let token = text.trim();
         if token.len() < 16 {
-            return Err(format!(
-                "{}: the token is {} characters; use at least 16",
-                path.display(),
-                token.len()
-            ));
+            return Err(AuthError::TokenShort {
+                path: path.to_owned(),
+                len: token.len(),
+            });
         }
         Ok(TokenCheck {
             token: std::sync::Arc::new(token.as_bytes().to_vec()),
@@ -112,12 +131,6 @@ pub fn default_socket_path() -> PathBuf {
     }
 }
 
-/// Whether `caller` administers an instance owned by `owner`: the owner
-/// or root.
-pub fn is_admin(caller: u32, owner: u32) -> bool {
-    caller == owner || caller == 0
-}
-
 /// This process's effective uid.
 pub fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -149,11 +162,11 @@ pub fn bind_unix(path: &Path, mode: u32) -> io::Result<tokio::net::UnixListener>
 }
 
 /// Parse an octal mode such as `600` or `0660`.
-pub fn parse_mode(s: &str) -> Result<u32, String> {
+pub fn parse_mode(s: &str) -> Result<u32, AuthError> {
     u32::from_str_radix(s.trim_start_matches("0o"), 8)
         .ok()
         .filter(|m| *m <= 0o777)
-        .ok_or_else(|| format!("--socket-mode: '{s}' is not an octal mode like 600"))
+        .ok_or_else(|| AuthError::BadMode(s.to_owned()))
 }
 
 #[cfg(test)]
@@ -178,10 +191,13 @@ mod tests {
 
     #[test]
     fn modes_are_octal() {
-        assert_eq!(parse_mode("600"), Ok(0o600));
-        assert_eq!(parse_mode("0666"), Ok(0o666));
+        assert_eq!(parse_mode("600").ok(), Some(0o600));
+        assert_eq!(parse_mode("0666").ok(), Some(0o666));
         assert!(parse_mode("999").is_err());
-        assert!(parse_mode("rw").is_err());
+        assert_eq!(
+            parse_mode("rw").unwrap_err().to_string(),
+            "--socket-mode: 'rw' is not an octal mode like 600"
+        );
     }
 
     #[test]
@@ -191,13 +207,18 @@ mod tests {
         let f = dir.join("token");
         std::fs::write(&f, "0123456789abcdef0123\n").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(TokenCheck::from_file(&f).unwrap_err().contains("chmod 600"));
+        let open = TokenCheck::from_file(&f).unwrap_err().to_string();
+        assert!(open.ends_with("(mode 644); chmod 600 it"), "{open}");
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(TokenCheck::from_file(&f).is_ok());
         std::fs::write(&f, "short").unwrap();
-        assert!(TokenCheck::from_file(&f)
-            .unwrap_err()
-            .contains("at least 16"));
+        let short = TokenCheck::from_file(&f).unwrap_err().to_string();
+        assert!(
+            short.ends_with("the token is 5 characters; use at least 16"),
+            "{short}"
+        );
+        let gone = TokenCheck::from_file(&dir.join("none")).unwrap_err();
+        assert!(matches!(gone, AuthError::TokenUnreadable { .. }), "{gone}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

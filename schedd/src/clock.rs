@@ -13,7 +13,21 @@ pub trait Clock: Send {
     /// "wall" or "sim".
     fn kind(&self) -> &'static str;
     /// Move a simulated clock forward; Err for the wall clock.
-    fn advance(&mut self, secs: i64) -> Result<i64, String>;
+    fn advance(&mut self, secs: i64) -> Result<i64, ClockError>;
+}
+
+/// Why a clock would not move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError {
+    /// The wall clock moves by itself.
+    #[error("the wall clock cannot be moved (only a simulated clock can)")]
+    Wall,
+    /// Time only moves forward.
+    #[error("cannot move time backwards ({secs} s)")]
+    Backwards {
+        /// The (negative) seconds asked for.
+        secs: i64,
+    },
 }
 
 /// The system's clock: Unix seconds.
@@ -32,8 +46,8 @@ impl Clock for WallClock {
         "wall"
     }
 
-    fn advance(&mut self, _secs: i64) -> Result<i64, String> {
-        Err("the wall clock cannot be moved (only a simulated clock can)".into())
+    fn advance(&mut self, _secs: i64) -> Result<i64, ClockError> {
+        Err(ClockError::Wall)
     }
 }
 
@@ -59,9 +73,9 @@ impl Clock for SimClock {
         "sim"
     }
 
-    fn advance(&mut self, secs: i64) -> Result<i64, String> {
+    fn advance(&mut self, secs: i64) -> Result<i64, ClockError> {
         if secs < 0 {
-            return Err(format!("cannot move time backwards ({secs} s)"));
+            return Err(ClockError::Backwards { secs });
         }
         self.now = self.now.saturating_add(secs);
         Ok(self.now)
@@ -77,7 +91,11 @@ mod tests {
         let mut c = SimClock::new(100);
         assert_eq!((c.now(), c.kind()), (100, "sim"));
         assert_eq!(c.advance(5), Ok(105));
-        assert!(c.advance(-1).is_err());
+        assert_eq!(c.advance(-1), Err(ClockError::Backwards { secs: -1 }));
+        assert_eq!(
+            ClockError::Backwards { secs: -1 }.to_string(),
+            "cannot move time backwards (-1 s)"
+        );
         assert_eq!(c.now(), 105);
     }
 
@@ -86,6 +104,6 @@ mod tests {
         let mut c = WallClock;
         assert!(c.now() > 1_600_000_000);
         assert_eq!(c.kind(), "wall");
-        assert!(c.advance(1).is_err());
+        assert_eq!(c.advance(1), Err(ClockError::Wall));
     }
 }

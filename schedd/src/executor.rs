@@ -57,12 +57,24 @@ pub struct Exit {
     pub detail: String,
 }
 
+/// Why a job could not be started: it fails at once, with this reason
+/// (which names the job and what went wrong).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+impl From<String> for StartError {
+    fn from(reason: String) -> Self {
+        StartError(reason)
+    }
+}
+
 /// Decides what running a job means.
 pub trait Executor: Send {
     /// "sim" or "local".
     fn name(&self) -> &'static str;
     /// Start the job; Err(reason) = the job fails at once (exception).
-    fn start(&mut self, launch: Launch) -> Result<(), String>;
+    fn start(&mut self, launch: Launch) -> Result<(), StartError>;
     /// Stop a job (cancel, or its time is up). No-op if unknown/ended.
     fn kill(&mut self, job_id: u64);
     /// True when jobs end only when their duration is over (sim): the
@@ -141,7 +153,7 @@ impl Executor for SimExecutor {
         "sim"
     }
 
-    fn start(&mut self, _launch: Launch) -> Result<(), String> {
+    fn start(&mut self, _launch: Launch) -> Result<(), StartError> {
         Ok(())
     }
 

@@ -2,15 +2,18 @@
 //! binaries are built on.
 //!
 //! One [`instance::Instance`] owns a resource graph, its traverser and a
-//! job queue; it is synchronous and knows nothing of RPC. The
-//! [`actor`] thread owns the instance and serves commands in journaled
-//! batches; the [`service`] adapts gRPC calls (`quiver.sched.v1`) to those
-//! commands, after [`auth`] says who calls. Time comes from a [`clock`],
-//! running a job is an [`executor`]'s business, queue policies live in
-//! [`queue`], durability in [`journal`], and [`metrics`] exports counters.
+//! job queue; it is synchronous and knows nothing of RPC. The [`actor`]
+//! thread owns the instance and serves commands in journaled batches; the
+//! [`service`] adapts gRPC calls (`quiver.sched.v1`) to those commands,
+//! after [`auth`] says who calls; [`authz`] says what each caller may do.
+//! Time comes from a [`clock`], running a job is an [`executor`]'s
+//! business, the pending queue and its policies live in [`queue`],
+//! durability in [`journal`], and [`metrics`] exports counters. The
+//! [`client`] side connects to an instance by URI.
 pub mod actor;
 mod affinity;
 pub mod auth;
+pub mod authz;
 pub mod cgroup;
 pub mod client;
 pub mod clock;

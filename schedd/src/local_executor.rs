@@ -29,7 +29,7 @@ use std::time::Duration;
 use crate::affinity::cpu_set;
 use crate::cgroup::{self, CgroupRoot, JobCgroup};
 use crate::credentials::Credentials;
-use crate::executor::{start_ticks, Executor, Exit, Launch, TaskLaunch};
+use crate::executor::{start_ticks, Executor, Exit, Launch, StartError, TaskLaunch};
 
 /// How long a killed job's processes get between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(2);
@@ -211,10 +211,10 @@ impl Executor for LocalExecutor {
         "local"
     }
 
-    fn start(&mut self, launch: Launch) -> Result<(), String> {
+    fn start(&mut self, launch: Launch) -> Result<(), StartError> {
         let job = launch.job_id;
         if lock(&self.running).contains_key(&job) {
-            return Err(format!("job {job} is already running"));
+            return Err(format!("job {job} is already running").into());
         }
         if let (Some(root), false) = (&self.cgroups, self.swept) {
             root.reap_orphans();
@@ -236,7 +236,7 @@ impl Executor for LocalExecutor {
                 if let Some(c) = cgroup {
                     c.remove();
                 }
-                return Err(e);
+                return Err(e.into());
             }
         };
         let groups: Vec<libc::pid_t> = children.iter().map(|(_, c)| pid_of(c)).collect();
@@ -265,7 +265,7 @@ impl Executor for LocalExecutor {
             if let Some(p) = lock(&self.running).remove(&job) {
                 kill_now(&p);
             }
-            return Err(format!("job {job}: cannot start a waiter thread: {e}"));
+            return Err(format!("job {job}: cannot start a waiter thread: {e}").into());
         }
         tracing::info!(job_id = job, processes = groups.len(), "job started");
         Ok(())

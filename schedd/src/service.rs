@@ -1,9 +1,10 @@
 //! The gRPC `Scheduler` service: thin adapters from `quiver.sched.v1`
 //! messages to [`Command`]s of the instance actor and back.
 //!
-//! Each handler finds out who calls ([`crate::auth::caller`]), checks the
-//! request's fields, sends one command and maps the reply; errors become
-//! status codes whose message names what was wrong.
+//! Each handler finds out who calls ([`crate::auth::caller`], refused by
+//! [`Authz::caller`] when unknown), checks the request's fields, sends one
+//! command and maps the reply; errors become status codes whose message
+//! names what was wrong. What a caller may do is [`crate::authz`]'s.
 use std::pin::Pin;
 
 use matcher::MatchOp;
@@ -14,7 +15,8 @@ use tonic::{Request, Response, Status};
 use tracing::debug;
 
 use crate::actor::{CallError, Command, Handle};
-use crate::auth::{caller, Identity};
+use crate::auth::caller;
+use crate::authz::{Authz, Denied};
 use crate::instance::{Event, EventKind, InstanceError, Job, JobState, ResourceFilter};
 
 /// Jobs one Cancel call may name: the instance serves nothing else
@@ -24,11 +26,11 @@ pub const MAX_CANCEL_IDS: usize = 65_536;
 /// The largest jobspec a Submit or Match takes.
 pub const MAX_JOBSPEC_BYTES: usize = 1 << 20;
 
-/// The service: a handle on the instance and who owns it.
+/// The service: a handle on the instance and the rules of who may use it.
 #[derive(Clone)]
 pub struct Service {
     handle: Handle,
-    owner: u32,
+    authz: Authz,
     meta: crate::metrics::Meta,
 }
 
@@ -37,18 +39,25 @@ impl Service {
     pub fn new(handle: Handle, owner: u32, meta: crate::metrics::Meta) -> Self {
         Service {
             handle,
-            owner,
+            authz: Authz::new(owner),
             meta,
         }
     }
 
+    /// The uid this call acts as.
     fn who<T>(&self, req: &Request<T>) -> Result<u32, Status> {
-        match caller(req, self.owner) {
-            Identity::Uid(u) => Ok(u),
-            Identity::Unknown => Err(Status::unauthenticated(
-                "the caller's identity is unknown (no peer credentials)",
-            )),
-        }
+        self.authz
+            .caller(caller(req, self.authz.owner()))
+            .map_err(denied)
+    }
+}
+
+/// The status code for a refusal: an unknown caller is unauthenticated,
+/// any other refusal a denied permission.
+fn denied(e: Denied) -> Status {
+    match e {
+        Denied::UnknownCaller => Status::unauthenticated(e.to_string()),
+        _ => Status::permission_denied(e.to_string()),
     }
 }
 
@@ -558,7 +567,7 @@ impl pb::scheduler_server::Scheduler for Service {
             .map_err(status_of)?;
         Ok(Response::new(pb::StatusResponse {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            owner_uid: self.owner,
+            owner_uid: self.authz.owner(),
             clock: s.clock.to_owned(),
             now: s.now,
             policy: s.policy,
@@ -577,11 +586,7 @@ impl pb::scheduler_server::Scheduler for Service {
         req: Request<pb::AdvanceRequest>,
     ) -> Result<Response<pb::AdvanceResponse>, Status> {
         let caller = self.who(&req)?;
-        if !crate::auth::is_admin(caller, self.owner) {
-            return Err(Status::permission_denied(
-                "only the instance owner moves the clock",
-            ));
-        }
+        self.authz.may_advance(caller).map_err(denied)?;
         let secs = req.into_inner().seconds;
         if secs <= 0 {
             return Err(Status::invalid_argument("seconds: must be > 0"));

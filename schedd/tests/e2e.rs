@@ -642,3 +642,51 @@ fn one_daemon_per_state_directory_and_per_socket() {
     d.ok(&["status"]);
     d.stop();
 }
+
+#[test]
+fn a_failed_commit_stops_the_daemon_with_status_70() {
+    let dir = TempDir::new("failstop");
+    let recipe = four_nodes();
+    let mut d = start(&dir.0, &sim_args(recipe.to_str().unwrap(), "fcfs"));
+    // Another writer takes job id 1, the daemon's next: the submit's
+    // journal write fails, and with it the batch's commit.
+    let taken = schedd::journal::JobRecord {
+        id: 1,
+        name: String::new(),
+        owner: 1,
+        submit_time: 0,
+        jobspec: jobspec(0, 1, 100),
+        duration: 100,
+        by_match: false,
+        state: "pending".into(),
+        start_time: 0,
+        end_time: 0,
+        reason: String::new(),
+        exit_code: 0,
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // The daemon may hold the database for a moment: try again.
+        let written = schedd::journal::Journal::open(&d.state).and_then(|mut j| j.submit(&taken));
+        match written {
+            Ok(()) => break,
+            Err(e) if std::time::Instant::now() > deadline => panic!("journal: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    let js = dir.0.join("job.yaml");
+    std::fs::write(&js, jobspec(0, 1, 100)).unwrap();
+    let out = d.ctl(&["submit", js.to_str().unwrap()]);
+    assert!(
+        !out.status.success(),
+        "a submit the journal lost was acknowledged: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let st = d.child.wait().unwrap();
+    assert_eq!(st.code(), Some(70), "{}", d.log_text());
+    assert!(
+        d.log_text().contains("journal commit failed; stopping"),
+        "{}",
+        d.log_text()
+    );
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use matcher::MatchOp;
 use schedd::clock::{Clock, SimClock, WallClock};
-use schedd::executor::{Executor, Exit, Launch, SimExecutor};
+use schedd::executor::{Executor, Exit, Launch, SimExecutor, StartError};
 use schedd::instance::{
     Config, EventKind, Instance, InstanceError, JobId, JobState, ResourceFilter,
 };
@@ -474,9 +474,9 @@ impl Executor for Recorder {
     fn name(&self) -> &'static str {
         "local"
     }
-    fn start(&mut self, launch: Launch) -> Result<(), String> {
+    fn start(&mut self, launch: Launch) -> Result<(), StartError> {
         if self.refuse {
-            return Err("no such program: app".into());
+            return Err(StartError("no such program: app".into()));
         }
         self.launches.lock().unwrap().push(launch);
         Ok(())

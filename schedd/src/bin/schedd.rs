@@ -130,6 +130,12 @@ fn main() {
         .init();
     let args = Args::parse();
     if let Err(e) = run(args) {
+        if let Some(actor::Fatal::Commit(e)) = e.downcast_ref::<actor::Fatal>() {
+            // Fail-stop: the instance thread served nothing after the
+            // failed commit; the daemon goes with it.
+            error!(error = %e, "journal commit failed; stopping");
+            std::process::exit(70);
+        }
         error!("{e:#}");
         eprintln!("schedd: {e:#}");
         std::process::exit(1);
@@ -183,7 +189,7 @@ fn is_loopback(addr: &SocketAddr) -> bool {
 }
 
 fn run(args: Args) -> Result<()> {
-    let mode = auth::parse_mode(&args.socket_mode).map_err(anyhow::Error::msg)?;
+    let mode = auth::parse_mode(&args.socket_mode)?;
     let queue_policy = QueuePolicy::parse(&args.queue_policy, args.reservation_depth as usize)
         .map_err(|e| anyhow::anyhow!("--queue-policy: {e}"))?;
     // Refuse an unsafe TCP setup before doing any work.
@@ -258,7 +264,7 @@ fn run(args: Args) -> Result<()> {
         ms = started.elapsed().as_millis() as u64,
         "journal replayed"
     );
-    let (handle, join) = actor::spawn(instance).context("starting the instance thread")?;
+    let (handle, mut actor) = actor::spawn(instance).context("starting the instance thread")?;
     {
         let sink = handle.exit_sink();
         std::thread::Builder::new()
@@ -283,6 +289,9 @@ fn run(args: Args) -> Result<()> {
 
     // Only a socket this process bound is its to remove at the end.
     let mut bound = false;
+    // The instance thread stops on its own after a failed commit: then
+    // nothing may be served any more (fail-stop).
+    let mut instance_failed = false;
     let served = rt.block_on(async {
         let listener = auth::bind_unix(&socket, mode)
             .with_context(|| format!("--socket {}", socket.display()))?;
@@ -350,6 +359,10 @@ fn run(args: Args) -> Result<()> {
         }
         let result = tokio::select! {
             _ = &mut shutdown => Ok(()),
+            _ = actor.failed() => {
+                instance_failed = true;
+                Ok(())
+            }
             Some(done) = tasks.join_next() => match done {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(e),
@@ -360,13 +373,18 @@ fn run(args: Args) -> Result<()> {
         tasks.abort_all();
         result
     });
-    info!("stopping");
-    handle.shutdown();
-    if join.join().is_err() {
-        warn!("the instance thread panicked");
+    if !instance_failed {
+        info!("stopping");
+        handle.shutdown();
     }
+    let outcome = actor.join();
     if bound {
         let _ = std::fs::remove_file(&socket);
+    }
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(fatal)) => return Err(fatal.into()),
+        Err(_) => warn!("the instance thread panicked"),
     }
     served
 }

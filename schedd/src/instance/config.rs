@@ -1,0 +1,43 @@
+//! How an instance schedules: its [`Config`] (match and queue policies,
+//! queue bounds, the default duration, where output goes, what it keeps).
+use std::path::PathBuf;
+
+use crate::queue::QueuePolicy;
+
+/// How an instance schedules.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Match policy (first, low, high, ...).
+    pub policy: String,
+    /// Queue policy.
+    pub queue_policy: QueuePolicy,
+    /// Pending jobs a scheduling pass tries at most.
+    pub queue_depth: usize,
+    /// Pending jobs accepted at most; more is `QueueFull`.
+    pub max_pending: usize,
+    /// Seconds a job may run when its jobspec gives no duration.
+    pub default_duration: u64,
+    /// Pruning filters (ANCHOR:TYPE pairs).
+    pub prune_filters: String,
+    /// Where the executor puts jobs' output.
+    pub output_dir: PathBuf,
+    /// Ended jobs kept (in memory and in the journal), the most recently
+    /// ended; older ones are forgotten, so a long-lived instance does not
+    /// grow without bound.
+    pub keep_ended: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            policy: "first".into(),
+            queue_policy: QueuePolicy::Fcfs,
+            queue_depth: 32,
+            max_pending: 1_000_000,
+            default_duration: 3600,
+            prune_filters: "ALL:core".into(),
+            output_dir: PathBuf::from("."),
+            keep_ended: 100_000,
+        }
+    }
+}
