@@ -5,6 +5,7 @@ pub mod constraint;
 mod cxx_sort;
 pub mod find;
 pub mod flexible;
+pub mod handle;
 pub mod jobspec;
 pub mod policy;
 pub mod scoring;
@@ -15,5 +16,6 @@ pub mod writer;
 /// (`matcher::writer_json::Rv1` still resolves).
 pub use writer as writer_json;
 
+pub use handle::Matcher;
 pub use jobspec::Jobspec;
 pub use traverser::{Errno, MatchOp, ReserveSearch, Traverser};

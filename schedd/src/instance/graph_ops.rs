@@ -66,7 +66,7 @@ impl Instance {
         let js = self.parse_jobspec(jobspec)?;
         let books = op.books();
         let now = self.clock.now();
-        self.trav.set_now(now);
+        self.m.set_now(now);
         let id = self.next_id;
         self.picked.clear();
         let t0 = Instant::now();
@@ -81,7 +81,7 @@ impl Instance {
                 also,
                 picked: &mut self.picked,
             };
-            self.trav.run(&mut self.g, &js, op, id, &mut tee)
+            self.m.run(&js, op, id, &mut tee)
         };
         self.note_latency(t0);
         let elapsed = t0.elapsed().as_secs_f64();
@@ -91,7 +91,9 @@ impl Instance {
             Err(Errno::NoDev) => {
                 self.rv1.take();
                 return Err(InstanceError::Unsatisfiable(unsat_reason(
-                    &self.g, self.dom, &js,
+                    self.m.graph(),
+                    self.dom,
+                    &js,
                 )));
             }
             Err(Errno::Busy) => {
@@ -146,7 +148,7 @@ impl Instance {
         };
         if let Err(e) = self.jr(|j| j.submit(&rec)) {
             // Not recorded: undo the booking, as if nothing had happened.
-            self.trav.cancel(&mut self.g, id);
+            self.m.cancel(id);
             return Err(e);
         }
         let held = if self.journal.is_some() {
@@ -197,8 +199,8 @@ impl Instance {
             )));
         }
         if format == "jgf" && filter == ResourceFilter::All {
-            let text = resource_graph::jgf::write(&self.g).to_string();
-            return Ok((text, self.g.vertex_count() as u64));
+            let text = resource_graph::jgf::write(self.m.graph()).to_string();
+            return Ok((text, self.m.graph().vertex_count() as u64));
         }
         let expr = match filter {
             ResourceFilter::All => "status=up or status=down",
@@ -217,10 +219,10 @@ impl Instance {
         })?;
         let e = matcher::find::Expr::parse(expr)
             .map_err(|e| InstanceError::BadRequest(format!("expression: {e}")))?;
-        self.trav.set_now(self.clock.now());
+        self.m.set_now(self.clock.now());
         let n = self
-            .trav
-            .find(&self.g, &e, w.as_mut())
+            .m
+            .find(&e, w.as_mut())
             .map_err(|e| InstanceError::BadRequest(format!("expression: {e}")))?;
         Ok((w.take(), n as u64))
     }
@@ -230,7 +232,8 @@ impl Instance {
     pub fn set_status(&mut self, caller: u32, path: &str, up: bool) -> Result<(), InstanceError> {
         self.authz.may_set_status(caller)?;
         let v = self
-            .g
+            .m
+            .graph()
             .find_path(path)
             .ok_or_else(|| InstanceError::NotFound(format!("no vertex at path {path}")))?;
         let status = if up {
@@ -238,11 +241,11 @@ impl Instance {
         } else {
             VertexStatus::Down
         };
-        if self.g.g[v].status == status {
+        if self.m.graph().g[v].status == status {
             return Ok(());
         }
         self.jr(|j| j.vertex_status(path, up))?;
-        self.g.set_status(v, status);
+        self.m.set_status(v, status);
         // Up may unblock jobs; down may invalidate reservations.
         self.queue.mark_dirty();
         info!(path, up, "vertex status set");

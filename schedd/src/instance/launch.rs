@@ -64,7 +64,7 @@ impl Instance {
 
     /// What the executor needs to start job `id` on what `picked` holds.
     fn launch(&self, id: JobId, duration: u64) -> Launch {
-        let g = &self.g;
+        let g = self.m.graph();
         let type_of = |v: VertexIdx| g.name_of(g.g[v].typ);
         let mut held: HashMap<&str, u64> = HashMap::new();
         for &(v, needs, _) in &self.picked {

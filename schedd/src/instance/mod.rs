@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use matcher::jobspec::Jobspec;
 use matcher::writer_json::Rv1;
-use matcher::{policy, Traverser};
+use matcher::{policy, Matcher};
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use tracing::{debug, error, info};
 
@@ -96,8 +96,8 @@ fn journal_error(e: JournalError) -> InstanceError {
 
 /// One graph and its job queue (see the module documentation).
 pub struct Instance {
-    g: ResourceGraph,
-    trav: Traverser,
+    /// The graph and its traverser.
+    m: Matcher,
     /// The containment subsystem: paths are taken there.
     dom: Sym,
     source: String,
@@ -145,7 +145,7 @@ impl Instance {
     /// vertices; a job whose vertices are gone fails with a reason, as does
     /// a job the local executor ran (its processes were lost).
     pub fn new(
-        mut graph: ResourceGraph,
+        graph: ResourceGraph,
         source: String,
         cfg: Config,
         clock: Box<dyn Clock>,
@@ -154,14 +154,13 @@ impl Instance {
     ) -> Result<Instance, InstanceError> {
         let pol = policy::create(&cfg.policy, &graph)
             .map_err(|e| InstanceError::BadRequest(format!("match policy: {e}")))?;
-        let trav = Traverser::new(&mut graph, pol, &["containment"], &cfg.prune_filters)
+        let mut m = Matcher::new(graph, pol, &["containment"], &cfg.prune_filters)
             .map_err(|e| InstanceError::BadRequest(e.to_string()))?;
-        let dom = graph.sym("containment");
+        let dom = m.sym("containment");
         let authz = Authz::new(crate::auth::effective_uid());
         let queue = PendingQueue::new(cfg.queue_policy, cfg.queue_depth);
         let mut inst = Instance {
-            g: graph,
-            trav,
+            m,
             dom,
             source,
             cfg,
@@ -190,10 +189,10 @@ impl Instance {
         };
         inst.replay()?;
         let now = inst.clock.now();
-        inst.trav.set_now(now);
+        inst.m.set_now(now);
         info!(
             source = %inst.source,
-            vertices = inst.g.vertex_count(),
+            vertices = inst.m.graph().vertex_count(),
             jobs = inst.jobs.len(),
             pending = inst.counts[JobState::Pending.index()],
             running = inst.counts[JobState::Running.index()],
@@ -412,12 +411,12 @@ impl Instance {
         let (start, alloc_end) = (job.start_time, job.end_time);
         if prev == JobState::Running {
             self.ends.remove(&(alloc_end, id));
-            self.trav.cancel(&mut self.g, id);
+            self.m.cancel(id);
             let _ = self.jr(|j| j.release(id));
             self.released_total += 1;
             self.queue.mark_dirty();
         } else if self.queue.remove(id) {
-            self.trav.cancel(&mut self.g, id);
+            self.m.cancel(id);
         }
         self.specs.remove(&id);
         let _ = self.jr(|j| j.set_state(id, state.as_str(), start, time, reason, exit_code));
@@ -458,7 +457,7 @@ impl Instance {
     fn picked_paths(&self) -> Vec<BookedVertex> {
         self.picked
             .iter()
-            .filter_map(|&(v, n, x)| self.g.path(v, self.dom).map(|p| (p, n, x)))
+            .filter_map(|&(v, n, x)| self.m.graph().path(v, self.dom).map(|p| (p, n, x)))
             .collect()
     }
 

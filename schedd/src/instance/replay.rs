@@ -22,16 +22,14 @@ impl Instance {
         };
         let rec = j.load().map_err(journal_error)?;
         for (path, up) in &rec.statuses {
-            match self.g.find_path(path) {
+            match self.m.graph().find_path(path) {
                 Some(v) => {
                     let s = if *up {
                         VertexStatus::Up
                     } else {
                         VertexStatus::Down
                     };
-                    if self.g.g[v].status != s {
-                        self.g.set_status(v, s);
-                    }
+                    self.m.set_status(v, s);
                 }
                 None => {
                     warn!(path = %path, "journal: status of a vertex not in the graph; ignored")
@@ -114,9 +112,10 @@ impl Instance {
             to_book.sort_by_key(|a| (a.at, a.job_id));
             let dom = self.dom;
             let index: HashMap<String, VertexIdx> = self
-                .g
+                .m
+                .graph()
                 .vertices()
-                .filter_map(|v| self.g.path(v, dom).map(|p| (p, v)))
+                .filter_map(|v| self.m.graph().path(v, dom).map(|p| (p, v)))
                 .collect();
             for a in to_book {
                 let mut targets = Vec::with_capacity(a.vertices.len());
@@ -136,15 +135,10 @@ impl Instance {
                 }
                 // Allocations are booked at their own start, so the
                 // planners see them as allocations, not reservations.
-                self.trav.set_now(a.at.min(now));
-                let booked = self.trav.book(
-                    &mut self.g,
-                    a.job_id,
-                    &targets,
-                    a.at,
-                    a.duration,
-                    &mut self.rv1,
-                );
+                self.m.set_now(a.at.min(now));
+                let booked = self
+                    .m
+                    .book(a.job_id, &targets, a.at, a.duration, &mut self.rv1);
                 let r = self.rv1.take();
                 match booked {
                     Ok(_) => {
@@ -165,7 +159,7 @@ impl Instance {
                 }
             }
         }
-        self.trav.set_now(now);
+        self.m.set_now(now);
         let mut ended: Vec<(i64, JobId)> = self
             .jobs
             .values()

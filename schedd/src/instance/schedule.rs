@@ -21,10 +21,10 @@ impl Instance {
     /// traverser's now from the clock.
     pub fn schedule(&mut self, budget: usize) -> bool {
         let now = self.clock.now();
-        self.trav.set_now(now);
-        let (trav, g) = (&mut self.trav, &mut self.g);
+        self.m.set_now(now);
+        let m = &mut self.m;
         self.queue.begin(now, |id| {
-            trav.cancel(g, id);
+            m.cancel(id);
         });
         let mut spent = 0;
         loop {
@@ -63,7 +63,7 @@ impl Instance {
                 also: None,
                 picked: &mut self.picked,
             };
-            self.trav.run(&mut self.g, js, op, id, &mut tee)
+            self.m.run(js, op, id, &mut tee)
         };
         self.note_latency(t0);
         match res {

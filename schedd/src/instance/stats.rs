@@ -85,7 +85,7 @@ impl Instance {
 
     /// A summary of the instance.
     pub fn status(&self) -> Status {
-        let g = &self.g;
+        let g = self.m.graph();
         let up = |v: VertexIdx| g.in_service(v, self.dom);
         let nodes = g.of_type("node");
         Status {

@@ -19,21 +19,17 @@ impl Instance {
         // Satisfiability ignores time, status and what jobs hold: it only
         // changes when the graph's shape does.
         let key = format!("{:?}|{:?}", js.resources, js.constraint);
-        if self.satisfiable.0 != self.g.version() {
-            self.satisfiable = (self.g.version(), HashSet::new());
+        if self.satisfiable.0 != self.m.graph().version() {
+            self.satisfiable = (self.m.graph().version(), HashSet::new());
         }
         if self.satisfiable.1.contains(&key) {
             return Ok(());
         }
-        self.trav.set_now(self.clock.now());
+        self.m.set_now(self.clock.now());
         let t0 = Instant::now();
-        let r = self.trav.run(
-            &mut self.g,
-            js,
-            MatchOp::Satisfiability,
-            self.next_id,
-            &mut Discard,
-        );
+        let r = self
+            .m
+            .run(js, MatchOp::Satisfiability, self.next_id, &mut Discard);
         self.note_latency(t0);
         match r {
             Ok(_) => {
@@ -43,7 +39,7 @@ impl Instance {
                 Ok(())
             }
             Err(Errno::NoDev) | Err(Errno::Busy) => Err(InstanceError::Unsatisfiable(
-                unsat_reason(&self.g, self.dom, js),
+                unsat_reason(self.m.graph(), self.dom, js),
             )),
             Err(Errno::Inval) => Err(InstanceError::BadRequest(
                 "jobspec: cannot be matched against this graph".into(),
