@@ -126,18 +126,19 @@ impl Matcher {
     /// Match a flexible jobspec: its alternatives (see
     /// [`crate::flexible::alternatives`]) in order of preference; the
     /// first the operation satisfies is the job. Unsatisfiable only when
-    /// every alternative is; otherwise the last other failure.
+    /// every alternative is; otherwise the last other failure. On success,
+    /// which alternative matched.
     pub fn run_first(
         &mut self,
         alternatives: &[Jobspec],
         op: MatchOp,
         jobid: u64,
         w: &mut dyn Writer,
-    ) -> Result<MatchResult, Errno> {
+    ) -> Result<(usize, MatchResult), Errno> {
         let mut last = Err(Errno::NoDev);
-        for alt in alternatives {
+        for (i, alt) in alternatives.iter().enumerate() {
             match self.trav.run(&mut self.g, alt, op, jobid, w) {
-                Ok(m) => return Ok(m),
+                Ok(m) => return Ok((i, m)),
                 Err(Errno::NoDev) => {}
                 Err(e) => last = Err(e),
             }

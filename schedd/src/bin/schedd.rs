@@ -92,6 +92,11 @@ struct Args {
     /// Reservations a hybrid pass makes at most.
     #[arg(long, default_value_t = 64)]
     reservation_depth: u32,
+    /// Traverser: simple, or flexible (a jobspec's sibling slots are
+    /// alternative shapes, tried in order; the first that can start wins,
+    /// as under Fluxion's traverser=flexible).
+    #[arg(long, default_value = "simple", value_parser = ["simple", "flexible"])]
+    traverser: String,
     /// Pruning filters of the matcher (Fluxion's syntax).
     #[arg(long, default_value = "ALL:core")]
     prune_filters: String,
@@ -238,6 +243,7 @@ fn run(args: Args) -> Result<()> {
         queue_depth: args.queue_depth as usize,
         default_duration: args.default_duration,
         prune_filters: args.prune_filters.clone(),
+        flexible: args.traverser == "flexible",
         output_dir: state_dir.join("jobs"),
         keep_ended: usize::try_from(args.keep_ended).unwrap_or(usize::MAX),
         ..Config::default()

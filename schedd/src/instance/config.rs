@@ -17,6 +17,9 @@ pub struct Config {
     pub max_pending: usize,
     /// Seconds a job may run when its jobspec gives no duration.
     pub default_duration: u64,
+    /// The flexible traverser: a jobspec's sibling slots are alternative
+    /// shapes, tried in order (Fluxion's `traverser=flexible`).
+    pub flexible: bool,
     /// Pruning filters (ANCHOR:TYPE pairs).
     pub prune_filters: String,
     /// Where the executor puts jobs' output.
@@ -35,6 +38,7 @@ impl Default for Config {
             queue_depth: 32,
             max_pending: 1_000_000,
             default_duration: 3600,
+            flexible: false,
             prune_filters: "ALL:core".into(),
             output_dir: PathBuf::from("."),
             keep_ended: 100_000,

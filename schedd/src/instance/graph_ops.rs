@@ -8,6 +8,7 @@ use matcher::writer::{self, Writer};
 use resource_graph::Status as VertexStatus;
 use tracing::info;
 
+use super::spec::Spec;
 use super::unsat::unsat_reason;
 use super::writers::Tee;
 use super::{EventKind, Instance, InstanceError, Job, JobId, JobState};
@@ -63,7 +64,7 @@ impl Instance {
                 "format: unknown writer '{format}' (expected rv1, rv1_nosched, jgf, rlite, simple or pretty_simple)"
             ))
         })?;
-        let js = self.parse_jobspec(jobspec)?;
+        let spec = Spec::new(self.parse_jobspec(jobspec)?, self.cfg.flexible)?;
         let books = op.books();
         let now = self.clock.now();
         self.m.set_now(now);
@@ -81,19 +82,20 @@ impl Instance {
                 also,
                 picked: &mut self.picked,
             };
-            self.m.run(&js, op, id, &mut tee)
+            self.m.run_first(spec.shapes(), op, id, &mut tee)
         };
         self.note_latency(t0);
         let elapsed = t0.elapsed().as_secs_f64();
         let text = out.take();
+        let js = spec.first();
         let m = match res {
-            Ok(m) => m,
+            Ok((_, m)) => m,
             Err(Errno::NoDev) => {
                 self.rv1.take();
                 return Err(InstanceError::Unsatisfiable(unsat_reason(
                     self.m.graph(),
                     self.dom,
-                    &js,
+                    js,
                 )));
             }
             Err(Errno::Busy) => {

@@ -36,6 +36,7 @@ use crate::clock::Clock;
 use crate::executor::{Executor, Exit};
 use crate::journal::{BookedVertex, JobRecord, Journal, JournalError};
 use crate::queue::PendingQueue;
+use spec::Spec;
 
 mod config;
 mod graph_ops;
@@ -43,6 +44,7 @@ mod job;
 mod launch;
 mod replay;
 mod schedule;
+mod spec;
 mod stats;
 mod unsat;
 mod writers;
@@ -116,7 +118,7 @@ pub struct Instance {
     next_id: JobId,
     jobs: BTreeMap<JobId, Job>,
     /// Parsed jobspecs of pending jobs (duration filled in).
-    specs: HashMap<JobId, Jobspec>,
+    specs: HashMap<JobId, Spec>,
     /// The pending jobs and the pass over them.
     queue: PendingQueue,
     /// Running jobs by the end of their allocation.
@@ -299,7 +301,9 @@ impl Instance {
             )));
         }
         let js = self.parse_jobspec(jobspec)?;
-        self.check_satisfiable(&js)?;
+        let spec = Spec::new(js, self.cfg.flexible)?;
+        self.check_satisfiable(&spec)?;
+        let js = spec.first();
         let id = self.next_id;
         let now = self.clock.now();
         let rec = JobRecord {
@@ -322,7 +326,7 @@ impl Instance {
             .insert(id, Job::from_record(rec, JobState::Pending));
         self.counts[JobState::Pending.index()] += 1;
         self.submitted_total += 1;
-        self.specs.insert(id, js);
+        self.specs.insert(id, spec);
         self.queue.push(id);
         debug!(job_id = id, owner, "submitted");
         self.push_event(id, EventKind::Submit, now, 0, String::new());

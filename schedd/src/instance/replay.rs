@@ -11,6 +11,7 @@ use matcher::writer::Writer;
 use resource_graph::{Status as VertexStatus, VertexIdx};
 use tracing::warn;
 
+use super::spec::Spec;
 use super::{journal_error, Instance, InstanceError, Job, JobId, JobState};
 use crate::journal::{to_i64, AllocRecord};
 
@@ -49,9 +50,12 @@ impl Instance {
             })?;
             let id = r.id;
             match state {
-                JobState::Pending => match self.parse_jobspec(&r.jobspec) {
-                    Ok(js) => {
-                        self.specs.insert(id, js);
+                JobState::Pending => match self
+                    .parse_jobspec(&r.jobspec)
+                    .and_then(|js| Spec::new(js, self.cfg.flexible))
+                {
+                    Ok(spec) => {
+                        self.specs.insert(id, spec);
                         self.queue.push(id);
                     }
                     Err(e) => to_fail.push((id, format!("its jobspec no longer parses: {e}"))),

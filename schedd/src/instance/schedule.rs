@@ -10,6 +10,7 @@ use matcher::traverser::{Errno, MatchOp};
 use matcher::writer::Writer;
 use tracing::{debug, warn};
 
+use super::spec::Spec;
 use super::writers::Tee;
 use super::{EventKind, Instance, JobId, JobState};
 use crate::queue::Step;
@@ -43,7 +44,7 @@ impl Instance {
     /// Try to start pending job `id` now; reserve for it while the pass
     /// has reservations left. True when it started.
     fn try_start(&mut self, id: JobId, now: i64) -> bool {
-        let Some(js) = self.specs.get(&id) else {
+        let Some(spec) = self.specs.get(&id) else {
             warn!(
                 job_id = id,
                 "pending job without a jobspec; dropped from the queue"
@@ -63,15 +64,22 @@ impl Instance {
                 also: None,
                 picked: &mut self.picked,
             };
-            self.m.run(js, op, id, &mut tee)
+            match spec {
+                Spec::Plain(js) => self.m.run(js, op, id, &mut tee).map(|m| (0, m)),
+                Spec::Flexible(alts) => self.m.run_first(alts, op, id, &mut tee),
+            }
         };
         self.note_latency(t0);
         match res {
-            Ok(m) if m.at <= now => {
+            Ok((shape, m)) if m.at <= now => {
+                // A flexible job is the shape that matched from now on.
+                if let Some(spec) = self.specs.get_mut(&id) {
+                    spec.settle(shape);
+                }
                 self.start_job(id, m.at);
                 return true;
             }
-            Ok(m) => {
+            Ok((_, m)) => {
                 self.rv1.take();
                 self.queue.reserve(id, m.at);
                 let moved = match self.jobs.get_mut(&id) {

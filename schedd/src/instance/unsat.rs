@@ -9,13 +9,28 @@ use matcher::jobspec::{Jobspec, Resource};
 use matcher::traverser::{Errno, MatchOp};
 use resource_graph::{ResourceGraph, Sym};
 
+use super::spec::Spec;
 use super::writers::Discard;
 use super::{Instance, InstanceError};
 
 impl Instance {
     /// Err(Unsatisfiable) with the reason when no resource of the graph
     /// can ever meet `js`.
-    pub(super) fn check_satisfiable(&mut self, js: &Jobspec) -> Result<(), InstanceError> {
+    /// A flexible job is satisfiable when one of its shapes is.
+    pub(super) fn check_satisfiable(&mut self, spec: &Spec) -> Result<(), InstanceError> {
+        let mut first_err = None;
+        for js in spec.shapes() {
+            match self.check_shape(js) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_err.unwrap_or_else(|| InstanceError::BadRequest("jobspec: no resources".into())))
+    }
+
+    fn check_shape(&mut self, js: &Jobspec) -> Result<(), InstanceError> {
         // Satisfiability ignores time, status and what jobs hold: it only
         // changes when the graph's shape does.
         let key = format!("{:?}|{:?}", js.resources, js.constraint);

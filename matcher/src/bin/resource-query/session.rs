@@ -163,7 +163,9 @@ impl Session {
                 return Err(Errno::Inval);
             }
         };
-        self.m.run_first(&alts, op, jobid, self.writer.as_mut())
+        self.m
+            .run_first(&alts, op, jobid, self.writer.as_mut())
+            .map(|(_, m)| m)
     }
 
     /// `update allocate|reserve jgf|rv1exec FILE JOBID AT DURATION`: book
