@@ -65,9 +65,18 @@ pub struct Inherited {
     pub reserved: bool,
 }
 
+/// A find expression that does not parse: what is wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FindError(pub String);
+
 impl Expr {
     /// Parse an expression; the error says what is wrong and where.
-    pub fn parse(text: &str) -> Result<Expr, String> {
+    pub fn parse(text: &str) -> Result<Expr, FindError> {
+        Expr::parse_text(text).map_err(FindError)
+    }
+
+    fn parse_text(text: &str) -> Result<Expr, String> {
         let mut p = Parser { s: text, at: 0 };
         let e = p.expr()?;
         p.skip_ws();
@@ -334,7 +343,7 @@ mod tests {
             }
         );
         assert_eq!(
-            Expr::parse("STATUS=up").unwrap_err(),
+            Expr::parse("STATUS=up").unwrap_err().to_string(),
             "unknown predicate 'STATUS' (expected status, sched-now, sched-future, jobid-alloc, jobid-reserved, jobid-span, jobid-tag, agfilter, names or property)"
         );
         assert!(Expr::parse("status=UP").is_ok(), "values ignore case");
@@ -357,7 +366,7 @@ mod tests {
             ("property=", "property name"),
             ("names=node[1-", "names=node[1-"),
         ] {
-            let e = Expr::parse(bad).expect_err(bad);
+            let e = Expr::parse(bad).expect_err(bad).to_string();
             assert!(e.contains(why), "{bad:?}: {e}");
         }
     }

@@ -2,6 +2,7 @@
 //! writers. It knows nothing of RPC, wall-clock time or processes: a match
 //! is a pure function of the graph, its planners and the jobspec.
 pub mod constraint;
+mod count;
 mod cxx_sort;
 pub mod find;
 pub mod flexible;

@@ -25,3 +25,43 @@ pub(crate) fn show(v: &Value) -> String {
         .map(|s| s.trim().to_owned())
         .unwrap_or_default()
 }
+
+/// A non-negative integer at `key`.
+pub(crate) fn uint(v: &Value, key: &str) -> Result<u64, JobspecError> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                    .map(|f| f as u64)
+            })
+            .ok_or_else(|| err(key, format!("must be a non-negative integer, got {n}"))),
+        other => Err(err(
+            key,
+            format!("must be a non-negative integer, got {}", show(other)),
+        )),
+    }
+}
+
+/// Fail, saying `what`, at the first key of `m` not in `allowed`; it is
+/// named below `prefix` (bare at the top level, where `prefix` is "").
+pub(crate) fn only_keys(
+    m: &serde_yaml::Mapping,
+    allowed: &[&str],
+    prefix: &str,
+    what: &str,
+) -> Result<(), JobspecError> {
+    for k in m.keys() {
+        let ks = k.as_str().unwrap_or("");
+        if !allowed.contains(&ks) {
+            let at = if prefix.is_empty() {
+                ks.to_owned()
+            } else {
+                format!("{prefix}.{ks}")
+            };
+            return Err(err(&at, what));
+        }
+    }
+    Ok(())
+}

@@ -209,7 +209,10 @@ fn attach_rejects_a_foreign_root_and_changes_nothing() {
         unit: "",
     });
     part.roots.insert(cont, r);
-    let e = g.attach(&part, "containment").expect_err("foreign root");
+    let e = g
+        .attach(&part, "containment")
+        .expect_err("foreign root")
+        .to_string();
     assert!(e.contains("/other0") && e.contains("/small0"), "{e}");
     assert_eq!(snapshot(&g), before);
 }

@@ -24,6 +24,7 @@ pub mod intern;
 pub mod jgf;
 pub mod limits;
 pub mod loader;
+pub mod mutate;
 pub mod pci;
 pub mod planner;
 mod point_tree;

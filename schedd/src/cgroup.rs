@@ -4,7 +4,7 @@
 //! A process group is not a container: a task that calls `setsid` (or a
 //! daemonising tool) leaves it, and killing the group misses it. A cgroup
 //! holds every descendant whatever it does, and `cgroup.kill` ends them
-//! all at once. The local executor makes `<our cgroup>/quiver-<pid>/job-<id>`
+//! all at once. The local executor makes `<our cgroup>/quiver-<pid>-<n>/job-<id>`
 //! for each job where the daemon may create cgroups (a writable cgroup v2
 //! hierarchy, e.g. as root or under a systemd `Delegate=yes` unit), and
 //! falls back to process groups elsewhere, saying so once.
@@ -20,10 +20,17 @@ use std::time::{Duration, Instant};
 /// How long [`JobCgroup::remove`] waits for killed processes to be gone.
 const EMPTY_WAIT: Duration = Duration::from_secs(5);
 
+/// Why jobs cannot get cgroups here (the executor then uses process
+/// groups only).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NoCgroups(pub String);
+
 /// The cgroup under which this daemon makes its jobs' cgroups.
 #[derive(Debug)]
 pub struct CgroupRoot {
-    /// `<our cgroup>/quiver-<pid>`.
+    /// `<our cgroup>/quiver-<pid>-<n>` (`n` counts the executors of
+    /// this process).
     dir: PathBuf,
 }
 
@@ -31,14 +38,21 @@ impl CgroupRoot {
     /// Make this daemon's cgroup for jobs, or say why it cannot be made:
     /// no cgroup v2 hierarchy, no `cgroup.kill` (Linux < 5.14), or no
     /// permission to create cgroups there.
-    pub fn create() -> Result<CgroupRoot, String> {
+    pub fn create() -> Result<CgroupRoot, NoCgroups> {
+        Self::make().map_err(NoCgroups)
+    }
+
+    fn make() -> Result<CgroupRoot, String> {
         let mount = cgroup2_mount().ok_or("no cgroup v2 hierarchy is mounted")?;
         let own = own_cgroup().ok_or("this process is in no cgroup v2 group")?;
         let parent = mount.join(own.trim_start_matches('/'));
         if !parent.join("cgroup.kill").exists() && !parent.join("cgroup.procs").exists() {
             return Err(format!("{}: not a cgroup", parent.display()));
         }
-        let dir = parent.join(format!("quiver-{}", std::process::id()));
+        // One per executor: a process (a test binary) may hold several.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = parent.join(format!("quiver-{}-{n}", std::process::id()));
         std::fs::create_dir(&dir)
             .or_else(|e| match e.kind() {
                 std::io::ErrorKind::AlreadyExists => Ok(()),
@@ -76,7 +90,7 @@ impl CgroupRoot {
     }
 
     /// Kill and remove what daemons that died left behind: sibling
-    /// `quiver-<pid>` cgroups whose daemon is gone (their jobs lost their
+    /// `quiver-<pid>-<n>` cgroups whose daemon is gone (their jobs lost their
     /// scheduler). A live process with that pid keeps its cgroup. Called
     /// once replay has dealt with the lost jobs it knows of.
     pub fn reap_orphans(&self) {
@@ -91,6 +105,7 @@ impl CgroupRoot {
             let Some(pid) = name
                 .to_str()
                 .and_then(|n| n.strip_prefix("quiver-"))
+                .and_then(|p| p.split('-').next())
                 .and_then(|p| p.parse::<libc::pid_t>().ok())
             else {
                 continue;
@@ -225,7 +240,7 @@ fn kill_and_remove(dir: &Path) {
 }
 
 /// Kill everything in the job cgroup process `pid` is in, if it is in one
-/// that a schedd made (`.../quiver-<pid>/job-<id>`). Returns whether it was.
+/// that a schedd made (`.../quiver-<pid>-<n>/job-<id>`). Returns whether it was.
 pub fn kill_job_of(pid: libc::pid_t) -> bool {
     let Some(path) = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .ok()

@@ -164,7 +164,7 @@ fn a_setsid_child_ends_with_its_job() {
             "skipped: job cgroups cannot be made here ({}); process groups cannot hold a setsid child",
             schedd::cgroup::CgroupRoot::create()
                 .err()
-                .unwrap_or_else(|| "not root".into())
+                .map_or_else(|| "not root".into(), |e| e.to_string())
         );
         return;
     }

@@ -36,10 +36,7 @@ impl Matcher {
     /// Attach `part` (see [`ResourceGraph::attach`]); its new vertices,
     /// which can be matched at once.
     pub fn grow(&mut self, part: &ResourceGraph) -> Result<Vec<VertexIdx>, MatcherError> {
-        let added = self
-            .g
-            .attach(part, &self.dom_name)
-            .map_err(MatcherError::Attach)?;
+        let added = self.g.attach(part, &self.dom_name)?;
         self.trav.attached(&mut self.g, &added);
         Ok(added)
     }

@@ -19,7 +19,7 @@ pub enum MatcherError {
     Graph(#[from] GraphError),
     /// The graph refused a subgraph to attach.
     #[error("{0}")]
-    Attach(String),
+    Attach(#[from] resource_graph::mutate::AttachError),
     /// Nothing is at a path to remove.
     #[error("no vertex at path {0}")]
     NoPath(String),
