@@ -21,6 +21,7 @@ use schedd::journal::Journal;
 use schedd::metrics::{self, Meta};
 use schedd::queue::QueuePolicy;
 use schedd::service::Service;
+use schedd::standard::{self, Health};
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tracing::{error, info, warn};
@@ -305,10 +306,15 @@ fn run(args: Args) -> Result<()> {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(usize::MAX)
         };
+        let (health, health_svc) = Health::new().await;
+        let reflection = standard::reflection().context("the reflection service")?;
         let mut tasks = tokio::task::JoinSet::new();
         {
             let mut stop = stop_tx.subscribe();
             let uds = Server::builder()
+                .add_service(health_svc.clone())
+                .add_service(reflection.v1.clone())
+                .add_service(reflection.v1alpha.clone())
                 .add_service(server(svc.clone()))
                 .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
                     let _ = stop.recv().await;
@@ -328,18 +334,22 @@ fn run(args: Args) -> Result<()> {
                 let _ = stop.recv().await;
             };
             info!(%addr, tls = args.tls_cert.is_some(), token = token.is_some(), "serving on TCP");
+            // Health answers without the token: probes carry none.
+            let builder = builder.add_service(health_svc.clone());
             match token {
                 Some(check) => {
+                    use tonic::service::interceptor::InterceptedService;
                     let s = builder
-                        .add_service(tonic::service::interceptor::InterceptedService::new(
-                            server(svc.clone()),
-                            check,
-                        ))
+                        .add_service(InterceptedService::new(reflection.v1, check.clone()))
+                        .add_service(InterceptedService::new(reflection.v1alpha, check.clone()))
+                        .add_service(InterceptedService::new(server(svc.clone()), check))
                         .serve_with_incoming_shutdown(incoming, signal);
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
                 }
                 None => {
                     let s = builder
+                        .add_service(reflection.v1)
+                        .add_service(reflection.v1alpha)
                         .add_service(server(svc.clone()))
                         .serve_with_incoming_shutdown(incoming, signal);
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
@@ -357,6 +367,7 @@ fn run(args: Args) -> Result<()> {
                     .map_err(anyhow::Error::from)
             });
         }
+        health.serving().await;
         let result = tokio::select! {
             _ = &mut shutdown => Ok(()),
             _ = actor.failed() => {
@@ -369,6 +380,9 @@ fn run(args: Args) -> Result<()> {
                 Err(e) => Err(anyhow::Error::from(e)),
             },
         };
+        // Stopping or failed: say so before the listeners close (open
+        // connections hear it while the instance winds down).
+        health.not_serving().await;
         let _ = stop_tx.send(());
         tasks.abort_all();
         result
