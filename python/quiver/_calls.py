@@ -2,7 +2,7 @@
 place, so the sync and asyncio clients cannot drift apart."""
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union, cast
 
 from . import jobspec as js
 from ._pb import pb
@@ -47,12 +47,18 @@ def submit_requests(jobspecs: Iterable[Jobspec], name: str) -> List[Any]:
     return [pb.SubmitRequest(jobspec=js.to_text(j), name=name) for j in jobspecs]
 
 
+def _ints(values: Optional[Iterable[Any]]) -> Any:
+    """Enum values as the ints the messages hold (the stubs name the
+    generated enums, which ours mirror)."""
+    return cast(Any, [int(v) for v in values or ()])
+
+
 def list_request(
     states: Optional[Iterable[JobState]], name: Optional[str], limit: int
 ) -> Any:
     """The ListRequest of ``jobs``."""
     return pb.ListRequest(
-        states=[int(s) for s in states or ()], name=name or "", limit=limit
+        states=_ints(states), name=name or "", limit=limit
     )
 
 
@@ -61,20 +67,20 @@ def watch_request(
 ) -> Any:
     """The WatchRequest of ``watch``."""
     return pb.WatchRequest(
-        job_id=job_id or 0, kinds=[int(k) for k in kinds or ()], mine=mine
+        job_id=job_id or 0, kinds=_ints(kinds), mine=mine
     )
 
 
 def wait_request(job_id: int) -> Any:
     """The WatchRequest that ends with job ``job_id``'s end."""
     return pb.WatchRequest(
-        job_id=job_id, kinds=[int(k) for k in END_KINDS], max_events=1
+        job_id=job_id, kinds=_ints(END_KINDS), max_events=1
     )
 
 
 def ends_request() -> Any:
     """The WatchRequest of the caller's job ends, which ``wait()`` reads."""
-    return pb.WatchRequest(kinds=[int(k) for k in END_KINDS], mine=True)
+    return pb.WatchRequest(kinds=_ints(END_KINDS), mine=True)
 
 
 def cancel_chunks(job_ids: Sequence[int]) -> List[Any]:

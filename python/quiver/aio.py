@@ -165,7 +165,7 @@ class Client:
             )
         else:
             self._channel = grpc.aio.insecure_channel(self._ep.target, options=self._ep.options)
-        self._stub = pb_grpc.SchedulerStub(self._channel)
+        self._stub = pb_grpc.SchedulerStub(self._channel)  # type: ignore[no-untyped-call]
         self._md = self._ep.metadata
         self._connect_timeout = connect_timeout
         self._ends: Optional[_Ends] = None

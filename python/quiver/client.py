@@ -72,7 +72,7 @@ class Watch(Iterator[Event]):
         try:
             return Event.from_pb(next(self._call))
         except grpc.RpcError as e:
-            if e.code() == grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
+            if e.code() == grpc.StatusCode.CANCELLED:
                 raise StopIteration from None
             raise from_rpc_error(e) from None
 
@@ -183,7 +183,7 @@ class Client:
             raise ConnectError(
                 f"cannot connect to {self._ep.uri}: no answer in {connect_timeout:g} s{self._ep.hint}"
             ) from None
-        self._stub = pb_grpc.SchedulerStub(self._channel)
+        self._stub = pb_grpc.SchedulerStub(self._channel)  # type: ignore[no-untyped-call]
         self._md = self._ep.metadata
         self._ends: Optional[_Ends] = None
         self._ends_lock = threading.Lock()

@@ -100,7 +100,7 @@ def from_status(code: grpc.StatusCode, details: Optional[str]) -> QuiverError:
 
 def from_rpc_error(e: grpc.RpcError) -> QuiverError:
     """The QuiverError for a failed call (sync or asyncio)."""
-    return from_status(e.code(), e.details())  # type: ignore[attr-defined]
+    return from_status(e.code(), e.details())
 
 
 class BulkSubmitError(QuiverError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any, Dict, List, Tuple
 
 import grpc
 import pytest
@@ -30,11 +31,12 @@ def test_submit_info_and_jobs(client: quiver.Client) -> None:
 
 
 def test_the_shorthand_is_the_jobspec_schedctl_sends(schedd: Daemon, client: quiver.Client) -> None:
-    for flags, shape in [
+    cases: List[Tuple[List[str], Dict[str, Any]]] = [
         (["-N", "2", "-n", "3", "-c", "2", "-t", "5m"], dict(nodes=2, tasks=3, cores=2, duration="5m")),
         (["-N", "1", "-x"], dict(nodes=1, exclusive=True)),
         (["-n", "4"], dict(tasks=4)),
-    ]:
+    ]
+    for flags, shape in cases:
         out = schedctl(schedd.uri, "submit", *flags, "--", "app", "a b", "é")
         assert out.returncode == 0, out.stderr
         theirs = client.info(int(out.stdout)).jobspec
