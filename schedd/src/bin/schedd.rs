@@ -29,6 +29,10 @@ use tracing::{error, info, warn};
 /// The largest gRPC message schedd takes (a jobspec is at most 1 MiB).
 const MAX_MESSAGE_BYTES: usize = 4 << 20;
 
+/// How long the gRPC listeners may take to close once schedd stops, so
+/// that health watchers hear NOT_SERVING and calls in flight end.
+const DRAIN: std::time::Duration = std::time::Duration::from_millis(250);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "schedd",
@@ -309,6 +313,8 @@ fn run(args: Args) -> Result<()> {
         let (health, health_svc) = Health::new().await;
         let reflection = standard::reflection().context("the reflection service")?;
         let mut tasks = tokio::task::JoinSet::new();
+        // The gRPC listeners among the tasks (the metrics server is not).
+        let mut grpc_servers = 1;
         {
             let mut stop = stop_tx.subscribe();
             let uds = Server::builder()
@@ -355,6 +361,7 @@ fn run(args: Args) -> Result<()> {
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
                 }
             }
+            grpc_servers += 1;
         }
         if let Some(addr) = args.metrics {
             let h = handle.clone();
@@ -380,10 +387,17 @@ fn run(args: Args) -> Result<()> {
                 Err(e) => Err(anyhow::Error::from(e)),
             },
         };
-        // Stopping or failed: say so before the listeners close (open
-        // connections hear it while the instance winds down).
+        // Stopping or failed: say so first, then close the listeners,
+        // giving their connections a moment to send it: a probe watching
+        // then hears NOT_SERVING rather than a broken stream.
         health.not_serving().await;
         let _ = stop_tx.send(());
+        let _ = tokio::time::timeout(DRAIN, async {
+            for _ in 0..grpc_servers {
+                tasks.join_next().await;
+            }
+        })
+        .await;
         tasks.abort_all();
         result
     });
