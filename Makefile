@@ -4,9 +4,18 @@
 # and work on a fresh clone.
 CARGO ?= cargo
 SHARED ?= ../shared
-RQ := target/release/resource-query
+BIN := $(or $(CARGO_TARGET_DIR),target)/release
+RQ := $(BIN)/resource-query
+# The Python client's tests run in a virtual environment of their own
+# (PEP 668 keeps pip out of Debian's Python): python/requirements.txt
+# pins what goes in; once there, nothing is fetched again.
+PYTHON ?= python3
+VENV := target/python-venv
+PY_SOURCES := $(wildcard python/quiver/*.py) python/setup.py python/pyproject.toml \
+	proto/proto/quiver/sched/v1/scheduler.proto
+PYTEST := QUIVER_BIN_DIR=$(BIN) $(VENV)/bin/python -m pytest -q python/tests
 
-.PHONY: all deps test-deps build run test lint bench conformance clean
+.PHONY: all deps test-deps build run test python-test lint bench conformance clean
 
 all: build
 
@@ -31,9 +40,26 @@ run: build
 	@echo "Ctrl-C stops it; its state is kept in $${XDG_STATE_HOME:-$$HOME/.local/state}/quiver."
 	target/release/schedd $(SCHEDD_ARGS)
 
-test: test-deps build
+test: test-deps build $(VENV)/.installed
 	$(CARGO) test --release --workspace
 	tests/conformance/check $(RQ)
+	$(PYTEST)
+
+# The Python client alone: its pytest tests against a real schedd.
+python-test: test-deps build $(VENV)/.installed
+	$(PYTEST)
+
+$(VENV)/.requirements: python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements.txt
+	touch $@
+
+# quiver-client itself, rebuilt when its sources or the proto change
+# (no build isolation: its build requirements are in the venv already).
+$(VENV)/.installed: $(VENV)/.requirements $(PY_SOURCES)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+		--no-build-isolation --force-reinstall ./python
+	touch $@
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -108,6 +108,7 @@ async fn watch(
         job_id: 0,
         kinds: vec![kind as i32],
         max_events: 0,
+        mine: false,
     })
     .await
     .expect("watch")

@@ -1,13 +1,18 @@
 //! Generate the tonic/prost code of `proto/quiver/sched/v1/scheduler.proto`
-//! with the vendored protoc.
+//! with the vendored protoc, and its file descriptor set (for the server
+//! reflection service).
+use std::path::PathBuf;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     // Build scripts run before any thread of ours starts.
     std::env::set_var("PROTOC", protoc);
     println!("cargo:rerun-if-changed=proto/quiver/sched/v1/scheduler.proto");
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .file_descriptor_set_path(out.join("quiver_descriptor.bin"))
         .compile_protos(&["proto/quiver/sched/v1/scheduler.proto"], &["proto"])?;
     Ok(())
 }

@@ -7,7 +7,10 @@
 #                           development files (hwloc's static link needs udev),
 #                           hwloc's plugins (its XML reader)
 #   scripts/deps.sh test    the above, plus python3 (conformance runner,
-#                           benchmark recipes) and openssl (TLS test certificates)
+#                           benchmark recipes, the Python client's tests),
+#                           python3-venv (their virtual environment: Debian's
+#                           Python has no ensurepip without it) and openssl
+#                           (TLS test certificates)
 #
 # Runs as root, or through sudo when not root. Exits non-zero, saying why,
 # when something is missing and cannot be installed.
@@ -40,6 +43,8 @@ else
 fi
 if [ "$want" = test ]; then
   command -v python3 >/dev/null 2>&1 || need python3 "the conformance runner and benchmark recipes"
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 ||
+    need python3-venv "the Python client's tests run in a virtual environment"
   command -v openssl >/dev/null 2>&1 || need openssl "the TLS tests make their certificates"
 fi
 

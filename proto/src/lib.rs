@@ -8,5 +8,9 @@ pub mod v1 {
     tonic::include_proto!("quiver.sched.v1");
 }
 
+/// The encoded `FileDescriptorSet` of `quiver.sched.v1`, for a server
+/// reflection service (what `grpcurl list` reads).
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("quiver_descriptor");
+
 pub use v1::scheduler_client::SchedulerClient;
 pub use v1::scheduler_server::{Scheduler, SchedulerServer};

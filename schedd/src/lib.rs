@@ -8,8 +8,9 @@
 //! after [`auth`] says who calls; [`authz`] says what each caller may do.
 //! Time comes from a [`clock`], running a job is an [`executor`]'s
 //! business, the pending queue and its policies live in [`queue`],
-//! durability in [`journal`], and [`metrics`] exports counters. The
-//! [`client`] side connects to an instance by URI.
+//! durability in [`journal`], and [`metrics`] exports counters;
+//! [`standard`] holds the health and reflection services served beside
+//! the scheduler. The [`client`] side connects to an instance by URI.
 pub mod actor;
 mod affinity;
 pub mod auth;
@@ -25,3 +26,4 @@ pub mod local_executor;
 pub mod metrics;
 pub mod queue;
 pub mod service;
+pub mod standard;

@@ -161,6 +161,7 @@ fn snapshot_event(j: &Job) -> Event {
     };
     Event {
         job_id: j.id,
+        owner: j.owner,
         kind,
         time,
         state: j.state,
@@ -311,8 +312,13 @@ impl pb::scheduler_server::Scheduler for Service {
         &self,
         req: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        self.who(&req)?;
+        let caller = self.who(&req)?;
         let r = req.into_inner();
+        if r.mine && r.job_id != 0 {
+            return Err(Status::invalid_argument(
+                "job_id and mine: give one or the other",
+            ));
+        }
         let mut kinds = Vec::new();
         for &k in &r.kinds {
             match pb::EventKind::try_from(k) {
@@ -331,6 +337,7 @@ impl pb::scheduler_server::Scheduler for Service {
             .await
             .map_err(status_of)?;
         let max = r.max_events as usize;
+        let mine = r.mine;
         let handle = self.handle.clone();
         let (tx, out) = tokio::sync::mpsc::channel::<Result<pb::JobEvent, Status>>(256);
         tokio::spawn(async move {
@@ -362,7 +369,7 @@ impl pb::scheduler_server::Scheduler for Service {
                 tokio::select! {
                     got = rx.recv() => match got {
                         Ok(e) => {
-                            if id != 0 && e.job_id != id {
+                            if (id != 0 && e.job_id != id) || (mine && e.owner != caller) {
                                 continue;
                             }
                             let end = id != 0 && e.state.is_ended();

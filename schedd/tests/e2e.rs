@@ -433,6 +433,7 @@ fn watch_tells_when_a_job_ends() {
                 job_id: id,
                 kinds: vec![],
                 max_events: 0,
+                mine: false,
             })
             .await
             .unwrap()

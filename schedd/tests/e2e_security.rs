@@ -353,3 +353,59 @@ fn tcp_with_mutual_tls_refuses_clients_without_a_certificate() {
     );
     d.stop();
 }
+
+#[test]
+fn watch_mine_sees_only_the_callers_jobs() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: switching uids needs root");
+        return;
+    }
+    let dir = TempDir::new("mine");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let recipe = four_nodes();
+    let js = dir.0.join("job.yaml");
+    std::fs::write(&js, jobspec(0, 1, 100)).unwrap();
+    std::fs::set_permissions(&js, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut args = sim(recipe.to_str().unwrap());
+    args.extend(["--socket-mode".to_string(), "666".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let d = start(&dir.0, &args);
+    rt().block_on(async {
+        let mut c = d.client().await;
+        let e = c
+            .watch(pb::WatchRequest {
+                job_id: 1,
+                kinds: vec![],
+                max_events: 0,
+                mine: true,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+        let mut mine = c
+            .watch(pb::WatchRequest {
+                job_id: 0,
+                kinds: vec![pb::EventKind::Submit as i32],
+                max_events: 1,
+                mine: true,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let alice = 64001;
+        let out = d.ctl_as(alice, alice, &["submit", js.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        let ours = submit(&mut c, &jobspec(0, 1, 100)).await;
+        assert_ne!(theirs, ours);
+        let first = mine.message().await.unwrap().expect("our submit");
+        assert_eq!(first.job_id, ours, "alice's job {theirs} was not ours");
+        assert!(mine.message().await.unwrap().is_none(), "max_events 1");
+    });
+    d.stop();
+}

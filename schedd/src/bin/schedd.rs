@@ -21,12 +21,17 @@ use schedd::journal::Journal;
 use schedd::metrics::{self, Meta};
 use schedd::queue::QueuePolicy;
 use schedd::service::Service;
+use schedd::standard::{self, Health};
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tracing::{error, info, warn};
 
 /// The largest gRPC message schedd takes (a jobspec is at most 1 MiB).
 const MAX_MESSAGE_BYTES: usize = 4 << 20;
+
+/// How long the gRPC listeners may take to close once schedd stops, so
+/// that health watchers hear NOT_SERVING and calls in flight end.
+const DRAIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -311,10 +316,17 @@ fn run(args: Args) -> Result<()> {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(usize::MAX)
         };
+        let (health, health_svc) = Health::new().await;
+        let reflection = standard::reflection().context("the reflection service")?;
         let mut tasks = tokio::task::JoinSet::new();
+        // The gRPC listeners among the tasks (the metrics server is not).
+        let mut grpc_servers = 1;
         {
             let mut stop = stop_tx.subscribe();
             let uds = Server::builder()
+                .add_service(health_svc.clone())
+                .add_service(reflection.v1.clone())
+                .add_service(reflection.v1alpha.clone())
                 .add_service(server(svc.clone()))
                 .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
                     let _ = stop.recv().await;
@@ -334,23 +346,28 @@ fn run(args: Args) -> Result<()> {
                 let _ = stop.recv().await;
             };
             info!(%addr, tls = args.tls_cert.is_some(), token = token.is_some(), "serving on TCP");
+            // Health answers without the token: probes carry none.
+            let builder = builder.add_service(health_svc.clone());
             match token {
                 Some(check) => {
+                    use tonic::service::interceptor::InterceptedService;
                     let s = builder
-                        .add_service(tonic::service::interceptor::InterceptedService::new(
-                            server(svc.clone()),
-                            check,
-                        ))
+                        .add_service(InterceptedService::new(reflection.v1, check.clone()))
+                        .add_service(InterceptedService::new(reflection.v1alpha, check.clone()))
+                        .add_service(InterceptedService::new(server(svc.clone()), check))
                         .serve_with_incoming_shutdown(incoming, signal);
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
                 }
                 None => {
                     let s = builder
+                        .add_service(reflection.v1)
+                        .add_service(reflection.v1alpha)
                         .add_service(server(svc.clone()))
                         .serve_with_incoming_shutdown(incoming, signal);
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
                 }
             }
+            grpc_servers += 1;
         }
         if let Some(addr) = args.metrics {
             let h = handle.clone();
@@ -363,6 +380,7 @@ fn run(args: Args) -> Result<()> {
                     .map_err(anyhow::Error::from)
             });
         }
+        health.serving().await;
         let result = tokio::select! {
             _ = &mut shutdown => Ok(()),
             _ = actor.failed() => {
@@ -375,7 +393,17 @@ fn run(args: Args) -> Result<()> {
                 Err(e) => Err(anyhow::Error::from(e)),
             },
         };
+        // Stopping or failed: say so first, then close the listeners,
+        // giving their connections a moment to send it: a probe watching
+        // then hears NOT_SERVING rather than a broken stream.
+        health.not_serving().await;
         let _ = stop_tx.send(());
+        let _ = tokio::time::timeout(DRAIN, async {
+            for _ in 0..grpc_servers {
+                tasks.join_next().await;
+            }
+        })
+        .await;
         tasks.abort_all();
         result
     });

@@ -83,6 +83,8 @@ pub enum EventKind {
 pub struct Event {
     /// The job.
     pub job_id: JobId,
+    /// The job's owner (for Watch's `mine`).
+    pub owner: u32,
     /// What happened.
     pub kind: EventKind,
     /// Instance time of the event.

@@ -375,12 +375,13 @@ impl Instance {
     }
 
     fn push_event(&mut self, job_id: JobId, kind: EventKind, time: i64, at: i64, detail: String) {
-        let state = self
+        let (state, owner) = self
             .jobs
             .get(&job_id)
-            .map_or(JobState::Pending, |j| j.state);
+            .map_or((JobState::Pending, 0), |j| (j.state, j.owner));
         self.events.push(Event {
             job_id,
+            owner,
             kind,
             time,
             state,

@@ -82,6 +82,7 @@ pub async fn wait(client: &mut Client, id: Option<u64>, any: bool) -> Result<Exi
             job_id: id,
             kinds: vec![],
             max_events: 0,
+            mine: false,
         },
         (None, true) => pb::WatchRequest {
             job_id: 0,
@@ -91,6 +92,7 @@ pub async fn wait(client: &mut Client, id: Option<u64>, any: bool) -> Result<Exi
                 pb::EventKind::Exception as i32,
             ],
             max_events: 0,
+            mine: false,
         },
         _ => return Err(Failure::Usage("wait takes a job id or --any".into())),
     };

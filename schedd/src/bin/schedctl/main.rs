@@ -399,6 +399,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 job_id: id.unwrap_or(0),
                 kinds: vec![],
                 max_events: 0,
+                mine: false,
             };
             let mut stream = client.watch(req).await?.into_inner();
             while let Some(ev) = stream.message().await? {

@@ -1,0 +1,99 @@
+"""The requests both clients send, built from their arguments in one
+place, so the sync and asyncio clients cannot drift apart."""
+from __future__ import annotations
+
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union, cast
+
+from . import jobspec as js
+from ._pb import pb
+from .errors import UsageError
+from .types import END_KINDS, EventKind, JobState
+
+#: A jobspec: YAML or JSON text, or a mapping sent as JSON.
+Jobspec = Union[str, Mapping[str, Any]]
+
+#: Cancel ids one call carries at most (the server's limit).
+MAX_CANCEL_IDS = 65_536
+
+#: Submit calls a submit_many keeps in flight at once.
+PIPELINE = 512
+
+
+def submit_request(
+    jobspec: Optional[Jobspec],
+    command: Optional[js.Command],
+    name: str,
+    shape: Mapping[str, Any],
+) -> Any:
+    """The SubmitRequest of ``submit``: a jobspec, or a command and a shape."""
+    shaped = {k: v for k, v in shape.items() if v is not None and v is not False}
+    if jobspec is not None and command is not None:
+        raise UsageError("submit takes a jobspec or a command, not both")
+    if jobspec is not None:
+        if shaped:
+            raise UsageError(
+                f"{', '.join(sorted(shaped))} shape a command, not a jobspec"
+            )
+        text = js.to_text(jobspec)
+    elif command is not None:
+        text = js.shorthand_text(command, **shaped)
+    else:
+        raise UsageError("submit needs a jobspec or a command")
+    return pb.SubmitRequest(jobspec=text, name=name)
+
+
+def submit_requests(jobspecs: Iterable[Jobspec], name: str) -> List[Any]:
+    """The SubmitRequests of ``submit_many``."""
+    return [pb.SubmitRequest(jobspec=js.to_text(j), name=name) for j in jobspecs]
+
+
+def _ints(values: Optional[Iterable[Any]]) -> Any:
+    """Enum values as the ints the messages hold (the stubs name the
+    generated enums, which ours mirror)."""
+    return cast(Any, [int(v) for v in values or ()])
+
+
+def list_request(
+    states: Optional[Iterable[JobState]], name: Optional[str], limit: int
+) -> Any:
+    """The ListRequest of ``jobs``."""
+    return pb.ListRequest(
+        states=_ints(states), name=name or "", limit=limit
+    )
+
+
+def watch_request(
+    job_id: Optional[int], kinds: Optional[Iterable[EventKind]], mine: bool
+) -> Any:
+    """The WatchRequest of ``watch``."""
+    return pb.WatchRequest(
+        job_id=job_id or 0, kinds=_ints(kinds), mine=mine
+    )
+
+
+def wait_request(job_id: int) -> Any:
+    """The WatchRequest that ends with job ``job_id``'s end."""
+    return pb.WatchRequest(
+        job_id=job_id, kinds=_ints(END_KINDS), max_events=1
+    )
+
+
+def ends_request() -> Any:
+    """The WatchRequest of the caller's job ends, which ``wait()`` reads."""
+    return pb.WatchRequest(kinds=_ints(END_KINDS), mine=True)
+
+
+def cancel_chunks(job_ids: Sequence[int]) -> List[Any]:
+    """The CancelRequests of ``cancel_many``: the ids, a chunk per call."""
+    return [
+        pb.CancelRequest(job_ids=list(job_ids[i : i + MAX_CANCEL_IDS]))
+        for i in range(0, len(job_ids), MAX_CANCEL_IDS)
+    ]
+
+
+def advance_request(seconds: js.Duration) -> Any:
+    """The AdvanceRequest of ``advance``."""
+    secs = js.parse_duration(seconds)
+    if secs <= 0:
+        raise UsageError("advance: seconds must be > 0")
+    return pb.AdvanceRequest(seconds=secs)

@@ -1,0 +1,389 @@
+"""The blocking client: :class:`Client`, one channel to one instance.
+
+Each method is one call of ``quiver.sched.v1.Scheduler`` (``submit_many``
+and ``cancel_many`` a few), answers with the dataclasses of
+:mod:`quiver.types`, and raises a :class:`~quiver.errors.QuiverError`
+carrying the gRPC code and the server's message when the call is refused.
+A Client may be shared by threads.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Union
+
+import grpc
+
+from . import _calls
+from ._calls import Jobspec
+from ._ends import EndBook
+from ._pb import pb, pb_grpc
+from .connection import CONNECT_TIMEOUT, Endpoint, PathLike, endpoint
+from .errors import (
+    BulkSubmitError,
+    ConnectError,
+    QuiverError,
+    Timeout,
+    Unavailable,
+    from_rpc_error,
+)
+from .jobspec import Command, Duration
+from .types import CancelOutcome, Event, EventKind, Job, JobState, Status, WaitResult
+
+
+def _open_channel(ep: Endpoint) -> grpc.Channel:
+    if ep.credentials is not None:
+        return grpc.secure_channel(ep.target, ep.credentials, options=ep.options)
+    return grpc.insecure_channel(ep.target, options=ep.options)
+
+
+def check_unix_socket(ep: Endpoint) -> None:
+    """Fail at once, naming why, when a Unix socket does not answer (gRPC
+    would retry until the connect timeout)."""
+    if not ep.target.startswith("unix:"):
+        return
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(ep.target[len("unix:"):])
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise ConnectError(f"cannot connect to {ep.uri}: {reason}{ep.hint}") from None
+    finally:
+        s.close()
+
+
+class Watch(Iterator[Event]):
+    """A stream of job events; iterate it, and close it (or use ``with``)
+    when done. A watch of one job ends after that job's end."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        # The server subscribes before it sends the headers: once they are
+        # here, no event after this point can be missed.
+        call.initial_metadata()
+        if call.done() and call.code() != grpc.StatusCode.OK:
+            raise from_rpc_error(call)
+
+    def __iter__(self) -> "Watch":
+        return self
+
+    def __next__(self) -> Event:
+        try:
+            return Event.from_pb(next(self._call))
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.CANCELLED:
+                raise StopIteration from None
+            raise from_rpc_error(e) from None
+
+    def close(self) -> None:
+        """Stop watching."""
+        self._call.cancel()
+
+    def __enter__(self) -> "Watch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Ends:
+    """The caller's job ends, read by a thread into an :class:`EndBook`."""
+
+    def __init__(self, stub: Any, metadata: Any) -> None:
+        self._watch = Watch(stub.Watch(_calls.ends_request(), metadata=metadata))
+        self._book = EndBook()
+        self._cond = threading.Condition()
+        self.error: Optional[QuiverError] = None
+        self._raised = False
+        threading.Thread(target=self._read, name="quiver-ends", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            for ev in self._watch:
+                with self._cond:
+                    self._book.add(ev)
+                    self._cond.notify_all()
+            err: QuiverError = Unavailable("the event stream ended")
+        except QuiverError as e:
+            err = e
+        with self._cond:
+            self.error = err
+            self._cond.notify_all()
+
+    def next(self, timeout: Optional[float]) -> Event:
+        """The oldest end not yet waited for, waiting up to ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                ev = self._book.pop()
+                if ev is not None:
+                    return ev
+                if self.error is not None:
+                    self._raised = True
+                    raise self.error
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise Timeout("no job of yours ended in time", grpc.StatusCode.DEADLINE_EXCEEDED)
+                self._cond.wait(left)
+
+    def claim(self, job_id: int) -> None:
+        """Job ``job_id`` was waited for by id."""
+        with self._cond:
+            self._book.claim(job_id)
+
+    def spent(self) -> bool:
+        """Whether the stream failed and a wait was told so, after every
+        end it brought was taken."""
+        with self._cond:
+            return self._raised
+
+    def close(self) -> None:
+        """Stop the stream (the thread then ends)."""
+        self._watch.close()
+
+
+class Client:
+    """A connection to one scheduler instance.
+
+    Args:
+        uri: ``unix:/path``, ``http://HOST:PORT`` or ``https://HOST:PORT``;
+            None: ``QUIVER_URI``, else this user's own schedd (the same
+            defaults as schedctl; see :mod:`quiver.connection`).
+        token_file: a file holding the bearer token (schedd's ``--token-file``).
+        tls_ca: the CA certificate (PEM) that signed the server's (https;
+            default: the system's trusted roots).
+        tls_cert, tls_key: a client certificate and key (PEM) for mutual TLS.
+        connect_timeout: seconds to wait for the connection.
+
+    Raises:
+        UsageError: a bad URI or TLS options that do not apply.
+        ConnectError: nobody answered.
+    """
+
+    def __init__(
+        self,
+        uri: Optional[str] = None,
+        *,
+        token_file: Optional[PathLike] = None,
+        tls_ca: Optional[PathLike] = None,
+        tls_cert: Optional[PathLike] = None,
+        tls_key: Optional[PathLike] = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        self._ep = endpoint(
+            uri, token_file=token_file, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key
+        )
+        check_unix_socket(self._ep)
+        self._channel = _open_channel(self._ep)
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=connect_timeout)
+        except grpc.FutureTimeoutError:
+            self._channel.close()
+            raise ConnectError(
+                f"cannot connect to {self._ep.uri}: no answer in {connect_timeout:g} s{self._ep.hint}"
+            ) from None
+        self._stub = pb_grpc.SchedulerStub(self._channel)  # type: ignore[no-untyped-call]
+        self._md = self._ep.metadata
+        self._ends: Optional[_Ends] = None
+        self._ends_lock = threading.Lock()
+
+    @property
+    def uri(self) -> str:
+        """The URI this client is connected to."""
+        return self._ep.uri
+
+    def _call(self, method: Any, request: Any, timeout: Optional[float] = None) -> Any:
+        try:
+            return method(request, metadata=self._md, timeout=timeout)
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+
+    def _watch_ends(self) -> _Ends:
+        """The stream of the caller's job ends, started on first use, and
+        again once a failed one has given out all it had, then its error."""
+        with self._ends_lock:
+            if self._ends is None or self._ends.spent():
+                self._ends = _Ends(self._stub, self._md)
+            return self._ends
+
+    def submit(
+        self,
+        jobspec: Optional[Jobspec] = None,
+        *,
+        command: Optional[Command] = None,
+        name: str = "",
+        nodes: Optional[int] = None,
+        tasks: Optional[int] = None,
+        cores: Optional[int] = None,
+        gpus: Optional[int] = None,
+        duration: Optional[Duration] = None,
+        exclusive: bool = False,
+    ) -> int:
+        """Queue a job; its id.
+
+        Give a jobspec (RFC 14/25 as YAML or JSON text, or a mapping), or a
+        command with a shape: the same jobspec as ``schedctl submit -N
+        nodes -n tasks -c cores -g gpus -t duration [-x] -- command``
+        (see :func:`quiver.jobspec.shorthand`). ``name`` tags the job for
+        :meth:`jobs`. The job is durable once this returns.
+
+        Raises:
+            FailedPrecondition: no resource of the instance can ever hold it.
+            InvalidArgument: a malformed jobspec (the message names the key).
+            UsageError: a shape schedctl refuses, or both or neither of a
+                jobspec and a command.
+        """
+        shape = dict(
+            nodes=nodes, tasks=tasks, cores=cores, gpus=gpus, duration=duration, exclusive=exclusive
+        )
+        request = _calls.submit_request(jobspec, command, name, shape)
+        self._watch_ends()
+        return int(self._call(self._stub.Submit, request).job_id)
+
+    def submit_many(self, jobspecs: Iterable[Jobspec], *, name: str = "") -> List[int]:
+        """Queue many jobs; their ids, in the order of ``jobspecs``.
+
+        The protocol has no bulk Submit yet, so this pipelines one Submit
+        per jobspec on the one channel (up to 512 in flight), which the
+        instance commits in shared batches. Calls in flight together may
+        be queued in another order than sent (their ids say the order they
+        were queued in); a bulk RPC will keep it. :meth:`_submit_all` is
+        the one place to change when that RPC comes.
+
+        Raises:
+            BulkSubmitError: some jobspecs were refused; the others were
+                queued all the same, and ``results`` says which is which.
+        """
+        requests = _calls.submit_requests(jobspecs, name)
+        self._watch_ends()
+        results = self._submit_all(requests)
+        if any(isinstance(r, QuiverError) for r in results):
+            raise BulkSubmitError(results)
+        return [int(r) for r in results]  # type: ignore[arg-type]
+
+    def _submit_all(self, requests: Sequence[Any]) -> List[Union[int, QuiverError]]:
+        """Send the SubmitRequests; each one's job id or refusal, in order."""
+        results: List[Union[int, QuiverError]] = []
+        for start in range(0, len(requests), _calls.PIPELINE):
+            futures = [
+                self._stub.Submit.future(r, metadata=self._md)
+                for r in requests[start : start + _calls.PIPELINE]
+            ]
+            for f in futures:
+                try:
+                    results.append(int(f.result().job_id))
+                except grpc.RpcError as e:
+                    results.append(from_rpc_error(e))
+        return results
+
+    def cancel(self, job_id: int) -> JobState:
+        """Cancel a pending or running job (yours, or any as the instance
+        owner); the state it was in.
+
+        Raises:
+            NotFound: no such job. FailedPrecondition: it already ended.
+            PermissionDenied: not yours.
+        """
+        r = self._call(self._stub.Cancel, pb.CancelRequest(job_id=job_id))
+        return JobState(r.previous)
+
+    def cancel_many(self, job_ids: Sequence[int]) -> List[CancelOutcome]:
+        """Cancel many jobs (in calls of up to 65,536); each one's outcome."""
+        out: List[CancelOutcome] = []
+        for request in _calls.cancel_chunks(list(job_ids)):
+            r = self._call(self._stub.Cancel, request)
+            out.extend(CancelOutcome.from_pb(o) for o in r.outcomes)
+        return out
+
+    def info(self, job_id: int) -> Job:
+        """One job in full, R and jobspec included.
+
+        Raises:
+            NotFound: no such job (or one long forgotten).
+        """
+        return Job.from_pb(self._call(self._stub.Info, pb.InfoRequest(job_id=job_id)))
+
+    def jobs(
+        self,
+        states: Optional[Iterable[JobState]] = None,
+        *,
+        name: Optional[str] = None,
+        limit: int = 0,
+    ) -> List[Job]:
+        """Jobs, oldest first: only those in ``states`` and named ``name``
+        when given, at most ``limit`` (the newest; 0: all)."""
+        r = self._call(self._stub.List, _calls.list_request(states, name, limit))
+        return [Job.from_pb(j) for j in r.jobs]
+
+    def wait(self, job_id: Optional[int] = None, timeout: Optional[float] = None) -> WaitResult:
+        """Wait for a job to end; how it ended.
+
+        With a job id, that job (at once when it has ended already). With
+        None, as ``flux.job.wait`` does: the next job of yours to end that
+        no wait has returned, oldest first, including those that ended
+        since this client's first submit (it watches your jobs' ends from
+        then on; a job waited for by id is not returned again).
+
+        Raises:
+            NotFound: no such job. Timeout: ``timeout`` seconds passed.
+            Unavailable: the instance stopped.
+        """
+        if job_id is None:
+            return WaitResult.from_event(self._watch_ends().next(timeout))
+        watch = Watch(
+            self._stub.Watch(_calls.wait_request(job_id), metadata=self._md, timeout=timeout)
+        )
+        with watch:
+            for ev in watch:
+                if ev.state.ended:
+                    if self._ends is not None:
+                        self._ends.claim(ev.job_id)
+                    return WaitResult.from_event(ev)
+        raise Unavailable(f"the event stream ended before job {job_id} did")
+
+    def watch(
+        self,
+        job_id: Optional[int] = None,
+        *,
+        kinds: Optional[Iterable[EventKind]] = None,
+        mine: bool = False,
+    ) -> Watch:
+        """Job events as they happen, from now on: of every job, of your
+        jobs (``mine``), or of one job (its current state first, then its
+        events until it ends); only ``kinds`` when given.
+
+        The stream is subscribed when this returns: a job submitted after
+        it shows all its events. A watch falling 65,536 events behind ends
+        with :class:`~quiver.errors.DataLoss`.
+        """
+        request = _calls.watch_request(job_id, kinds, mine)
+        return Watch(self._stub.Watch(request, metadata=self._md))
+
+    def status(self) -> Status:
+        """A summary of the instance (answering at all means it is alive)."""
+        return Status.from_pb(self._call(self._stub.Status, pb.StatusRequest()))
+
+    def advance(self, seconds: Duration) -> int:
+        """Move a simulated clock forward (instance owner only); the new
+        time. Jobs whose time is up end, then the queue is scheduled.
+
+        Raises:
+            FailedPrecondition: the instance runs on the wall clock.
+        """
+        return int(self._call(self._stub.Advance, _calls.advance_request(seconds)).now)
+
+    def close(self) -> None:
+        """Close the channel (and the stream ``wait()`` reads)."""
+        if self._ends is not None:
+            self._ends.close()
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"quiver.Client({self._ep.uri!r})"

@@ -1,0 +1,152 @@
+"""Jobspecs: the shape shorthand and durations, as schedctl reads them.
+
+:func:`shorthand` builds, for ``nodes``, ``tasks``, ``cores``, ``gpus``,
+``duration`` and a command, the very RFC 14 (version 1) jobspec that
+``schedctl submit -N -n -c -g -t [-x] -- COMMAND`` builds (and that ``flux
+submit`` would): a slot per task holding its cores (and GPUs); with a node
+count, nodes holding ceil(tasks / nodes) slots each, the tasks counted in
+total when they do not divide evenly. :func:`shorthand_text` is its JSON
+text, byte for byte schedctl's. :func:`parse_duration` reads ``90``,
+``30s``, ``5m``, ``2h``, ``1d`` or ``1.5h`` as ``-t`` and ``advance`` do.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shlex
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from .errors import UsageError
+
+#: A duration: seconds (int or float), or text such as "30s", "5m", "2h".
+Duration = Union[int, float, str]
+
+#: A command: its words, or one string split as a shell would.
+Command = Union[str, Sequence[str]]
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: Duration) -> int:
+    """Whole seconds (rounded up) from seconds or ``30s``/``5m``/``2h``/``1d``.
+
+    Raises:
+        UsageError: for anything else, or a duration of over 10^15 seconds.
+    """
+    if isinstance(value, bool):
+        raise UsageError(f"bad duration {value!r}: use seconds or a number with s, m, h or d")
+    if isinstance(value, (int, float)):
+        secs = math.ceil(value) if math.isfinite(value) else -1
+        if secs < 0:
+            raise UsageError(f"bad duration {value!r}: must be finite and at least 0")
+        if secs > 1e15:
+            raise UsageError(f"duration {value!r} is too long")
+        return int(secs)
+    text = value.strip()
+    bad = UsageError(f"bad duration {value!r}: use seconds or a number with s, m, h or d")
+    if not text:
+        raise bad
+    if text[-1].isascii() and text[-1].isalpha():
+        num, unit = text[:-1], text[-1]
+    else:
+        num, unit = text, "s"
+    if unit not in _UNITS or not num or not all(c.isdigit() and c.isascii() or c == "." for c in num):
+        raise bad
+    try:
+        n = float(num)
+    except ValueError:
+        raise bad from None
+    secs = math.ceil(n * _UNITS[unit])
+    if secs > 1e15:
+        raise UsageError(f"duration {value!r} is too long")
+    return int(secs)
+
+
+def command_words(command: Command) -> List[str]:
+    """The command's words: a string is split as a shell would split it."""
+    if isinstance(command, str):
+        return shlex.split(command)
+    words = list(command)
+    for w in words:
+        if not isinstance(w, str):
+            raise UsageError(f"command: {w!r} is not a string")
+    return words
+
+
+def shorthand(
+    command: Command,
+    *,
+    nodes: Optional[int] = None,
+    tasks: Optional[int] = None,
+    cores: int = 1,
+    gpus: int = 0,
+    duration: Optional[Duration] = None,
+    exclusive: bool = False,
+) -> Dict[str, Any]:
+    """The jobspec (as a dict) ``schedctl submit`` builds for this shape.
+
+    Args:
+        command: what each task runs.
+        nodes: nodes to spread the tasks over (``-N``); None: any.
+        tasks: tasks (slots) to run (``-n``); default 1, or one per node.
+        cores: cores per task (``-c``).
+        gpus: GPUs per task (``-g``).
+        duration: the time limit (``-t``); None: the instance's default.
+        exclusive: whole nodes (``-x``; needs ``nodes``).
+
+    Raises:
+        UsageError: for a shape schedctl refuses (no command, 0 cores or
+            tasks, more nodes than tasks, exclusive without nodes).
+    """
+    words = command_words(command)
+    if not words:
+        raise UsageError("no command given")
+    if cores < 1:
+        raise UsageError("cores must be at least 1")
+    if gpus < 0:
+        raise UsageError("gpus must not be negative")
+    ntasks = tasks if tasks is not None else (nodes if nodes is not None else 1)
+    if ntasks < 1:
+        raise UsageError("tasks must be at least 1")
+    if exclusive and nodes is None:
+        raise UsageError("exclusive needs nodes")
+    secs = parse_duration(duration) if duration is not None else 0
+    with_: List[Dict[str, Any]] = [{"type": "core", "count": cores}]
+    if gpus > 0:
+        with_.append({"type": "gpu", "count": gpus})
+    count: Dict[str, int]
+    if nodes is None:
+        resources: Dict[str, Any] = {"type": "slot", "count": ntasks, "label": "task", "with": with_}
+        count = {"per_slot": 1}
+    else:
+        if nodes < 1:
+            raise UsageError("nodes must be at least 1")
+        if nodes > ntasks:
+            raise UsageError(f"node count ({nodes}) must not exceed the task count ({ntasks})")
+        per_node = -(-ntasks // nodes)
+        count = {"per_slot": 1} if per_node * nodes == ntasks else {"total": ntasks}
+        slot = {"type": "slot", "count": per_node, "label": "task", "with": with_}
+        resources = {"type": "node", "count": nodes, "with": [slot]}
+        if exclusive:
+            resources["exclusive"] = True
+    return {
+        "version": 1,
+        "resources": [resources],
+        "tasks": [{"command": words, "slot": "task", "count": count}],
+        "attributes": {"system": {"duration": secs}},
+    }
+
+
+def to_text(jobspec: Union[str, Mapping[str, Any]]) -> str:
+    """A jobspec as the text Submit takes: text as is, a mapping as compact
+    JSON (keys in their order, non-ASCII kept), as schedctl writes it."""
+    if isinstance(jobspec, str):
+        return jobspec
+    if isinstance(jobspec, Mapping):
+        return json.dumps(jobspec, separators=(",", ":"), ensure_ascii=False)
+    raise UsageError(f"a jobspec is YAML/JSON text or a mapping, not {type(jobspec).__name__}")
+
+
+def shorthand_text(command: Command, **shape: Any) -> str:
+    """:func:`shorthand`'s jobspec as JSON text, byte for byte schedctl's."""
+    return to_text(shorthand(command, **shape))
