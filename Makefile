@@ -38,7 +38,7 @@ run: build
 	@echo "  target/release/schedctl submit -n 1 -t 1m -- hostname"
 	@echo "  target/release/schedctl jobs"
 	@echo "Ctrl-C stops it; its state is kept in $${XDG_STATE_HOME:-$$HOME/.local/state}/quiver."
-	target/release/schedd $(SCHEDD_ARGS)
+	$(BIN)/schedd $(SCHEDD_ARGS)
 
 test: test-deps build $(VENV)/.installed
 	$(CARGO) test --release --workspace

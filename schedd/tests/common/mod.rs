@@ -128,14 +128,25 @@ impl Daemon {
             std::fs::copy(SCHEDCTL, &ctl).unwrap();
             std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        Command::new(&ctl)
-            .arg("--uri")
-            .arg(self.uri())
-            .args(args)
-            .uid(uid)
-            .gid(gid)
-            .output()
-            .expect("schedctl runs")
+        // Another thread forking while the copy was open for writing may
+        // hold it a moment longer (ETXTBSY): try again.
+        let mut tries = 0;
+        loop {
+            match Command::new(&ctl)
+                .arg("--uri")
+                .arg(self.uri())
+                .args(args)
+                .uid(uid)
+                .gid(gid)
+                .output()
+            {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other.expect("schedctl runs"),
+            }
+        }
     }
 
     /// Run schedctl, expect success, return its stdout.
