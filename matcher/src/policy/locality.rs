@@ -5,9 +5,11 @@
 //! consecutive ids first, so a job of several nodes lands on neighbours
 //! (one rack, one switch) rather than on the highest ids scattered over
 //! the cluster.
+use std::collections::HashMap;
+
 use resource_graph::Vertex;
 
-use super::{MatchPolicy, TopChoice};
+use super::{MatchPolicy, RootOrder};
 
 /// Pack jobs into the highest contiguous block of free resources.
 pub struct Locality;
@@ -25,7 +27,21 @@ impl MatchPolicy for Locality {
         1 + v.id + 1
     }
 
-    fn top_choice(&self) -> TopChoice {
-        TopChoice::HighestRun
+    /// Candidates whose scores (ids) lie in the highest run of
+    /// consecutive scores come first: each score is keyed by the start of
+    /// its run.
+    fn root_order(&self, scores: &mut dyn FnMut() -> Vec<i64>) -> Option<RootOrder> {
+        let mut scores = scores();
+        scores.sort_unstable();
+        scores.dedup();
+        let mut run_of = HashMap::with_capacity(scores.len());
+        let mut start = i64::MIN;
+        for (i, &sc) in scores.iter().enumerate() {
+            if i == 0 || scores[i - 1] + 1 != sc {
+                start = sc;
+            }
+            run_of.insert(sc, start);
+        }
+        Some(RootOrder::new(run_of))
     }
 }

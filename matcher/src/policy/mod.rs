@@ -20,7 +20,7 @@ mod low;
 mod ranking;
 mod variation;
 
-pub use ranking::{Ranking, RankingOptions};
+pub use ranking::{RankBound, Ranking, RankingOptions};
 
 use resource_graph::{ResourceGraph, Vertex};
 
@@ -44,33 +44,41 @@ pub trait MatchPolicy: Send {
     fn finish(&mut self, v: &Vertex, typ: &str) -> i64;
     /// A traversal finished at the root.
     fn reset(&mut self) {}
-    /// For a policy whose candidate score is `1 + level_score() + id + 1`
-    /// (the ranking family, without first-fit): whether high scores win
-    /// and whether an enclosing node adds [`node_factor`] to the level
-    /// score. The traverser then bounds the best score a subtree can offer
-    /// and skips subtrees that cannot beat what it already found.
-    fn ranking(&self) -> Option<(bool, bool)> {
+    /// For a policy that scores with [`RankBound`]'s formula (the ranking
+    /// family, without first fit): the formula. The traverser then walks
+    /// bounded: it bounds the best score a subtree can offer with it and
+    /// skips subtrees that cannot beat what it already found.
+    fn ranking(&self) -> Option<RankBound> {
         None
     }
     /// What the enclosing vertices currently add to a candidate's score.
     fn level_score(&self) -> i64 {
         0
     }
-    /// How the candidates of the top-level requests are ranked against
-    /// each other at the root.
-    fn top_choice(&self) -> TopChoice {
-        TopChoice::Better
+    /// How the root orders the candidates of a top-level request: `None`
+    /// (the default), by [`MatchPolicy::better`] as every level below; or
+    /// a key per score, higher first, computed from all the candidates'
+    /// scores (`scores` gathers them when called).
+    fn root_order(&self, _scores: &mut dyn FnMut() -> Vec<i64>) -> Option<RootOrder> {
+        None
     }
 }
 
-/// The order the root picks top-level candidates in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TopChoice {
-    /// By [`MatchPolicy::better`] on their scores, as every level below.
-    Better,
-    /// Candidates whose scores (ids) lie in the highest run of consecutive
-    /// scores first: pack the job into one contiguous block of resources.
-    HighestRun,
+/// A policy's order of the root's candidates: a key per candidate score
+/// (see [`MatchPolicy::root_order`]); a score without a key comes last.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootOrder(std::collections::HashMap<i64, i64>);
+
+impl RootOrder {
+    /// The order giving each score its key.
+    pub fn new(keys: std::collections::HashMap<i64, i64>) -> RootOrder {
+        RootOrder(keys)
+    }
+
+    /// The key of a candidate's score.
+    pub fn key(&self, score: i64) -> i64 {
+        self.0.get(&score).copied().unwrap_or(i64::MIN)
+    }
 }
 
 /// What a node adds to the score of everything inside it under a
@@ -257,11 +265,29 @@ mod tests {
         assert!(hinodex.better(2, 1));
         assert_eq!(hinodex.exclusive_types(), ["node"]);
         assert!(!hinodex.stop_on_first_match());
-        assert_eq!(hinodex.ranking(), Some((true, true)));
+        assert_eq!(
+            hinodex.ranking(),
+            Some(RankBound {
+                high: true,
+                node_centric: true
+            })
+        );
         let first = create("first", &g).expect("first");
         assert!(first.stop_on_first_match());
         assert_eq!(first.ranking(), None);
         assert!(create("low", &g).expect("low").better(1, 2));
+        // Locality orders the root's candidates by their run of ids.
+        let loc = create("locality", &g).expect("locality");
+        let order = loc
+            .root_order(&mut || vec![9, 3, 4, 5, 8])
+            .expect("an order");
+        assert_eq!((order.key(8), order.key(9)), (8, 8));
+        assert!(order.key(9) > order.key(4));
+        assert_eq!((order.key(3), order.key(5)), (3, 3));
+        assert!(create("high", &g)
+            .unwrap()
+            .root_order(&mut Vec::new)
+            .is_none());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! A vertex scores `1 + id + 1` plus, when node-centric, a factor of its
 //! enclosing node `(node id + 2) * 10000 + tie-break`, so every resource
-//! of a better node outranks every resource of a worse one.
+//! of a better node outranks every resource of a worse one. [`RankBound`]
+//! is that formula, once: the policies score with it and the traverser's
+//! bounded walk bounds subtrees with it.
 use resource_graph::Vertex;
 
 use super::{MatchPolicy, PolicyError};
@@ -20,6 +22,44 @@ pub struct RankingOptions {
     /// Take the first children that satisfy a request instead of ranking
     /// them all (first fit; `stop_on_1_matches`).
     pub first_fit: bool,
+}
+
+/// The ranking family's score formula. A policy whose candidates score
+/// `candidate(level, own(v))`, where `level` sums `enclosing` over the
+/// vertices above `v`, returns one from [`MatchPolicy::ranking`]; the
+/// traverser then bounds the best score a subtree can offer with the same
+/// functions and skips subtrees that cannot beat what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankBound {
+    /// Higher scores win; otherwise lower ones do.
+    pub high: bool,
+    /// Enclosing nodes add their [`node_factor`](super::node_factor).
+    pub node_centric: bool,
+}
+
+impl RankBound {
+    /// What a vertex scores of its own: its id.
+    #[inline]
+    pub fn own(self, v: &Vertex) -> i64 {
+        v.id
+    }
+
+    /// What a vertex adds to the score of everything below it (`is_node`:
+    /// it is of type `node`).
+    #[inline]
+    pub fn enclosing(self, v: &Vertex, is_node: bool) -> i64 {
+        if self.node_centric && is_node {
+            super::node_factor(v)
+        } else {
+            0
+        }
+    }
+
+    /// A candidate's score from what encloses it and its own score.
+    #[inline]
+    pub fn candidate(self, level: i64, own: i64) -> i64 {
+        (1 + level).saturating_add(own).saturating_add(1)
+    }
 }
 
 /// Id-based ranking with optional node-centric scoring.
@@ -41,6 +81,14 @@ impl Ranking {
             options,
             level_scores: 0,
             node_factor: 0,
+        }
+    }
+
+    /// The score formula for these options.
+    fn bound(&self) -> RankBound {
+        RankBound {
+            high: self.options.high_ids,
+            node_centric: self.options.node_centric,
         }
     }
 
@@ -116,17 +164,19 @@ impl MatchPolicy for Ranking {
     }
 
     fn discover(&mut self, v: &Vertex, typ: &str) {
-        if self.options.node_centric && typ == "node" {
-            self.node_factor = super::node_factor(v);
-            self.level_scores += self.node_factor;
+        let f = self.bound().enclosing(v, typ == "node");
+        if f != 0 {
+            self.node_factor = f;
+            self.level_scores += f;
         }
     }
 
     fn finish(&mut self, v: &Vertex, typ: &str) -> i64 {
-        if self.options.node_centric && typ == "node" {
+        let b = self.bound();
+        if b.enclosing(v, typ == "node") != 0 {
             self.level_scores -= self.node_factor;
         }
-        1 + self.level_scores + v.id + 1
+        b.candidate(self.level_scores, b.own(v))
     }
 
     fn reset(&mut self) {
@@ -134,9 +184,8 @@ impl MatchPolicy for Ranking {
         self.node_factor = 0;
     }
 
-    fn ranking(&self) -> Option<(bool, bool)> {
-        let o = self.options;
-        (!o.first_fit).then_some((o.high_ids, o.node_centric))
+    fn ranking(&self) -> Option<RankBound> {
+        (!self.options.first_fit).then_some(self.bound())
     }
 
     fn level_score(&self) -> i64 {

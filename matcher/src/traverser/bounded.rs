@@ -6,9 +6,9 @@ use resource_graph::{Sym, VertexIdx};
 
 use crate::scoring::{EGroup, Scoring, MATCH_UNMET};
 
-use super::bounds::Rank;
 use super::walk::Walk;
 use super::{Errno, Traverser};
+use crate::policy::RankBound;
 
 impl Traverser {
     /// The walk of a ranking policy (high, low, hinode, ...), with the
@@ -28,7 +28,7 @@ impl Traverser {
         u: VertexIdx,
         s: Sym,
         dfu: &mut Scoring,
-        rank: Rank,
+        rank: RankBound,
     ) -> Result<(), Errno> {
         let (g, reqs) = (cx.g, cx.reqs);
         if self.best_spec != Some(rank) {

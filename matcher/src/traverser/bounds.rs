@@ -9,19 +9,11 @@ use resource_graph::graph::X_CHECKER_NJOBS;
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
 
 use crate::jobspec::Tristate;
+use crate::policy::RankBound;
 use crate::scoring::MATCH_MET;
 
 use super::walk::Walk;
 use super::{JobMeta, Req, Traverser};
-
-/// A ranking policy's order (`MatchPolicy::ranking`), which every bound
-/// follows: the best score is the highest (`high`) or the lowest, and
-/// with `node_centric` a candidate's enclosing nodes add their factors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Rank {
-    pub(super) high: bool,
-    pub(super) node_centric: bool,
-}
 
 /// What `free_best` found for one (vertex, type, start-time class):
 /// right for a job starting at `at` until something at or below the
@@ -154,7 +146,7 @@ impl Traverser {
         cx: &Walk,
         c: VertexIdx,
         t: Sym,
-        rank: Rank,
+        rank: RankBound,
     ) -> Option<(Option<i64>, Option<i64>)> {
         let (g, meta) = (cx.g, cx.meta);
         let later = meta.at != meta.now;
@@ -203,7 +195,7 @@ impl Traverser {
         c: VertexIdx,
         q: &Req,
         level: i64,
-        rank: Rank,
+        rank: RankBound,
     ) -> Option<i64> {
         let (excl, high) = (cx.excl, rank.high);
         let score = if q.is_slot {
@@ -221,7 +213,7 @@ impl Traverser {
                 } else {
                     m.count.min.min(1)
                 };
-                let member = (1 + level).saturating_add(best).saturating_add(1);
+                let member = rank.candidate(level, best);
                 total = total.saturating_add(i64::from(count).saturating_mul(member));
             }
             total
@@ -234,7 +226,7 @@ impl Traverser {
             } else {
                 free
             }?;
-            (1 + level).saturating_add(best).saturating_add(1)
+            rank.candidate(level, best)
         };
         Some(if high { score } else { score.saturating_neg() })
     }
@@ -262,9 +254,9 @@ impl Traverser {
         t: Sym,
         at: i64,
         later: bool,
-        rank: Rank,
+        rank: RankBound,
     ) -> (Option<i64>, Option<i64>) {
-        let Rank { high, node_centric } = rank;
+        let high = rank.high;
         // Inner vertices first: the walk asks mostly for them.
         let key = Self::free_key(v, t, later);
         if let Some(e) = self.free.get(&key) {
@@ -279,7 +271,8 @@ impl Traverser {
                 return (None, None);
             }
             let idle = sched.x_checker.avail_at(at) >= X_CHECKER_NJOBS;
-            return (Some(x.id), idle.then_some(x.id));
+            let own = rank.own(x);
+            return (Some(own), idle.then_some(own));
         }
         let (free, idle) = if sched.plans.avail_at(at) <= 0 {
             (None, None)
@@ -288,13 +281,9 @@ impl Traverser {
             let b = self.static_best(g, v, t, rank);
             (b, b)
         } else {
-            let factor = if node_centric && x.typ == self.node {
-                crate::policy::node_factor(x)
-            } else {
-                0
-            };
+            let factor = rank.enclosing(x, x.typ == self.node);
             // Tagged at `at`, so `v` itself is not idle.
-            let mut free = (x.typ == t).then_some(x.id);
+            let mut free = (x.typ == t).then_some(rank.own(x));
             let mut idle = None;
             let better = |a: Option<i64>, b: Option<i64>| match (a, b) {
                 (Some(a), Some(b)) if high => Some(a.max(b)),
@@ -335,21 +324,23 @@ impl Traverser {
     /// over vertices of type `t` in the subtree of `v`, where the factors
     /// are those of nodes strictly above the vertex inside the subtree.
     /// Cached per inner vertex until the graph changes.
-    fn static_best(&mut self, g: &ResourceGraph, v: VertexIdx, t: Sym, rank: Rank) -> Option<i64> {
-        let Rank { high, node_centric } = rank;
+    fn static_best(
+        &mut self,
+        g: &ResourceGraph,
+        v: VertexIdx,
+        t: Sym,
+        rank: RankBound,
+    ) -> Option<i64> {
+        let high = rank.high;
         let x = &g.g[v];
-        let own = (x.typ == t).then_some(x.id);
+        let own = (x.typ == t).then_some(rank.own(x));
         if g.out_edges(v).is_empty() {
             return own;
         }
         if let Some(&b) = self.best.get(&(v, t)) {
             return b;
         }
-        let factor = if node_centric && x.typ == self.node {
-            crate::policy::node_factor(x)
-        } else {
-            0
-        };
+        let factor = rank.enclosing(x, x.typ == self.node);
         let mut best = own;
         for i in 0..g.out_edges(v).len() {
             let e = g.out_edges(v)[i];

@@ -38,7 +38,8 @@ mod select;
 mod update;
 mod walk;
 
-use bounds::{FreeBest, PackedHasher, Rank};
+use crate::policy::RankBound;
+use bounds::{FreeBest, PackedHasher};
 pub use elastic::Detached;
 pub use error::TraverserError;
 pub use prune::PruneFilters;
@@ -186,7 +187,7 @@ pub struct Traverser {
     /// subtree, node factors included (see `static_best`); for the policy
     /// direction in `best_spec`.
     best: HashMap<(VertexIdx, Sym), Option<i64>>,
-    best_spec: Option<Rank>,
+    best_spec: Option<RankBound>,
     /// Inner vertex, type and whether the job starts later than now (see
     /// `free_key`) -> the best score of a candidate of that type below it
     /// that may be free when the job starts (see `free_best`); for the

@@ -4,7 +4,6 @@
 use resource_graph::graph::EdgeIdx;
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
 
-use crate::policy::TopChoice;
 use crate::scoring::{EGroup, Scoring, MATCH_UNMET};
 
 use super::run::Match;
@@ -54,28 +53,17 @@ impl Traverser {
                 return Err(Errno::NoDev);
             }
             let pol = &*self.policy;
-            match pol.top_choice() {
-                TopChoice::Better => dfu.choose_best_k(dom, r.typ, count, &|a, b| pol.better(a, b)),
-                TopChoice::HighestRun => {
-                    // Each score's run of consecutive scores, by its start.
-                    let mut scores: Vec<i64> = dfu
-                        .evals(dom, r.typ)
-                        .egroups
-                        .iter()
-                        .map(|e| e.score)
-                        .collect();
-                    scores.sort_unstable();
-                    scores.dedup();
-                    let mut run_of = std::collections::HashMap::new();
-                    let mut start = i64::MIN;
-                    for (i, &sc) in scores.iter().enumerate() {
-                        if i == 0 || scores[i - 1] + 1 != sc {
-                            start = sc;
-                        }
-                        run_of.insert(sc, start);
-                    }
-                    let run = |sc: i64| run_of.get(&sc).copied().unwrap_or(i64::MIN);
-                    dfu.choose_best_k(dom, r.typ, count, &|a, b| run(a) > run(b))
+            let mut scores = || {
+                dfu.evals(dom, r.typ)
+                    .egroups
+                    .iter()
+                    .map(|e| e.score)
+                    .collect()
+            };
+            match pol.root_order(&mut scores) {
+                None => dfu.choose_best_k(dom, r.typ, count, &|a, b| pol.better(a, b)),
+                Some(order) => {
+                    dfu.choose_best_k(dom, r.typ, count, &|a, b| order.key(a) > order.key(b))
                 }
             };
         }

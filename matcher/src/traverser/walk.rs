@@ -8,7 +8,6 @@ use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use crate::jobspec::Tristate;
 use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
 
-use super::bounds::Rank;
 use super::{Errno, JobMeta, Req, Traverser, BLACK, GRAY};
 
 /// What a vertex is to the requests at its depth (`test`).
@@ -113,8 +112,7 @@ impl Traverser {
         let (g, reqs, multiplier) = (cx.g, cx.reqs, cx.multiplier);
         let dynamic = self.policy.stop_on_first_match();
         if !dynamic && !self.exhaustive {
-            if let Some((high, node_centric)) = self.policy.ranking() {
-                let rank = Rank { high, node_centric };
+            if let Some(rank) = self.policy.ranking() {
                 return self.explore_bounded(cx, u, s, dfu, rank);
             }
         }
