@@ -19,7 +19,7 @@
 //! drive an instance directly meet the same rules. (`Instance::advance`
 //! itself trusts its caller: tests and harnesses move a simulated clock.)
 use crate::auth::Identity;
-use crate::instance::JobId;
+use crate::instance::job::JobId;
 
 /// Why a call is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

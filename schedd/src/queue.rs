@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::instance::JobId;
+use crate::instance::job::JobId;
 
 /// How a scheduling pass treats jobs that cannot start now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -40,7 +40,7 @@ use spec::Spec;
 
 mod config;
 mod graph_ops;
-mod job;
+pub mod job;
 mod launch;
 mod replay;
 mod schedule;
