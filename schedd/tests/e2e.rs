@@ -541,16 +541,6 @@ fn local_executor_runs_jobs_here_and_enforces_the_time_limit() {
     d.stop();
 }
 
-/// Whether process `pid` is alive (not gone, not a zombie).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.split_whitespace().next() != Some("Z")),
-        Err(_) => false,
-    }
-}
-
 /// Wait up to 10 s for `cond`.
 fn eventually(cond: impl Fn() -> bool) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -649,32 +639,7 @@ fn a_failed_commit_stops_the_daemon_with_status_70() {
     let dir = TempDir::new("failstop");
     let recipe = four_nodes();
     let mut d = start(&dir.0, &sim_args(recipe.to_str().unwrap(), "fcfs"));
-    // Another writer takes job id 1, the daemon's next: the submit's
-    // journal write fails, and with it the batch's commit.
-    let taken = schedd::journal::JobRecord {
-        id: 1,
-        name: String::new(),
-        owner: 1,
-        submit_time: 0,
-        jobspec: jobspec(0, 1, 100),
-        duration: 100,
-        by_match: false,
-        state: "pending".into(),
-        start_time: 0,
-        end_time: 0,
-        reason: String::new(),
-        exit_code: 0,
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        // The daemon may hold the database for a moment: try again.
-        let written = schedd::journal::Journal::open(&d.state).and_then(|mut j| j.submit(&taken));
-        match written {
-            Ok(()) => break,
-            Err(e) if std::time::Instant::now() > deadline => panic!("journal: {e}"),
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
-    }
+    take_the_next_job_id(&d);
     let js = dir.0.join("job.yaml");
     std::fs::write(&js, jobspec(0, 1, 100)).unwrap();
     let out = d.ctl(&["submit", js.to_str().unwrap()]);

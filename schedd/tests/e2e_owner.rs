@@ -117,16 +117,6 @@ fn a_job_runs_with_its_owners_uid_groups_and_files() {
     d.stop();
 }
 
-/// Whether process `pid` is alive (not gone, not a zombie).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.split_whitespace().next() != Some("Z")),
-        Err(_) => false,
-    }
-}
-
 /// The pid a job wrote to `file`, once it is there (up to 10 s).
 fn pid_in(file: &std::path::Path) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(10);

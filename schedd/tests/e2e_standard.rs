@@ -232,32 +232,7 @@ fn health_turns_not_serving_when_schedd_is_stopped() {
 #[test]
 fn health_turns_not_serving_when_the_instance_fails() {
     health_turns_not_serving("standard-failstop", |d| {
-        // As in e2e.rs: another writer takes job id 1, the daemon's next,
-        // so the submit's commit fails and the instance stops.
-        let taken = schedd::journal::JobRecord {
-            id: 1,
-            name: String::new(),
-            owner: 1,
-            submit_time: 0,
-            jobspec: jobspec(0, 1, 100),
-            duration: 100,
-            by_match: false,
-            state: "pending".into(),
-            start_time: 0,
-            end_time: 0,
-            reason: String::new(),
-            exit_code: 0,
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let written =
-                schedd::journal::Journal::open(&d.state).and_then(|mut j| j.submit(&taken));
-            match written {
-                Ok(()) => break,
-                Err(e) if std::time::Instant::now() > deadline => panic!("journal: {e}"),
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        }
+        take_the_next_job_id(d);
         let js = d.state.with_file_name("job.yaml");
         std::fs::write(&js, jobspec(0, 1, 100)).unwrap();
         let out = d.ctl(&["submit", js.to_str().unwrap()]);

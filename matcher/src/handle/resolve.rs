@@ -52,10 +52,7 @@ impl Matcher {
                 for rank in &r.ranks {
                     let vs = g.of_rank(i64::from(rank.rank));
                     let Some(top) = rank_top(g, &vs, dom) else {
-                        return Err(MatcherError::doc(
-                            origin,
-                            format!("rank {} is not in the resource graph", rank.rank),
-                        ));
+                        return Err(no_rank(origin, rank.rank));
                     };
                     out.push((top, 1, false));
                     let below = g.subtree(top, dom);
@@ -121,10 +118,7 @@ impl Matcher {
                 for rank in &r.ranks {
                     let vs = g.of_rank(i64::from(rank.rank));
                     if vs.is_empty() {
-                        return Err(MatcherError::doc(
-                            origin,
-                            format!("rank {} is not in the resource graph", rank.rank),
-                        ));
+                        return Err(no_rank(origin, rank.rank));
                     }
                     out.extend(vs);
                 }
@@ -176,6 +170,11 @@ impl Matcher {
     pub fn rank_root(&self, rank: i64) -> Option<VertexIdx> {
         rank_top(&self.g, &self.g.of_rank(rank), self.dom)
     }
+}
+
+/// A document names a rank the graph lacks.
+fn no_rank(origin: &str, rank: u32) -> MatcherError {
+    MatcherError::doc(origin, format!("rank {rank} is not in the resource graph"))
 }
 
 /// Of `vs`, the vertex nearest the root of `dom`.

@@ -258,3 +258,43 @@ pub async fn advance(c: &mut SchedulerClient<Channel>, secs: i64) -> i64 {
 pub fn state(j: &pb::JobInfo) -> pb::JobState {
     pb::JobState::try_from(j.state).unwrap()
 }
+
+/// Whether process `pid` is alive (not gone, not a zombie).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.split_whitespace().next() != Some("Z")),
+        Err(_) => false,
+    }
+}
+
+/// Make the daemon's next commit fail: another writer takes job id 1,
+/// the daemon's next, so the submit's journal write fails, and with it
+/// the batch's commit (the daemon must then stop).
+pub fn take_the_next_job_id(d: &Daemon) {
+    let taken = schedd::journal::JobRecord {
+        id: 1,
+        name: String::new(),
+        owner: 1,
+        submit_time: 0,
+        jobspec: jobspec(0, 1, 100),
+        duration: 100,
+        by_match: false,
+        state: "pending".into(),
+        start_time: 0,
+        end_time: 0,
+        reason: String::new(),
+        exit_code: 0,
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // The daemon may hold the database for a moment: try again.
+        let written = schedd::journal::Journal::open(&d.state).and_then(|mut j| j.submit(&taken));
+        match written {
+            Ok(()) => break,
+            Err(e) if Instant::now() > deadline => panic!("journal: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
