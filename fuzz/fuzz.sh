@@ -33,6 +33,8 @@ BIN=$FUZZ_BUILD/release
 # checks of CPU frequency or of where the kernel sends core dumps.
 export AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export AFL_AUTORESUME=1 AFL_NO_UI=1
+# A panic aborts the run at once; a backtrace would only slow each crash.
+export RUST_BACKTRACE=0
 
 build() {
   if ! "$CARGO" afl --version >/dev/null 2>&1; then

@@ -13,6 +13,7 @@
 //! cargo-afl) call these functions, and `tests/replay.rs` feeds them every
 //! file of `fuzz/corpus/<target>/` in the ordinary test suite. [`TARGETS`]
 //! names them; the corpus folders carry the same names.
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use matcher::find::Expr;
@@ -25,6 +26,20 @@ use resource_graph::{hostlist, idset, jgf, rv1exec, IdSet, ResourceGraph};
 
 /// A fuzz target: bytes in, nothing out, no panic.
 pub type Target = fn(&[u8]);
+
+/// Whether the targets look past known bugs (the default) or not.
+static STRICT: AtomicBool = AtomicBool::new(false);
+
+/// Make every target strict: known bugs (each with its input in
+/// fuzz/crashes/) fail again instead of being stepped around, as the
+/// replay of fuzz/crashes wants.
+pub fn set_strict(strict: bool) {
+    STRICT.store(strict, Ordering::Relaxed);
+}
+
+fn strict() -> bool {
+    STRICT.load(Ordering::Relaxed)
+}
 
 /// Every target by name, as the corpus folders and AFL binaries name them.
 pub const TARGETS: &[(&str, Target)] = &[
@@ -190,8 +205,9 @@ pub fn idset(data: &[u8]) {
     }
     // decode lists every id, however many: `0-999999999` allocates 4 GB
     // (fuzz/crashes/idset/). Until it has a bound, only sets that decode
-    // cheaply are decoded, so the fuzzer spends its time elsewhere.
-    if set.len() <= KNOWN_DECODE_LIMIT {
+    // cheaply are decoded (unless strict), so the fuzzer spends its time
+    // elsewhere.
+    if strict() || set.len() <= KNOWN_DECODE_LIMIT {
         let ids =
             idset::decode(text).unwrap_or_else(|e| panic!("{text:?} parses, not decodes: {e}"));
         assert_eq!(ids.len() as u64, set.len(), "ids decoded from {text:?}");
@@ -285,7 +301,7 @@ fn match_on_fixture(js: &Jobspec) {
 fn expand(r: &Recipe) {
     if expansion(r).is_some_and(|n| n <= MAX_RECIPE_VERTICES) {
         if let Ok(g) = r.generate() {
-            use_graph(g);
+            use_graph_known(g, KNOWN_RECIPE_JGF);
         }
     }
 }
@@ -354,10 +370,31 @@ fn expansion(r: &Recipe) -> Option<u64> {
 /// What callers do with a graph a reader built: write it as JGF and read
 /// it back (the same graph, as `jgf.rs` promises), and when it is small
 /// match one core on it.
-fn use_graph(mut g: ResourceGraph) {
+fn use_graph(g: ResourceGraph) {
+    use_graph_known(g, &[]);
+}
+
+/// Why the JGF of a generated graph may not read back yet, each a known
+/// bug with its input in fuzz/crashes/: the fuzzer looks past them
+/// (unless [`set_strict`]), and each goes from this list when it is fixed.
+const KNOWN_RECIPE_JGF: &[&str] = &[
+    // A vertex in a subsystem no edge reaches: every one is a root there
+    // (grug_graphml/vertex-in-other-subsystem-two-roots.graphml).
+    "second root of subsystem",
+    // Negative ids: every such vertex is named by its basename alone
+    // (grug_yaml/negative-ids-share-a-path.yaml).
+    "are both at",
+];
+
+/// [`use_graph`], where a read-back error naming one of `known` ends the
+/// run quietly instead of failing it.
+fn use_graph_known(mut g: ResourceGraph, known: &[&str]) {
     let doc = jgf::write(&g);
-    let back = jgf::read_value(&doc, "the JGF writer")
-        .unwrap_or_else(|e| panic!("a written JGF graph does not read back: {e}"));
+    let back = match jgf::read_value(&doc, "the JGF writer") {
+        Ok(back) => back,
+        Err(e) if !strict() && known.iter().any(|k| e.to_string().contains(k)) => return,
+        Err(e) => panic!("a written JGF graph does not read back: {e}"),
+    };
     assert_eq!(back.vertex_count(), g.vertex_count(), "vertices after JGF");
     assert_eq!(back.edge_count(), g.edge_count(), "edges after JGF");
     assert_eq!(jgf::write(&back), doc, "JGF of the graph read back");

@@ -112,6 +112,7 @@ fn every_corpus_folder_names_a_target() {
 #[test]
 #[ignore = "known crashes and hangs, kept for their owners to fix"]
 fn known_crashes_are_fixed() {
+    quiver_fuzz_targets::set_strict(true);
     let failures = replay("crashes", false);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
