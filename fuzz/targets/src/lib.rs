@@ -148,7 +148,7 @@ pub fn rv1(data: &[u8]) {
     };
     r.rank_set();
     if let Ok(g) = r.to_graph() {
-        use_graph(g);
+        use_graph_known(g, KNOWN_RV1_JGF);
     }
 }
 
@@ -383,6 +383,14 @@ const KNOWN_RECIPE_JGF: &[&str] = &[
     "second root of subsystem",
     // Negative ids: every such vertex is named by its basename alone
     // (grug_yaml/negative-ids-share-a-path.yaml).
+    "are both at",
+];
+
+/// Why the JGF of an R's graph may not read back yet (see
+/// [`KNOWN_RECIPE_JGF`]).
+const KNOWN_RV1_JGF: &[&str] = &[
+    // Two ranks on one host make two vertices at one path
+    // (rv1/duplicate-hosts-share-a-path.json).
     "are both at",
 ];
 
