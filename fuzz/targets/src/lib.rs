@@ -37,8 +37,12 @@ pub fn set_strict(strict: bool) {
     STRICT.store(strict, Ordering::Relaxed);
 }
 
+/// Strict by [`set_strict`], or by `QUIVER_FUZZ_STRICT` set in the
+/// environment (for running a fuzz binary on a finding by hand).
 fn strict() -> bool {
+    static FROM_ENV: OnceLock<bool> = OnceLock::new();
     STRICT.load(Ordering::Relaxed)
+        || *FROM_ENV.get_or_init(|| std::env::var_os("QUIVER_FUZZ_STRICT").is_some())
 }
 
 /// Every target by name, as the corpus folders and AFL binaries name them.
@@ -343,9 +347,11 @@ fn match_on_fixture(js: &Jobspec) {
 }
 
 /// Generate a recipe's graph when it expands to at most
-/// [`MAX_RECIPE_VERTICES`], then use the graph.
+/// [`MAX_RECIPE_VERTICES`] (or, when strict, up to the readers' own bound,
+/// as `load_grug` does: fuzz/crashes/grug_yaml/huge-count-allocates-gigabytes.yaml
+/// shows what that costs), then use the graph.
 fn expand(r: &Recipe) {
-    if expansion(r).is_some_and(|n| n <= MAX_RECIPE_VERTICES) {
+    if strict() || expansion(r).is_some_and(|n| n <= MAX_RECIPE_VERTICES) {
         if let Ok(g) = r.generate() {
             use_graph_known(g, KNOWN_RECIPE_JGF);
         }
