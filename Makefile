@@ -15,7 +15,7 @@ PY_SOURCES := $(wildcard python/quiver/*.py) python/setup.py python/pyproject.to
 	proto/proto/quiver/sched/v1/scheduler.proto
 PYTEST := QUIVER_BIN_DIR=$(BIN) $(VENV)/bin/python -m pytest -q python/tests
 
-.PHONY: all deps test-deps build run test python-test lint bench conformance clean
+.PHONY: all deps test-deps build run test python-test lint bench fuzz fuzz-cmin conformance clean
 
 all: build
 
@@ -68,6 +68,19 @@ lint:
 bench: test-deps
 	$(CARGO) build --release -p schedd
 	$(CARGO) bench --bench matcher --bench elastic --bench discover --bench throughput
+
+# Coverage-guided fuzzing (AFL++ through cargo-afl, stable Rust): each
+# parser's target for FUZZ_SECONDS in turn, from fuzz/corpus/<target>,
+# findings under target/fuzz/<target>/ (e.g. `make fuzz FUZZ_SECONDS=600
+# FUZZ_TARGETS="jgf rv1"`; fuzz/fuzz.sh lists the settings). fuzz-cmin
+# merges what the fuzzer found into fuzz/corpus, minimised, for the
+# replay test to run. Installs cargo-afl when missing.
+fuzz: deps
+	@sh fuzz/fuzz.sh build
+	@sh fuzz/fuzz.sh run
+
+fuzz-cmin:
+	@sh fuzz/fuzz.sh cmin
 
 conformance: build
 	$(SHARED)/conformance/run --bin $(RQ)

@@ -62,6 +62,18 @@ pub fn read_xml(path: &Path, allowlist: &Allowlist) -> Result<ResourceGraph, Gra
     imp::from_xml(&text, &path.display().to_string(), allowlist, -1).map(|b| b.graph)
 }
 
+/// [`read_xml`] for XML already in memory; `origin` names it in errors.
+/// The fuzz targets use it: it checks the text as `read_xml` checks a
+/// file's, then reads it the same way.
+pub fn read_xml_text(
+    text: &str,
+    origin: &str,
+    allowlist: &Allowlist,
+) -> Result<ResourceGraph, GraphError> {
+    check_xml(text, origin)?;
+    imp::from_xml(text, origin, allowlist, -1).map(|b| b.graph)
+}
+
 /// The text of an hwloc XML file, checked to be well-formed XML whose top
 /// element is `<topology>`, so that hwloc (which says only "invalid") gets
 /// nothing it would reject for a reason a person could have been told.

@@ -1,0 +1,4 @@
+//! AFL++ binary for the `grug_yaml` target (see quiver-fuzz-targets).
+fn main() {
+    afl::fuzz!(|data: &[u8]| quiver_fuzz_targets::grug_yaml(data));
+}
