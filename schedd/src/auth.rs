@@ -46,7 +46,12 @@ pub enum Identity {
 /// Who makes this call: the peer's uid on the Unix socket, the instance
 /// owner over TCP (which only serves authenticated callers).
 pub fn caller<T>(req: &Request<T>, owner: u32) -> Identity {
-    match req.extensions().get::<UdsConnectInfo>() {
+    let ext = req.extensions();
+    let uds = ext.get::<UdsConnectInfo>().or_else(|| {
+        ext.get::<crate::conn_limits::Conn<UdsConnectInfo>>()
+            .map(|c| &c.inner)
+    });
+    match uds {
         Some(info) => match &info.peer_cred {
             Some(cred) => Identity::Uid(cred.uid()),
             None => Identity::Unknown,
@@ -122,43 +127,10 @@ impl Interceptor for TokenCheck {
     }
 }
 
-/// The default socket: `$XDG_RUNTIME_DIR/quiver/schedd.sock`, else
-/// `/tmp/quiver-UID/schedd.sock`.
-pub fn default_socket_path() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("quiver").join("schedd.sock"),
-        _ => PathBuf::from(format!("/tmp/quiver-{}", effective_uid())).join("schedd.sock"),
-    }
-}
-
 /// This process's effective uid.
 pub fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
-}
-
-/// Bind the Unix socket at `path` with permissions `mode`: its directory
-/// is created owner-only when missing; a socket file left by a dead
-/// daemon is replaced, one a live daemon serves is an error.
-pub fn bind_unix(path: &Path, mode: u32) -> io::Result<tokio::net::UnixListener> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::create_dir_all(dir)?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-    }
-    if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(io::Error::new(
-                io::ErrorKind::AddrInUse,
-                format!("{}: another schedd is serving here", path.display()),
-            ));
-        }
-        std::fs::remove_file(path)?;
-    }
-    let listener = tokio::net::UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(listener)
 }
 
 /// Parse an octal mode such as `600` or `0660`.

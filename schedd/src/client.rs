@@ -24,7 +24,7 @@ use tonic::service::Interceptor;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
 use tonic::{Request, Status};
 
-use crate::auth::default_socket_path;
+use crate::socket::default_socket_path;
 
 /// The largest message a [`Client`] sends or takes (a JGF of a large
 /// graph is big).

@@ -18,6 +18,7 @@
 //! updated in place as its state changes), `allocations` (the vertices a
 //! job holds, as containment paths with units and exclusivity; deleted on
 //! release) and `vertex_status` (the last status set on each path).
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -32,6 +33,12 @@ pub const FILE_NAME: &str = "journal.db";
 /// Why the journal could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
+    /// A journal file could not be made owner-only.
+    #[error("{}: cannot make it owner-only: {source}", path.display())]
+    Mode {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The state directory could not be created.
     #[error("{path}: cannot create the state directory: {source}")]
     Dir {
@@ -198,6 +205,16 @@ impl Journal {
             in_batch: false,
         };
         j.init()?;
+        // Jobs' commands are no one else's business, whatever the umask
+        // was when these files were made (SQLite gives its -wal and -shm
+        // the database's mode).
+        for suffix in ["", "-wal", "-shm"] {
+            let f = PathBuf::from(format!("{}{suffix}", j.path.display()));
+            if f.exists() {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|source| JournalError::Mode { path: f, source })?;
+            }
+        }
         Ok(j)
     }
 
