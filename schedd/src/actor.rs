@@ -23,8 +23,8 @@ use tracing::info;
 
 use crate::executor::Exit;
 use crate::instance::{
-    Event, Instance, InstanceError, Job, JobId, JobState, MatchOutcome, ResourceFilter, Stats,
-    Status,
+    Event, Instance, InstanceError, Job, JobId, JobState, MatchOutcome, ParsedJobspec,
+    ResourceFilter, Stats, Status,
 };
 
 /// Jobs one scheduling chunk considers before commands are served again.
@@ -41,7 +41,7 @@ pub enum Command {
     Submit {
         owner: u32,
         name: String,
-        jobspec: String,
+        jobspec: ParsedJobspec,
         reply: Reply<JobId>,
     },
     Cancel {
@@ -73,7 +73,7 @@ pub enum Command {
     },
     Match {
         owner: u32,
-        jobspec: String,
+        jobspec: ParsedJobspec,
         op: MatchOp,
         format: String,
         reply: Reply<MatchOutcome>,
@@ -327,7 +327,7 @@ fn serve(
             name,
             jobspec,
             reply,
-        } => defer(reply, inst.submit(owner, &name, &jobspec)),
+        } => defer(reply, inst.submit_parsed(owner, &name, jobspec)),
         Command::Cancel { caller, id, reply } => defer(reply, inst.cancel(caller, id)),
         Command::CancelMany { caller, ids, reply } => defer(
             reply,
@@ -377,7 +377,7 @@ fn serve(
             op,
             format,
             reply,
-        } => defer(reply, inst.match_op(owner, &jobspec, op, &format)),
+        } => defer(reply, inst.match_parsed(owner, jobspec, op, &format)),
         Command::Resources {
             format,
             filter,
@@ -475,7 +475,7 @@ tasks:
                 .call(|reply| Command::Submit {
                     owner: 1,
                     name: String::new(),
-                    jobspec: JOBSPEC.into(),
+                    jobspec: ParsedJobspec::parse(JOBSPEC.into()).unwrap(),
                     reply,
                 })
                 .await;

@@ -83,6 +83,11 @@ pub trait Executor: Send {
     /// `on_exit` callback given to the executor's constructor), or are
     /// killed when their duration is over.
     fn ends_by_duration(&self) -> bool;
+    /// Whether this executor can run a job of uid `owner`; Err(reason)
+    /// refuses the job at submit. Executors that run nothing run anyone's.
+    fn may_run_as(&self, _owner: u32) -> Result<(), String> {
+        Ok(())
+    }
     /// The process groups a running job's tasks run in, each with its
     /// leader's start time (clock ticks since boot), for the journal: a
     /// restarted instance kills what a lost job left behind. Empty for

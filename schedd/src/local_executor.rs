@@ -133,17 +133,24 @@ impl LocalExecutor {
         self.cgroups.is_some()
     }
 
+    /// Why a schedd that is not root cannot run a job of `owner`.
+    fn foreign(&self, owner: u32) -> Option<String> {
+        (owner != self.uid && self.uid != 0).then(|| {
+            format!(
+                "this schedd runs as uid {} (not root) and runs only its own user's jobs; uid {owner} may not submit here",
+                self.uid
+            )
+        })
+    }
+
     /// The identity job `launch` runs as: `None` for this daemon's own.
     fn owner_of(&self, launch: &Launch) -> Result<Option<Credentials>, String> {
         let job = launch.job_id;
         if launch.owner == self.uid {
             return Ok(None);
         }
-        if self.uid != 0 {
-            return Err(format!(
-                "job {job} belongs to uid {}, but this schedd runs as uid {} and can start only its own user's jobs",
-                launch.owner, self.uid
-            ));
+        if let Some(why) = self.foreign(launch.owner) {
+            return Err(format!("job {job}: {why}"));
         }
         Credentials::of_uid(launch.owner)
             .map(Some)
@@ -295,6 +302,12 @@ impl Executor for LocalExecutor {
                 kill_now(p);
             }
         }
+    }
+
+    fn may_run_as(&self, owner: u32) -> Result<(), String> {
+        // Root runs anyone's (an owner it cannot become fails at start,
+        // saying why: the user database is not read on every submit).
+        self.foreign(owner).map_or(Ok(()), Err)
     }
 
     fn ends_by_duration(&self) -> bool {

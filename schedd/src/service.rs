@@ -17,7 +17,9 @@ use tracing::debug;
 use crate::actor::{CallError, Command, Handle};
 use crate::auth::caller;
 use crate::authz::{Authz, Denied};
-use crate::instance::{Event, EventKind, InstanceError, Job, JobState, ResourceFilter};
+use crate::instance::{
+    Event, EventKind, InstanceError, Job, JobState, ParsedJobspec, ResourceFilter,
+};
 
 /// Jobs one Cancel call may name: the instance serves nothing else
 /// while it cancels them.
@@ -32,16 +34,36 @@ pub struct Service {
     handle: Handle,
     authz: Authz,
     meta: crate::metrics::Meta,
+    /// Jobspecs parsed at once, off the instance thread: one per CPU, so
+    /// a flood of submits cannot take every thread of the blocking pool.
+    parsers: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Service {
     /// Serve the instance behind `handle`, owned by uid `owner`.
     pub fn new(handle: Handle, owner: u32, meta: crate::metrics::Meta) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Service {
             handle,
             authz: Authz::new(owner),
             meta,
+            parsers: std::sync::Arc::new(tokio::sync::Semaphore::new(cpus)),
         }
+    }
+
+    /// Parse a jobspec on the blocking pool: the instance thread, which
+    /// serves every caller, never spends time on one caller's text.
+    async fn parse(&self, text: String) -> Result<ParsedJobspec, Status> {
+        check_jobspec(&text)?;
+        let _permit = self
+            .parsers
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("the instance is shutting down"))?;
+        tokio::task::spawn_blocking(move || ParsedJobspec::parse(text))
+            .await
+            .map_err(|e| Status::internal(format!("parsing the jobspec: {e}")))?
+            .map_err(|e| status_of(CallError::Instance(e)))
     }
 
     /// The uid this call acts as.
@@ -193,13 +215,13 @@ impl pb::scheduler_server::Scheduler for Service {
     ) -> Result<Response<pb::SubmitResponse>, Status> {
         let owner = self.who(&req)?;
         let r = req.into_inner();
-        check_jobspec(&r.jobspec)?;
+        let jobspec = self.parse(r.jobspec).await?;
         let id = self
             .handle
             .call(|reply| Command::Submit {
                 owner,
                 name: r.name,
-                jobspec: r.jobspec,
+                jobspec,
                 reply,
             })
             .await
@@ -313,6 +335,8 @@ impl pb::scheduler_server::Scheduler for Service {
         req: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let caller = self.who(&req)?;
+        // A watcher may wait quietly: its connection is not idle.
+        let busy = crate::conn_limits::state_of(&req).map(|c| c.busy());
         let r = req.into_inner();
         if r.mine && r.job_id != 0 {
             return Err(Status::invalid_argument(
@@ -341,6 +365,7 @@ impl pb::scheduler_server::Scheduler for Service {
         let handle = self.handle.clone();
         let (tx, out) = tokio::sync::mpsc::channel::<Result<pb::JobEvent, Status>>(256);
         tokio::spawn(async move {
+            let _busy = busy;
             let wanted = |e: &pb::JobEvent| kinds.is_empty() || kinds.contains(&e.kind);
             let mut sent = 0usize;
             // Send one event; false when the stream is over (the client
@@ -423,7 +448,6 @@ impl pb::scheduler_server::Scheduler for Service {
     ) -> Result<Response<pb::MatchResponse>, Status> {
         let owner = self.who(&req)?;
         let r = req.into_inner();
-        check_jobspec(&r.jobspec)?;
         let op = match pb::MatchOp::try_from(r.op) {
             Ok(pb::MatchOp::Allocate) => MatchOp::Allocate,
             Ok(pb::MatchOp::AllocateOrelseReserve) => MatchOp::AllocateOrElseReserve,
@@ -440,11 +464,12 @@ impl pb::scheduler_server::Scheduler for Service {
         };
         // The instance reads "" as its default format.
         let format = r.format;
+        let jobspec = self.parse(r.jobspec).await?;
         let m = self
             .handle
             .call(|reply| Command::Match {
                 owner,
-                jobspec: r.jobspec,
+                jobspec,
                 op,
                 format,
                 reply,

@@ -1,5 +1,5 @@
 //! How an instance schedules: its [`Config`] (match and queue policies,
-//! queue bounds, the default duration, where output goes, what it keeps).
+//! queue bounds and admission limits, the default duration, where output goes, what it keeps).
 use std::path::PathBuf;
 
 use crate::queue::QueuePolicy;
@@ -15,6 +15,10 @@ pub struct Config {
     pub queue_depth: usize,
     /// Pending jobs accepted at most; more is `QueueFull`.
     pub max_pending: usize,
+    /// Pending jobs one uid may have at most; more is `QueueFull`.
+    pub max_pending_per_user: usize,
+    /// Seconds a job may ask to run at most; longer is `BadRequest`.
+    pub max_duration: u64,
     /// Seconds a job may run when its jobspec gives no duration.
     pub default_duration: u64,
     /// The flexible traverser: a jobspec's sibling slots are alternative
@@ -37,6 +41,8 @@ impl Default for Config {
             queue_policy: QueuePolicy::Fcfs,
             queue_depth: 32,
             max_pending: 1_000_000,
+            max_pending_per_user: 100_000,
+            max_duration: 30 * 86_400,
             default_duration: 3600,
             flexible: false,
             prune_filters: "ALL:core".into(),

@@ -11,7 +11,7 @@ use tracing::info;
 use super::spec::Spec;
 use super::unsat::unsat_reason;
 use super::writers::Tee;
-use super::{EventKind, Instance, InstanceError, Job, JobId, JobState};
+use super::{EventKind, Instance, InstanceError, Job, JobId, JobState, ParsedJobspec};
 use crate::journal::{to_i64, JobRecord};
 
 /// What a match op did.
@@ -58,13 +58,30 @@ impl Instance {
         op: MatchOp,
         format: &str,
     ) -> Result<MatchOutcome, InstanceError> {
+        let parsed = ParsedJobspec::parse(jobspec.to_owned())?;
+        self.match_parsed(owner, parsed, op, format)
+    }
+
+    /// [`Instance::match_op`] of a jobspec already parsed; it may not ask
+    /// for longer than `--max-duration`.
+    pub fn match_parsed(
+        &mut self,
+        owner: u32,
+        parsed: ParsedJobspec,
+        op: MatchOp,
+        format: &str,
+    ) -> Result<MatchOutcome, InstanceError> {
         let format = if format.is_empty() { "rv1" } else { format };
         let mut out = writer::create(format).ok_or_else(|| {
             InstanceError::BadRequest(format!(
-                "format: unknown writer '{format}' (expected rv1, rv1_nosched, jgf, rlite, simple or pretty_simple)"
+                "format: unknown writer '{format}' (expected one of {})",
+                writer::NAMES.join(", ")
             ))
         })?;
-        let spec = Spec::new(self.parse_jobspec(jobspec)?, self.cfg.flexible)?;
+        self.check_duration(&parsed.jobspec)?;
+        let jobspec = parsed.text.as_str();
+        let js = self.with_default_duration(parsed.jobspec);
+        let spec = Spec::new(js, self.cfg.flexible)?;
         let books = op.books();
         let now = self.clock.now();
         self.m.set_now(now);
@@ -166,7 +183,7 @@ impl Instance {
             ..Job::from_record(rec, JobState::Running)
         };
         self.jobs.insert(id, job);
-        self.counts[JobState::Running.index()] += 1;
+        self.tally(owner, JobState::Running, 1);
         self.submitted_total += 1;
         self.allocated_total += 1;
         self.ends.insert((end, id));

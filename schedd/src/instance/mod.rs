@@ -38,6 +38,7 @@ use crate::journal::{BookedVertex, JobRecord, Journal, JournalError};
 use crate::queue::PendingQueue;
 use spec::Spec;
 
+mod admit;
 mod config;
 mod graph_ops;
 pub mod job;
@@ -49,6 +50,7 @@ mod stats;
 mod unsat;
 mod writers;
 
+pub use admit::ParsedJobspec;
 pub use config::Config;
 pub use graph_ops::{MatchOutcome, ResourceFilter};
 pub use job::{Event, EventKind, Job, JobId, JobState};
@@ -128,6 +130,8 @@ pub struct Instance {
     picked: Vec<(VertexIdx, u32, bool)>,
     events: Vec<Event>,
     counts: [u64; 5],
+    /// Pending jobs by owner (owners with none are left out).
+    pending_of: HashMap<u32, u64>,
     submitted_total: u64,
     allocated_total: u64,
     released_total: u64,
@@ -182,6 +186,7 @@ impl Instance {
             picked: Vec::new(),
             events: Vec::new(),
             counts: [0; 5],
+            pending_of: HashMap::new(),
             submitted_total: 0,
             allocated_total: 0,
             released_total: 0,
@@ -276,31 +281,35 @@ impl Instance {
             .is_some_and(|j| self.authz.may_act_on(caller, j.owner))
     }
 
+    /// A jobspec from the journal, parsed, its default duration filled in.
     fn parse_jobspec(&self, text: &str) -> Result<Jobspec, InstanceError> {
-        let mut js =
-            Jobspec::parse(text).map_err(|e| InstanceError::BadRequest(format!("jobspec: {e}")))?;
-        if js.duration == 0 {
-            js.duration = self.cfg.default_duration.max(1);
-        }
-        Ok(js)
+        let js = Jobspec::parse(text).map_err(|e| admit::bad_jobspec(&e))?;
+        Ok(self.with_default_duration(js))
     }
 
-    /// Queue a jobspec: parse it (BadRequest naming the key), check that
-    /// the graph can ever satisfy it (Unsatisfiable with the reason),
-    /// journal it, emit Submit and Depend. Nothing changes on an error.
+    /// Queue a jobspec: parse it (BadRequest naming the key), then as
+    /// [`Instance::submit_parsed`].
     pub fn submit(
         &mut self,
         owner: u32,
         name: &str,
         jobspec: &str,
     ) -> Result<JobId, InstanceError> {
-        let pending = self.counts[JobState::Pending.index()];
-        if pending >= self.cfg.max_pending as u64 {
-            return Err(InstanceError::QueueFull(format!(
-                "{pending} jobs are pending, the most this instance queues"
-            )));
-        }
-        let js = self.parse_jobspec(jobspec)?;
+        self.submit_parsed(owner, name, ParsedJobspec::parse(jobspec.to_owned())?)
+    }
+
+    /// Queue a parsed jobspec: admit it (see [`admit`]: the owner, the
+    /// pending limits, the duration), check that the graph can ever
+    /// satisfy it (Unsatisfiable with the reason), journal it, emit Submit
+    /// and Depend. Nothing changes on an error.
+    pub fn submit_parsed(
+        &mut self,
+        owner: u32,
+        name: &str,
+        parsed: ParsedJobspec,
+    ) -> Result<JobId, InstanceError> {
+        let js = self.admit(owner, parsed.jobspec)?;
+        let jobspec = parsed.text;
         let spec = Spec::new(js, self.cfg.flexible)?;
         self.check_satisfiable(&spec)?;
         let js = spec.first();
@@ -311,7 +320,7 @@ impl Instance {
             name: name.to_owned(),
             owner,
             submit_time: now,
-            jobspec: jobspec.to_owned(),
+            jobspec,
             duration: js.duration,
             by_match: false,
             state: JobState::Pending.as_str().into(),
@@ -324,7 +333,7 @@ impl Instance {
         self.next_id += 1;
         self.jobs
             .insert(id, Job::from_record(rec, JobState::Pending));
-        self.counts[JobState::Pending.index()] += 1;
+        self.tally(owner, JobState::Pending, 1);
         self.submitted_total += 1;
         self.specs.insert(id, spec);
         self.queue.push(id);
@@ -396,10 +405,25 @@ impl Instance {
     }
 
     fn set_state(&mut self, id: JobId, state: JobState) {
-        if let Some(j) = self.jobs.get_mut(&id) {
-            self.counts[j.state.index()] -= 1;
-            self.counts[state.index()] += 1;
-            j.state = state;
+        let Some(j) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let (owner, was) = (j.owner, j.state);
+        j.state = state;
+        self.tally(owner, was, -1);
+        self.tally(owner, state, 1);
+    }
+
+    /// Count one job of `owner` more (`delta` 1) or fewer (-1) in `state`.
+    fn tally(&mut self, owner: u32, state: JobState, delta: i64) {
+        let c = &mut self.counts[state.index()];
+        *c = c.saturating_add_signed(delta);
+        if state == JobState::Pending {
+            let mine = self.pending_of.entry(owner).or_insert(0);
+            *mine = mine.saturating_add_signed(delta);
+            if *mine == 0 {
+                self.pending_of.remove(&owner);
+            }
         }
     }
 
@@ -451,7 +475,7 @@ impl Instance {
                 break;
             };
             if let Some(j) = self.jobs.remove(&id) {
-                self.counts[j.state.index()] -= 1;
+                self.tally(j.owner, j.state, -1);
             }
             let next = self.next_id;
             let _ = self.jr(|j| j.forget(id, next));

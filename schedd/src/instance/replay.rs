@@ -80,7 +80,7 @@ impl Instance {
                 },
                 _ => {}
             }
-            self.counts[state.index()] += 1;
+            self.tally(r.owner, state, 1);
             self.jobs.insert(id, Job::from_record(r, state));
         }
         for id in allocs.into_keys() {
