@@ -6,6 +6,8 @@
 //! thread owns the instance and serves commands in journaled batches; the
 //! [`service`] adapts gRPC calls (`quiver.sched.v1`) to those commands,
 //! after [`auth`] says who calls; [`authz`] says what each caller may do.
+//! The Unix [`socket`] is bound only in a directory [`private_dir`]
+//! trusts, and [`conn_limits`] bounds the connections a listener holds.
 //! Time comes from a [`clock`], running a job is an [`executor`]'s
 //! business, the pending queue and its policies live in [`queue`],
 //! durability in [`journal`], and [`metrics`] exports counters;
@@ -18,12 +20,17 @@ pub mod authz;
 pub mod cgroup;
 pub mod client;
 pub mod clock;
+pub mod conn_limits;
 pub mod credentials;
 pub mod executor;
 pub mod instance;
 pub mod journal;
 pub mod local_executor;
 pub mod metrics;
+pub mod private_dir;
 pub mod queue;
 pub mod service;
+pub mod socket;
 pub mod standard;
+pub mod state_dir;
+pub mod units;

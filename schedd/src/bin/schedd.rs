@@ -15,19 +15,20 @@ use sched_proto::SchedulerServer;
 use schedd::actor;
 use schedd::auth::{self, TokenCheck};
 use schedd::clock::{Clock, SimClock, WallClock};
+use schedd::conn_limits::{self, ConnLimits};
 use schedd::executor::{Executor, LocalExecutor, SimExecutor};
 use schedd::instance::{Config, Instance};
 use schedd::journal::Journal;
 use schedd::metrics::{self, Meta};
 use schedd::queue::QueuePolicy;
 use schedd::service::Service;
+use schedd::socket;
 use schedd::standard::{self, Health};
+use schedd::state_dir::StateDir;
+use schedd::units::{human_duration, parse_duration, parse_size};
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tracing::{error, info, warn};
-
-/// The largest gRPC message schedd takes (a jobspec is at most 1 MiB).
-const MAX_MESSAGE_BYTES: usize = 4 << 20;
 
 /// How long the gRPC listeners may take to close once schedd stops, so
 /// that health watchers hear NOT_SERVING and calls in flight end.
@@ -42,7 +43,13 @@ const DRAIN: std::time::Duration = std::time::Duration::from_millis(250);
 job queue, matches jobs with the DFU matcher and serves the quiver.sched.v1 gRPC API \
 (schedctl is its client). Without --grug, --jgf or --R it discovers this machine \
 (hwloc and NVML). Every accepted job, allocation and change goes to a SQLite journal in \
---state-dir before it is acknowledged; a restarted schedd carries on from it."
+--state-dir before it is acknowledged; a restarted schedd carries on from it. \
+What schedd creates is its user's only (umask 077): the state directory is 0700, the \
+journal and job output 0600; the socket's directory must not be writable by others. \
+SIGTERM, SIGINT and SIGHUP stop it cleanly: running jobs are stopped, the socket is \
+removed. The limits (--max-*, --*-timeout) protect the daemon from a flood or a \
+hostile caller; beyond them a call gets RESOURCE_EXHAUSTED (or INVALID_ARGUMENT for a \
+duration) naming the limit."
 )]
 struct Args {
     /// A GRUG recipe (YAML .yaml/.yml, or Fluxion's GraphML) to build the graph from.
@@ -83,6 +90,11 @@ struct Args {
     /// who can connect acts as the instance owner.
     #[arg(long)]
     insecure: bool,
+    /// Accept --token-file without TLS on an address that is not
+    /// loopback: the token then crosses the network in clear text, and
+    /// anyone who sees it acts as the instance owner.
+    #[arg(long, requires = "token_file")]
+    insecure_token: bool,
     /// Match policy: first, high, low, lonode, hinode, lonodex, hinodex,
     /// firstnodex, locality, variation.
     #[arg(long, default_value = "first")]
@@ -127,9 +139,40 @@ struct Args {
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    /// Longest a job may ask to run (90, 90s, 5m, 2h, 30d); a longer
+    /// jobspec is refused at submit.
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    max_duration: u64,
+    /// Pending jobs this instance queues at most; more get RESOURCE_EXHAUSTED.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_pending: u64,
+    /// Pending jobs one user may have at most; more get RESOURCE_EXHAUSTED.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_pending_per_user: u64,
+    /// Connections each listener (the Unix socket, TCP) holds at once;
+    /// past it new ones are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Time a new connection has to send its first bytes (and so start
+    /// its TLS or HTTP/2 handshake).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    handshake_timeout: u64,
+    /// Time a connection may go without traffic, a Watch aside, before
+    /// it is closed.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    idle_timeout: u64,
+    /// Largest gRPC message schedd takes (4096, 64K, 4M, 1G); a jobspec
+    /// is at most 1 MiB whatever this says.
+    #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
+    max_message_size: u64,
 }
 
 fn main() {
+    // Nothing schedd creates is for other users: its state directory,
+    // journal, socket directory and job output start owner-only (the
+    // socket's mode is set on purpose after bind).
+    // SAFETY: umask(2) has no preconditions; no thread exists yet.
+    unsafe { libc::umask(0o077) };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("QUIVER_LOG")
@@ -211,6 +254,16 @@ fn run(args: Args) -> Result<()> {
         if !secured && !is_loopback(addr) {
             bail!("--listen {addr}: --insecure serves loopback addresses only");
         }
+        if args.token_file.is_some()
+            && args.tls_cert.is_none()
+            && !is_loopback(addr)
+            && !args.insecure_token
+        {
+            bail!("--listen {addr}: --token-file without TLS would send the token in clear text over the network; add --tls-cert/--tls-key, listen on a loopback address, or say --insecure-token");
+        }
+        if args.insecure_token && args.tls_cert.is_none() && !is_loopback(addr) {
+            warn!(%addr, "--insecure-token: the bearer token crosses the network in clear text");
+        }
     } else if args.insecure || args.token_file.is_some() || args.tls_cert.is_some() {
         bail!("--insecure, --token-file and --tls-* apply to --listen, which is not given");
     }
@@ -230,11 +283,18 @@ fn run(args: Args) -> Result<()> {
         _ => None,
     };
 
+    if args.default_duration > args.max_duration {
+        bail!(
+            "--default-duration {} is longer than --max-duration {}",
+            human_duration(args.default_duration),
+            human_duration(args.max_duration)
+        );
+    }
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
-    std::fs::create_dir_all(&state_dir)
+    // Owner-only, and one daemon per state directory: two would write
+    // one journal.
+    let _held = StateDir::open(&state_dir)
         .with_context(|| format!("--state-dir {}", state_dir.display()))?;
-    // One daemon per state directory: two would write one journal.
-    let _lock = lock_state_dir(&state_dir)?;
     let (graph, source) = load_graph(&args)?;
     let journal =
         Journal::open(&state_dir).with_context(|| format!("journal in {}", state_dir.display()))?;
@@ -251,8 +311,16 @@ fn run(args: Args) -> Result<()> {
         flexible: args.traverser == "flexible",
         output_dir: state_dir.join("jobs"),
         keep_ended: usize::try_from(args.keep_ended).unwrap_or(usize::MAX),
-        ..Config::default()
+        max_pending: usize::try_from(args.max_pending).unwrap_or(usize::MAX),
+        max_pending_per_user: usize::try_from(args.max_pending_per_user).unwrap_or(usize::MAX),
+        max_duration: args.max_duration,
     };
+    let limits = ConnLimits {
+        max_connections: args.max_connections as usize,
+        handshake: std::time::Duration::from_secs(args.handshake_timeout.max(1)),
+        idle: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+    };
+    let max_message = usize::try_from(args.max_message_size).unwrap_or(usize::MAX);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -296,7 +364,7 @@ fn run(args: Args) -> Result<()> {
     let socket = args
         .socket
         .clone()
-        .unwrap_or_else(auth::default_socket_path);
+        .unwrap_or_else(socket::default_socket_path);
 
     // Only a socket this process bound is its to remove at the end.
     let mut bound = false;
@@ -304,7 +372,7 @@ fn run(args: Args) -> Result<()> {
     // nothing may be served any more (fail-stop).
     let mut instance_failed = false;
     let served = rt.block_on(async {
-        let listener = auth::bind_unix(&socket, mode)
+        let listener = socket::bind_unix(&socket, mode)
             .with_context(|| format!("--socket {}", socket.display()))?;
         bound = true;
         info!(socket = %socket.display(), mode = format!("{mode:o}"), "serving on the Unix socket");
@@ -313,7 +381,7 @@ fn run(args: Args) -> Result<()> {
         let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
         let server = |svc: Service| {
             SchedulerServer::new(svc)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_decoding_message_size(max_message)
                 .max_encoding_message_size(usize::MAX)
         };
         let (health, health_svc) = Health::new().await;
@@ -328,9 +396,12 @@ fn run(args: Args) -> Result<()> {
                 .add_service(reflection.v1.clone())
                 .add_service(reflection.v1alpha.clone())
                 .add_service(server(svc.clone()))
-                .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
-                    let _ = stop.recv().await;
-                });
+                .serve_with_incoming_shutdown(
+                    conn_limits::limit(UnixListenerStream::new(listener), limits, "unix"),
+                    async move {
+                        let _ = stop.recv().await;
+                    },
+                );
             tasks.spawn(async move { uds.await.map_err(anyhow::Error::from) });
         }
         if let Some(addr) = args.listen {
@@ -341,6 +412,7 @@ fn run(args: Args) -> Result<()> {
             let incoming = tonic::transport::server::TcpIncoming::bind(addr)
                 .with_context(|| format!("--listen {addr}"))?
                 .with_nodelay(Some(true));
+            let incoming = conn_limits::limit(incoming, limits, "tcp");
             let mut stop = stop_tx.subscribe();
             let signal = async move {
                 let _ = stop.recv().await;
@@ -423,47 +495,24 @@ fn run(args: Args) -> Result<()> {
     served
 }
 
-/// Hold an exclusive lock on `dir/lock` for as long as the returned file
-/// lives (the kernel drops it when the process dies, however it dies).
-fn lock_state_dir(dir: &Path) -> Result<std::fs::File> {
-    use std::io::{Read, Seek, Write};
-    use std::os::unix::io::AsRawFd;
-    let path = dir.join("lock");
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("{}", path.display()))?;
-    // SAFETY: flock(2) on a descriptor we own; no memory is passed.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let mut holder = String::new();
-        let _ = f.read_to_string(&mut holder);
-        bail!(
-            "--state-dir {}: another schedd (pid {}) is using it",
-            dir.display(),
-            holder.trim()
-        );
-    }
-    f.set_len(0)?;
-    f.rewind()?;
-    writeln!(f, "{}", std::process::id())?;
-    Ok(f)
-}
-
-/// SIGINT or SIGTERM.
+/// SIGINT, SIGTERM or SIGHUP: each is a clean stop (there is nothing to
+/// reload; a changed configuration takes a restart, which the journal
+/// makes lossless).
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    let (term, hup) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    );
+    let (Ok(mut term), Ok(mut hup)) = (term, hup) else {
+        warn!("cannot watch SIGTERM and SIGHUP; only SIGINT stops schedd cleanly");
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    let name = tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    };
+    info!(signal = name, "stop requested");
 }

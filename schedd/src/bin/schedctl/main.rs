@@ -35,7 +35,8 @@ use render::{
     emit, event_json, event_line, job_json, job_text, jobs_table, key_values, line_ended,
     match_json, match_note, pretty, stats_json, status_json,
 };
-use shorthand::{parse_duration, submit_jobspec, SubmitArgs};
+use schedd::units::parse_duration;
+use shorthand::{submit_jobspec, SubmitArgs};
 
 #[derive(Parser, Debug)]
 #[command(

@@ -1,8 +1,9 @@
 //! `schedctl submit`'s jobspec: a file, or the shorthand `-N/-n/-c/-g/-t/-x
-//! -- COMMAND` turned into the RFC 14 jobspec `flux submit` would build;
-//! and the durations (`90`, `30s`, `5m`, `2h`, `1d`) it and `advance` read.
+//! -- COMMAND` turned into the RFC 14 jobspec `flux submit` would build.
 use clap::Args;
 use serde_json::{json, Value};
+
+use schedd::units::parse_duration;
 
 use crate::{read_text, Failure};
 
@@ -148,34 +149,6 @@ fn shorthand_jobspec(shape: &Shape, command: &[String]) -> Result<Value, String>
     }))
 }
 
-/// Seconds from `90`, `30s`, `5m`, `2h`, `1d` or fractions such as `1.5h`
-/// (rounded up to whole seconds).
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let bad = || format!("bad duration {text:?}: use seconds or a number with s, m, h or d");
-    let (num, unit) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c),
-        Some(_) => (t, 's'),
-        None => return Err(bad()),
-    };
-    let mult = match unit {
-        's' => 1.0,
-        'm' => 60.0,
-        'h' => 3600.0,
-        'd' => 86400.0,
-        _ => return Err(bad()),
-    };
-    if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(bad());
-    }
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = (n * mult).ceil();
-    if !secs.is_finite() || secs > 1e15 {
-        return Err(format!("duration {text:?} is too long"));
-    }
-    Ok(secs as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -196,22 +169,6 @@ mod tests {
 
     fn cmd(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90"), Ok(90));
-        assert_eq!(parse_duration("30s"), Ok(30));
-        assert_eq!(parse_duration("5m"), Ok(300));
-        assert_eq!(parse_duration("2h"), Ok(7200));
-        assert_eq!(parse_duration("1d"), Ok(86400));
-        assert_eq!(parse_duration("1.5m"), Ok(90));
-        assert_eq!(parse_duration("0.1"), Ok(1));
-        assert_eq!(parse_duration("0"), Ok(0));
-        for bad in ["", "s", "-5", "5x", "1e3", "abc", "5 m", "inf", "1..2"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
-        }
-        assert!(parse_duration("99999999999999999999d").is_err());
     }
 
     #[test]
