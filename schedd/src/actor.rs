@@ -171,8 +171,9 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// Resolves once the thread has stopped with a [`Fatal`] error (then
-    /// [`Actor::join`] returns it); never when it ends otherwise.
+    /// Resolves once the thread has stopped with a [`Fatal`] error or a
+    /// panic (then [`Actor::join`] returns it); never when it ends
+    /// otherwise.
     pub async fn failed(&mut self) {
         let told = match &mut self.fatal {
             Some(rx) => rx.await.is_ok(),
@@ -199,11 +200,17 @@ pub fn spawn(instance: Instance) -> std::io::Result<(Handle, Actor)> {
     let join = thread::Builder::new()
         .name("instance".into())
         .spawn(move || {
-            let outcome = run(instance, rx);
-            if outcome.is_err() {
+            // A panic is as fatal as a failed commit: the daemon must
+            // stop serving (and say NOT_SERVING), not answer "gone".
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(instance, rx)));
+            if !matches!(outcome, Ok(Ok(()))) {
                 let _ = fatal_tx.send(());
             }
-            outcome
+            match outcome {
+                Ok(o) => o,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         })?;
     let actor = Actor {
         join,

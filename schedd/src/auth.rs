@@ -33,6 +33,60 @@ pub enum AuthError {
     /// Not an octal permission mode.
     #[error("--socket-mode: '{0}' is not an octal mode like 600")]
     BadMode(String),
+    /// A TCP listener that would serve callers unchecked, or a token in
+    /// clear text over the network.
+    #[error("{0}")]
+    UnsafeTcp(String),
+}
+
+/// How a TCP listener is secured, as the options say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpSetup {
+    /// `--tls-cert`/`--tls-key` given.
+    pub tls: bool,
+    /// `--token-file` given.
+    pub token: bool,
+    /// `--insecure`: neither, on loopback.
+    pub insecure: bool,
+    /// `--insecure-token`: a token without TLS off loopback.
+    pub insecure_token: bool,
+}
+
+impl TcpSetup {
+    /// Whether listening at `addr` (None: no TCP) this way is allowed:
+    /// unsecured TCP only on loopback with `--insecure`; a token without
+    /// TLS off loopback only with `--insecure-token` (then Ok with a
+    /// warning to log); TCP options without `--listen` are a mistake.
+    pub fn check(&self, addr: Option<&std::net::SocketAddr>) -> Result<Option<String>, AuthError> {
+        let unsafe_tcp = |m: String| Err(AuthError::UnsafeTcp(m));
+        let Some(addr) = addr else {
+            if self.insecure || self.token || self.tls || self.insecure_token {
+                return unsafe_tcp(
+                    "--insecure, --insecure-token, --token-file and --tls-* apply to --listen, which is not given".into(),
+                );
+            }
+            return Ok(None);
+        };
+        let loopback = addr.ip().is_loopback();
+        let secured = self.tls || self.token;
+        if !secured && !self.insecure {
+            return unsafe_tcp(format!("--listen {addr}: give --tls-cert/--tls-key or --token-file, or --insecure on a loopback address"));
+        }
+        if !secured && !loopback {
+            return unsafe_tcp(format!(
+                "--listen {addr}: --insecure serves loopback addresses only"
+            ));
+        }
+        if self.token && !self.tls && !loopback {
+            if !self.insecure_token {
+                return unsafe_tcp(format!("--listen {addr}: --token-file without TLS would send the token in clear text over the network; add --tls-cert/--tls-key, listen on a loopback address, or say --insecure-token"));
+            }
+            return Ok(Some(format!(
+                "--listen {addr} --insecure-token: the bearer token crosses the network in clear text"
+            )));
+        }
+        Ok(None)
+    }
 }
 
 /// The identity a call carries.
@@ -159,6 +213,39 @@ mod tests {
         assert!(!t.accepts(b"Bearer 0123456789abcde"));
         assert!(!t.accepts(b"0123456789abcdef"));
         assert!(!t.accepts(b""));
+    }
+
+    #[test]
+    fn tcp_is_secured_or_loopback_and_tokens_are_not_sent_in_clear() {
+        let any: std::net::SocketAddr = "0.0.0.0:50051".parse().unwrap();
+        let lo: std::net::SocketAddr = "127.0.0.1:50051".parse().unwrap();
+        let none = TcpSetup::default();
+        assert_eq!(none.check(None).ok(), Some(None));
+        assert!(none.check(Some(&lo)).is_err(), "plain TCP needs --insecure");
+        let insecure = TcpSetup {
+            insecure: true,
+            ..none
+        };
+        assert_eq!(insecure.check(Some(&lo)).ok(), Some(None));
+        assert!(insecure.check(Some(&any)).is_err());
+        assert!(insecure.check(None).is_err(), "without --listen");
+        let token = TcpSetup {
+            token: true,
+            ..none
+        };
+        assert_eq!(token.check(Some(&lo)).ok(), Some(None));
+        let e = token.check(Some(&any)).unwrap_err().to_string();
+        assert!(
+            e.contains("clear text") && e.ends_with("--insecure-token"),
+            "{e}"
+        );
+        let accepted = TcpSetup {
+            insecure_token: true,
+            ..token
+        };
+        assert!(accepted.check(Some(&any)).unwrap().is_some(), "a warning");
+        let tls = TcpSetup { tls: true, ..token };
+        assert_eq!(tls.check(Some(&any)).ok(), Some(None));
     }
 
     #[test]

@@ -237,35 +237,19 @@ fn load_graph(args: &Args) -> Result<(ResourceGraph, String)> {
     Ok((g, source))
 }
 
-fn is_loopback(addr: &SocketAddr) -> bool {
-    addr.ip().is_loopback()
-}
-
 fn run(args: Args) -> Result<()> {
     let mode = auth::parse_mode(&args.socket_mode)?;
     let queue_policy = QueuePolicy::parse(&args.queue_policy, args.reservation_depth as usize)
         .map_err(|e| anyhow::anyhow!("--queue-policy: {e}"))?;
     // Refuse an unsafe TCP setup before doing any work.
-    if let Some(addr) = &args.listen {
-        let secured = args.tls_cert.is_some() || args.token_file.is_some();
-        if !secured && !args.insecure {
-            bail!("--listen {addr}: give --tls-cert/--tls-key or --token-file, or --insecure on a loopback address");
-        }
-        if !secured && !is_loopback(addr) {
-            bail!("--listen {addr}: --insecure serves loopback addresses only");
-        }
-        if args.token_file.is_some()
-            && args.tls_cert.is_none()
-            && !is_loopback(addr)
-            && !args.insecure_token
-        {
-            bail!("--listen {addr}: --token-file without TLS would send the token in clear text over the network; add --tls-cert/--tls-key, listen on a loopback address, or say --insecure-token");
-        }
-        if args.insecure_token && args.tls_cert.is_none() && !is_loopback(addr) {
-            warn!(%addr, "--insecure-token: the bearer token crosses the network in clear text");
-        }
-    } else if args.insecure || args.token_file.is_some() || args.tls_cert.is_some() {
-        bail!("--insecure, --token-file and --tls-* apply to --listen, which is not given");
+    let tcp = auth::TcpSetup {
+        tls: args.tls_cert.is_some(),
+        token: args.token_file.is_some(),
+        insecure: args.insecure,
+        insecure_token: args.insecure_token,
+    };
+    if let Some(warning) = tcp.check(args.listen.as_ref())? {
+        warn!("{warning}");
     }
     let token = match &args.token_file {
         Some(p) => Some(TokenCheck::from_file(p).map_err(|e| anyhow::anyhow!("--token-file {e}"))?),
@@ -490,7 +474,7 @@ fn run(args: Args) -> Result<()> {
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(fatal)) => return Err(fatal.into()),
-        Err(_) => warn!("the instance thread panicked"),
+        Err(_) => bail!("the instance thread panicked; stopped serving"),
     }
     served
 }
