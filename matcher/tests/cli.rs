@@ -162,6 +162,38 @@ fn malformed_graphs_name_the_file() {
     }
 }
 
+#[test]
+fn a_graph_past_max_vertices_is_refused_before_it_is_built() {
+    let d = tmpdir("maxvert");
+    // Ten million nodes in a few bytes: refused at once, not built.
+    let huge = d.join("huge.yaml");
+    std::fs::write(
+        &huge,
+        "root:\n  type: cluster\n  with: [ {type: node, count: 10000000} ]\n",
+    )
+    .unwrap();
+    let t = std::time::Instant::now();
+    let (ok, _, err) = run(&["-L", huge.to_str().unwrap()], "quit\n");
+    assert!(!ok, "a 10M-vertex recipe must be refused by default");
+    assert!(
+        err.contains("huge.yaml") && err.contains("--max-vertices"),
+        "{err}"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        t.elapsed()
+    );
+    // A small graph under a cap it exceeds is refused too, and loads
+    // under one it fits.
+    let tiny = grug("tiny.yaml");
+    let tiny = tiny.to_str().unwrap();
+    let (ok, _, err) = run(&["-L", tiny, "--max-vertices", "10"], "quit\n");
+    assert!(!ok && err.contains("cap of 10"), "{err}");
+    let (ok, _, err) = run(&["-L", tiny, "--max-vertices", "100"], "quit\n");
+    assert!(ok, "{err}");
+}
+
 /// Four nodes of two sockets of eight cores, nothing else, so the root's
 /// first aggregate counts cores.
 const FOUR_NODES: &str = "name: c4\nroot:\n  type: cluster\n  basename: c\n  with:\n    - type: node\n      count: 4\n      with:\n        - type: socket\n          count: 2\n          with:\n            - { type: core, count: 8, id_scope: 1 }\n";

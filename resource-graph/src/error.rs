@@ -59,6 +59,15 @@ pub enum GraphError {
     /// be read or turned into a graph; `origin` is the file or "this machine".
     #[error("{origin}: {what}")]
     Hwloc { origin: String, what: String },
+    /// A document that would make more vertices than the reader may build.
+    #[error("{path}: would make {vertices} vertices, more than the cap of {max} (--max-vertices)")]
+    TooManyVertices {
+        path: String,
+        /// How many the document asks for (saturating).
+        vertices: u64,
+        /// The cap, [`Limits::max_vertices`](crate::limits::Limits).
+        max: u64,
+    },
     #[error("{0}")]
     Invalid(String),
 }

@@ -11,6 +11,8 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::error::GraphError;
 use crate::graph::{NewVertex, ResourceGraph, VertexIdx};
+use crate::intern::Sym;
+use crate::limits::Limits;
 
 /// How a recipe edge generates resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +105,6 @@ pub struct Recipe {
     pub edges: Vec<RecipeEdge>,
 }
 
-/// Largest graph a recipe may expand to; guards against typos such as a
-/// multi_scale of 10^9 exhausting memory.
-pub const MAX_VERTICES: u64 = 64 * 1024 * 1024;
-
 impl Recipe {
     fn err(&self, what: impl Into<String>) -> GraphError {
         GraphError::Recipe {
@@ -115,9 +113,15 @@ impl Recipe {
         }
     }
 
-    /// Check the recipe before expanding it: sane numbers, a root, and a
-    /// bounded size.
+    /// [`validate_with`](Self::validate_with) the default [`Limits`].
     pub fn validate(&self) -> Result<(), GraphError> {
+        self.validate_with(&Limits::default())
+    }
+
+    /// Check the recipe before expanding it: sane numbers, a root, ids
+    /// that name siblings apart, and at most `limits.max_vertices`
+    /// vertices to make.
+    pub fn validate_with(&self, limits: &Limits) -> Result<(), GraphError> {
         if !self.vertices.iter().any(|v| v.root) {
             return Err(self.err("no root vertex (set root: 1 on the top resource)"));
         }
@@ -140,50 +144,91 @@ impl Recipe {
             if e.id_scope < 0 {
                 return Err(self.err(format!("edge {s}->{t}: negative id_scope {}", e.id_scope)));
             }
-        }
-        // Bound the expansion: product of scales along every path.
-        let mut count = vec![0u64; self.vertices.len()];
-        let mut visiting = vec![false; self.vertices.len()];
-        fn expand(
-            r: &Recipe,
-            u: usize,
-            n: u64,
-            count: &mut [u64],
-            visiting: &mut [bool],
-        ) -> Result<(), GraphError> {
-            if visiting[u] {
-                return Err(r.err(format!("cycle through vertex '{}'", r.vertices[u].key)));
-            }
-            visiting[u] = true;
-            count[u] = count[u].saturating_add(n);
-            for e in r
-                .edges
-                .iter()
-                .filter(|e| e.source == u && e.gen_method == GenMethod::Multiply)
+            // A vertex's name is its basename and id, and a negative id
+            // names none: two siblings with such ids, or with one id,
+            // would be two vertices at the same path.
+            if e.gen_method == GenMethod::Multiply
+                && e.multi_scale > 1
+                && (e.id_start < 0 || e.id_stride <= 0)
             {
-                let m = n.saturating_mul(e.multi_scale as u64);
-                if m > MAX_VERTICES {
-                    return Err(r.err(format!("recipe expands to over {MAX_VERTICES} vertices")));
-                }
-                expand(r, e.target, m, count, visiting)?;
-            }
-            visiting[u] = false;
-            Ok(())
-        }
-        for (i, v) in self.vertices.iter().enumerate() {
-            if v.root {
-                expand(self, i, 1, &mut count, &mut visiting)?;
+                return Err(self.err(format!(
+                    "edge {s}->{t}: id_start {} and id_stride {} give {} siblings ids that \
+                     are negative or repeat, so two vertices would be at the same path \
+                     (id_start must be 0 or more, id_stride 1 or more)",
+                    e.id_start, e.id_stride, e.multi_scale
+                )));
             }
         }
-        if count.iter().fold(0u64, |a, &c| a.saturating_add(c)) > MAX_VERTICES {
-            return Err(self.err(format!("recipe expands to over {MAX_VERTICES} vertices")));
-        }
-        Ok(())
+        let total = self.expansion()?;
+        limits.check_vertices(&self.origin, total)
     }
 
-    /// Expand the recipe into a resource graph.
+    /// How many vertices the recipe expands to (saturating): the MULTIPLY
+    /// scales multiplied along every path from a root. Each recipe vertex
+    /// is sized once, on a stack of its own, so a long or branching recipe
+    /// costs linear time; a cycle is an error naming a vertex on it.
+    pub fn expansion(&self) -> Result<u64, GraphError> {
+        #[derive(Clone, Copy)]
+        enum State {
+            New,
+            Open,
+            Done(u64),
+        }
+        let n = self.vertices.len();
+        let mut out: Vec<Vec<(usize, u64)>> = vec![Vec::new(); n];
+        for e in &self.edges {
+            if e.gen_method == GenMethod::Multiply {
+                out[e.source].push((e.target, u64::try_from(e.multi_scale).unwrap_or(0)));
+            }
+        }
+        let cycle = |u: usize| self.err(format!("cycle through vertex '{}'", self.vertices[u].key));
+        let mut state = vec![State::New; n];
+        let mut total = 0u64;
+        for root in (0..n).filter(|&i| self.vertices[i].root) {
+            if let State::New = state[root] {
+                state[root] = State::Open;
+                let mut stack = vec![(root, 0usize)];
+                while let Some((u, next)) = stack.last_mut() {
+                    let u = *u;
+                    if let Some(&(t, _)) = out[u].get(*next) {
+                        *next += 1;
+                        match state[t] {
+                            State::New => {
+                                state[t] = State::Open;
+                                stack.push((t, 0));
+                            }
+                            State::Open => return Err(cycle(t)),
+                            State::Done(_) => {}
+                        }
+                        continue;
+                    }
+                    let mut size = 1u64;
+                    for &(t, scale) in &out[u] {
+                        let State::Done(sub) = state[t] else {
+                            return Err(cycle(t));
+                        };
+                        size = size.saturating_add(scale.saturating_mul(sub));
+                    }
+                    state[u] = State::Done(size);
+                    stack.pop();
+                }
+            }
+            if let State::Done(size) = state[root] {
+                total = total.saturating_add(size);
+            }
+        }
+        Ok(total)
+    }
+
+    /// [`generate_with`](Self::generate_with) the default [`Limits`].
     pub fn generate(&self) -> Result<ResourceGraph, GraphError> {
-        self.validate()?;
+        self.generate_with(&Limits::default())
+    }
+
+    /// Expand the recipe into a resource graph, once
+    /// [`validate_with`](Self::validate_with) has passed it.
+    pub fn generate_with(&self, limits: &Limits) -> Result<ResourceGraph, GraphError> {
+        self.validate_with(limits)?;
         let mut g = ResourceGraph::new();
         Generator {
             r: self,
@@ -191,6 +236,7 @@ impl Recipe {
             src_vtx: HashMap::new(),
             scales: VecDeque::new(),
             color: vec![0; self.vertices.len()],
+            pathless: HashMap::new(),
         }
         .run()?;
         Ok(g)
@@ -206,6 +252,10 @@ struct Generator<'a> {
     src_vtx: HashMap<usize, Vec<VertexIdx>>,
     scales: VecDeque<i64>,
     color: Vec<u8>,
+    /// Per subsystem, the first vertex placed in it under a parent that
+    /// has no path there: it stands at a root path, and a second would be
+    /// a second root.
+    pathless: HashMap<Sym, VertexIdx>,
 }
 
 impl Generator<'_> {
@@ -283,14 +333,43 @@ impl Generator<'_> {
     /// the vertex's own subsystem + "/" + its name. Stored only when the
     /// graph cannot derive it (it can whenever the edge that made the
     /// vertex is in that subsystem).
-    fn place(&mut self, u: usize, sv: VertexIdx, tv: VertexIdx, e: &RecipeEdge) {
-        let ssys = self.g.sym(&self.r.vertices[u].subsystem);
-        if e.e_subsystem == self.r.vertices[u].subsystem {
-            return;
+    /// Refused when the parent has no path in that subsystem and another
+    /// vertex already stands at a root path there.
+    fn place(
+        &mut self,
+        u: usize,
+        sv: VertexIdx,
+        tv: VertexIdx,
+        e: &RecipeEdge,
+    ) -> Result<(), GraphError> {
+        let r = self.r;
+        let rv = &r.vertices[u];
+        let ssys = self.g.sym(&rv.subsystem);
+        if e.e_subsystem == rv.subsystem {
+            return Ok(());
         }
-        let prefix = self.g.path(sv, ssys).unwrap_or_default();
+        let prefix = match self.g.path(sv, ssys) {
+            Some(p) => p,
+            None => {
+                let first = self.g.roots.get(&ssys).or_else(|| self.pathless.get(&ssys));
+                if let Some(&first) = first {
+                    let parent = &r.vertices[e.source].key;
+                    return Err(r.err(format!(
+                        "vertex '{}' is in subsystem \"{}\", where its parent '{parent}' has \
+                         no path: {} would be a second root of it beside {}",
+                        rv.key,
+                        rv.subsystem,
+                        self.g.name(tv),
+                        self.g.name(first)
+                    )));
+                }
+                self.pathless.insert(ssys, tv);
+                String::new()
+            }
+        };
         let path = format!("{prefix}/{}", self.g.name(tv));
         self.g.set_path(tv, ssys, &path);
+        Ok(())
     }
 
     fn link(&mut self, e: &RecipeEdge, s: VertexIdx, t: VertexIdx) {
@@ -315,7 +394,7 @@ impl Generator<'_> {
                     for i in 0..e.multi_scale {
                         let tv = self.emit_vertex(tu, Some((sv, e, i, e.multi_scale, j as i64)));
                         self.link(e, sv, tv);
-                        self.place(tu, sv, tv, e);
+                        self.place(tu, sv, tv, e)?;
                         made.push(tv);
                     }
                 }

@@ -11,6 +11,11 @@
 //! Decoding is strict where Flux is lax: it treats white space as a
 //! separator and reads a second bracket group as literal text.
 //!
+//! A [`Hostlist`] keeps the parsed expressions, so `node[0-99999999]` is
+//! a few numbers and [`Hostlist::contains`] answers without listing the
+//! names; [`decode`], which lists them, refuses a list of more than
+//! [`MAX_HOSTS`] names, counted before the first is made.
+//!
 //! Encoding groups runs of names that share a prefix and a numeric
 //! suffix, and so decodes back to exactly the names given, in order.
 //! [`encode_fluxion`] is flux-core's encoding, which Fluxion's writers
@@ -18,9 +23,9 @@
 //! freely.
 use std::fmt::Write;
 
-/// Most hosts one hostlist may expand to: a guard against strings like
-/// `node[0-99999999999]` exhausting memory.
-pub const MAX_HOSTS: u64 = 1 << 24;
+/// Most names [`decode`] lists: 1 Mi, some 40 MB of names, far above the
+/// nodes of any cluster (a guard against `node[0-99999999999]`).
+pub const MAX_HOSTS: u64 = 1 << 20;
 
 /// Why a string is not an RFC 29 hostlist, or a name cannot be in one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,17 +37,141 @@ pub struct HostlistError {
     pub reason: String,
 }
 
-/// Decode an RFC 29 hostlist into host names, in order.
+/// Decode an RFC 29 hostlist into host names, in order: at most
+/// [`MAX_HOSTS`] of them.
 pub fn decode(s: &str) -> Result<Vec<String>, HostlistError> {
-    let fail = |reason: String| HostlistError {
-        input: s.to_owned(),
-        reason,
-    };
-    let mut hosts = Vec::new();
-    for expr in split_expressions(s).map_err(fail)? {
-        expand(expr, &mut hosts).map_err(fail)?;
+    Hostlist::parse(s)?.names(MAX_HOSTS)
+}
+
+/// A parsed RFC 29 hostlist: its expressions, not yet expanded into names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hostlist {
+    /// The text it was parsed from, for error messages.
+    input: String,
+    exprs: Vec<Expr>,
+}
+
+/// One expression: a literal name, or `prefix[ids]suffix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expr {
+    Literal(String),
+    Ranged {
+        prefix: String,
+        suffix: String,
+        /// Inclusive ranges in list order, each with the width its ids are
+        /// padded to.
+        ranges: Vec<Range>,
+    },
+}
+
+/// `lo..=hi` of one idlist element, padded to `width` digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Range {
+    lo: u64,
+    hi: u64,
+    width: usize,
+}
+
+impl Hostlist {
+    /// Parse an RFC 29 hostlist without expanding it.
+    pub fn parse(s: &str) -> Result<Hostlist, HostlistError> {
+        let fail = |reason: String| HostlistError {
+            input: s.to_owned(),
+            reason,
+        };
+        let exprs = split_expressions(s)
+            .map_err(fail)?
+            .into_iter()
+            .filter(|e| !e.is_empty())
+            .map(parse_expr)
+            .collect::<Result<_, _>>()
+            .map_err(fail)?;
+        Ok(Hostlist {
+            input: s.to_owned(),
+            exprs,
+        })
     }
-    Ok(hosts)
+
+    /// How many names the list holds, repeats included (saturating).
+    pub fn len(&self) -> u64 {
+        self.exprs
+            .iter()
+            .map(|e| match e {
+                Expr::Literal(_) => 1,
+                Expr::Ranged { ranges, .. } => ranges
+                    .iter()
+                    .map(|r| (r.hi - r.lo).saturating_add(1))
+                    .fold(0, u64::saturating_add),
+            })
+            .fold(0, u64::saturating_add)
+    }
+
+    /// Whether the list holds no name.
+    pub fn is_empty(&self) -> bool {
+        self.exprs.is_empty()
+    }
+
+    /// Whether `name` is one of the list's names.
+    pub fn contains(&self, name: &str) -> bool {
+        self.exprs.iter().any(|e| match e {
+            Expr::Literal(l) => l == name,
+            Expr::Ranged {
+                prefix,
+                suffix,
+                ranges,
+            } => {
+                let Some(digits) = name
+                    .strip_prefix(prefix.as_str())
+                    .and_then(|rest| rest.strip_suffix(suffix.as_str()))
+                else {
+                    return false;
+                };
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return false;
+                }
+                let Ok(n) = digits.parse::<u64>() else {
+                    return false;
+                };
+                // `n` written `width` wide reads `digits` when it is as
+                // long as the wider of its width and its own digits.
+                let own = n.checked_ilog10().unwrap_or(0) as usize + 1;
+                ranges
+                    .iter()
+                    .any(|r| (r.lo..=r.hi).contains(&n) && digits.len() == r.width.max(own))
+            }
+        })
+    }
+
+    /// The names in order, when there are at most `max` of them; counted
+    /// before any is made.
+    pub fn names(&self, max: u64) -> Result<Vec<String>, HostlistError> {
+        let n = self.len();
+        if n > max {
+            return Err(HostlistError {
+                input: self.input.clone(),
+                reason: format!("it has {n} names; at most {max} are expanded"),
+            });
+        }
+        let mut hosts = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+        for e in &self.exprs {
+            match e {
+                Expr::Literal(l) => hosts.push(l.clone()),
+                Expr::Ranged {
+                    prefix,
+                    suffix,
+                    ranges,
+                } => {
+                    for r in ranges {
+                        let width = r.width;
+                        for n in r.lo..=r.hi {
+                            hosts.push(format!("{prefix}{n:0width$}{suffix}"));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(hosts)
+    }
 }
 
 /// Encode host names compactly; `decode` gives them back in the same order.
@@ -277,14 +406,11 @@ fn split_expressions(s: &str) -> Result<Vec<&str>, String> {
     Ok(exprs)
 }
 
-/// Append the hosts of one expression.
-fn expand(expr: &str, hosts: &mut Vec<String>) -> Result<(), String> {
+/// Parse one non-empty expression.
+fn parse_expr(expr: &str) -> Result<Expr, String> {
     let Some((prefix, rest)) = expr.split_once('[') else {
-        if !expr.is_empty() {
-            check_chars(expr)?;
-            hosts.push(expr.to_owned());
-        }
-        return Ok(());
+        check_chars(expr)?;
+        return Ok(Expr::Literal(expr.to_owned()));
     };
     // split_expressions saw the brackets balanced and unnested.
     let (idlist, suffix) = rest
@@ -299,6 +425,7 @@ fn expand(expr: &str, hosts: &mut Vec<String>) -> Result<(), String> {
         return Err(format!("empty idlist in \"{expr}\""));
     }
     let mut fixed_width = None;
+    let mut ranges = Vec::new();
     for (k, elem) in idlist.split(',').enumerate() {
         let (lo_s, hi_s) = elem.split_once('-').unwrap_or((elem, elem));
         let lo = parse_num(lo_s, elem)?;
@@ -310,14 +437,13 @@ fn expand(expr: &str, hosts: &mut Vec<String>) -> Result<(), String> {
             fixed_width = Some(lo_s.len());
         }
         let width = fixed_width.unwrap_or(lo_s.len());
-        if (hosts.len() as u64).saturating_add((hi - lo).saturating_add(1)) > MAX_HOSTS {
-            return Err(format!("more than {MAX_HOSTS} hosts"));
-        }
-        for n in lo..=hi {
-            hosts.push(format!("{prefix}{n:0width$}{suffix}"));
-        }
+        ranges.push(Range { lo, hi, width });
     }
-    Ok(())
+    Ok(Expr::Ranged {
+        prefix: prefix.to_owned(),
+        suffix: suffix.to_owned(),
+        ranges,
+    })
 }
 
 fn parse_num(s: &str, elem: &str) -> Result<u64, String> {
@@ -375,6 +501,64 @@ mod tests {
         assert_eq!(names("n[1,05]"), ["n1", "n05"]);
         assert_eq!(names("n[9-11]"), ["n9", "n10", "n11"]);
         assert_eq!(names("a,,b"), ["a", "b"]);
+    }
+
+    #[test]
+    fn decode_refuses_huge_lists_before_expanding_them() {
+        let err = decode("n[0-15999999]").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid hostlist \"n[0-15999999]\": it has 16000000 names; at most 1048576 are expanded"
+        );
+        assert!(decode("a,n[1-1048575],b").is_err());
+        assert_eq!(decode("n[1-1048576]").unwrap().len(), 1 << 20);
+    }
+
+    #[test]
+    fn membership_is_answered_on_the_ranges() {
+        let hl = Hostlist::parse("node[0-15999999],login1,x[005,4]-ib").unwrap();
+        assert_eq!(hl.len(), 16_000_003);
+        for name in [
+            "node0",
+            "node15999999",
+            "node123",
+            "login1",
+            "x005-ib",
+            "x004-ib",
+        ] {
+            assert!(hl.contains(name), "{name}");
+        }
+        for name in [
+            "node16000000",
+            "node007",
+            "node",
+            "login",
+            "x5-ib",
+            "x4",
+            "nodex1",
+        ] {
+            assert!(!hl.contains(name), "{name}");
+        }
+        // Membership agrees with the names for every padding rule.
+        for text in [
+            "[00-2]",
+            "n[1,05]",
+            "n[9-11]",
+            "foo[0-4]-eth2",
+            "[005,4,11-13]",
+        ] {
+            let hl = Hostlist::parse(text).unwrap();
+            for name in decode(text).unwrap() {
+                assert!(hl.contains(&name), "{text}: {name}");
+            }
+            for name in ["n01", "1", "002", "n5", "05"] {
+                assert_eq!(
+                    hl.contains(name),
+                    decode(text).unwrap().iter().any(|n| n == name),
+                    "{text}: {name}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -470,7 +654,7 @@ mod tests {
             ("node[[1]]", "nested"),
             ("n[1]x[2]", "more than one bracketed idlist"),
             ("node 1", "unexpected character ' '"),
-            ("node[0-99999999999]", "more than"),
+            ("node[0-99999999999]", "at most 1048576 are expanded"),
             ("node[99999999999999999999]", "too large"),
         ] {
             let err = decode(s).expect_err(s);

@@ -45,7 +45,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 pub use crate::allowlist::Allowlist;
@@ -129,6 +129,7 @@ fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
                 }
                 if e.name().as_ref() == b"object" {
                     objects += 1;
+                    check_sets(e).map_err(|what| xml_err(pos, what))?;
                 }
                 if matches!(ev, Event::Start(_)) {
                     depth += 1;
@@ -150,6 +151,31 @@ fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
     }
     if objects == 0 {
         return Err(xml_err(0, "the <topology> holds no <object>".into()));
+    }
+    Ok(())
+}
+
+/// An `<object>`'s cpuset and nodeset come with their complete twins:
+/// hwloc 2.9 (Debian 12's) loads an object with a `cpuset` but no
+/// `complete_cpuset` and then dereferences the missing bitmap, killing the
+/// process, so such text never reaches it.
+fn check_sets(e: &BytesStart) -> Result<(), String> {
+    let has = |name: &[u8]| e.attributes().flatten().any(|a| a.key.as_ref() == name);
+    for (set, complete) in [
+        ("cpuset", "complete_cpuset"),
+        ("nodeset", "complete_nodeset"),
+    ] {
+        if has(set.as_bytes()) && !has(complete.as_bytes()) {
+            let typ = e
+                .attributes()
+                .flatten()
+                .find(|a| a.key.as_ref() == b"type")
+                .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                .unwrap_or_else(|| "?".into());
+            return Err(format!(
+                "<object type=\"{typ}\"> has a {set} but no {complete} (hwloc needs both)"
+            ));
+        }
     }
     Ok(())
 }

@@ -10,12 +10,18 @@
 //! value Flux reserves for "no id".
 //!
 //! An [`IdSet`] keeps ranges rather than ids, so `"0-4000000000"` costs
-//! two numbers, not four billion.
+//! two numbers, not four billion; ask it [`IdSet::contains`] rather than
+//! listing ids. [`decode`], which does list them, refuses a set of more
+//! than [`MAX_DECODED`] ids before allocating any.
 //!
 //! [`encode_fluxion`] writes the same text from what Fluxion's writers
 //! hold when they print R: a sorted list of signed ids that may repeat (a
 //! rank-less graph gives every node rank -1), each repeat written again.
 use std::fmt;
+
+/// The most ids [`decode`] lists: 1 Mi, far above any machine's CPUs or
+/// cluster's ranks, and 4 MB of ids.
+pub const MAX_DECODED: u64 = 1 << 20;
 
 /// Why a string is not an RFC 22 idset.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -172,9 +178,18 @@ impl std::str::FromStr for IdSet {
     }
 }
 
-/// Decode an RFC 22 idset string into its ids, ascending.
+/// Decode an RFC 22 idset string into its ids, ascending: at most
+/// [`MAX_DECODED`] of them, counted from the ranges before any is listed.
 pub fn decode(s: &str) -> Result<Vec<u32>, IdsetError> {
-    Ok(IdSet::parse(s)?.iter().collect())
+    let set = IdSet::parse(s)?;
+    let n = set.len();
+    if n > MAX_DECODED {
+        return Err(IdsetError {
+            input: s.to_owned(),
+            reason: format!("it has {n} ids; at most {MAX_DECODED} are expanded"),
+        });
+    }
+    Ok(set.iter().collect())
 }
 
 /// Encode ids (in any order; repeats ignored) in the compact form.
@@ -279,6 +294,18 @@ mod tests {
         assert!(s.contains(123_456_789));
         assert!(!s.contains(4_000_000_001));
         assert_eq!((s.first(), s.last()), (Some(0), Some(4_000_000_000)));
+    }
+
+    #[test]
+    fn decode_refuses_huge_sets_before_listing_them() {
+        let err = decode("0-999999999").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid idset \"0-999999999\": it has 1000000000 ids; at most 1048576 are expanded"
+        );
+        assert!(decode("999-99999999").is_err());
+        assert_eq!(decode("0-1048575").unwrap().len(), 1 << 20);
+        assert!(decode("0-1048575,2000000").is_err());
     }
 
     #[test]

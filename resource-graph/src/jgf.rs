@@ -29,6 +29,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{json_kind, GraphError};
 use crate::graph::{NewVertex, ResourceGraph, Status, VertexIdx};
+use crate::limits::Limits;
 
 /// The dominant subsystem: a tree of `contains` edges.
 const CONTAINMENT: &str = "containment";
@@ -47,20 +48,44 @@ pub fn default_relation(subsystem: &str) -> &'static str {
 
 /// Read a JGF file from disk.
 pub fn read_path(path: &Path) -> Result<ResourceGraph, GraphError> {
-    read(&crate::error::read_text(path)?, &path.display().to_string())
+    read_path_with(path, &Limits::default())
+}
+
+/// [`read_path`] within `limits`.
+pub fn read_path_with(path: &Path, limits: &Limits) -> Result<ResourceGraph, GraphError> {
+    read_with(
+        &crate::error::read_text(path)?,
+        &path.display().to_string(),
+        limits,
+    )
 }
 
 /// Parse a JGF document into a resource graph; `origin` names the file in errors.
 pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
+    read_with(text, origin, &Limits::default())
+}
+
+/// [`read`] within `limits`: a document of more nodes than
+/// `limits.max_vertices` is refused before any vertex is made.
+pub fn read_with(text: &str, origin: &str, limits: &Limits) -> Result<ResourceGraph, GraphError> {
     let doc: Value = serde_json::from_str(text).map_err(|e| GraphError::Jgf {
         path: origin.to_owned(),
         what: format!("invalid JSON: {e}"),
     })?;
-    read_value(&doc, origin)
+    read_value_with(&doc, origin, limits)
 }
 
 /// [`read`] of a document already parsed.
 pub fn read_value(doc: &Value, origin: &str) -> Result<ResourceGraph, GraphError> {
+    read_value_with(doc, origin, &Limits::default())
+}
+
+/// [`read_with`] of a document already parsed.
+pub fn read_value_with(
+    doc: &Value,
+    origin: &str,
+    limits: &Limits,
+) -> Result<ResourceGraph, GraphError> {
     let fail = |what: String| GraphError::Jgf {
         path: origin.to_owned(),
         what,
@@ -89,6 +114,7 @@ pub fn read_value(doc: &Value, origin: &str) -> Result<ResourceGraph, GraphError
         }
     };
 
+    limits.check_vertices(origin, nodes.len() as u64)?;
     let mut r = Reader {
         g: ResourceGraph::with_capacity(nodes.len(), edges.len()),
         ids: HashMap::with_capacity(nodes.len()),
@@ -100,6 +126,16 @@ pub fn read_value(doc: &Value, origin: &str) -> Result<ResourceGraph, GraphError
     for (i, edge) in edges.iter().enumerate() {
         r.edge(i, edge).map_err(fail)?;
     }
+    let containment = r.g.symbols.get(CONTAINMENT);
+    // Names the vertices of a violation by their node ids.
+    let invalid = |ids: &HashMap<String, VertexIdx>, bad: crate::validate::Violation| {
+        let names: HashMap<VertexIdx, &str> = ids.iter().map(|(id, &v)| (v, id.as_str())).collect();
+        fail(bad.describe(|v| format!("node \"{}\"", names.get(&v).copied().unwrap_or("?"))))
+    };
+    // The tree first: setting a path walks up the parents, which must end.
+    if let Some(c) = containment {
+        crate::validate::check_tree(&r.g, c).map_err(|bad| invalid(&r.ids, bad))?;
+    }
     // Paths go in once the edges exist: the graph stores only those it
     // cannot derive from the parent's.
     let mut given: Vec<_> = r.paths.into_iter().collect();
@@ -107,12 +143,8 @@ pub fn read_value(doc: &Value, origin: &str) -> Result<ResourceGraph, GraphError
     for ((v, s), p) in given {
         r.g.set_path(v, s, &p);
     }
-    if let Some(c) = r.g.symbols.get(CONTAINMENT) {
-        crate::validate::check(&r.g, c).map_err(|bad| {
-            let ids: HashMap<VertexIdx, &str> =
-                r.ids.iter().map(|(id, &v)| (v, id.as_str())).collect();
-            fail(bad.describe(|v| format!("node \"{}\"", ids.get(&v).copied().unwrap_or("?"))))
-        })?;
+    if let Some(c) = containment {
+        crate::validate::check_paths(&r.g, c).map_err(|bad| invalid(&r.ids, bad))?;
     }
     Ok(r.g)
 }

@@ -35,6 +35,7 @@ pub use error::GraphError;
 pub use graph::{EdgeData, ResourceGraph, Status, Vertex, VertexIdx};
 pub use idset::IdSet;
 pub use intern::Sym;
+pub use limits::{Limits, DEFAULT_MAX_VERTICES};
 pub use planner::{Planner, PlannerMulti, Span};
 
 pub use loader::load_grug;

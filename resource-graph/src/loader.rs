@@ -8,6 +8,7 @@ use crate::allowlist::Allowlist;
 use crate::error::{read_text, GraphError};
 use crate::graph::ResourceGraph;
 use crate::grug::Recipe;
+use crate::limits::Limits;
 
 /// A graph file's format, as users name it (`-f`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +83,10 @@ pub struct LoadOptions {
     /// Keep the units (`unit`) a JGF gives its vertices. Fluxion reads
     /// JGF without units, so its drop-in (resource-query) clears them.
     pub jgf_units: bool,
+    /// How much a document may expand to: every reader that builds a
+    /// graph (GRUG, JGF, R) refuses more than `limits.max_vertices`
+    /// vertices before making them (`--max-vertices`).
+    pub limits: Limits,
 }
 
 impl Default for LoadOptions {
@@ -89,6 +94,7 @@ impl Default for LoadOptions {
         LoadOptions {
             allowlist: Allowlist::all(),
             jgf_units: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -100,15 +106,15 @@ pub fn load(source: &Source, opts: &LoadOptions) -> Result<ResourceGraph, GraphE
             allowlist: opts.allowlist.clone(),
             ..Default::default()
         }),
-        Source::File(Format::Grug, path) => load_grug(path),
+        Source::File(Format::Grug, path) => read_recipe(path)?.generate_with(&opts.limits),
         Source::File(Format::Jgf, path) => {
-            let mut g = crate::jgf::read_path(path)?;
+            let mut g = crate::jgf::read_path_with(path, &opts.limits)?;
             if !opts.jgf_units {
                 g.clear_units();
             }
             Ok(g)
         }
-        Source::File(Format::Rv1exec, path) => crate::rv1exec::read_path(path),
+        Source::File(Format::Rv1exec, path) => crate::rv1exec::read_path_with(path, &opts.limits),
         Source::File(Format::Hwloc, path) => crate::hwloc::read_xml(path, &opts.allowlist),
     }
 }
@@ -124,7 +130,8 @@ pub fn read_recipe(path: &Path) -> Result<Recipe, GraphError> {
     }
 }
 
-/// Load a GRUG recipe from a file and expand it into a graph.
+/// Load a GRUG recipe from a file and expand it into a graph, within the
+/// default [`Limits`].
 pub fn load_grug(path: &Path) -> Result<ResourceGraph, GraphError> {
     read_recipe(path)?.generate()
 }
@@ -173,8 +180,34 @@ mod tests {
             jgf_units: false,
             ..Default::default()
         };
-        let cleared = load(&Source::File(Format::Jgf, jgf), &opts).unwrap();
+        let cleared = load(&Source::File(Format::Jgf, jgf.clone()), &opts).unwrap();
         assert_eq!(unit_of_memory(&cleared), "");
+        // Every reader honours the vertex cap (this graph has 3 vertices).
+        let r = dir.join("r.json");
+        std::fs::write(
+            &r,
+            r#"{"version": 1, "execution": {"R_lite": [{"rank": "0", "children": {"core": "0"}}], "nodelist": ["n0"]}}"#,
+        )
+        .unwrap();
+        let capped = LoadOptions {
+            limits: Limits { max_vertices: 2 },
+            ..Default::default()
+        };
+        for (format, path) in [
+            (Format::Grug, dir.join("r.yaml")),
+            (Format::Jgf, jgf),
+            (Format::Rv1exec, r),
+        ] {
+            let e = load(&Source::File(format, path.clone()), &capped).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "{}: would make 3 vertices, more than the cap of 2 (--max-vertices)",
+                    path.display()
+                ),
+                "{format:?}"
+            );
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -26,7 +26,11 @@
 //! `/cluster0/node1/core3`. Fluxion attaches properties to nodes only.
 //!
 //! [`RSet`] is the parsed document, for commands that read R without
-//! building a graph from it.
+//! building a graph from it. Parsing counts the vertices the document
+//! names (a cluster, a node per rank, its children) from its idsets
+//! before it lists a rank, and refuses more than [`Limits`] allows; two
+//! ranks on one host are refused too, as they would be two vertices at
+//! the same path.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -36,6 +40,7 @@ use crate::error::{json_kind, GraphError};
 use crate::graph::{NewVertex, ResourceGraph};
 use crate::hostlist;
 use crate::idset::IdSet;
+use crate::limits::Limits;
 
 /// The subsystem R describes, and its relation.
 const CONTAINMENT: &str = "containment";
@@ -70,17 +75,38 @@ pub struct RSet {
 
 /// Read an R document from disk and build its graph.
 pub fn read_path(path: &Path) -> Result<ResourceGraph, GraphError> {
-    read(&crate::error::read_text(path)?, &path.display().to_string())
+    read_path_with(path, &Limits::default())
+}
+
+/// [`read_path`] within `limits`.
+pub fn read_path_with(path: &Path, limits: &Limits) -> Result<ResourceGraph, GraphError> {
+    read_with(
+        &crate::error::read_text(path)?,
+        &path.display().to_string(),
+        limits,
+    )
 }
 
 /// Build the graph of an R document; `origin` names the file in errors.
 pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
-    RSet::parse(text, origin)?.to_graph()
+    read_with(text, origin, &Limits::default())
+}
+
+/// [`read`] within `limits`.
+pub fn read_with(text: &str, origin: &str, limits: &Limits) -> Result<ResourceGraph, GraphError> {
+    RSet::parse_with(text, origin, limits)?.to_graph()
 }
 
 impl RSet {
-    /// Parse and check an R document; `origin` names the file in errors.
+    /// Parse and check an R document within the default [`Limits`];
+    /// `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<RSet, GraphError> {
+        RSet::parse_with(text, origin, &Limits::default())
+    }
+
+    /// Parse and check an R document whose graph would have at most
+    /// `limits.max_vertices` vertices; `origin` names the file in errors.
+    pub fn parse_with(text: &str, origin: &str, limits: &Limits) -> Result<RSet, GraphError> {
         let fail = |what: String| GraphError::Rv1 {
             path: origin.to_owned(),
             what,
@@ -101,7 +127,7 @@ impl RSet {
             None => return Err(fail("missing key \"version\"".into())),
         }
         let exec = object(top, "execution", "execution").map_err(fail)?;
-        parse_execution(exec, origin).map_err(fail)
+        parse_execution(exec, origin, limits)
     }
 
     /// The rank set of the document.
@@ -174,13 +200,40 @@ impl RSet {
     }
 }
 
-/// Parse `execution`; errors name the key, the caller the file.
-fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, String> {
+/// Parse `execution` within `limits`; errors name the file and the key.
+fn parse_execution(
+    exec: &Map<String, Value>,
+    origin: &str,
+    limits: &Limits,
+) -> Result<RSet, GraphError> {
+    let fail = |what: String| GraphError::Rv1 {
+        path: origin.to_owned(),
+        what,
+    };
+    let entries = parse_entries(exec).map_err(fail)?;
+    // The graph's size, from the idsets' lengths: nothing is listed yet.
+    let vertices = entries
+        .iter()
+        .map(|(ranks, children)| {
+            let per_rank = children
+                .iter()
+                .map(|(_, ids)| ids.len())
+                .fold(1u64, u64::saturating_add);
+            ranks.len().saturating_mul(per_rank)
+        })
+        .fold(1u64, u64::saturating_add);
+    limits.check_vertices(origin, vertices)?;
+    finish_execution(exec, origin, entries).map_err(fail)
+}
+
+/// An R_lite entry: its ranks, and its children by type.
+type Entry = (IdSet, Vec<(String, IdSet)>);
+
+/// The R_lite entries, parsed but not expanded.
+fn parse_entries(exec: &Map<String, Value>) -> Result<Vec<Entry>, String> {
     let rlite = array(exec, "R_lite", "execution.R_lite")?;
 
-    // Entries as (rank set, children), checking that no rank repeats.
     let mut entries = Vec::with_capacity(rlite.len());
-    let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
     for (i, entry) in rlite.iter().enumerate() {
         let key = format!("execution.R_lite[{i}]");
         let entry = entry.as_object().ok_or_else(|| {
@@ -206,14 +259,27 @@ fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, Stri
             let ids = IdSet::parse(ids).map_err(|e| format!("key \"{ids_key}\": {e}"))?;
             children.push((typ.clone(), ids));
         }
+        entries.push((ranks, children));
+    }
+    Ok(entries)
+}
+
+/// The rest of `execution`, for entries whose size is within the limits.
+fn finish_execution(
+    exec: &Map<String, Value>,
+    origin: &str,
+    entries: Vec<Entry>,
+) -> Result<RSet, String> {
+    // No rank in two entries.
+    let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+    for (i, (ranks, _)) in entries.iter().enumerate() {
         for r in ranks.iter() {
             if let Some(j) = seen.insert(r, i) {
                 return Err(format!(
-                    "key \"{key}.rank\": rank {r} is also in execution.R_lite[{j}]"
+                    "key \"execution.R_lite[{i}].rank\": rank {r} is also in execution.R_lite[{j}]"
                 ));
             }
         }
-        entries.push((ranks, children));
     }
 
     let nodelist = array(exec, "nodelist", "execution.nodelist")?;
@@ -233,8 +299,17 @@ fn parse_execution(exec: &Map<String, Value>, origin: &str) -> Result<RSet, Stri
             plural(seen.len(), "rank"),
         ));
     }
-    // Ranks take hosts in ascending rank order.
+    // Ranks take hosts in ascending rank order; a host names one node.
     let host_of: BTreeMap<u32, String> = seen.keys().copied().zip(hosts).collect();
+    let mut rank_of: std::collections::HashMap<&str, u32> = Default::default();
+    for (&r, host) in &host_of {
+        if let Some(first) = rank_of.insert(host, r) {
+            return Err(format!(
+                "key \"execution.nodelist\": host \"{host}\" is given to ranks {first} and {r}: \
+                 two vertices at the same path /cluster0/{host}"
+            ));
+        }
+    }
     for (r, host) in &host_of {
         if split_hostname(host).is_none() {
             return Err(format!(

@@ -65,29 +65,20 @@ impl Violation {
 /// Check `g`'s edges and its `containment` tree (see the module doc).
 /// Costs one pass over the edges and one over the vertices.
 pub fn check(g: &ResourceGraph, containment: Sym) -> Result<(), Violation> {
+    check_tree(g, containment)?;
+    check_paths(g, containment)
+}
+
+/// The part of [`check`] that needs no path: no self loop, one
+/// containment parent each, no cycle. A reader runs it before it sets
+/// paths, since setting one walks up the parents.
+pub fn check_tree(g: &ResourceGraph, containment: Sym) -> Result<(), Violation> {
     for e in (&g.g).edge_references() {
         if e.source() == e.target() {
             return Err(Violation::SelfLoop(e.source()));
         }
     }
-    // One containment parent each.
-    let mut parent: HashMap<VertexIdx, VertexIdx> = HashMap::new();
-    for v in g.vertices() {
-        let mut ups =
-            g.g.edges_directed(v, Direction::Incoming)
-                .filter(|e| e.weight().subsystem == containment)
-                .map(|e| e.source());
-        if let Some(first) = ups.next() {
-            if let Some(second) = ups.next() {
-                return Err(Violation::TwoParents {
-                    vertex: v,
-                    first,
-                    second,
-                });
-            }
-            parent.insert(v, first);
-        }
-    }
+    let parent = parents(g, containment)?;
     // No cycle: with one parent each, a walk up either reaches a root or
     // comes back to where it was. Each vertex is settled once.
     const OPEN: u8 = 1;
@@ -113,6 +104,38 @@ pub fn check(g: &ResourceGraph, containment: Sym) -> Result<(), Violation> {
             state.insert(w, DONE);
         }
     }
+    Ok(())
+}
+
+/// Each vertex's containment parent; two are a violation.
+fn parents(
+    g: &ResourceGraph,
+    containment: Sym,
+) -> Result<HashMap<VertexIdx, VertexIdx>, Violation> {
+    let mut parent: HashMap<VertexIdx, VertexIdx> = HashMap::new();
+    for v in g.vertices() {
+        let mut ups =
+            g.g.edges_directed(v, Direction::Incoming)
+                .filter(|e| e.weight().subsystem == containment)
+                .map(|e| e.source());
+        if let Some(first) = ups.next() {
+            if let Some(second) = ups.next() {
+                return Err(Violation::TwoParents {
+                    vertex: v,
+                    first,
+                    second,
+                });
+            }
+            parent.insert(v, first);
+        }
+    }
+    Ok(parent)
+}
+
+/// The part of [`check`] about paths: no two vertices at one. Only for a
+/// graph [`check_tree`] passed.
+pub fn check_paths(g: &ResourceGraph, containment: Sym) -> Result<(), Violation> {
+    let parent = parents(g, containment)?;
     // No two vertices at one path: every path, stated or derived from
     // the parent's, built once top-down in one buffer and hashed; a hash
     // seen before is compared in full.

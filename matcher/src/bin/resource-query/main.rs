@@ -31,6 +31,11 @@ struct Args {
     /// node,socket,core,gpu); hwloc and discovery only.
     #[arg(short = 'W', long = "load-allowlist")]
     load_allowlist: Option<String>,
+    /// Most vertices the loaded graph may have: a recipe, JGF or R that
+    /// names more is refused before anything is built.
+    #[arg(long, value_name = "N", default_value_t = resource_graph::DEFAULT_MAX_VERTICES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_vertices: u64,
     /// Subsystems to match in: CA (containment), PA (power), C+PA, IBA, ALL.
     #[arg(short = 'S', long = "match-subsystems", default_value = "CA")]
     subsystems: String,
@@ -142,6 +147,9 @@ fn load(args: &Args) -> Result<ResourceGraph> {
         )?,
         // As a drop-in, read JGF as Fluxion does: without units.
         jgf_units: false,
+        limits: resource_graph::Limits {
+            max_vertices: args.max_vertices,
+        },
     };
     Ok(loader::load(&source, &opts)?)
 }
