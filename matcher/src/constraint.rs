@@ -19,9 +19,8 @@
 //! Parsing is as strict as Fluxion's: one operator per object, unknown
 //! operators, malformed hostlists or idsets and property names holding one
 //! of `` !&'"^`|() `` are errors naming the key path of the bad value.
-use std::collections::BTreeSet;
-
-use resource_graph::{hostlist, IdSet, ResourceGraph, VertexIdx};
+use resource_graph::hostlist::Hostlist;
+use resource_graph::{IdSet, ResourceGraph, VertexIdx};
 use serde_yaml::Value;
 
 use crate::spec_error::{err, show, JobspecError};
@@ -41,8 +40,9 @@ pub enum Constraint {
     Any,
     /// `properties`: every entry holds for the node.
     Properties(Vec<Property>),
-    /// `hostlist`: the node's name is one of these.
-    Hostlist(BTreeSet<String>),
+    /// `hostlist`: the node's name is in one of these (asked of their
+    /// ranges: `node[0-9999999]` is never expanded).
+    Hostlist(Vec<Hostlist>),
     /// `ranks`: the node's rank is in one of these sets.
     Ranks(Vec<IdSet>),
     /// `and`: every constraint matches (true when empty).
@@ -66,10 +66,7 @@ impl Constraint {
     /// Parse a constraint object; `key` is its path in the document
     /// (e.g. `attributes.system.constraints`), used to name bad values.
     pub fn parse(v: &Value, key: &str) -> Result<Constraint, JobspecError> {
-        Parser {
-            hosts_left: hostlist::MAX_HOSTS,
-        }
-        .constraint(v, key, 0)
+        Parser.constraint(v, key, 0)
     }
 
     /// Parse a constraint given as JSON (as the job manager passes it).
@@ -85,7 +82,10 @@ impl Constraint {
             Constraint::Properties(props) => props
                 .iter()
                 .all(|p| g.properties(v).any(|(k, _)| k == p.name) == p.present),
-            Constraint::Hostlist(hosts) => hosts.contains(&g.name(v)),
+            Constraint::Hostlist(lists) => {
+                let name = g.name(v);
+                lists.iter().any(|l| l.contains(&name))
+            }
             Constraint::Ranks(sets) => {
                 u32::try_from(g.g[v].rank).is_ok_and(|r| sets.iter().any(|s| s.contains(r)))
             }
@@ -96,11 +96,8 @@ impl Constraint {
     }
 }
 
-/// Parse state shared across the nested objects of one constraint.
-struct Parser {
-    /// How many more host names the hostlists may expand to in all.
-    hosts_left: u64,
-}
+/// The parser of one constraint's nested objects.
+struct Parser;
 
 impl Parser {
     fn constraint(
@@ -155,13 +152,10 @@ impl Parser {
                 each.map(|(k, x)| property(x, &k))
                     .collect::<Result<_, _>>()?,
             ),
-            "hostlist" => {
-                let mut hosts = BTreeSet::new();
-                for (k, x) in each {
-                    self.hostlist(x, &k, &mut hosts)?;
-                }
-                Constraint::Hostlist(hosts)
-            }
+            "hostlist" => Constraint::Hostlist(
+                each.map(|(k, x)| hostlist(x, &k))
+                    .collect::<Result<_, _>>()?,
+            ),
             "ranks" => {
                 Constraint::Ranks(each.map(|(k, x)| ranks(x, &k)).collect::<Result<_, _>>()?)
             }
@@ -177,34 +171,17 @@ impl Parser {
             }
         })
     }
+}
 
-    fn hostlist(
-        &mut self,
-        v: &Value,
-        key: &str,
-        hosts: &mut BTreeSet<String>,
-    ) -> Result<(), JobspecError> {
-        let Value::String(s) = v else {
-            return Err(err(
-                key,
-                format!("must be a hostlist string, got {}", show(v)),
-            ));
-        };
-        let names = hostlist::decode(s).map_err(|e| err(key, e.to_string()))?;
-        let n = names.len() as u64;
-        if n > self.hosts_left {
-            return Err(err(
-                key,
-                format!(
-                    "the constraint's hostlists name more than {} hosts",
-                    hostlist::MAX_HOSTS
-                ),
-            ));
-        }
-        self.hosts_left -= n;
-        hosts.extend(names);
-        Ok(())
-    }
+/// One hostlist of a `hostlist` operator, parsed but not expanded.
+fn hostlist(v: &Value, key: &str) -> Result<Hostlist, JobspecError> {
+    let Value::String(s) = v else {
+        return Err(err(
+            key,
+            format!("must be a hostlist string, got {}", show(v)),
+        ));
+    };
+    Hostlist::parse(s).map_err(|e| err(key, e.to_string()))
 }
 
 fn property(v: &Value, key: &str) -> Result<Property, JobspecError> {
@@ -399,15 +376,17 @@ mod tests {
     }
 
     #[test]
-    fn hostlists_share_one_size_budget() {
-        let v: Value =
-            serde_yaml::from_str("{or: [{hostlist: ['n[0-5]']}, {hostlist: ['m[0-4]']}]}")
-                .expect("test input is YAML");
-        let mut p = Parser { hosts_left: 10 };
-        let e = p.constraint(&v, "c", 0).unwrap_err();
-        assert_eq!(e.key, "c.or[1].hostlist[0]");
-        let mut p = Parser { hosts_left: 11 };
-        assert!(p.constraint(&v, "c", 0).is_ok());
+    fn huge_hostlists_are_asked_not_expanded() {
+        let c = parse("{hostlist: ['n[0-15999999]', login1]}").expect("valid constraint");
+        let Constraint::Hostlist(lists) = &c else {
+            panic!("expected hostlist, got {c:?}")
+        };
+        assert_eq!(lists[0].len(), 16_000_000);
+        assert!(lists[0].contains("n15999999") && !lists[0].contains("n16000000"));
+        assert!(lists[1].contains("login1"));
+        let e = parse("{hostlist: ['n[1-]']}").unwrap_err();
+        assert_eq!(e.key, "c.hostlist[0]");
+        assert!(e.what.contains("empty id"), "{}", e.what);
     }
 
     #[test]

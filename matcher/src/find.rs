@@ -19,7 +19,14 @@
 //!
 //! Values are case-insensitive except names and properties. A vertex is
 //! printed when it satisfies the expression or has a printed descendant.
+//! Parentheses and `not` nest at most [`MAX_NESTING`] deep: parsing and
+//! evaluation recurse, and a hostile expression must not exhaust the stack.
+//! A `names` hostlist is kept as ranges and never expanded.
+use resource_graph::hostlist::Hostlist;
 use resource_graph::{ResourceGraph, Status, VertexIdx};
+
+/// Deepest nesting of parentheses and `not` an expression may have.
+pub const MAX_NESTING: usize = 64;
 
 /// A parsed `find` expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +59,7 @@ pub enum Pred {
     JobidSpan(u64),
     JobidTag(u64),
     Agfilter(bool),
-    Names(Vec<String>),
+    Names(Hostlist),
     Property { name: String, present: bool },
 }
 
@@ -77,7 +84,11 @@ impl Expr {
     }
 
     fn parse_text(text: &str) -> Result<Expr, String> {
-        let mut p = Parser { s: text, at: 0 };
+        let mut p = Parser {
+            s: text,
+            at: 0,
+            depth: 0,
+        };
         let e = p.expr()?;
         p.skip_ws();
         if p.at < text.len() {
@@ -152,10 +163,7 @@ impl Pred {
             Pred::JobidSpan(j) => s.subplan.as_ref().is_some_and(|p| p.has_job(*j)),
             Pred::JobidTag(j) => s.tagged(*j),
             Pred::Agfilter(b) => *b,
-            Pred::Names(names) => {
-                let name = g.name(v);
-                names.contains(&name)
-            }
+            Pred::Names(names) => names.contains(&g.name(v)),
             Pred::Property { name, present } => g.properties(v).any(|(k, _)| k == name) == *present,
         }
     }
@@ -192,11 +200,7 @@ impl Pred {
                 "false" | "f" => Pred::Agfilter(false),
                 _ => return Err(bad("expected true, t, false or f")),
             },
-            "names" => {
-                let names =
-                    resource_graph::hostlist::decode(value).map_err(|e| bad(&e.to_string()))?;
-                Pred::Names(names)
-            }
+            "names" => Pred::Names(Hostlist::parse(value).map_err(|e| bad(&e.to_string()))?),
             "property" => match value.strip_prefix('^') {
                 Some("") | None if value.is_empty() || value == "^" => {
                     return Err(bad("expected a property name"))
@@ -224,6 +228,8 @@ impl Pred {
 struct Parser<'a> {
     s: &'a str,
     at: usize,
+    /// Parentheses and `not`s open around the term being parsed.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -272,8 +278,26 @@ impl Parser<'_> {
         &rest[..end]
     }
 
+    /// One term, counting the nesting it opens against [`MAX_NESTING`].
     fn term(&mut self) -> Result<Term, String> {
         self.skip_ws();
+        let opens = self.s[self.at..].starts_with('(') || self.peek_word() == "not";
+        if !opens {
+            return self.plain_term();
+        }
+        if self.depth >= MAX_NESTING {
+            return Err(format!(
+                "nested deeper than {MAX_NESTING} levels of ( ) and not at column {}",
+                self.at + 1
+            ));
+        }
+        self.depth += 1;
+        let t = self.plain_term();
+        self.depth -= 1;
+        t
+    }
+
+    fn plain_term(&mut self) -> Result<Term, String> {
         if self.at >= self.s.len() {
             return Err(if self.s.trim().is_empty() {
                 "empty expression".into()
@@ -365,9 +389,43 @@ mod tests {
             ("agfilter=maybe", "expected true"),
             ("property=", "property name"),
             ("names=node[1-", "names=node[1-"),
+            ("names=n[0-", "'[' without ']'"),
         ] {
             let e = Expr::parse(bad).expect_err(bad).to_string();
             assert!(e.contains(why), "{bad:?}: {e}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_the_stack_runs_out() {
+        let ok = format!(
+            "{}status=up{}",
+            "(".repeat(MAX_NESTING),
+            ")".repeat(MAX_NESTING)
+        );
+        assert!(Expr::parse(&ok).is_ok());
+        let nots = format!("{}status=up", "not ".repeat(MAX_NESTING));
+        assert!(Expr::parse(&nots).is_ok());
+        for deep in [
+            format!("{}status=up", "(".repeat(40_000)),
+            format!("{}status=up", "not ".repeat(40_000)),
+            format!("not ({}status=up", "(".repeat(MAX_NESTING)),
+        ] {
+            let e = Expr::parse(&deep).unwrap_err().to_string();
+            assert!(
+                e.starts_with("nested deeper than 64 levels of ( ) and not at column "),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_asked_of_the_hostlist_not_expanded() {
+        let e = Expr::parse("names=n[1-10000000]").expect("parses");
+        let Pred::Names(hl) = e.predicates()[0] else {
+            panic!("expected names")
+        };
+        assert_eq!(hl.len(), 10_000_000);
+        assert!(hl.contains("n9999999"));
     }
 }
