@@ -442,3 +442,14 @@ fn a_pathological_jobspec_is_refused_fast_while_others_are_served() {
     assert!(slowest < Duration::from_secs(1), "status took {slowest:?}");
     d.stop();
 }
+
+#[test]
+fn a_graph_past_max_vertices_is_refused_at_start() {
+    let recipe = four_nodes();
+    let r = recipe.to_str().unwrap();
+    let e = refused(&["--grug", r, "--executor", "sim", "--max-vertices", "5"]);
+    assert!(
+        e.contains("--max-vertices") && e.contains("cap of 5"),
+        "{e}"
+    );
+}

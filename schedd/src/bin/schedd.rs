@@ -143,6 +143,11 @@ struct Args {
     /// jobspec is refused at submit.
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
     max_duration: u64,
+    /// Most vertices the graph may have: a recipe, JGF or R that names
+    /// more is refused before anything is built.
+    #[arg(long, value_name = "N", default_value_t = resource_graph::DEFAULT_MAX_VERTICES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_vertices: u64,
     /// Pending jobs this instance queues at most; more get RESOURCE_EXHAUSTED.
     #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_pending: u64,
@@ -214,7 +219,13 @@ fn load_graph(args: &Args) -> Result<(ResourceGraph, String)> {
         (_, _, Some(p)) => Source::File(Format::Rv1exec, p.clone()),
         _ => Source::Discover,
     };
-    let loaded = loader::load(&source, &LoadOptions::default());
+    let opts = LoadOptions {
+        limits: resource_graph::Limits {
+            max_vertices: args.max_vertices,
+        },
+        ..LoadOptions::default()
+    };
+    let loaded = loader::load(&source, &opts);
     // A file's errors name the file; discovery's need the way out.
     let mut g = if source == Source::Discover {
         loaded.context("discovering this machine (give --grug, --jgf or --R instead)")?
