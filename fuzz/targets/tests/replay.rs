@@ -1,11 +1,8 @@
 //! Corpus replay: every file under `fuzz/corpus/<target>/` goes through
 //! its target, as the fuzzer ran it, without instrumentation. No input may
 //! panic or take longer than [`LIMIT`]; CI runs this, and never fuzzes.
-//!
-//! `fuzz/crashes/<target>/` holds inputs the fuzzer found that still fail,
-//! for their owners to fix; `cargo test -p quiver-fuzz-targets --release
-//! -- --ignored` replays those (an input that exhausts memory or the stack
-//! aborts the test process rather than failing it).
+//! A finding of the fuzzer joins its target's corpus with its fix, named
+//! for what it did, so that it stays fixed.
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
@@ -67,11 +64,11 @@ fn run_one(target: Target, path: &Path) -> Result<Duration, String> {
 }
 
 /// Replay every target's files under `fuzz/<sub>/`; returns the failures.
-fn replay(sub: &str, require_inputs: bool) -> Vec<String> {
+fn replay(sub: &str) -> Vec<String> {
     let mut failures = Vec::new();
     for &(name, target) in TARGETS {
         let files = inputs(&fuzz_dir(sub).join(name));
-        if require_inputs && files.is_empty() {
+        if files.is_empty() {
             failures.push(format!("fuzz/{sub}/{name}/: no inputs"));
         }
         let mut slowest = Duration::ZERO;
@@ -91,7 +88,7 @@ fn replay(sub: &str, require_inputs: bool) -> Vec<String> {
 
 #[test]
 fn every_corpus_input_runs_cleanly() {
-    let failures = replay("corpus", true);
+    let failures = replay("corpus");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -105,14 +102,4 @@ fn every_corpus_folder_names_a_target() {
             "fuzz/corpus/{name} names no target"
         );
     }
-}
-
-/// The fuzzer's findings that are not fixed yet: this passes once their
-/// owners have fixed them all (then move the inputs to the corpus).
-#[test]
-#[ignore = "known crashes and hangs, kept for their owners to fix"]
-fn known_crashes_are_fixed() {
-    quiver_fuzz_targets::set_strict(true);
-    let failures = replay("crashes", false);
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
