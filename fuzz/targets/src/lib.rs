@@ -45,7 +45,7 @@ pub const TARGETS: &[(&str, Target)] = &[
 /// ([`resource_graph::DEFAULT_MAX_VERTICES`]) is for real clusters, and a
 /// fuzzer needs thousands of runs a second. The cap is checked before
 /// anything is expanded, so the readers' own check is what is fuzzed.
-pub const LIMITS: Limits = Limits { max_vertices: 4096 };
+pub const LIMITS: Limits = Limits { max_vertices: 512 };
 
 /// Largest graph read from JGF, R or hwloc that is also matched on and
 /// written back; bigger ones are only read.
