@@ -144,7 +144,14 @@ pub fn check_yaml_nesting(text: &str, max: usize) -> Result<(), TooDeep> {
                 }
             }
             In::Comment => {
-                if b == b'\n' {
+                // libyaml ends a comment at any line break: LF, CR, and
+                // the Unicode NEL, LS and PS (so `# \u{2028}{{{` is
+                // three brackets, not a comment).
+                let unicode_break = (b == 0xC2 && bytes.get(i) == Some(&0x85))
+                    || (b == 0xE2
+                        && bytes.get(i) == Some(&0x80)
+                        && matches!(bytes.get(i + 1), Some(0xA8 | 0xA9)));
+                if b == b'\n' || b == b'\r' || unicode_break {
                     state = In::Plain;
                 }
             }
@@ -189,6 +196,16 @@ mod tests {
             "r.yaml: would make 11 vertices, more than the cap of 10 (--max-vertices)"
         );
         assert_eq!(Limits::default().max_vertices, 4 << 20);
+    }
+
+    #[test]
+    fn a_comment_ends_at_every_break_libyaml_knows() {
+        for brk in ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"] {
+            let text = format!("a: 1 # c{brk}{}\n", "{".repeat(65));
+            assert!(check_yaml_nesting(&text, 64).is_err(), "{brk:?}");
+        }
+        let comment = format!("a: 1 # {}\n", "{".repeat(65));
+        assert!(check_yaml_nesting(&comment, 64).is_ok());
     }
 
     #[test]
