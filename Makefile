@@ -15,7 +15,7 @@ PY_SOURCES := $(wildcard python/quiver/*.py) python/setup.py python/pyproject.to
 	proto/proto/quiver/sched/v1/scheduler.proto
 PYTEST := QUIVER_BIN_DIR=$(BIN) $(VENV)/bin/python -m pytest -q python/tests
 
-.PHONY: all deps test-deps build run test python-test lint bench fuzz fuzz-cmin conformance clean
+.PHONY: all deps test-deps build run test python-test lint bench fuzz fuzz-cmin chaos conformance clean
 
 all: build
 
@@ -81,6 +81,14 @@ fuzz: deps
 
 fuzz-cmin:
 	@sh fuzz/fuzz.sh cmin
+
+# The chaos test's long run: CHAOS_CYCLES kill -9 cycles of a schedd under
+# concurrent submits and cancels (`make test` runs 5). CHAOS_SEED replays
+# a run (the test prints its seed).
+CHAOS_CYCLES ?= 100
+chaos: test-deps
+	QUIVER_CHAOS_CYCLES=$(CHAOS_CYCLES) $(if $(CHAOS_SEED),QUIVER_CHAOS_SEED=$(CHAOS_SEED)) \
+		$(CARGO) test --release -p schedd --test chaos -- --nocapture
 
 conformance: build
 	$(SHARED)/conformance/run --bin $(RQ)
