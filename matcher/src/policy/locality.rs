@@ -24,7 +24,7 @@ impl MatchPolicy for Locality {
     }
 
     fn finish(&mut self, v: &Vertex, _typ: &str) -> i64 {
-        1 + v.id + 1
+        v.id.saturating_add(2)
     }
 
     /// Candidates whose scores (ids) lie in the highest run of

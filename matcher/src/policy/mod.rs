@@ -84,9 +84,13 @@ impl RootOrder {
 /// What a node adds to the score of everything inside it under a
 /// node-centric policy: its id first, then a tie-break by unique id, so
 /// every resource of a better node outranks every resource of a worse one.
+/// An id too big for that (a hostname's digits can be) saturates: such
+/// nodes tie, and no score overflows.
 pub fn node_factor(v: &Vertex) -> i64 {
-    let tie = (v.uniq_id % 10_000 - 1).abs();
-    (v.id + 2) * 10_000 + tie
+    let tie = (v.uniq_id % 10_000 - 1).saturating_abs();
+    v.id.saturating_add(2)
+        .saturating_mul(10_000)
+        .saturating_add(tie)
 }
 
 /// A policy users can name: a row of [`POLICIES`].
@@ -209,6 +213,26 @@ pub fn create(name: &str, _g: &ResourceGraph) -> Result<Box<dyn MatchPolicy>, Po
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_factors_of_huge_ids_saturate_instead_of_wrapping() {
+        let mut g = ResourceGraph::new();
+        let mut node = |id| {
+            let v = g.add_vertex(resource_graph::graph::NewVertex {
+                typ: "node",
+                basename: "login",
+                id,
+                rank: -1,
+                size: 1,
+                unit: "",
+            });
+            node_factor(&g.g[v])
+        };
+        assert_eq!(node(3) / 10_000, 5);
+        // A hostname's digits: login2222222222222222222.
+        assert_eq!(node(2_222_222_222_222_222_222), i64::MAX);
+        assert_eq!(node(i64::MAX), i64::MAX);
+    }
 
     #[test]
     fn every_name_creates_its_policy() {

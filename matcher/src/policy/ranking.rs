@@ -58,7 +58,10 @@ impl RankBound {
     /// A candidate's score from what encloses it and its own score.
     #[inline]
     pub fn candidate(self, level: i64, own: i64) -> i64 {
-        (1 + level).saturating_add(own).saturating_add(1)
+        level
+            .saturating_add(1)
+            .saturating_add(own)
+            .saturating_add(1)
     }
 }
 
@@ -167,14 +170,15 @@ impl MatchPolicy for Ranking {
         let f = self.bound().enclosing(v, typ == "node");
         if f != 0 {
             self.node_factor = f;
-            self.level_scores += f;
+            // Wrapping, so that the subtraction in finish undoes it exactly.
+            self.level_scores = self.level_scores.wrapping_add(f);
         }
     }
 
     fn finish(&mut self, v: &Vertex, typ: &str) -> i64 {
         let b = self.bound();
         if b.enclosing(v, typ == "node") != 0 {
-            self.level_scores -= self.node_factor;
+            self.level_scores = self.level_scores.wrapping_sub(self.node_factor);
         }
         b.candidate(self.level_scores, b.own(v))
     }
