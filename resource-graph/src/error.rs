@@ -10,6 +10,16 @@ pub(crate) fn read_text(path: &std::path::Path) -> Result<String, GraphError> {
     })
 }
 
+/// Read a file with a text reader (`read(text, origin, limits)`), the
+/// file's path as the origin its errors name.
+pub(crate) fn read_file_with<T>(
+    path: &std::path::Path,
+    limits: &crate::limits::Limits,
+    read: fn(&str, &str, &crate::limits::Limits) -> Result<T, GraphError>,
+) -> Result<T, GraphError> {
+    read(&read_text(path)?, &path.display().to_string(), limits)
+}
+
 /// The 1-based line of byte offset `pos` in `text`, for error messages.
 pub(crate) fn line_of(text: &str, pos: usize) -> usize {
     text.as_bytes()[..pos.min(text.len())]

@@ -80,11 +80,7 @@ pub fn read_path(path: &Path) -> Result<ResourceGraph, GraphError> {
 
 /// [`read_path`] within `limits`.
 pub fn read_path_with(path: &Path, limits: &Limits) -> Result<ResourceGraph, GraphError> {
-    read_with(
-        &crate::error::read_text(path)?,
-        &path.display().to_string(),
-        limits,
-    )
+    crate::error::read_file_with(path, limits, read_with)
 }
 
 /// Build the graph of an R document; `origin` names the file in errors.
