@@ -1,6 +1,6 @@
 //! Generate the tonic/prost code of `proto/quiver/sched/v1/scheduler.proto`
-//! with the vendored protoc, and its file descriptor set (for the server
-//! reflection service).
+//! and `proto/quiver/lease/v1/lease.proto` with the vendored protoc, and
+//! their file descriptor set (for the server reflection service).
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -8,11 +8,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Build scripts run before any thread of ours starts.
     std::env::set_var("PROTOC", protoc);
     println!("cargo:rerun-if-changed=proto/quiver/sched/v1/scheduler.proto");
+    println!("cargo:rerun-if-changed=proto/quiver/lease/v1/lease.proto");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         .file_descriptor_set_path(out.join("quiver_descriptor.bin"))
-        .compile_protos(&["proto/quiver/sched/v1/scheduler.proto"], &["proto"])?;
+        .compile_protos(
+            &[
+                "proto/quiver/sched/v1/scheduler.proto",
+                "proto/quiver/lease/v1/lease.proto",
+            ],
+            &["proto"],
+        )?;
     Ok(())
 }

@@ -439,9 +439,15 @@ fn string_map(m: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
 /// The whole graph as JGF: vertices in index order, then each vertex's
 /// out-edges in the order the matcher visits them.
 pub fn write(g: &ResourceGraph) -> Value {
-    let mut nodes = Vec::with_capacity(g.vertex_count());
-    let mut edges = Vec::with_capacity(g.edge_count());
-    for v in g.vertices() {
+    write_where(g, |_| true)
+}
+
+/// Part of the graph as JGF, as [`write`] writes it: the vertices `keep`
+/// accepts and the edges between two of them (a lease's subgraph).
+pub fn write_where(g: &ResourceGraph, keep: impl Fn(VertexIdx) -> bool) -> Value {
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    for v in g.vertices().filter(|&v| keep(v)) {
         let x = &g.g[v];
         let mut m = Map::new();
         m.insert("type".into(), g.name_of(x.typ).into());
@@ -475,6 +481,9 @@ pub fn write(g: &ResourceGraph) -> Value {
             let (Some((_, t)), Some(data)) = (g.g.edge_endpoints(e), g.g.edge_weight(e)) else {
                 continue;
             };
+            if !keep(t) {
+                continue;
+            }
             let ss = g.name_of(data.subsystem);
             let rel = g.name_of(data.relation);
             let mut meta = Map::new();
