@@ -104,6 +104,9 @@ pub enum Command {
         secs: i64,
         reply: Reply<i64>,
     },
+    /// Any call on the instance, its reply deferred to the batch's commit
+    /// (the elastic services use it; see [`Handle::run`]).
+    Run(Box<dyn FnOnce(&mut Instance) -> Deferred + Send>),
     /// A local job's processes ended (from the executor's waiter thread).
     ExecDone(Exit),
     /// Finish the current batch, commit and stop.
@@ -143,6 +146,16 @@ impl Handle {
         rx.await
             .map_err(|_| CallError::Gone)?
             .map_err(CallError::from)
+    }
+
+    /// Run `f` on the instance thread within a journaled batch and wait
+    /// for its result, sent after the batch commits.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> Result<T, InstanceError> + Send + 'static,
+    ) -> Result<T, CallError> {
+        self.call(|reply| Command::Run(Box::new(move |inst| defer(reply, f(inst)))))
+            .await
     }
 
     /// A sender for executors' exit reports.
@@ -404,6 +417,7 @@ fn serve(
         Command::Stats { reply } => defer(reply, Ok(inst.stats())),
         Command::Status { reply } => defer(reply, Ok(inst.status())),
         Command::Advance { secs, reply } => defer(reply, inst.advance(secs)),
+        Command::Run(f) => f(inst),
         Command::ExecDone(exit) => {
             inst.exec_done(exit);
             return None;

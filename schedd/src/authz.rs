@@ -11,7 +11,10 @@
 //!   submitted (or matched) it;
 //! - a job may be cancelled by its owner, the instance owner or root;
 //! - only the instance owner or root may set vertex status or move the
-//!   clock.
+//!   clock;
+//! - a lease (at a parent) belongs to the uid that opened it: its owner,
+//!   the instance owner or root may read, grow, release or close it;
+//! - only a child instance's owner or root may grow or shrink it.
 //!
 //! The gRPC service asks [`Authz::caller`] on every call and
 //! [`Authz::may_advance`] before moving the clock; the instance asks
@@ -37,6 +40,9 @@ pub enum Denied {
     /// Moving the clock without administering the instance.
     #[error("only the instance owner moves the clock")]
     Advance,
+    /// Growing or shrinking an instance without administering it.
+    #[error("only the instance owner (uid {owner}) grows or shrinks it; uid {caller} may not")]
+    Resize { owner: u32, caller: u32 },
 }
 
 /// The rules of one instance (see the module documentation).
@@ -105,6 +111,18 @@ impl Authz {
             return Ok(());
         }
         Err(Denied::Advance)
+    }
+
+    /// Whether `caller` may grow or shrink this (child) instance.
+    pub fn may_resize(&self, caller: u32) -> Result<(), Denied> {
+        if self.is_admin(caller) {
+            Ok(())
+        } else {
+            Err(Denied::Resize {
+                owner: self.owner,
+                caller,
+            })
+        }
     }
 }
 

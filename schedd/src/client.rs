@@ -190,6 +190,42 @@ fn read_file(path: &Path, what: &'static str) -> Result<Vec<u8>, ClientError> {
 
 /// Connect to the instance `opts` names (see the module documentation).
 pub async fn connect(opts: &ConnectOptions) -> Result<Client, ClientError> {
+    let (channel, token) = connect_channel(opts).await?;
+    Ok(SchedulerClient::with_interceptor(channel, token)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE))
+}
+
+/// A client of the elastic services (`Leases` at a parent, `Elastic` at
+/// a child), its calls carrying the bearer token.
+pub type LeasesClient =
+    sched_proto::lease_v1::leases_client::LeasesClient<InterceptedService<Channel, BearerToken>>;
+/// See [`LeasesClient`].
+pub type ElasticClient =
+    sched_proto::lease_v1::elastic_client::ElasticClient<InterceptedService<Channel, BearerToken>>;
+
+/// Connect to the `Leases` service of the parent `opts` names.
+pub async fn connect_leases(opts: &ConnectOptions) -> Result<LeasesClient, ClientError> {
+    let (channel, token) = connect_channel(opts).await?;
+    Ok(
+        sched_proto::lease_v1::leases_client::LeasesClient::with_interceptor(channel, token)
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
+    )
+}
+
+/// Connect to the `Elastic` service of the child `opts` names.
+pub async fn connect_elastic(opts: &ConnectOptions) -> Result<ElasticClient, ClientError> {
+    let (channel, token) = connect_channel(opts).await?;
+    Ok(
+        sched_proto::lease_v1::elastic_client::ElasticClient::with_interceptor(channel, token)
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
+    )
+}
+
+/// The channel to the instance `opts` names and the token its calls carry.
+async fn connect_channel(opts: &ConnectOptions) -> Result<(Channel, BearerToken), ClientError> {
     let uri = resolve_uri(opts.uri.as_deref());
     let token = match &opts.token_file {
         Some(path) => BearerToken::from_file(path)?,
@@ -241,9 +277,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client, ClientError> {
     } else {
         return Err(ClientError::UnsupportedUri(uri));
     };
-    Ok(SchedulerClient::with_interceptor(channel, token)
-        .max_decoding_message_size(MAX_MESSAGE)
-        .max_encoding_message_size(MAX_MESSAGE))
+    Ok((channel, token))
 }
 
 /// Connects tonic's channel to a Unix socket (the URI's authority is

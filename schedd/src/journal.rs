@@ -17,11 +17,15 @@
 //! Tables: `meta` (the schema version), `jobs` (one row per job,
 //! updated in place as its state changes), `allocations` (the vertices a
 //! job holds, as containment paths with units and exclusivity; deleted on
-//! release) and `vertex_status` (the last status set on each path).
+//! release), `vertex_status` (the last status set on each path) and
+//! `leases` (a parent's leases to its children, see [`leases`]).
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
+
+mod leases;
+pub use leases::LeaseRecord;
 
 /// The schema this build writes; a journal with a higher version is
 /// refused rather than misread.
@@ -179,6 +183,15 @@ CREATE TABLE IF NOT EXISTS processes (
     job_id INTEGER PRIMARY KEY,
     boot_id TEXT NOT NULL,
     groups TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    id INTEGER PRIMARY KEY,
+    child TEXT NOT NULL,
+    owner INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    grants TEXT NOT NULL,
+    requests TEXT NOT NULL,
+    expires INTEGER NOT NULL
 );
 ";
 

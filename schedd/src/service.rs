@@ -87,7 +87,7 @@ impl Service {
 
 /// The status code for a refusal: an unknown caller is unauthenticated,
 /// any other refusal a denied permission.
-fn denied(e: Denied) -> Status {
+pub(crate) fn denied(e: Denied) -> Status {
     match e {
         Denied::UnknownCaller => Status::unauthenticated(e.to_string()),
         _ => Status::permission_denied(e.to_string()),
@@ -107,7 +107,9 @@ pub fn status_of(e: CallError) -> Status {
                 InstanceError::PermissionDenied(_) => Status::permission_denied(msg),
                 InstanceError::Ended(_) => Status::failed_precondition(msg),
                 InstanceError::QueueFull(_) => Status::resource_exhausted(msg),
-                InstanceError::Unsupported(_) => Status::failed_precondition(msg),
+                InstanceError::Unsupported(_) | InstanceError::Conflict(_) => {
+                    Status::failed_precondition(msg)
+                }
                 InstanceError::Journal(_) => Status::internal(msg),
             }
         }
@@ -203,7 +205,7 @@ fn snapshot_event(j: &Job) -> Event {
     }
 }
 
-fn check_jobspec(text: &str) -> Result<(), Status> {
+pub(crate) fn check_jobspec(text: &str) -> Result<(), Status> {
     if text.len() > MAX_JOBSPEC_BYTES {
         return Err(Status::resource_exhausted(format!(
             "jobspec: {} bytes; the limit is {MAX_JOBSPEC_BYTES}",

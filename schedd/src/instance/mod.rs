@@ -39,10 +39,12 @@ use crate::queue::PendingQueue;
 use spec::Spec;
 
 mod admit;
+mod child_ops;
 mod config;
 mod graph_ops;
 pub mod job;
 mod launch;
+mod lease_ops;
 mod replay;
 mod schedule;
 mod spec;
@@ -51,6 +53,7 @@ mod unsat;
 mod writers;
 
 pub use admit::ParsedJobspec;
+pub use child_ops::Detached;
 pub use config::Config;
 pub use graph_ops::{MatchOutcome, ResourceFilter};
 pub use job::{Event, EventKind, Job, JobId, JobState};
@@ -83,6 +86,10 @@ pub enum InstanceError {
     /// FAILED_PRECONDITION: not possible here (e.g. advancing the wall clock).
     #[error("{0}")]
     Unsupported(String),
+    /// FAILED_PRECONDITION: the request conflicts with the present state
+    /// (a stale lease epoch, busy resources).
+    #[error("{0}")]
+    Conflict(String),
     /// INTERNAL: the journal failed.
     #[error("journal: {0}")]
     Journal(String),
@@ -143,6 +150,8 @@ pub struct Instance {
     satisfiable: (u64, HashSet<String>),
     /// Ended jobs still remembered, the earliest ended first.
     ended: VecDeque<JobId>,
+    /// Leases to child instances (see [`crate::elastic`]).
+    leases: crate::elastic::lease::LeaseTable,
 }
 
 impl Instance {
@@ -193,6 +202,7 @@ impl Instance {
             match_us: VecDeque::with_capacity(LATENCY_WINDOW),
             satisfiable: (0, HashSet::new()),
             ended: VecDeque::new(),
+            leases: Default::default(),
         };
         inst.replay()?;
         let now = inst.clock.now();
@@ -351,6 +361,11 @@ impl Instance {
             .ok_or_else(|| InstanceError::NotFound(format!("no job {id}")))?;
         self.authz.may_cancel(caller, id, job.owner)?;
         let prev = job.state;
+        if let Some(lease) = self.lease_of_job(id).filter(|_| !prev.is_ended()) {
+            return Err(InstanceError::Conflict(format!(
+                "job {id} holds the resources of lease {lease}: shrink the child or close the lease"
+            )));
+        }
         if prev.is_ended() {
             return Err(InstanceError::Ended(format!(
                 "job {id} already ended ({})",

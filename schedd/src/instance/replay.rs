@@ -4,7 +4,8 @@
 //! start; a job whose vertices are gone, whose jobspec no longer parses or
 //! whose local processes were lost fails with the reason, and the
 //! process groups such a job left running are killed. A simulated clock
-//! resumes where the journal's history ends.
+//! resumes where the journal's history ends. Leases come back with what
+//! their grants hold.
 use std::collections::HashMap;
 
 use matcher::writer::Writer;
@@ -22,6 +23,7 @@ impl Instance {
             return Ok(());
         };
         let rec = j.load().map_err(journal_error)?;
+        let leases = j.load_leases().map_err(journal_error)?;
         for (path, up) in &rec.statuses {
             match self.m.graph().find_path(path) {
                 Some(v) => {
@@ -38,6 +40,17 @@ impl Instance {
             }
         }
         self.next_id = rec.next_job_id.max(1);
+        // What lease grants hold, kept for the lease table.
+        let grants: std::collections::HashSet<JobId> = leases
+            .iter()
+            .flat_map(|l| l.grants.iter().copied())
+            .collect();
+        let mut held_of: HashMap<JobId, Vec<crate::journal::BookedVertex>> = rec
+            .allocations
+            .iter()
+            .filter(|a| grants.contains(&a.job_id))
+            .map(|a| (a.job_id, a.vertices.clone()))
+            .collect();
         let mut allocs: HashMap<JobId, AllocRecord> =
             rec.allocations.into_iter().map(|a| (a.job_id, a)).collect();
         let processes: HashMap<JobId, crate::journal::ProcessRecord> =
@@ -177,6 +190,7 @@ impl Instance {
             warn!(job_id = id, reason = %why, "job failed on recovery");
             self.end_job(id, JobState::Failed, &why, 0, now);
         }
+        self.restore_leases(leases, &mut held_of);
         // Recovery emits nothing: nobody watched the old instance's events.
         self.events.clear();
         self.queue.mark_dirty();

@@ -1,0 +1,18 @@
+//! Elastic instances: a parent leases parts of its graph to child
+//! instances, which grow and shrink by asking it.
+//!
+//! The parent is the source of truth. Its side is the lease table
+//! ([`lease`]), kept by the instance beside its jobs (each grant is a
+//! parent job holding the vertices, so the matcher, the journal and replay
+//! treat it as any allocation; `instance/lease_ops.rs` holds those
+//! operations). The child's side is [`child`]: it opens or resumes its
+//! lease at start ([`lease_file`] remembers which), builds its graph from
+//! the lease's JGF, and asks the parent to grow or release.
+//! [`shape`] turns `-N/-c/-g` into the jobspec of a grant. The gRPC
+//! adapters of both sides are in [`crate::lease_service`].
+pub mod child;
+pub mod lease;
+pub mod lease_file;
+pub mod shape;
+
+pub use lease::{GrantView, LeaseView};

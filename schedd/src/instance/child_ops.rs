@@ -1,0 +1,202 @@
+//! A child's side of leases, on the instance: attach what the parent
+//! granted, detach what is given back, and reconcile the graph with the
+//! lease as the parent holds it (the parent wins).
+//!
+//! The graph of a child is a cache of its lease; nothing here is
+//! journaled (a restarted child rebuilds its graph from the lease, then
+//! its journal books its jobs again). Detaching refuses busy resources
+//! and names the jobs holding them.
+use std::collections::HashSet;
+
+use matcher::handle::Document;
+use resource_graph::VertexIdx;
+use tracing::{info, warn};
+
+use super::{Instance, InstanceError, JobState};
+
+/// What a detach took out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Detached {
+    /// The subtrees, by containment path.
+    pub paths: Vec<String>,
+    /// Vertices removed.
+    pub removed: u64,
+    /// What they were, as JGF, to attach them again if the parent
+    /// refuses them.
+    pub jgf: String,
+}
+
+impl Instance {
+    /// Attach a JGF subgraph (a grant, or a whole lease): vertices already
+    /// here are kept, the others added and schedulable at once. Returns
+    /// how many vertices were added.
+    pub fn attach_jgf(&mut self, jgf: &str, origin: &str) -> Result<u64, InstanceError> {
+        let added = self
+            .m
+            .grow_from(Document::Jgf(jgf), origin)
+            .map_err(|e| InstanceError::BadRequest(format!("{origin}: {e}")))?;
+        if !added.is_empty() {
+            self.queue.mark_dirty();
+            info!(origin, added = added.len(), "graph grown");
+        }
+        Ok(added.len() as u64)
+    }
+
+    /// Detach the subtrees at `paths`, or else `idle` idle vertices of
+    /// type `typ` (the last ones first). Busy resources are refused with
+    /// the jobs holding them named; nothing is detached then.
+    pub fn detach(
+        &mut self,
+        paths: &[String],
+        idle: u32,
+        typ: &str,
+    ) -> Result<Detached, InstanceError> {
+        let g = self.m.graph();
+        let root = g.roots.get(&self.dom).copied();
+        let mut picked: Vec<VertexIdx> = Vec::new();
+        if !paths.is_empty() {
+            let mut busy = Vec::new();
+            for p in paths {
+                let v = g
+                    .find_path(p)
+                    .ok_or_else(|| InstanceError::NotFound(format!("no vertex at path {p}")))?;
+                if Some(v) == root {
+                    return Err(InstanceError::BadRequest(format!(
+                        "{p} is the root of this instance's graph; close the lease instead"
+                    )));
+                }
+                let jobs = self.m.jobs_below(v);
+                if !jobs.is_empty() {
+                    busy.push(format!("{p} (jobs {})", join(&jobs)));
+                }
+                picked.push(v);
+            }
+            if !busy.is_empty() {
+                return Err(InstanceError::Conflict(format!(
+                    "busy: {}; wait for those jobs to end or cancel them",
+                    busy.join(", ")
+                )));
+            }
+        } else {
+            if idle == 0 {
+                return Err(InstanceError::BadRequest(
+                    "name paths or a number of idle vertices".into(),
+                ));
+            }
+            let typ = if typ.is_empty() { "node" } else { typ };
+            let all = g.of_type(typ).to_vec();
+            let mut busy = Vec::new();
+            for &v in all.iter().rev() {
+                if picked.len() == idle as usize {
+                    break;
+                }
+                let jobs = self.m.jobs_below(v);
+                if jobs.is_empty() {
+                    picked.push(v);
+                } else {
+                    busy.push(format!("{} (jobs {})", self.path_of(v), join(&jobs)));
+                }
+            }
+            if picked.len() < idle as usize {
+                return Err(InstanceError::Conflict(format!(
+                    "only {} of the {} {typ} vertices here are idle, not {idle}{}",
+                    picked.len(),
+                    all.len(),
+                    if busy.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; busy: {}", busy.join(", "))
+                    }
+                )));
+            }
+        }
+        // What they are, with the path up to the root, for an undo.
+        let mut keep = HashSet::new();
+        for &v in &picked {
+            keep.extend(self.m.graph().subtree(v, self.dom));
+            keep.extend(self.m.graph().ancestors(v, self.dom));
+        }
+        let jgf =
+            resource_graph::jgf::write_where(self.m.graph(), |v| keep.contains(&v)).to_string();
+        let mut out = Detached {
+            jgf,
+            ..Detached::default()
+        };
+        for v in picked {
+            let p = self.path_of(v);
+            let gone = self
+                .m
+                .shrink_path(&p)
+                .map_err(|e| InstanceError::NotFound(format!("{p}: {e}")))?;
+            out.removed += gone.removed as u64;
+            out.paths.push(gone.path);
+        }
+        self.queue.mark_dirty();
+        info!(paths = ?out.paths, removed = out.removed, "graph shrunk");
+        Ok(out)
+    }
+
+    /// Make the graph the lease `jgf` describes: attach what is missing,
+    /// detach what the lease no longer holds. Jobs that held detached
+    /// resources fail, named in the log. Returns (added, removed).
+    pub fn reconcile(&mut self, jgf: &str, origin: &str) -> Result<(u64, u64), InstanceError> {
+        let part = resource_graph::jgf::read(jgf, origin)
+            .map_err(|e| InstanceError::BadRequest(format!("{origin}: {e}")))?;
+        let dom = part.symbols.get("containment");
+        let theirs: HashSet<String> = match dom {
+            Some(d) => part.vertices().filter_map(|v| part.path(v, d)).collect(),
+            None => HashSet::new(),
+        };
+        let added = self.attach_jgf(jgf, origin)?;
+        // Vertices here whose path the lease lacks, topmost only.
+        let g = self.m.graph();
+        let extra: Vec<String> = g
+            .vertices()
+            .filter_map(|v| {
+                let p = g.path(v, self.dom)?;
+                let parent_kept = g
+                    .ancestors(v, self.dom)
+                    .next()
+                    .and_then(|a| g.path(a, self.dom))
+                    .is_none_or(|ap| theirs.contains(&ap));
+                (!theirs.contains(&p) && parent_kept).then_some(p)
+            })
+            .collect();
+        let mut removed = 0;
+        let now = self.clock.now();
+        for p in extra {
+            let Ok(gone) = self.m.shrink_path(&p) else {
+                continue;
+            };
+            removed += gone.removed as u64;
+            for job in gone.jobs {
+                warn!(job_id = job, path = %p, "job lost resources the lease no longer holds");
+                if self
+                    .jobs
+                    .get(&job)
+                    .is_some_and(|j| j.state == JobState::Running && !j.by_match)
+                {
+                    self.executor.kill(job);
+                }
+                let why = format!("{p} left this instance's lease");
+                self.end_job(job, JobState::Failed, &why, 0, now);
+            }
+        }
+        if removed > 0 {
+            self.queue.mark_dirty();
+        }
+        Ok((added, removed))
+    }
+
+    fn path_of(&self, v: VertexIdx) -> String {
+        let g = self.m.graph();
+        g.path(v, self.dom).unwrap_or_else(|| g.name(v))
+    }
+}
+
+fn join(ids: &[u64]) -> String {
+    ids.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,428 @@
+//! A parent's side of leases, on the instance (see [`crate::elastic`]):
+//! open, grow, release, read and close leases of child instances.
+//!
+//! A grant is a match op: the jobspec is matched on the free resources
+//! with this instance's policy and booked for the lease's time as a job
+//! of the child's owner (named `lease-ID`), journaled as any allocation;
+//! the lease row is journaled in the same batch, so the answer leaves
+//! only after both are durable. What a grant gives is its booked vertices,
+//! the whole subtree of each exclusive one, and the path up to the root.
+//! Release checks every path first (held by the lease, not a part of a
+//! vertex held whole, the epoch current) and changes nothing when one is
+//! refused.
+use std::collections::BTreeSet;
+
+use matcher::traverser::MatchOp;
+use resource_graph::VertexIdx;
+use tracing::info;
+
+use super::{Instance, InstanceError, JobId, JobState, ParsedJobspec};
+use crate::elastic::lease::{Grant, Lease, LeaseTable};
+use crate::elastic::{GrantView, LeaseView};
+use crate::journal::{BookedVertex, LeaseRecord};
+
+impl Instance {
+    /// Open a lease for `child` as uid `caller`, granting `jobspec` at
+    /// once when given. A retry with the same request id returns the
+    /// lease it opened.
+    pub fn lease_open(
+        &mut self,
+        caller: u32,
+        child: &str,
+        request_id: &str,
+        jobspec: Option<ParsedJobspec>,
+    ) -> Result<LeaseView, InstanceError> {
+        if request_id.is_empty() {
+            return Err(InstanceError::BadRequest("request_id: required".into()));
+        }
+        if let Some(id) = self.leases.opened_by(caller, request_id) {
+            return self.lease_get(caller, id, true);
+        }
+        let id = self.leases.next_id();
+        let now = self.clock.now();
+        let mut lease = Lease {
+            id,
+            child: child.to_owned(),
+            owner: caller,
+            epoch: 1,
+            grants: Vec::new(),
+            requests: Vec::new(),
+            expires: 0,
+            last_seen: now,
+        };
+        let mut made = 0;
+        if let Some(js) = jobspec {
+            let g = self.grant(caller, id, js)?;
+            made = g.job;
+            lease.expires = self.jobs.get(&g.job).map_or(0, |j| j.end_time);
+            lease.grants.push(g);
+        }
+        lease.remember(request_id, made);
+        let before = self.journal_failures;
+        let rec = lease.record();
+        let _ = self.jr(|j| j.put_lease(&rec));
+        self.leases.insert(lease);
+        self.journal_since(before)?;
+        info!(lease = id, child, owner = caller, "lease opened");
+        self.lease_get(caller, id, true)
+    }
+
+    /// Lease `id` as it is now, with its JGF when `with_jgf`; counts as
+    /// the child's heartbeat.
+    pub fn lease_get(
+        &mut self,
+        caller: u32,
+        id: u64,
+        with_jgf: bool,
+    ) -> Result<LeaseView, InstanceError> {
+        self.lease_for(caller, id)?;
+        let now = self.clock.now();
+        if let Some(l) = self.leases.leases.get_mut(&id) {
+            l.last_seen = now;
+        }
+        Ok(self.view(id, with_jgf))
+    }
+
+    /// The leases `caller` may see (the instance owner: all), without JGF.
+    pub fn lease_list(&self, caller: u32) -> Vec<LeaseView> {
+        self.leases
+            .leases
+            .values()
+            .filter(|l| self.authz.may_act_on(caller, l.owner))
+            .map(|l| self.view(l.id, false))
+            .collect()
+    }
+
+    /// Grow lease `id` by `jobspec`: only what was added comes back. A
+    /// retried request id grants nothing more and answers what its grant
+    /// holds now.
+    pub fn lease_grow(
+        &mut self,
+        caller: u32,
+        id: u64,
+        request_id: &str,
+        jobspec: ParsedJobspec,
+    ) -> Result<GrantView, InstanceError> {
+        if request_id.is_empty() {
+            return Err(InstanceError::BadRequest("request_id: required".into()));
+        }
+        let lease = self.lease_for(caller, id)?;
+        if let Some(job) = lease.answered(request_id) {
+            let epoch = lease.epoch;
+            let held: Vec<BookedVertex> = lease
+                .grants
+                .iter()
+                .filter(|g| g.job == job)
+                .flat_map(|g| g.held.iter().cloned())
+                .collect();
+            let (jgf, paths, _) = self.subgraph(&held);
+            return Ok(GrantView {
+                epoch,
+                jgf,
+                paths,
+                grant: job,
+            });
+        }
+        let g = self.grant(caller, id, jobspec)?;
+        let (jgf, paths, _) = self.subgraph(&g.held);
+        let job = g.job;
+        let now = self.clock.now();
+        let mut lease = self.leases.leases.get(&id).cloned().unwrap_or_else(|| {
+            unreachable!("lease {id} was looked up above and the instance thread is ours")
+        });
+        lease.grants.push(g);
+        lease.epoch += 1;
+        lease.last_seen = now;
+        lease.remember(request_id, job);
+        let before = self.journal_failures;
+        let rec = lease.record();
+        let _ = self.jr(|j| j.put_lease(&rec));
+        let epoch = lease.epoch;
+        self.leases.insert(lease);
+        self.journal_since(before)?;
+        info!(lease = id, grant = job, epoch, paths = ?paths, "lease grown");
+        Ok(GrantView {
+            epoch,
+            jgf,
+            paths,
+            grant: job,
+        })
+    }
+
+    /// Give back the vertices of lease `id` at and below `paths`, as of
+    /// `epoch`; the new epoch and how many booked vertices were freed.
+    pub fn lease_release(
+        &mut self,
+        caller: u32,
+        id: u64,
+        paths: &[String],
+        epoch: u64,
+    ) -> Result<(u64, u64), InstanceError> {
+        let lease = self.lease_for(caller, id)?.clone();
+        if epoch != lease.epoch {
+            return Err(InstanceError::Conflict(format!(
+                "stale epoch {epoch}: lease {id} is at epoch {}; read the lease again and retry",
+                lease.epoch
+            )));
+        }
+        if paths.is_empty() {
+            return Err(InstanceError::BadRequest("paths: name at least one".into()));
+        }
+        // Check every path before changing anything.
+        for p in paths {
+            if self.m.graph().find_path(p).is_none() {
+                return Err(InstanceError::NotFound(format!("no vertex at path {p}")));
+            }
+            let mut holds = false;
+            for g in &lease.grants {
+                for (h, _, x) in &g.held {
+                    if under(h, p) {
+                        holds = true;
+                    } else if *x && under(p, h) {
+                        return Err(InstanceError::BadRequest(format!(
+                            "{p} is part of {h}, which lease {id} holds whole: release {h}"
+                        )));
+                    }
+                }
+            }
+            if !holds {
+                return Err(InstanceError::NotFound(format!(
+                    "lease {id} does not hold {p}"
+                )));
+            }
+        }
+        let before = self.journal_failures;
+        let now = self.clock.now();
+        let mut freed = 0u64;
+        let mut kept = Vec::new();
+        for mut g in lease.grants.clone() {
+            let (gone, rest): (Vec<BookedVertex>, Vec<BookedVertex>) = g
+                .held
+                .iter()
+                .cloned()
+                .partition(|(h, _, _)| paths.iter().any(|p| under(h, p)));
+            if gone.is_empty() {
+                kept.push(g);
+                continue;
+            }
+            freed += gone.len() as u64;
+            if !rest.iter().any(|(_, _, x)| *x) {
+                // Nothing held whole is left: the grant ends.
+                let reason = format!("released by the child of lease {id}");
+                self.end_job(g.job, JobState::Finished, &reason, 0, now);
+                continue;
+            }
+            let vs: Vec<VertexIdx> = gone
+                .iter()
+                .filter_map(|(p, _, _)| self.m.graph().find_path(p))
+                .collect();
+            self.m
+                .release(g.job, &vs)
+                .map_err(|e| InstanceError::Journal(format!("releasing grant {}: {e}", g.job)))?;
+            let (at, end) = self
+                .jobs
+                .get(&g.job)
+                .map_or((now, now), |j| (j.start_time, j.end_time));
+            let duration = u64::try_from(end.saturating_sub(at)).unwrap_or(0);
+            let job = g.job;
+            let _ = self.jr(|j| j.allocate(job, at, duration, &rest));
+            g.held = rest;
+            kept.push(g);
+        }
+        let mut lease = lease;
+        lease.grants = kept;
+        lease.epoch += 1;
+        lease.last_seen = now;
+        let rec = lease.record();
+        let _ = self.jr(|j| j.put_lease(&rec));
+        let new_epoch = lease.epoch;
+        self.leases.insert(lease);
+        self.queue.mark_dirty();
+        self.journal_since(before)?;
+        info!(lease = id, epoch = new_epoch, freed, paths = ?paths, "lease released part");
+        Ok((new_epoch, freed))
+    }
+
+    /// Give back all of lease `id` and forget it.
+    pub fn lease_close(&mut self, caller: u32, id: u64) -> Result<(), InstanceError> {
+        self.lease_for(caller, id)?;
+        let before = self.journal_failures;
+        let now = self.clock.now();
+        if let Some(l) = self.leases.remove(id) {
+            for g in &l.grants {
+                self.end_job(
+                    g.job,
+                    JobState::Finished,
+                    &format!("lease {id} closed"),
+                    0,
+                    now,
+                );
+            }
+        }
+        let _ = self.jr(|j| j.delete_lease(id));
+        self.journal_since(before)?;
+        info!(lease = id, "lease closed");
+        Ok(())
+    }
+
+    /// Whether job `id` holds a lease's resources (then only the lease
+    /// may give them back).
+    pub(super) fn lease_of_job(&self, id: JobId) -> Option<u64> {
+        self.leases.lease_of(id)
+    }
+
+    /// After replay: the leases of the journal, with what their grants
+    /// hold. A grant whose job no longer runs is dropped.
+    pub(super) fn restore_leases(
+        &mut self,
+        records: Vec<LeaseRecord>,
+        held_of: &mut std::collections::HashMap<JobId, Vec<BookedVertex>>,
+    ) {
+        let now = self.clock.now();
+        let leases = records
+            .into_iter()
+            .map(|r| {
+                let grants = r
+                    .grants
+                    .iter()
+                    .filter(|&&job| {
+                        self.jobs
+                            .get(&job)
+                            .is_some_and(|j| j.state == JobState::Running)
+                    })
+                    .map(|&job| Grant {
+                        job,
+                        held: held_of.remove(&job).unwrap_or_default(),
+                    })
+                    .collect();
+                for &job in &r.grants {
+                    if let Some(j) = self.jobs.get_mut(&job) {
+                        j.name = format!("lease-{}", r.id);
+                    }
+                }
+                Lease {
+                    id: r.id,
+                    child: r.child,
+                    owner: r.owner,
+                    epoch: r.epoch,
+                    grants,
+                    requests: r.requests,
+                    expires: r.expires,
+                    last_seen: now,
+                }
+            })
+            .collect();
+        self.leases = LeaseTable::from_leases(leases);
+    }
+
+    /// Lease `id`, when `caller` may act on it.
+    fn lease_for(&self, caller: u32, id: u64) -> Result<&Lease, InstanceError> {
+        let l = self
+            .leases
+            .leases
+            .get(&id)
+            .ok_or_else(|| InstanceError::NotFound(format!("no lease {id}")))?;
+        if !self.authz.may_act_on(caller, l.owner) {
+            return Err(InstanceError::PermissionDenied(format!(
+                "lease {id} belongs to uid {}, not uid {caller}",
+                l.owner
+            )));
+        }
+        Ok(l)
+    }
+
+    /// Match and book one grant of lease `id` for `caller`.
+    fn grant(
+        &mut self,
+        caller: u32,
+        id: u64,
+        mut js: ParsedJobspec,
+    ) -> Result<Grant, InstanceError> {
+        if js.jobspec.duration == 0 {
+            js.jobspec.duration = self.cfg.max_duration;
+        }
+        // Not now is RESOURCE_EXHAUSTED; never is FAILED_PRECONDITION.
+        let out = self.match_parsed(caller, js, MatchOp::AllocateWithSatisfiability, "rv1")?;
+        if !out.matched {
+            return Err(InstanceError::QueueFull(format!(
+                "busy: the free resources of this instance cannot hold that now (lease {id})"
+            )));
+        }
+        let held = self.picked_paths();
+        if let Some(j) = self.jobs.get_mut(&out.job_id) {
+            j.name = format!("lease-{id}");
+        }
+        Ok(Grant {
+            job: out.job_id,
+            held,
+        })
+    }
+
+    fn view(&self, id: u64, with_jgf: bool) -> LeaseView {
+        let Some(l) = self.leases.leases.get(&id) else {
+            return LeaseView::default();
+        };
+        let held: Vec<BookedVertex> = l.grants.iter().flat_map(|g| g.held.clone()).collect();
+        let (jgf, paths, vertices) = self.subgraph(&held);
+        LeaseView {
+            id,
+            child: l.child.clone(),
+            owner: l.owner,
+            epoch: l.epoch,
+            jgf: if with_jgf { jgf } else { String::new() },
+            paths,
+            vertices,
+            grants: l.grants.iter().map(|g| g.job).collect(),
+            expires: l.expires,
+            last_seen: l.last_seen,
+        }
+    }
+
+    /// What `held` gives a child, as JGF: the booked vertices, the whole
+    /// subtree of each exclusive one and the path up to the root (the
+    /// root is always there, so an empty lease is a graph too); the
+    /// subtrees held whole, by path; and the vertex count.
+    fn subgraph(&self, held: &[BookedVertex]) -> (String, Vec<String>, u64) {
+        let g = self.m.graph();
+        let mut keep: BTreeSet<VertexIdx> = g.roots.get(&self.dom).copied().into_iter().collect();
+        let mut whole = Vec::new();
+        for (p, _, x) in held {
+            let Some(v) = g.find_path(p) else { continue };
+            keep.insert(v);
+            keep.extend(g.ancestors(v, self.dom));
+            if *x {
+                keep.extend(g.subtree(v, self.dom));
+                whole.push(p.clone());
+            }
+        }
+        // A path held whole under another one held whole is not a subtree
+        // of its own.
+        let tops: Vec<String> = whole
+            .iter()
+            .filter(|p| !whole.iter().any(|q| q != *p && under(p, q)))
+            .cloned()
+            .collect();
+        let n = keep.len() as u64;
+        let jgf = resource_graph::jgf::write_where(g, |v| keep.contains(&v)).to_string();
+        (jgf, tops, n)
+    }
+}
+
+/// Whether `path` is `top` or below it.
+fn under(path: &str, top: &str) -> bool {
+    path == top
+        || (path.len() > top.len() && path.starts_with(top) && path.as_bytes()[top.len()] == b'/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::under;
+
+    #[test]
+    fn under_compares_whole_path_segments() {
+        assert!(under("/c0/n1", "/c0/n1"));
+        assert!(under("/c0/n1/core3", "/c0/n1"));
+        assert!(!under("/c0/n10", "/c0/n1"));
+        assert!(!under("/c0", "/c0/n1"));
+    }
+}

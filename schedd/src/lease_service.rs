@@ -1,0 +1,278 @@
+//! The gRPC services of `quiver.lease.v1`: `Leases`, which every schedd
+//! serves as a parent, and `Elastic`, which a child (`schedd --parent`)
+//! serves to its users. Thin adapters, as [`crate::service`] is: who
+//! calls, the request's fields checked, one call on the instance thread
+//! (journaled before the answer), the reply mapped.
+//!
+//! A child's grow asks the parent first and attaches what it granted; a
+//! shrink detaches first (so nothing is scheduled there meanwhile), then
+//! releases at the parent, and attaches again if the parent refuses.
+use std::sync::Arc;
+
+use sched_proto::lease_v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::actor::Handle;
+use crate::auth::caller;
+use crate::authz::Authz;
+use crate::elastic::child::ParentLink;
+use crate::elastic::LeaseView;
+use crate::instance::ParsedJobspec;
+use crate::service::{check_jobspec, denied, status_of};
+
+/// Paths one Release or Shrink may name.
+pub const MAX_PATHS: usize = 65_536;
+
+fn lease_pb(l: LeaseView) -> pb::Lease {
+    pb::Lease {
+        id: l.id,
+        child: l.child,
+        owner: l.owner,
+        epoch: l.epoch,
+        jgf: l.jgf,
+        paths: l.paths,
+        vertices: l.vertices,
+        grants: l.grants,
+        expires: l.expires,
+        last_seen: l.last_seen,
+    }
+}
+
+fn parse(text: &str) -> Result<ParsedJobspec, Status> {
+    check_jobspec(text)?;
+    ParsedJobspec::parse(text.to_owned()).map_err(|e| status_of(e.into()))
+}
+
+fn check_paths(paths: &[String]) -> Result<(), Status> {
+    if paths.len() > MAX_PATHS {
+        return Err(Status::resource_exhausted(format!(
+            "paths: {} named; the limit is {MAX_PATHS}",
+            paths.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The parent's `Leases` service.
+#[derive(Clone)]
+pub struct Leases {
+    handle: Handle,
+    authz: Authz,
+}
+
+impl Leases {
+    /// Serve the leases of the instance behind `handle`, owned by `owner`.
+    pub fn new(handle: Handle, owner: u32) -> Self {
+        Leases {
+            handle,
+            authz: Authz::new(owner),
+        }
+    }
+
+    fn who<T>(&self, req: &Request<T>) -> Result<u32, Status> {
+        self.authz
+            .caller(caller(req, self.authz.owner()))
+            .map_err(denied)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::leases_server::Leases for Leases {
+    async fn open(
+        &self,
+        req: Request<pb::OpenRequest>,
+    ) -> Result<Response<pb::LeaseReply>, Status> {
+        let uid = self.who(&req)?;
+        let r = req.into_inner();
+        let js = if r.jobspec.trim().is_empty() {
+            None
+        } else {
+            Some(parse(&r.jobspec)?)
+        };
+        let l = self
+            .handle
+            .run(move |i| i.lease_open(uid, &r.child, &r.request_id, js))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::LeaseReply {
+            lease: Some(lease_pb(l)),
+        }))
+    }
+
+    async fn get(
+        &self,
+        req: Request<pb::GetLeaseRequest>,
+    ) -> Result<Response<pb::LeaseReply>, Status> {
+        let uid = self.who(&req)?;
+        let id = req.into_inner().lease_id;
+        let l = self
+            .handle
+            .run(move |i| i.lease_get(uid, id, true))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::LeaseReply {
+            lease: Some(lease_pb(l)),
+        }))
+    }
+
+    async fn grow(&self, req: Request<pb::GrowRequest>) -> Result<Response<pb::GrowReply>, Status> {
+        let uid = self.who(&req)?;
+        let r = req.into_inner();
+        let js = parse(&r.jobspec)?;
+        let g = self
+            .handle
+            .run(move |i| i.lease_grow(uid, r.lease_id, &r.request_id, js))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::GrowReply {
+            epoch: g.epoch,
+            jgf: g.jgf,
+            paths: g.paths,
+            grant: g.grant,
+        }))
+    }
+
+    async fn release(
+        &self,
+        req: Request<pb::ReleaseRequest>,
+    ) -> Result<Response<pb::ReleaseReply>, Status> {
+        let uid = self.who(&req)?;
+        let r = req.into_inner();
+        check_paths(&r.paths)?;
+        let (epoch, freed) = self
+            .handle
+            .run(move |i| i.lease_release(uid, r.lease_id, &r.paths, r.epoch))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::ReleaseReply { epoch, freed }))
+    }
+
+    async fn close(
+        &self,
+        req: Request<pb::CloseRequest>,
+    ) -> Result<Response<pb::CloseReply>, Status> {
+        let uid = self.who(&req)?;
+        let id = req.into_inner().lease_id;
+        self.handle
+            .run(move |i| i.lease_close(uid, id))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::CloseReply {}))
+    }
+
+    async fn list(
+        &self,
+        req: Request<pb::ListLeasesRequest>,
+    ) -> Result<Response<pb::ListLeasesReply>, Status> {
+        let uid = self.who(&req)?;
+        let leases = self
+            .handle
+            .run(move |i| Ok(i.lease_list(uid)))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::ListLeasesReply {
+            leases: leases.into_iter().map(lease_pb).collect(),
+        }))
+    }
+}
+
+/// A child's `Elastic` service.
+#[derive(Clone)]
+pub struct Elastic {
+    handle: Handle,
+    authz: Authz,
+    link: Arc<ParentLink>,
+}
+
+impl Elastic {
+    /// Serve growing and shrinking the child behind `handle` through `link`.
+    pub fn new(handle: Handle, owner: u32, link: Arc<ParentLink>) -> Self {
+        Elastic {
+            handle,
+            authz: Authz::new(owner),
+            link,
+        }
+    }
+
+    /// The caller, when it may resize this instance.
+    fn resizer<T>(&self, req: &Request<T>) -> Result<u32, Status> {
+        let uid = self
+            .authz
+            .caller(caller(req, self.authz.owner()))
+            .map_err(denied)?;
+        self.authz.may_resize(uid).map_err(denied)?;
+        Ok(uid)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::elastic_server::Elastic for Elastic {
+    async fn grow(
+        &self,
+        req: Request<pb::ChildGrowRequest>,
+    ) -> Result<Response<pb::ChildGrowReply>, Status> {
+        self.resizer(&req)?;
+        let jobspec = req.into_inner().jobspec;
+        parse(&jobspec)?;
+        let _resizing = self.link.resize.lock().await;
+        let g = self.link.grow(&jobspec).await.map_err(|e| e.status())?;
+        let origin = format!("grant {} of the parent", g.grant);
+        let jgf = g.jgf;
+        let added = self
+            .handle
+            .run(move |i| i.attach_jgf(&jgf, &origin))
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::ChildGrowReply {
+            epoch: g.epoch,
+            paths: g.paths,
+            added,
+        }))
+    }
+
+    async fn shrink(
+        &self,
+        req: Request<pb::ChildShrinkRequest>,
+    ) -> Result<Response<pb::ChildShrinkReply>, Status> {
+        self.resizer(&req)?;
+        let r = req.into_inner();
+        check_paths(&r.paths)?;
+        let _resizing = self.link.resize.lock().await;
+        let d = self
+            .handle
+            .run(move |i| i.detach(&r.paths, r.idle, &r.r#type))
+            .await
+            .map_err(status_of)?;
+        match self.link.release(d.paths.clone()).await {
+            Ok(reply) => Ok(Response::new(pb::ChildShrinkReply {
+                epoch: reply.epoch,
+                paths: d.paths,
+                removed: d.removed,
+            })),
+            Err(e) => {
+                // Still ours at the parent: schedule onto it again.
+                let jgf = d.jgf;
+                let _ = self
+                    .handle
+                    .run(move |i| i.attach_jgf(&jgf, "resources the parent kept"))
+                    .await;
+                let s = e.status();
+                Err(Status::new(
+                    s.code(),
+                    format!("{}; nothing was given back", s.message()),
+                ))
+            }
+        }
+    }
+
+    async fn lease(
+        &self,
+        req: Request<pb::ChildLeaseRequest>,
+    ) -> Result<Response<pb::LeaseReply>, Status> {
+        self.authz
+            .caller(caller(&req, self.authz.owner()))
+            .map_err(denied)?;
+        let l = self.link.get().await.map_err(|e| e.status())?;
+        Ok(Response::new(pb::LeaseReply { lease: Some(l) }))
+    }
+}
