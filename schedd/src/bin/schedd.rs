@@ -1,9 +1,10 @@
 //! `schedd`: the scheduler daemon of one Quiver instance.
 //!
 //! It loads the instance's resource graph (a GRUG recipe, a JGF file, an
-//! R, or this machine's hardware), replays its journal, and serves the
-//! `quiver.sched.v1.Scheduler` gRPC service on a Unix socket and, when
-//! asked, on TCP. See `schedd --help`.
+//! R, this machine's hardware, or with --parent a lease of a parent
+//! instance), replays its journal, and serves the
+//! `quiver.sched.v1.Scheduler` gRPC service (and `quiver.lease.v1`) on a
+//! Unix socket and, when asked, on TCP. See `schedd --help`.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,14 +12,20 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use resource_graph::ResourceGraph;
+use sched_proto::lease_v1::elastic_server::ElasticServer;
+use sched_proto::lease_v1::leases_server::LeasesServer;
 use sched_proto::SchedulerServer;
 use schedd::actor;
 use schedd::auth::{self, TokenCheck};
+use schedd::client::ConnectOptions;
 use schedd::clock::{Clock, SimClock, WallClock};
 use schedd::conn_limits::{self, ConnLimits};
+use schedd::elastic::child::{keep_reconciled, ParentLink};
+use schedd::elastic::shape::Shape;
 use schedd::executor::{Executor, LocalExecutor, SimExecutor};
 use schedd::instance::{Config, Instance};
 use schedd::journal::Journal;
+use schedd::lease_service::{Elastic, Leases};
 use schedd::metrics::{self, Meta};
 use schedd::queue::QueuePolicy;
 use schedd::service::Service;
@@ -170,6 +177,52 @@ struct Args {
     /// is at most 1 MiB whatever this says.
     #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
     max_message_size: u64,
+    #[command(flatten)]
+    child: ChildArgs,
+}
+
+/// A child instance: its graph is a lease of its parent's.
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Child instance")]
+struct ChildArgs {
+    /// Be a child of the schedd at URI (unix:/path, http://, https://):
+    /// open a lease there (or resume the one --state-dir holds) and build
+    /// the graph from it, instead of --grug/--jgf/--R. It serves
+    /// `schedctl grow` and `shrink`.
+    #[arg(long, value_name = "URI", conflicts_with_all = ["grug", "jgf", "r"])]
+    parent: Option<String>,
+    /// What a new lease is granted at once: a jobspec FILE (YAML or JSON).
+    #[arg(long, value_name = "FILE", requires = "parent", conflicts_with_all = ["nodes", "cores", "gpus"])]
+    request: Option<PathBuf>,
+    /// What a new lease is granted at once: N whole nodes.
+    #[arg(short = 'N', long, value_name = "N", requires = "parent")]
+    nodes: Option<u64>,
+    /// What a new lease is granted at once: N cores (without -N).
+    #[arg(short = 'c', long, value_name = "N", requires = "parent")]
+    cores: Option<u64>,
+    /// What a new lease is granted at once: N GPUs (without -N).
+    #[arg(short = 'g', long, value_name = "N", requires = "parent")]
+    gpus: Option<u64>,
+    /// Who this child is, as the parent's `schedctl leases` shows it
+    /// [default: HOST:SOCKET].
+    #[arg(long, value_name = "NAME", requires = "parent")]
+    child_name: Option<String>,
+    /// How often the child reads its lease at the parent (its heartbeat),
+    /// reconciling when the parent's epoch is not its own.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    lease_check: u64,
+    /// CA certificate (PEM) of the parent's TLS (https://).
+    #[arg(long, value_name = "FILE", requires = "parent")]
+    parent_tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS with the parent.
+    #[arg(long, value_name = "FILE", requires = "parent_tls_key")]
+    parent_tls_cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS with the parent.
+    #[arg(long, value_name = "FILE", requires = "parent_tls_cert")]
+    parent_tls_key: Option<PathBuf>,
+    /// Bearer token file for the parent.
+    #[arg(long, value_name = "FILE", requires = "parent")]
+    parent_token_file: Option<PathBuf>,
 }
 
 fn main() {
@@ -248,6 +301,50 @@ fn load_graph(args: &Args) -> Result<(ResourceGraph, String)> {
     Ok((g, source))
 }
 
+/// A child's graph: its lease at the parent, opened or resumed.
+async fn start_child(
+    args: &Args,
+    state_dir: &Path,
+    socket: &Path,
+) -> Result<(ResourceGraph, String, ParentLink)> {
+    let c = &args.child;
+    let opts = ConnectOptions {
+        uri: c.parent.clone(),
+        tls_ca: c.parent_tls_ca.clone(),
+        tls_cert: c.parent_tls_cert.clone(),
+        tls_key: c.parent_tls_key.clone(),
+        token_file: c.parent_token_file.clone(),
+    };
+    let shape = Shape {
+        nodes: c.nodes.unwrap_or(0),
+        cores: c.cores.unwrap_or(0),
+        gpus: c.gpus.unwrap_or(0),
+    };
+    let jobspec = match &c.request {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("--request {}", p.display()))?)
+        }
+        None if !shape.is_empty() => Some(shape.jobspec()),
+        None => None,
+    };
+    let name = c.child_name.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        format!("{}:{}", host.trim(), socket.display())
+    });
+    let (link, jgf) = ParentLink::start(opts, state_dir, &name, jobspec).await?;
+    let origin = format!("lease {} of {}", link.lease_id().await, link.uri());
+    let limits = resource_graph::Limits {
+        max_vertices: args.max_vertices,
+    };
+    let mut g = resource_graph::jgf::read_with(&jgf, &origin, &limits)?;
+    if g.vertex_count() == 0 {
+        // An empty lease still has the parent's root.
+        g.add_cluster_root();
+    }
+    info!(source = %origin, vertices = g.vertex_count(), "resource graph from the lease");
+    Ok((g, origin, link))
+}
+
 fn run(args: Args) -> Result<()> {
     let mode = auth::parse_mode(&args.socket_mode)?;
     let queue_policy = QueuePolicy::parse(&args.queue_policy, args.reservation_depth as usize)
@@ -290,7 +387,24 @@ fn run(args: Args) -> Result<()> {
     // one journal.
     let _held = StateDir::open(&state_dir)
         .with_context(|| format!("--state-dir {}", state_dir.display()))?;
-    let (graph, source) = load_graph(&args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(socket::default_socket_path);
+    let (graph, source, link) = match &args.child.parent {
+        Some(_) => {
+            let (g, source, link) = rt.block_on(start_child(&args, &state_dir, &socket))?;
+            (g, source, Some(std::sync::Arc::new(link)))
+        }
+        None => {
+            let (g, source) = load_graph(&args)?;
+            (g, source, None)
+        }
+    };
     let journal =
         Journal::open(&state_dir).with_context(|| format!("journal in {}", state_dir.display()))?;
     let clock: Box<dyn Clock> = match args.clock.as_str() {
@@ -317,10 +431,6 @@ fn run(args: Args) -> Result<()> {
     };
     let max_message = usize::try_from(args.max_message_size).unwrap_or(usize::MAX);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     // The executor reports exits to the actor, which does not exist yet:
     // hand it a sink that forwards once the actor is up.
     let (exit_tx, exit_rx) = std::sync::mpsc::channel();
@@ -356,10 +466,14 @@ fn run(args: Args) -> Result<()> {
     };
     let owner = auth::effective_uid();
     let svc = Service::new(handle.clone(), owner, meta);
-    let socket = args
-        .socket
+    let leases = LeasesServer::new(Leases::new(handle.clone(), owner));
+    let elastic = link
         .clone()
-        .unwrap_or_else(socket::default_socket_path);
+        .map(|l| ElasticServer::new(Elastic::new(handle.clone(), owner, l)));
+    if let Some(l) = &link {
+        let every = std::time::Duration::from_secs(args.child.lease_check.max(1));
+        rt.spawn(keep_reconciled(l.clone(), handle.clone(), every));
+    }
 
     // Only a socket this process bound is its to remove at the end.
     let mut bound = false;
@@ -391,6 +505,8 @@ fn run(args: Args) -> Result<()> {
                 .add_service(reflection.v1.clone())
                 .add_service(reflection.v1alpha.clone())
                 .add_service(server(svc.clone()))
+                .add_service(leases.clone())
+                .add_optional_service(elastic.clone())
                 .serve_with_incoming_shutdown(
                     conn_limits::limit(UnixListenerStream::new(listener), limits, "unix"),
                     async move {
@@ -421,7 +537,11 @@ fn run(args: Args) -> Result<()> {
                     let s = builder
                         .add_service(InterceptedService::new(reflection.v1, check.clone()))
                         .add_service(InterceptedService::new(reflection.v1alpha, check.clone()))
-                        .add_service(InterceptedService::new(server(svc.clone()), check))
+                        .add_service(InterceptedService::new(server(svc.clone()), check.clone()))
+                        .add_service(InterceptedService::new(leases.clone(), check.clone()))
+                        .add_optional_service(
+                            elastic.clone().map(|e| InterceptedService::new(e, check)),
+                        )
                         .serve_with_incoming_shutdown(incoming, signal);
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
                 }
@@ -430,6 +550,8 @@ fn run(args: Args) -> Result<()> {
                         .add_service(reflection.v1)
                         .add_service(reflection.v1alpha)
                         .add_service(server(svc.clone()))
+                        .add_service(leases.clone())
+                        .add_optional_service(elastic.clone())
                         .serve_with_incoming_shutdown(incoming, signal);
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
                 }

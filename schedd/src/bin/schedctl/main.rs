@@ -9,7 +9,8 @@
 //! prints `schedctl: <message> (<CODE>)` and exits 1; a usage error exits 2.
 //!
 //! This file parses the command line and runs each command; `jobs.rs`
-//! holds the commands of several calls (cancel, wait), `render.rs` prints
+//! holds the commands of several calls (cancel, wait), `elastic.rs` those
+//! of `quiver.lease.v1` (grow, shrink, leases), `render.rs` prints
 //! what comes back, `shorthand.rs` builds `submit`'s jobspec. The
 //! connection itself is the library's ([`schedd::client`]).
 use std::fmt;
@@ -25,6 +26,7 @@ use tonic::Status;
 
 use schedd::client::{self, ClientError, ConnectOptions};
 
+mod elastic;
 mod jobs;
 mod render;
 mod shorthand;
@@ -190,6 +192,13 @@ enum Cmd {
         /// Seconds (30, 30s, 5m, 2h, 1d)
         seconds: String,
     },
+    /// At a child instance: lease more resources from its parent
+    Grow(elastic::GrowArgs),
+    /// At a child instance: give idle resources back to its parent
+    Shrink(elastic::ShrinkArgs),
+    /// At a parent: its leases (children, epochs, what they hold); at a
+    /// child with --mine: its own lease
+    Leases(elastic::LeasesArgs),
 }
 
 /// Job states as the command line spells them.
@@ -350,7 +359,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         _ => None,
     };
-    let mut client = client::connect(&connect_options(&cli)).await?;
+    let opts = connect_options(&cli);
+    let mut client = match cli.command {
+        Cmd::Grow(a) => return elastic::grow(&opts, a).await,
+        Cmd::Shrink(a) => return elastic::shrink(&opts, a).await,
+        Cmd::Leases(a) => return elastic::leases(&opts, a).await,
+        _ => client::connect(&opts).await?,
+    };
     match cli.command {
         Cmd::Submit(a) => {
             let jobspec = submit_text.unwrap_or_default();
@@ -499,6 +514,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 .into_inner();
             emit(&format!("{}\n", r.now))?;
         }
+        // Served above, by the elastic clients.
+        Cmd::Grow(_) | Cmd::Shrink(_) | Cmd::Leases(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

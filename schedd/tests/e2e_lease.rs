@@ -1,0 +1,173 @@
+//! Nested instances end to end: a parent schedd and a child `schedd
+//! --parent` as real processes on real sockets, driven by schedctl. The
+//! child grows, runs a job across what it was granted, shrinks, and the
+//! parent's free resources come back byte for byte; refusals travel with
+//! their reasons; a kill -9 of either side loses no lease.
+mod common;
+
+use common::{four_nodes, start, Daemon, TempDir};
+use serde_json::Value;
+
+const FREE: &str = "status=up and sched-now=free";
+
+fn parent(dir: &TempDir) -> Daemon {
+    let grug = four_nodes();
+    start(
+        &dir.0,
+        &["--grug", grug.to_str().unwrap(), "--executor", "sim"],
+    )
+}
+
+fn child(dir: &TempDir, p: &Daemon, extra: &[&str]) -> Daemon {
+    let uri = p.uri();
+    let mut args = vec![
+        "--parent",
+        uri.as_str(),
+        "--executor",
+        "sim",
+        "--lease-check",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    start(&dir.0, &args)
+}
+
+fn fails(d: &Daemon, args: &[&str]) -> String {
+    let out = d.ctl(args);
+    assert!(!out.status.success(), "schedctl {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(d: &Daemon, args: &[&str]) -> Value {
+    serde_json::from_str(&d.ok(args)).unwrap()
+}
+
+/// Wait for the job to end (`schedctl wait`); its state then.
+fn wait(d: &Daemon, id: &str) -> String {
+    d.ok(&["wait", id]);
+    json(d, &["info", id, "--json"])["state"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn a_child_grows_runs_a_job_there_and_shrinks_back() {
+    let (pd, cd) = (TempDir::new("lease-parent"), TempDir::new("lease-child"));
+    let p = parent(&pd);
+    let c = child(&cd, &p, &["-N", "1"]);
+    let before = p.ok(&["find", FREE]);
+    assert!(c.ok(&["status"]).contains("nodes:        1"));
+
+    let grew = c.ok(&["grow", "-N", "2"]);
+    assert!(grew.starts_with("grew by 22 vertices (epoch 2)"), "{grew}");
+    assert!(c.ok(&["status"]).contains("nodes:        3"));
+    let leases = json(&p, &["leases", "--json"]);
+    assert_eq!(leases[0]["epoch"], 2);
+    assert_eq!(leases[0]["paths"].as_array().unwrap().len(), 3);
+    let mine = json(&c, &["leases", "--mine", "--json"]);
+    assert_eq!(mine[0]["paths"], leases[0]["paths"]);
+
+    // A job across all three nodes, two of them just granted.
+    let id = c.ok(&["submit", "-N", "3", "-t", "2", "--", "true"]);
+    let id = id.trim();
+    let busy = fails(&c, &["shrink", "--idle", "2"]);
+    assert!(busy.contains(&format!("jobs {id}")), "{busy}");
+    assert!(busy.contains("FAILED_PRECONDITION"), "{busy}");
+    assert_eq!(wait(&c, id), "FINISHED", "the job ran");
+
+    let shrunk = c.ok(&["shrink", "--idle", "2"]);
+    assert!(
+        shrunk.starts_with("gave back 22 vertices (epoch 3)"),
+        "{shrunk}"
+    );
+    assert!(c.ok(&["status"]).contains("nodes:        1"));
+    assert_eq!(
+        p.ok(&["find", FREE]),
+        before,
+        "the parent is as before the grow"
+    );
+}
+
+#[test]
+fn refusals_cross_the_wire_with_their_reasons() {
+    let (pd, cd) = (
+        TempDir::new("lease-refuse-p"),
+        TempDir::new("lease-refuse-c"),
+    );
+    let p = parent(&pd);
+    let c = child(&cd, &p, &["-N", "1"]);
+    let never = fails(&c, &["grow", "-N", "9"]);
+    assert!(
+        never.contains("FAILED_PRECONDITION") && never.contains("unsatisfiable"),
+        "{never}"
+    );
+    let not_now = fails(&c, &["grow", "-N", "4"]);
+    assert!(
+        not_now.contains("RESOURCE_EXHAUSTED") && not_now.contains("busy"),
+        "{not_now}"
+    );
+    let no_path = fails(&c, &["shrink", "--paths", "/four0/node9"]);
+    assert!(no_path.contains("NOT_FOUND"), "{no_path}");
+    let root = fails(&c, &["shrink", "--paths", "/four0"]);
+    assert!(root.contains("root"), "{root}");
+    // Only a child serves grow: a parent says so.
+    let at_parent = fails(&p, &["grow", "-N", "1"]);
+    assert!(at_parent.contains("UNIMPLEMENTED"), "{at_parent}");
+    // Nothing changed.
+    assert_eq!(json(&p, &["leases", "--json"])[0]["epoch"], 1);
+}
+
+#[test]
+fn a_kill_of_the_parent_loses_no_lease_and_the_child_keeps_scheduling() {
+    let (pd, cd) = (TempDir::new("lease-kill-p"), TempDir::new("lease-kill-c"));
+    let p = parent(&pd);
+    let c = child(&cd, &p, &["-N", "1"]);
+    c.ok(&["grow", "-N", "1"]);
+    let held = json(&p, &["leases", "--json"])[0]["paths"].clone();
+    let before = p.ok(&["find", FREE]);
+    p.kill9();
+
+    // The parent is down: grow fails clearly; the child still schedules.
+    let down = fails(&c, &["grow", "-N", "1"]);
+    assert!(
+        down.contains("UNAVAILABLE") && down.contains("parent"),
+        "{down}"
+    );
+    let id = c.ok(&["submit", "-N", "2", "-t", "1", "--", "true"]);
+    assert_eq!(wait(&c, id.trim()), "FINISHED");
+
+    let p = parent(&pd);
+    assert_eq!(p.ok(&["find", FREE]), before, "the grants were replayed");
+    let after = json(&p, &["leases", "--json"]);
+    assert_eq!(after[0]["paths"], held);
+    assert_eq!(after[0]["epoch"], 2);
+    // The child reaches it again and grows.
+    c.ok(&["grow", "-N", "1"]);
+    let mine = json(&c, &["leases", "--mine", "--json"]);
+    assert_eq!(mine[0]["epoch"], 3);
+    assert_eq!(mine[0]["paths"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_restarted_child_rebuilds_its_graph_from_the_lease() {
+    let (pd, cd) = (
+        TempDir::new("lease-child-kill-p"),
+        TempDir::new("lease-child-kill-c"),
+    );
+    let p = parent(&pd);
+    let c = child(&cd, &p, &["-N", "1"]);
+    c.ok(&["grow", "-N", "2"]);
+    c.kill9();
+    // No -N now: the state directory's lease is resumed, not a new one.
+    let c = child(&cd, &p, &[]);
+    assert!(c.ok(&["status"]).contains("nodes:        3"));
+    let leases = json(&p, &["leases", "--json"]);
+    assert_eq!(leases.as_array().unwrap().len(), 1, "one lease, resumed");
+    // The parent's grants are the child's again: a grow after the
+    // restart adds the last node.
+    c.ok(&["grow", "-N", "1"]);
+    assert!(c.ok(&["status"]).contains("nodes:        4"));
+    let free = p.ok(&["find", FREE]);
+    assert!(!free.contains("node"), "every node is leased: {free}");
+}
