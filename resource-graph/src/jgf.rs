@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::error::{json_kind, GraphError};
 use crate::graph::{NewVertex, ResourceGraph, Status, VertexIdx};
@@ -436,67 +436,9 @@ fn string_map(m: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// The whole graph as JGF: vertices in index order, then each vertex's
-/// out-edges in the order the matcher visits them.
+/// The whole graph as JGF (see [`crate::jgf_write`], which writes it as
+/// text; this is that text parsed, for callers that want a document).
 pub fn write(g: &ResourceGraph) -> Value {
-    write_where(g, |_| true)
-}
-
-/// Part of the graph as JGF, as [`write`] writes it: the vertices `keep`
-/// accepts and the edges between two of them (a lease's subgraph).
-pub fn write_where(g: &ResourceGraph, keep: impl Fn(VertexIdx) -> bool) -> Value {
-    let mut nodes = Vec::new();
-    let mut edges = Vec::new();
-    for v in g.vertices().filter(|&v| keep(v)) {
-        let x = &g.g[v];
-        let mut m = Map::new();
-        m.insert("type".into(), g.name_of(x.typ).into());
-        m.insert("basename".into(), g.name_of(x.basename).into());
-        m.insert("name".into(), g.name(v).into());
-        m.insert("id".into(), x.id.into());
-        m.insert("uniq_id".into(), x.uniq_id.into());
-        m.insert("rank".into(), x.rank.into());
-        m.insert("exclusive".into(), false.into());
-        m.insert("unit".into(), g.name_of(x.unit).into());
-        m.insert("size".into(), x.size.into());
-        let props: Map<String, Value> = g
-            .properties(v)
-            .map(|(k, v)| (k.to_owned(), v.into()))
-            .collect();
-        if !props.is_empty() {
-            m.insert("properties".into(), props.into());
-        }
-        let paths: Map<String, Value> = g
-            .paths(v)
-            .into_iter()
-            .map(|(ss, p)| (g.name_of(ss).to_owned(), p.into()))
-            .collect();
-        m.insert("paths".into(), paths.into());
-        if x.status == Status::Down {
-            m.insert("status".into(), 1.into());
-        }
-        nodes.push(json!({ "id": x.uniq_id.to_string(), "metadata": m }));
-
-        for &e in g.out_edges(v) {
-            let (Some((_, t)), Some(data)) = (g.g.edge_endpoints(e), g.g.edge_weight(e)) else {
-                continue;
-            };
-            if !keep(t) {
-                continue;
-            }
-            let ss = g.name_of(data.subsystem);
-            let rel = g.name_of(data.relation);
-            let mut meta = Map::new();
-            meta.insert("subsystem".into(), ss.into());
-            if rel != default_relation(ss) {
-                meta.insert("relation".into(), rel.into());
-            }
-            edges.push(json!({
-                "source": x.uniq_id.to_string(),
-                "target": g.g[t].uniq_id.to_string(),
-                "metadata": meta,
-            }));
-        }
-    }
-    json!({ "graph": { "nodes": nodes, "edges": edges } })
+    serde_json::from_str(&crate::jgf_write::write_text(g))
+        .unwrap_or_else(|e| unreachable!("the JGF writer writes valid JSON: {e}"))
 }

@@ -61,15 +61,33 @@ pub struct Reflection<A, B> {
     pub v1alpha: v1alpha::ServerReflectionServer<B>,
 }
 
-/// Reflection over the scheduler's protocol, the health service's and
-/// reflection's own: each version lists every service served, both
-/// reflection versions included.
+/// The services every schedd serves, as reflection lists them; a child
+/// instance serves [`ELASTIC`] too.
+pub const SERVED: [&str; 5] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "quiver.lease.v1.Leases",
+    "quiver.sched.v1.Scheduler",
+];
+
+/// The service a child instance (`schedd --parent`) serves besides.
+pub const ELASTIC: &str = "quiver.lease.v1.Elastic";
+
+/// Reflection over the scheduler's and the lease protocol, the health
+/// service's and reflection's own: each version lists every service
+/// served (the Elastic service only when `child`), both reflection
+/// versions included.
 pub fn reflection(
+    child: bool,
 ) -> Result<Reflection<impl v1::ServerReflection, impl v1alpha::ServerReflection>, ReflectionError>
 {
     let builder = || {
-        Builder::configure()
-            .include_reflection_service(false)
+        let mut b = Builder::configure();
+        for name in SERVED.iter().chain(child.then_some(&ELASTIC)) {
+            b = b.with_service_name(*name);
+        }
+        b.include_reflection_service(false)
             .register_encoded_file_descriptor_set(sched_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)

@@ -171,3 +171,86 @@ fn a_restarted_child_rebuilds_its_graph_from_the_lease() {
     let free = p.ok(&["find", FREE]);
     assert!(!free.contains("node"), "every node is leased: {free}");
 }
+
+#[test]
+fn a_child_killed_for_good_is_declared_lost_and_its_lease_freed() {
+    let (pd, cd) = (TempDir::new("lease-lost-p"), TempDir::new("lease-lost-c"));
+    let grug = four_nodes();
+    let p = start(
+        &pd.0,
+        &[
+            "--grug",
+            grug.to_str().unwrap(),
+            "--executor",
+            "sim",
+            "--lease-grace",
+            "2s",
+        ],
+    );
+    let fresh = p.ok(&["find", FREE]);
+    let c = child(&cd, &p, &["-N", "2"]);
+    assert_ne!(p.ok(&["find", FREE]), fresh);
+    c.kill9();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !json(&p, &["leases", "--json"])
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease is declared lost"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(p.ok(&["find", FREE]), fresh, "its resources are free again");
+    let jobs = json(&p, &["jobs", "--json"]);
+    let grant = &jobs[0];
+    assert_eq!(grant["state"], "FAILED");
+    assert!(
+        grant["reason"].as_str().unwrap().contains("lost"),
+        "{grant}"
+    );
+}
+
+#[test]
+fn a_child_that_was_declared_lost_lets_go_of_everything() {
+    let (pd, cd) = (TempDir::new("lease-stop-p"), TempDir::new("lease-stop-c"));
+    let grug = four_nodes();
+    let p = start(
+        &pd.0,
+        &[
+            "--grug",
+            grug.to_str().unwrap(),
+            "--executor",
+            "sim",
+            "--lease-grace",
+            "2s",
+        ],
+    );
+    let c = child(&cd, &p, &["-N", "2"]);
+    let pid = c.child.id() as i32;
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !json(&p, &["leases", "--json"])
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease is declared lost"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    // Its next heartbeat hears the lease is gone: it holds nothing more.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !c.ok(&["status"]).contains("nodes:        0") {
+        assert!(std::time::Instant::now() < deadline, "{}", c.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(c.log_text().contains("no longer has this lease"));
+}

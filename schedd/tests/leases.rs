@@ -254,6 +254,32 @@ fn a_child_reconciles_to_the_lease_the_parent_holds() {
     assert_eq!(node_paths(&mut c), want);
 }
 
+#[test]
+fn a_silent_child_is_declared_lost_after_the_grace() {
+    let mut p = parent(None);
+    let fresh = free(&mut p);
+    let quiet = p
+        .lease_open(ALICE, "quiet", "open-1", Some(nodes(1)))
+        .unwrap();
+    let chatty = p
+        .lease_open(ALICE, "chatty", "open-2", Some(nodes(1)))
+        .unwrap();
+    // The default grace is a minute; the chatty child calls every 20 s.
+    for _ in 0..3 {
+        p.advance(20).unwrap();
+        p.lease_get(ALICE, chatty.id, false).unwrap();
+    }
+    p.advance(1).unwrap();
+    let e = p.lease_get(ALICE, quiet.id, false).unwrap_err();
+    assert!(matches!(e, InstanceError::NotFound(_)), "{e}");
+    let grant = p.job(quiet.grants[0]).unwrap();
+    assert_eq!(grant.state, schedd::instance::JobState::Failed);
+    assert!(grant.reason.contains("lost"), "{}", grant.reason);
+    assert_eq!(p.lease_get(ALICE, chatty.id, false).unwrap().epoch, 1);
+    p.lease_close(ALICE, chatty.id).unwrap();
+    assert_eq!(free(&mut p), fresh);
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     /// Lease `0` or `1` grows by n nodes.

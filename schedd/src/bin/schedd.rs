@@ -177,6 +177,11 @@ struct Args {
     /// is at most 1 MiB whatever this says.
     #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
     max_message_size: u64,
+    /// How long a child may go without calling (its heartbeat is every
+    /// --lease-check) before its lease is declared lost and its resources
+    /// are free again; 0: never.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    lease_grace: u64,
     #[command(flatten)]
     child: ChildArgs,
 }
@@ -423,6 +428,7 @@ fn run(args: Args) -> Result<()> {
         max_pending: usize::try_from(args.max_pending).unwrap_or(usize::MAX),
         max_pending_per_user: usize::try_from(args.max_pending_per_user).unwrap_or(usize::MAX),
         max_duration: args.max_duration,
+        lease_grace: args.lease_grace,
     };
     let limits = ConnLimits {
         max_connections: args.max_connections as usize,
@@ -494,7 +500,7 @@ fn run(args: Args) -> Result<()> {
                 .max_encoding_message_size(usize::MAX)
         };
         let (health, health_svc) = Health::new().await;
-        let reflection = standard::reflection().context("the reflection service")?;
+        let reflection = standard::reflection(link.is_some()).context("the reflection service")?;
         let mut tasks = tokio::task::JoinSet::new();
         // The gRPC listeners among the tasks (the metrics server is not).
         let mut grpc_servers = 1;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use sched_proto::lease_v1 as pb;
 use tokio::sync::Mutex;
 use tonic::Code;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::lease_file::{request_id, LeaseFile, LeaseFileError};
 use crate::actor::Handle;
@@ -272,10 +272,11 @@ impl ParentLink {
         Ok(reply)
     }
 
+    /// The epoch a grow or release answered. Kept in memory only: a
+    /// restarted child reads its lease from the parent anyway, so a grow
+    /// pays for no fsync of the child's.
     async fn set_epoch(&self, epoch: u64) -> Result<(), ChildError> {
-        let mut f = self.file.lock().await;
-        f.epoch = epoch;
-        f.save(&self.state_dir)?;
+        self.file.lock().await.epoch = epoch;
         Ok(())
     }
 
@@ -315,6 +316,20 @@ pub async fn keep_reconciled(link: Arc<ParentLink>, handle: Handle, every: Durat
         let _resizing = link.resize.lock().await;
         let l = match link.get().await {
             Ok(l) => l,
+            Err(ChildError::Call { status, .. }) if status.code() == Code::NotFound => {
+                // Declared lost (or closed): what it held may be someone
+                // else's now. Hold nothing; the daemon goes on serving.
+                let lease = link.lease_id().await;
+                match handle.run(|i| i.drop_lease()).await {
+                    Ok(removed) if removed > 0 => error!(
+                        lease,
+                        removed, "the parent no longer has this lease; detached everything"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "detaching a lease the parent dropped"),
+                }
+                continue;
+            }
             Err(e) => {
                 if !unreachable {
                     warn!(error = %e, "parent not answering; scheduling on what this child holds");

@@ -11,17 +11,23 @@
 //! first answer instead of granting twice.
 use std::collections::{BTreeMap, HashMap};
 
+use resource_graph::VertexIdx;
+
 use crate::instance::JobId;
 use crate::journal::{BookedVertex, LeaseRecord};
 
 /// Request ids a lease remembers for retries.
 pub const REQUESTS_KEPT: usize = 64;
 
-/// One grant: a parent job and what it holds (by containment path).
+/// One grant: a parent job and what it holds, by containment path (as
+/// the journal keeps it) and, beside each, the vertex itself (so a lease
+/// is read and released without looking paths up).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub job: JobId,
     pub held: Vec<BookedVertex>,
+    /// `held[i]`'s vertex.
+    pub vs: Vec<VertexIdx>,
 }
 
 /// One lease (see the module documentation).
@@ -177,6 +183,7 @@ mod tests {
                 .map(|&job| Grant {
                     job,
                     held: Vec::new(),
+                    vs: Vec::new(),
                 })
                 .collect(),
             requests: vec![(format!("open-{id}"), grants.first().copied().unwrap_or(0))],

@@ -6,7 +6,7 @@
 //! journaled (a restarted child rebuilds its graph from the lease, then
 //! its journal books its jobs again). Detaching refuses busy resources
 //! and names the jobs holding them.
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use matcher::handle::Document;
 use resource_graph::VertexIdx;
@@ -111,13 +111,15 @@ impl Instance {
             }
         }
         // What they are, with the path up to the root, for an undo.
-        let mut keep = HashSet::new();
+        let mut keep = BTreeSet::new();
         for &v in &picked {
             keep.extend(self.m.graph().subtree(v, self.dom));
             keep.extend(self.m.graph().ancestors(v, self.dom));
         }
         let jgf =
-            resource_graph::jgf::write_where(self.m.graph(), |v| keep.contains(&v)).to_string();
+            resource_graph::jgf_write::write_part(self.m.graph(), keep.iter().copied(), |v| {
+                keep.contains(&v)
+            });
         let mut out = Detached {
             jgf,
             ..Detached::default()
@@ -186,6 +188,16 @@ impl Instance {
             self.queue.mark_dirty();
         }
         Ok((added, removed))
+    }
+
+    /// The lease is gone at the parent: detach everything but the root
+    /// (failing the jobs there), so nothing here is scheduled on
+    /// resources the parent may hand to others. Vertices removed.
+    pub fn drop_lease(&mut self) -> Result<u64, InstanceError> {
+        let g = self.m.graph();
+        let root = g.roots.get(&self.dom).copied();
+        let jgf = resource_graph::jgf_write::write_part(g, root, |v| Some(v) == root);
+        Ok(self.reconcile(&jgf, "an empty lease")?.1)
     }
 
     fn path_of(&self, v: VertexIdx) -> String {

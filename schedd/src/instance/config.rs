@@ -32,6 +32,9 @@ pub struct Config {
     /// ended; older ones are forgotten, so a long-lived instance does not
     /// grow without bound.
     pub keep_ended: usize,
+    /// Seconds a lease's child may stay silent before it is declared lost
+    /// and its lease returns to the free pool (0: never).
+    pub lease_grace: u64,
 }
 
 impl Default for Config {
@@ -48,6 +51,7 @@ impl Default for Config {
             prune_filters: "ALL:core".into(),
             output_dir: PathBuf::from("."),
             keep_ended: 100_000,
+            lease_grace: 60,
         }
     }
 }

@@ -218,7 +218,7 @@ impl Instance {
             )));
         }
         if format == "jgf" && filter == ResourceFilter::All {
-            let text = resource_graph::jgf::write(self.m.graph()).to_string();
+            let text = resource_graph::jgf_write::write_text(self.m.graph());
             return Ok((text, self.m.graph().vertex_count() as u64));
         }
         let expr = match filter {

@@ -9,12 +9,13 @@
 //! the whole subtree of each exclusive one, and the path up to the root.
 //! Release checks every path first (held by the lease, not a part of a
 //! vertex held whole, the epoch current) and changes nothing when one is
-//! refused.
+//! refused. Every call of a child counts as its heartbeat; a child silent
+//! past `lease_grace` is lost, and its lease returns to the free pool.
 use std::collections::BTreeSet;
 
 use matcher::traverser::MatchOp;
 use resource_graph::VertexIdx;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{Instance, InstanceError, JobId, JobState, ParsedJobspec};
 use crate::elastic::lease::{Grant, Lease, LeaseTable};
@@ -109,13 +110,8 @@ impl Instance {
         let lease = self.lease_for(caller, id)?;
         if let Some(job) = lease.answered(request_id) {
             let epoch = lease.epoch;
-            let held: Vec<BookedVertex> = lease
-                .grants
-                .iter()
-                .filter(|g| g.job == job)
-                .flat_map(|g| g.held.iter().cloned())
-                .collect();
-            let (jgf, paths, _) = self.subgraph(&held);
+            let grants: Vec<&Grant> = lease.grants.iter().filter(|g| g.job == job).collect();
+            let (jgf, paths, _) = self.subgraph(&grants);
             return Ok(GrantView {
                 epoch,
                 jgf,
@@ -124,7 +120,7 @@ impl Instance {
             });
         }
         let g = self.grant(caller, id, jobspec)?;
-        let (jgf, paths, _) = self.subgraph(&g.held);
+        let (jgf, paths, _) = self.subgraph(&[&g]);
         let job = g.job;
         let now = self.clock.now();
         let mut lease = self.leases.leases.get(&id).cloned().unwrap_or_else(|| {
@@ -170,9 +166,6 @@ impl Instance {
         }
         // Check every path before changing anything.
         for p in paths {
-            if self.m.graph().find_path(p).is_none() {
-                return Err(InstanceError::NotFound(format!("no vertex at path {p}")));
-            }
             let mut holds = false;
             for g in &lease.grants {
                 for (h, _, x) in &g.held {
@@ -196,11 +189,16 @@ impl Instance {
         let mut freed = 0u64;
         let mut kept = Vec::new();
         for mut g in lease.grants.clone() {
-            let (gone, rest): (Vec<BookedVertex>, Vec<BookedVertex>) = g
-                .held
-                .iter()
-                .cloned()
-                .partition(|(h, _, _)| paths.iter().any(|p| under(h, p)));
+            let mut gone = Vec::new();
+            let (mut rest, mut rest_vs) = (Vec::new(), Vec::new());
+            for (h, &v) in g.held.iter().zip(&g.vs) {
+                if paths.iter().any(|p| under(&h.0, p)) {
+                    gone.push(v);
+                } else {
+                    rest.push(h.clone());
+                    rest_vs.push(v);
+                }
+            }
             if gone.is_empty() {
                 kept.push(g);
                 continue;
@@ -212,12 +210,8 @@ impl Instance {
                 self.end_job(g.job, JobState::Finished, &reason, 0, now);
                 continue;
             }
-            let vs: Vec<VertexIdx> = gone
-                .iter()
-                .filter_map(|(p, _, _)| self.m.graph().find_path(p))
-                .collect();
             self.m
-                .release(g.job, &vs)
+                .release(g.job, &gone)
                 .map_err(|e| InstanceError::Journal(format!("releasing grant {}: {e}", g.job)))?;
             let (at, end) = self
                 .jobs
@@ -227,6 +221,7 @@ impl Instance {
             let job = g.job;
             let _ = self.jr(|j| j.allocate(job, at, duration, &rest));
             g.held = rest;
+            g.vs = rest_vs;
             kept.push(g);
         }
         let mut lease = lease;
@@ -265,6 +260,54 @@ impl Instance {
         Ok(())
     }
 
+    /// When the silentest child's grace runs out (None: no lease, or no
+    /// grace).
+    pub(super) fn lease_deadline(&self) -> Option<i64> {
+        let grace = i64::try_from(self.cfg.lease_grace)
+            .ok()
+            .filter(|&g| g > 0)?;
+        self.leases
+            .leases
+            .values()
+            .map(|l| l.last_seen.saturating_add(grace))
+            .min()
+    }
+
+    /// Declare lost every lease whose child has been silent past the
+    /// grace: its grants end (failed, with the reason) and it is
+    /// forgotten, so its resources are free again.
+    pub(super) fn expire_leases(&mut self, now: i64) {
+        let Some(deadline) = self.lease_deadline() else {
+            return;
+        };
+        if deadline > now {
+            return;
+        }
+        let grace = self.cfg.lease_grace;
+        let lost: Vec<u64> = self
+            .leases
+            .leases
+            .values()
+            .filter(|l| l.last_seen.saturating_add(grace as i64) <= now)
+            .map(|l| l.id)
+            .collect();
+        for id in lost {
+            let Some(l) = self.leases.remove(id) else {
+                continue;
+            };
+            let why = format!(
+                "lease {id} lost: its child ({}) was silent for {} s, past the {grace} s grace",
+                l.child,
+                now - l.last_seen
+            );
+            warn!(lease = id, child = %l.child, grants = l.grants.len(), "{why}");
+            for g in &l.grants {
+                self.end_job(g.job, JobState::Failed, &why, 0, now);
+            }
+            let _ = self.jr(|j| j.delete_lease(id));
+        }
+    }
+
     /// Whether job `id` holds a lease's resources (then only the lease
     /// may give them back).
     pub(super) fn lease_of_job(&self, id: JobId) -> Option<u64> {
@@ -279,6 +322,16 @@ impl Instance {
         held_of: &mut std::collections::HashMap<JobId, Vec<BookedVertex>>,
     ) {
         let now = self.clock.now();
+        // Paths to vertices once, for every grant.
+        let dom = self.dom;
+        let g = self.m.graph();
+        let index: std::collections::HashMap<String, VertexIdx> = if records.is_empty() {
+            Default::default()
+        } else {
+            g.vertices()
+                .filter_map(|v| g.path(v, dom).map(|p| (p, v)))
+                .collect()
+        };
         let leases = records
             .into_iter()
             .map(|r| {
@@ -290,9 +343,15 @@ impl Instance {
                             .get(&job)
                             .is_some_and(|j| j.state == JobState::Running)
                     })
-                    .map(|&job| Grant {
-                        job,
-                        held: held_of.remove(&job).unwrap_or_default(),
+                    .map(|&job| {
+                        let (mut held, mut vs) = (Vec::new(), Vec::new());
+                        for h in held_of.remove(&job).unwrap_or_default() {
+                            if let Some(&v) = index.get(&h.0) {
+                                held.push(h);
+                                vs.push(v);
+                            }
+                        }
+                        Grant { job, held, vs }
                     })
                     .collect();
                 for &job in &r.grants {
@@ -348,13 +407,19 @@ impl Instance {
                 "busy: the free resources of this instance cannot hold that now (lease {id})"
             )));
         }
-        let held = self.picked_paths();
+        let g = self.m.graph();
+        let (held, vs) = self
+            .picked
+            .iter()
+            .filter_map(|&(v, n, x)| g.path(v, self.dom).map(|p| ((p, n, x), v)))
+            .unzip();
         if let Some(j) = self.jobs.get_mut(&out.job_id) {
             j.name = format!("lease-{id}");
         }
         Ok(Grant {
             job: out.job_id,
             held,
+            vs,
         })
     }
 
@@ -362,8 +427,8 @@ impl Instance {
         let Some(l) = self.leases.leases.get(&id) else {
             return LeaseView::default();
         };
-        let held: Vec<BookedVertex> = l.grants.iter().flat_map(|g| g.held.clone()).collect();
-        let (jgf, paths, vertices) = self.subgraph(&held);
+        let grants: Vec<&Grant> = l.grants.iter().collect();
+        let (jgf, paths, vertices) = self.subgraph(&grants);
         LeaseView {
             id,
             child: l.child.clone(),
@@ -378,32 +443,46 @@ impl Instance {
         }
     }
 
-    /// What `held` gives a child, as JGF: the booked vertices, the whole
+    /// What `grants` give a child, as JGF: the booked vertices, the whole
     /// subtree of each exclusive one and the path up to the root (the
     /// root is always there, so an empty lease is a graph too); the
     /// subtrees held whole, by path; and the vertex count.
-    fn subgraph(&self, held: &[BookedVertex]) -> (String, Vec<String>, u64) {
+    fn subgraph(&self, grants: &[&Grant]) -> (String, Vec<String>, u64) {
         let g = self.m.graph();
         let mut keep: BTreeSet<VertexIdx> = g.roots.get(&self.dom).copied().into_iter().collect();
-        let mut whole = Vec::new();
-        for (p, _, x) in held {
-            let Some(v) = g.find_path(p) else { continue };
-            keep.insert(v);
-            keep.extend(g.ancestors(v, self.dom));
-            if *x {
-                keep.extend(g.subtree(v, self.dom));
-                whole.push(p.clone());
+        let mut whole = BTreeSet::new();
+        for gr in grants {
+            for ((p, _, x), &v) in gr.held.iter().zip(&gr.vs) {
+                if !g.g.contains_node(v) {
+                    continue;
+                }
+                keep.insert(v);
+                keep.extend(g.ancestors(v, self.dom));
+                if *x {
+                    keep.extend(g.subtree(v, self.dom));
+                    whole.insert(p.as_str());
+                }
             }
         }
         // A path held whole under another one held whole is not a subtree
         // of its own.
         let tops: Vec<String> = whole
             .iter()
-            .filter(|p| !whole.iter().any(|q| q != *p && under(p, q)))
-            .cloned()
+            .filter(|p| {
+                let mut at = **p;
+                while let Some(i) = at.rfind('/') {
+                    at = &at[..i];
+                    if whole.contains(at) {
+                        return false;
+                    }
+                }
+                true
+            })
+            .map(|p| (*p).to_owned())
             .collect();
         let n = keep.len() as u64;
-        let jgf = resource_graph::jgf::write_where(g, |v| keep.contains(&v)).to_string();
+        let jgf =
+            resource_graph::jgf_write::write_part(g, keep.iter().copied(), |v| keep.contains(&v));
         (jgf, tops, n)
     }
 }

@@ -525,12 +525,17 @@ impl Instance {
                 self.end_job(id, JobState::Failed, "time limit", 0, now);
             }
         }
+        self.expire_leases(now);
     }
 
     /// The next instant something is due (a job's end), for the actor's
     /// timer.
     pub fn next_deadline(&self) -> Option<i64> {
-        self.ends.first().map(|&(t, _)| t)
+        let end = self.ends.first().map(|&(t, _)| t);
+        match (end, self.lease_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The instance is stopping: jobs whose processes run here are stopped
