@@ -140,6 +140,7 @@ pub fn read_value_with(
         r.g.set_path(v, s, &p);
     }
     if let Some(c) = containment {
+        crate::validate::check_path_shapes(&r.g, c).map_err(|bad| invalid(&r.ids, bad))?;
         crate::validate::check_paths(&r.g, c).map_err(|bad| invalid(&r.ids, bad))?;
     }
     Ok(r.g)

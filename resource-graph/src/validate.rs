@@ -1,6 +1,8 @@
 //! The invariants a graph from outside must keep before anyone walks it:
 //! no edge from a vertex to itself, containment a tree (one parent each,
-//! no cycle), and no two vertices at one path.
+//! no cycle), no two vertices at one path, and (for a document that
+//! states paths, [`check_path_shapes`]) each stated path one component
+//! below its parent's.
 //!
 //! Readers of documents a user hands us (JGF, R) check them: a
 //! containment cycle makes every walk up the tree (paths, ancestors,
@@ -35,6 +37,12 @@ pub enum Violation {
         first: VertexIdx,
         second: VertexIdx,
     },
+    /// A stated path that is not one component below the parent's path.
+    PathShape {
+        vertex: VertexIdx,
+        path: String,
+        parent: String,
+    },
 }
 
 impl Violation {
@@ -58,6 +66,14 @@ impl Violation {
                 first,
                 second,
             } => format!("{} and {} are both at {path}", name(*first), name(*second)),
+            Violation::PathShape {
+                vertex,
+                path,
+                parent,
+            } => format!(
+                "{}'s path {path} is not one component below its parent's path {parent}",
+                name(*vertex)
+            ),
         }
     }
 }
@@ -273,4 +289,36 @@ mod tests {
             .describe(|x| format!("#{}", x.index()))
             .contains("/cluster0/node1"));
     }
+}
+
+/// Every path stated in `containment` (not derived) of a vertex with a
+/// parent is one component below its parent's path: otherwise what the
+/// graph writes (every path) reads back as another graph. Costs a walk up
+/// from each vertex whose path is stated.
+pub fn check_path_shapes(g: &ResourceGraph, containment: Sym) -> Result<(), Violation> {
+    for v in g.vertices() {
+        let Some(p) = g.stated_path(v, containment) else {
+            continue;
+        };
+        let parent = g
+            .parent_edge(v, containment)
+            .and_then(|e| g.path(g.source(e), containment));
+        let ok = match &parent {
+            Some(pp) => p
+                .strip_prefix(pp.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|last| !last.is_empty() && !last.contains('/')),
+            // A root's path may be deep: a document of part of a graph
+            // (an R's, a lease's) starts below the cluster.
+            None => true,
+        };
+        if !ok {
+            return Err(Violation::PathShape {
+                vertex: v,
+                path: p.to_owned(),
+                parent: parent.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
 }

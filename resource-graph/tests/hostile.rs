@@ -154,3 +154,32 @@ fn hwloc_objects_without_complete_sets_are_refused_before_hwloc_reads_them() {
         assert_has(&e, &["t.xml", missing]);
     }
 }
+
+#[test]
+fn a_stated_path_not_under_its_parents_is_refused() {
+    // The node's path skips its rack, whose own path is derived: written
+    // back, every path is stated and the edge rack -> node would read as
+    // pointing up (a fuzzer's finding).
+    let text = r#"{"graph": {"nodes": [
+        {"id": "0", "metadata": {"type": "cluster", "id": 0, "paths": {"containment": "/c0/deep"}}},
+        {"id": "1", "metadata": {"type": "rack", "id": 0, "paths": {"power": "/p0/rack0"}}},
+        {"id": "2", "metadata": {"type": "node", "id": 5, "paths": {"containment": "/c0/node5"}}}],
+      "edges": [{"source": "0", "target": "1"}, {"source": "1", "target": "2"}]}}"#;
+    let e = refused("path shape", || jgf::read(text, "shape.json"));
+    assert_has(
+        &e,
+        &[
+            "shape.json",
+            "node \"2\"",
+            "/c0/node5",
+            "not one component below",
+            "/c0/deep/rack0",
+        ],
+    );
+    // A document of part of a graph starts wherever its root is.
+    let part = r#"{"graph": {"nodes": [
+        {"id": "7", "metadata": {"type": "node", "id": 7, "paths": {"containment": "/c0/rack1/node7"}}},
+        {"id": "8", "metadata": {"type": "core", "id": 0, "paths": {"containment": "/c0/rack1/node7/core0"}}}],
+      "edges": [{"source": "7", "target": "8"}]}}"#;
+    assert_eq!(jgf::read(part, "part.json").unwrap().vertex_count(), 2);
+}

@@ -269,7 +269,7 @@ impl Traverser {
                         exclusive: true,
                         edge: e0.edge,
                     });
-                    score += eg.score;
+                    score = score.saturating_add(eg.score);
                     j += e0.count;
                 }
             }
