@@ -207,6 +207,38 @@ fn hash_str(s: &str) -> u64 {
     h.finish()
 }
 
+/// Every path stated in `containment` (not derived) of a vertex with a
+/// parent is one component below its parent's path: otherwise what the
+/// graph writes (every path) reads back as another graph. Costs a walk up
+/// from each vertex whose path is stated.
+pub fn check_path_shapes(g: &ResourceGraph, containment: Sym) -> Result<(), Violation> {
+    for v in g.vertices() {
+        let Some(p) = g.stated_path(v, containment) else {
+            continue;
+        };
+        let parent = g
+            .parent_edge(v, containment)
+            .and_then(|e| g.path(g.source(e), containment));
+        let ok = match &parent {
+            Some(pp) => p
+                .strip_prefix(pp.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|last| !last.is_empty() && !last.contains('/')),
+            // A root's path may be deep: a document of part of a graph
+            // (an R's, a lease's) starts below the cluster.
+            None => true,
+        };
+        if !ok {
+            return Err(Violation::PathShape {
+                vertex: v,
+                path: p.to_owned(),
+                parent: parent.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,36 +321,4 @@ mod tests {
             .describe(|x| format!("#{}", x.index()))
             .contains("/cluster0/node1"));
     }
-}
-
-/// Every path stated in `containment` (not derived) of a vertex with a
-/// parent is one component below its parent's path: otherwise what the
-/// graph writes (every path) reads back as another graph. Costs a walk up
-/// from each vertex whose path is stated.
-pub fn check_path_shapes(g: &ResourceGraph, containment: Sym) -> Result<(), Violation> {
-    for v in g.vertices() {
-        let Some(p) = g.stated_path(v, containment) else {
-            continue;
-        };
-        let parent = g
-            .parent_edge(v, containment)
-            .and_then(|e| g.path(g.source(e), containment));
-        let ok = match &parent {
-            Some(pp) => p
-                .strip_prefix(pp.as_str())
-                .and_then(|rest| rest.strip_prefix('/'))
-                .is_some_and(|last| !last.is_empty() && !last.contains('/')),
-            // A root's path may be deep: a document of part of a graph
-            // (an R's, a lease's) starts below the cluster.
-            None => true,
-        };
-        if !ok {
-            return Err(Violation::PathShape {
-                vertex: v,
-                path: p.to_owned(),
-                parent: parent.unwrap_or_default(),
-            });
-        }
-    }
-    Ok(())
 }

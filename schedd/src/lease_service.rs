@@ -215,14 +215,7 @@ impl pb::elastic_server::Elastic for Elastic {
         let jobspec = req.into_inner().jobspec;
         parse(&jobspec)?;
         let _resizing = self.link.resize.lock().await;
-        let g = self.link.grow(&jobspec).await.map_err(|e| e.status())?;
-        let origin = format!("grant {} of the parent", g.grant);
-        let jgf = g.jgf;
-        let added = self
-            .handle
-            .run(move |i| i.attach_jgf(&jgf, &origin))
-            .await
-            .map_err(status_of)?;
+        let (g, added) = self.link.grow_into(&self.handle, &jobspec).await?;
         Ok(Response::new(pb::ChildGrowReply {
             epoch: g.epoch,
             paths: g.paths,
@@ -238,31 +231,15 @@ impl pb::elastic_server::Elastic for Elastic {
         let r = req.into_inner();
         check_paths(&r.paths)?;
         let _resizing = self.link.resize.lock().await;
-        let d = self
-            .handle
-            .run(move |i| i.detach(&r.paths, r.idle, &r.r#type))
-            .await
-            .map_err(status_of)?;
-        match self.link.release(d.paths.clone()).await {
-            Ok(reply) => Ok(Response::new(pb::ChildShrinkReply {
-                epoch: reply.epoch,
-                paths: d.paths,
-                removed: d.removed,
-            })),
-            Err(e) => {
-                // Still ours at the parent: schedule onto it again.
-                let jgf = d.jgf;
-                let _ = self
-                    .handle
-                    .run(move |i| i.attach_jgf(&jgf, "resources the parent kept"))
-                    .await;
-                let s = e.status();
-                Err(Status::new(
-                    s.code(),
-                    format!("{}; nothing was given back", s.message()),
-                ))
-            }
-        }
+        let (d, reply) = self
+            .link
+            .shrink_from(&self.handle, r.paths, r.idle, r.r#type)
+            .await?;
+        Ok(Response::new(pb::ChildShrinkReply {
+            epoch: reply.epoch,
+            paths: d.paths,
+            removed: d.removed,
+        }))
     }
 
     async fn lease(

@@ -254,3 +254,59 @@ fn a_child_that_was_declared_lost_lets_go_of_everything() {
     }
     assert!(c.log_text().contains("no longer has this lease"));
 }
+
+/// Poll `f` every 100 ms for up to 15 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_elastic_child_grows_for_a_waiting_job_and_gives_idle_nodes_back() {
+    let (pd, cd) = (TempDir::new("lease-auto-p"), TempDir::new("lease-auto-c"));
+    let p = parent(&pd);
+    let fresh = p.ok(&["find", FREE]);
+    let c = child(
+        &cd,
+        &p,
+        &[
+            "-N",
+            "1",
+            "--grow-max",
+            "8",
+            "--grow-after",
+            "1s",
+            "--shrink-idle",
+            "2s",
+        ],
+    );
+    // Bigger than the child today: queued, not refused.
+    let id = c.ok(&["submit", "-N", "3", "-t", "2", "--", "true"]);
+    let id = id.trim().to_owned();
+    eventually("the job starts on a grown lease", || {
+        json(&c, &["info", &id, "--json"])["state"] != "PENDING"
+    });
+    assert!(
+        c.ok(&["status"]).contains("nodes:        4"),
+        "1 + the job's 3"
+    );
+    assert_eq!(wait(&c, &id), "FINISHED");
+    // Bigger than the parent, or than --grow-max: ends with the reason.
+    for (nodes, why) in [("5", "cannot grow"), ("9", "--grow-max")] {
+        let never = c.ok(&["submit", "-N", nodes, "--", "true"]);
+        let never = never.trim().to_owned();
+        eventually("the impossible job fails", || {
+            json(&c, &["info", &never, "--json"])["state"] == "FAILED"
+        });
+        let info = json(&c, &["info", &never, "--json"]);
+        assert!(info["reason"].as_str().unwrap().contains(why), "{info}");
+    }
+    // Idle for 2 s: everything goes back, and the parent is as it began.
+    eventually("idle nodes go back", || {
+        c.ok(&["status"]).contains("nodes:        0")
+    });
+    assert_eq!(p.ok(&["find", FREE]), fresh);
+}

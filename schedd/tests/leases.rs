@@ -280,6 +280,37 @@ fn a_silent_child_is_declared_lost_after_the_grace() {
     assert_eq!(free(&mut p), fresh);
 }
 
+#[test]
+fn a_grant_that_runs_out_of_time_leaves_its_lease() {
+    let p_cfg = Config {
+        max_duration: 100,
+        lease_grace: 0,
+        ..Config::default()
+    };
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/four-nodes.yaml");
+    let mut p = Instance::new(
+        resource_graph::load_grug(&path).unwrap(),
+        "four-nodes".into(),
+        p_cfg,
+        Box::new(SimClock::new(T0)),
+        Box::new(SimExecutor),
+        None,
+    )
+    .unwrap();
+    let fresh = free(&mut p);
+    let l = p.lease_open(ALICE, "c", "open", Some(nodes(2))).unwrap();
+    p.advance(99).unwrap();
+    assert_eq!(p.lease_get(ALICE, l.id, false).unwrap().epoch, 1);
+    p.advance(1).unwrap();
+    let now = p.lease_get(ALICE, l.id, false).unwrap();
+    assert_eq!(
+        (now.epoch, now.paths.len()),
+        (2, 0),
+        "the epoch tells the child"
+    );
+    assert_eq!(free(&mut p), fresh);
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     /// Lease `0` or `1` grows by n nodes.

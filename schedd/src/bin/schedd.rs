@@ -20,6 +20,7 @@ use schedd::auth::{self, TokenCheck};
 use schedd::client::ConnectOptions;
 use schedd::clock::{Clock, SimClock, WallClock};
 use schedd::conn_limits::{self, ConnLimits};
+use schedd::elastic::auto::{keep_elastic, AutoPolicy};
 use schedd::elastic::child::{keep_reconciled, ParentLink};
 use schedd::elastic::shape::Shape;
 use schedd::executor::{Executor, LocalExecutor, SimExecutor};
@@ -228,6 +229,19 @@ struct ChildArgs {
     /// Bearer token file for the parent.
     #[arg(long, value_name = "FILE", requires = "parent")]
     parent_token_file: Option<PathBuf>,
+    /// Grow on its own, up to N nodes in all: a job bigger than the graph
+    /// is queued, and when the oldest pending job has waited --grow-after
+    /// the lease grows by that job's resources. 0: only `schedctl grow`.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "parent")]
+    grow_max: u64,
+    /// How long the oldest pending job waits before the lease grows for it.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    grow_after: u64,
+    /// Give back nodes no job has used for this long (never while a job
+    /// waits). 0: only `schedctl shrink`.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration,
+          requires = "parent")]
+    shrink_idle: u64,
 }
 
 fn main() {
@@ -429,6 +443,7 @@ fn run(args: Args) -> Result<()> {
         max_pending_per_user: usize::try_from(args.max_pending_per_user).unwrap_or(usize::MAX),
         max_duration: args.max_duration,
         lease_grace: args.lease_grace,
+        may_grow: args.child.parent.is_some() && args.child.grow_max > 0,
     };
     let limits = ConnLimits {
         max_connections: args.max_connections as usize,
@@ -479,6 +494,14 @@ fn run(args: Args) -> Result<()> {
     if let Some(l) = &link {
         let every = std::time::Duration::from_secs(args.child.lease_check.max(1));
         rt.spawn(keep_reconciled(l.clone(), handle.clone(), every));
+        let policy = AutoPolicy {
+            grow_max: args.child.grow_max,
+            grow_after: std::time::Duration::from_secs(args.child.grow_after),
+            shrink_idle: std::time::Duration::from_secs(args.child.shrink_idle),
+        };
+        if policy.grow_max > 0 || !policy.shrink_idle.is_zero() {
+            rt.spawn(keep_elastic(l.clone(), handle.clone(), policy));
+        }
     }
 
     // Only a socket this process bound is its to remove at the end.

@@ -23,6 +23,7 @@ use tracing::{error, info, warn};
 use super::lease_file::{request_id, LeaseFile, LeaseFileError};
 use crate::actor::Handle;
 use crate::client::{self, ClientError, ConnectOptions, LeasesClient};
+use crate::instance::Detached;
 
 /// Tries of a grow whose answer did not come (same request id).
 const GROW_TRIES: u32 = 3;
@@ -275,6 +276,54 @@ impl ParentLink {
     /// The epoch a grow or release answered. Kept in memory only: a
     /// restarted child reads its lease from the parent anyway, so a grow
     /// pays for no fsync of the child's.
+    /// Grow by `jobspec` at the parent and attach what it granted: the
+    /// answer and the vertices added here. Hold [`ParentLink::resize`].
+    pub async fn grow_into(
+        &self,
+        handle: &Handle,
+        jobspec: &str,
+    ) -> Result<(pb::GrowReply, u64), tonic::Status> {
+        let g = self.grow(jobspec).await.map_err(|e| e.status())?;
+        let origin = format!("grant {} of the parent", g.grant);
+        let jgf = g.jgf.clone();
+        let added = handle
+            .run(move |i| i.attach_jgf(&jgf, &origin))
+            .await
+            .map_err(crate::service::status_of)?;
+        Ok((g, added))
+    }
+
+    /// Detach `paths` (or `idle` idle vertices of `typ`), then release
+    /// them at the parent; when the parent refuses or does not answer,
+    /// attach them again (they are still ours). Hold
+    /// [`ParentLink::resize`].
+    pub async fn shrink_from(
+        &self,
+        handle: &Handle,
+        paths: Vec<String>,
+        idle: u32,
+        typ: String,
+    ) -> Result<(Detached, pb::ReleaseReply), tonic::Status> {
+        let d = handle
+            .run(move |i| i.detach(&paths, idle, &typ))
+            .await
+            .map_err(crate::service::status_of)?;
+        match self.release(d.paths.clone()).await {
+            Ok(reply) => Ok((d, reply)),
+            Err(e) => {
+                let jgf = d.jgf;
+                let _ = handle
+                    .run(move |i| i.attach_jgf(&jgf, "resources the parent kept"))
+                    .await;
+                let s = e.status();
+                Err(tonic::Status::new(
+                    s.code(),
+                    format!("{}; nothing was given back", s.message()),
+                ))
+            }
+        }
+    }
+
     async fn set_epoch(&self, epoch: u64) -> Result<(), ChildError> {
         self.file.lock().await.epoch = epoch;
         Ok(())

@@ -8,8 +8,10 @@
 //! operations). The child's side is [`child`]: it opens or resumes its
 //! lease at start ([`lease_file`] remembers which), builds its graph from
 //! the lease's JGF, and asks the parent to grow or release.
-//! [`shape`] turns `-N/-c/-g` into the jobspec of a grant. The gRPC
+//! [`shape`] turns `-N/-c/-g` into the jobspec of a grant; [`auto`] grows
+//! for waiting jobs and gives back idle nodes on its own. The gRPC
 //! adapters of both sides are in [`crate::lease_service`].
+pub mod auto;
 pub mod child;
 pub mod lease;
 pub mod lease_file;

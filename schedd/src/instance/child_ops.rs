@@ -12,7 +12,7 @@ use matcher::handle::Document;
 use resource_graph::VertexIdx;
 use tracing::{info, warn};
 
-use super::{Instance, InstanceError, JobState};
+use super::{Instance, InstanceError, JobId, JobState};
 
 /// What a detach took out.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -198,6 +198,55 @@ impl Instance {
         let root = g.roots.get(&self.dom).copied();
         let jgf = resource_graph::jgf_write::write_part(g, root, |v| Some(v) == root);
         Ok(self.reconcile(&jgf, "an empty lease")?.1)
+    }
+
+    /// The oldest pending job, when it has waited `after` seconds and
+    /// cannot start: its id, jobspec and how many nodes it asks for at
+    /// the top (1 when it names none), for a child that grows on demand.
+    pub fn grow_candidate(&self, after: i64) -> Option<(JobId, String, u64)> {
+        let now = self.clock.now();
+        let j = self.jobs.values().find(|j| j.state == JobState::Pending)?;
+        if now - j.submit_time < after || j.reserved_at > 0 {
+            return None;
+        }
+        let nodes = self
+            .specs
+            .get(&j.id)
+            .map(|s| {
+                s.first()
+                    .resources
+                    .iter()
+                    .filter(|r| r.typ == "node")
+                    .map(|r| u64::from(r.count.min))
+                    .sum::<u64>()
+            })
+            .unwrap_or(0);
+        Some((j.id, j.jobspec.clone(), nodes.max(1)))
+    }
+
+    /// End a pending job that can never run here (its lease cannot grow
+    /// to hold it), with the reason.
+    pub fn fail_pending(&mut self, id: JobId, reason: &str) {
+        if self
+            .jobs
+            .get(&id)
+            .is_some_and(|j| j.state == JobState::Pending)
+        {
+            let now = self.clock.now();
+            self.end_job(id, JobState::Failed, reason, 0, now);
+        }
+    }
+
+    /// The paths of the vertices of type `typ` no job holds anything in,
+    /// and how many of that type there are.
+    pub fn idle_of_type(&self, typ: &str) -> (Vec<String>, usize) {
+        let all = self.m.graph().of_type(typ);
+        let idle = all
+            .iter()
+            .filter(|&&v| self.m.jobs_below(v).is_empty())
+            .map(|&v| self.path_of(v))
+            .collect();
+        (idle, all.len())
     }
 
     fn path_of(&self, v: VertexIdx) -> String {

@@ -35,6 +35,9 @@ pub struct Config {
     /// Seconds a lease's child may stay silent before it is declared lost
     /// and its lease returns to the free pool (0: never).
     pub lease_grace: u64,
+    /// A child that may grow (`--grow-max`): a job bigger than its graph
+    /// today is queued, not refused, and waits for the lease to grow.
+    pub may_grow: bool,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             output_dir: PathBuf::from("."),
             keep_ended: 100_000,
             lease_grace: 60,
+            may_grow: false,
         }
     }
 }

@@ -277,6 +277,7 @@ impl Instance {
     /// grace: its grants end (failed, with the reason) and it is
     /// forgotten, so its resources are free again.
     pub(super) fn expire_leases(&mut self, now: i64) {
+        self.drop_ended_grants();
         let Some(deadline) = self.lease_deadline() else {
             return;
         };
@@ -305,6 +306,44 @@ impl Instance {
                 self.end_job(g.job, JobState::Failed, &why, 0, now);
             }
             let _ = self.jr(|j| j.delete_lease(id));
+        }
+    }
+
+    /// Grants whose job ended on its own (its time ran out) leave their
+    /// lease, whose epoch moves: the child's next heartbeat sees it and
+    /// lets go of them.
+    fn drop_ended_grants(&mut self) {
+        let ended: Vec<u64> = self
+            .leases
+            .leases
+            .values()
+            .filter(|l| {
+                l.grants.iter().any(|g| {
+                    self.jobs
+                        .get(&g.job)
+                        .is_none_or(|j| j.state != JobState::Running)
+                })
+            })
+            .map(|l| l.id)
+            .collect();
+        for id in ended {
+            let Some(mut l) = self.leases.leases.get(&id).cloned() else {
+                continue;
+            };
+            let jobs = &self.jobs;
+            l.grants.retain(|g| {
+                jobs.get(&g.job)
+                    .is_some_and(|j| j.state == JobState::Running)
+            });
+            l.epoch += 1;
+            warn!(
+                lease = id,
+                epoch = l.epoch,
+                "a grant of the lease ran out of time"
+            );
+            let rec = l.record();
+            let _ = self.jr(|j| j.put_lease(&rec));
+            self.leases.insert(l);
         }
     }
 
@@ -397,9 +436,9 @@ impl Instance {
         id: u64,
         mut js: ParsedJobspec,
     ) -> Result<Grant, InstanceError> {
-        if js.jobspec.duration == 0 {
-            js.jobspec.duration = self.cfg.max_duration;
-        }
+        // A grant lasts as long as anything may here, whatever the jobspec
+        // says (a child may send a job's own jobspec).
+        js.jobspec.duration = self.cfg.max_duration;
         // Not now is RESOURCE_EXHAUSTED; never is FAILED_PRECONDITION.
         let out = self.match_parsed(caller, js, MatchOp::AllocateWithSatisfiability, "rv1")?;
         if !out.matched {
