@@ -114,6 +114,21 @@ pub fn caller<T>(req: &Request<T>, owner: u32) -> Identity {
     }
 }
 
+/// The DER of the client certificate a mutual-TLS TCP call presented
+/// (its leaf), if any: what a lease opened over TCP is bound to.
+pub fn peer_cert<T>(req: &Request<T>) -> Option<Vec<u8>> {
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    let ext = req.extensions();
+    let certs = ext
+        .get::<TlsConnectInfo<crate::conn_limits::Conn<TcpConnectInfo>>>()
+        .and_then(|i| i.peer_certs())
+        .or_else(|| {
+            ext.get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|i| i.peer_certs())
+        })?;
+    certs.first().map(|c| c.as_ref().to_vec())
+}
+
 /// Checks the `authorization: Bearer TOKEN` metadata of every TCP call.
 #[derive(Clone)]
 pub struct TokenCheck {

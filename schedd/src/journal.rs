@@ -191,7 +191,8 @@ CREATE TABLE IF NOT EXISTS leases (
     epoch INTEGER NOT NULL,
     grants TEXT NOT NULL,
     requests TEXT NOT NULL,
-    expires INTEGER NOT NULL
+    expires INTEGER NOT NULL,
+    cert BLOB NOT NULL DEFAULT x''
 );
 ";
 

@@ -4,6 +4,9 @@
 //! calls, the request's fields checked, one call on the instance thread
 //! (journaled before the answer), the reply mapped.
 //!
+//! A lease opened over mutual TLS belongs to the client certificate that
+//! opened it: another child's certificate gets PERMISSION_DENIED.
+//!
 //! A child's grow asks the parent first and attaches what it granted; a
 //! shrink detaches first (so nothing is scheduled there meanwhile), then
 //! releases at the parent, and attaches again if the parent refuses.
@@ -13,10 +16,10 @@ use sched_proto::lease_v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::actor::Handle;
-use crate::auth::caller;
+use crate::auth::{caller, peer_cert};
 use crate::authz::Authz;
 use crate::elastic::child::ParentLink;
-use crate::elastic::LeaseView;
+use crate::elastic::{Caller, LeaseView};
 use crate::instance::ParsedJobspec;
 use crate::service::{check_jobspec, denied, status_of};
 
@@ -69,10 +72,17 @@ impl Leases {
         }
     }
 
-    fn who<T>(&self, req: &Request<T>) -> Result<u32, Status> {
-        self.authz
+    /// The caller: its uid, and the client certificate of a mutual-TLS
+    /// call (a lease opened with one is that certificate's only).
+    fn who<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        let uid = self
+            .authz
             .caller(caller(req, self.authz.owner()))
-            .map_err(denied)
+            .map_err(denied)?;
+        Ok(Caller {
+            uid,
+            cert: peer_cert(req),
+        })
     }
 }
 

@@ -310,3 +310,80 @@ fn an_elastic_child_grows_for_a_waiting_job_and_gives_idle_nodes_back() {
     });
     assert_eq!(p.ok(&["find", FREE]), fresh);
 }
+
+#[test]
+fn a_childs_certificate_may_touch_its_own_lease_only() {
+    use sched_proto::lease_v1 as lpb;
+    let (pd, cd) = (TempDir::new("lease-tls-p"), TempDir::new("lease-tls-c"));
+    if common::make_certs(&pd.0, &["alpha", "beta"]).is_none() {
+        eprintln!("skipped: the openssl command is not available");
+        return;
+    }
+    let f = |n: &str| pd.0.join(n).to_str().unwrap().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let grug = four_nodes();
+    let p = start(
+        &pd.0,
+        &[
+            "--grug",
+            grug.to_str().unwrap(),
+            "--executor",
+            "sim",
+            "--listen",
+            &addr,
+            "--tls-cert",
+            &f("server.pem"),
+            "--tls-key",
+            &f("server.key"),
+            "--tls-client-ca",
+            &f("ca.pem"),
+        ],
+    );
+    let uri = format!("https://{addr}");
+    let c = start(
+        &cd.0,
+        &[
+            "--parent",
+            &uri,
+            "--parent-tls-ca",
+            &f("ca.pem"),
+            "--parent-tls-cert",
+            &f("alpha.pem"),
+            "--parent-tls-key",
+            &f("alpha.key"),
+            "-N",
+            "1",
+            "--executor",
+            "sim",
+        ],
+    );
+    assert!(c.ok(&["grow", "-N", "1"]).contains("epoch 2"));
+    let lease = json(&p, &["leases", "--json"])[0]["id"].as_u64().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let get = |who: &str| {
+        let opts = schedd::client::ConnectOptions {
+            uri: Some(uri.clone()),
+            tls_ca: Some(f("ca.pem").into()),
+            tls_cert: Some(f(&format!("{who}.pem")).into()),
+            tls_key: Some(f(&format!("{who}.key")).into()),
+            token_file: None,
+        };
+        rt.block_on(async {
+            let mut l = schedd::client::connect_leases(&opts).await.unwrap();
+            l.get(lpb::GetLeaseRequest { lease_id: lease }).await
+        })
+    };
+    let theirs = get("beta").unwrap_err();
+    assert_eq!(theirs.code(), tonic::Code::PermissionDenied, "{theirs:?}");
+    assert!(theirs.message().contains("its own lease"), "{theirs:?}");
+    assert_eq!(get("alpha").unwrap().into_inner().lease.unwrap().epoch, 2);
+    // The instance owner on the Unix socket still administers it.
+    assert_eq!(json(&p, &["leases", "--json"])[0]["epoch"], 2);
+}

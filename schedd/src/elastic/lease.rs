@@ -43,6 +43,32 @@ pub struct Lease {
     /// When the child last called (not journaled: a restart starts the
     /// clock again).
     pub last_seen: i64,
+    /// The client certificate (DER) it was opened with over mutual TLS:
+    /// only that certificate may touch it over TCP.
+    pub cert: Option<Vec<u8>>,
+}
+
+/// Who calls a lease operation: a uid, and over mutual TLS the client
+/// certificate presented.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Caller {
+    pub uid: u32,
+    pub cert: Option<Vec<u8>>,
+}
+
+impl From<u32> for Caller {
+    fn from(uid: u32) -> Caller {
+        Caller { uid, cert: None }
+    }
+}
+
+impl Lease {
+    /// Whether `c`'s certificate may touch this lease: a call without one
+    /// is judged by uid alone; a call with one, only when it is the
+    /// lease's.
+    pub fn cert_allows(&self, c: &Caller) -> bool {
+        c.cert.is_none() || c.cert == self.cert
+    }
 }
 
 impl Lease {
@@ -56,6 +82,7 @@ impl Lease {
             grants: self.grants.iter().map(|g| g.job).collect(),
             requests: self.requests.clone(),
             expires: self.expires,
+            cert: self.cert.clone().unwrap_or_default(),
         }
     }
 
@@ -130,11 +157,11 @@ impl LeaseTable {
         self.grant_of.get(&job).copied()
     }
 
-    /// The lease `owner` opened with `request_id`, if any.
-    pub fn opened_by(&self, owner: u32, request_id: &str) -> Option<u64> {
+    /// The lease `c` opened with `request_id`, if any.
+    pub fn opened_by(&self, c: &Caller, request_id: &str) -> Option<u64> {
         self.leases
             .values()
-            .find(|l| l.owner == owner && l.answered(request_id).is_some())
+            .find(|l| l.owner == c.uid && l.cert == c.cert && l.answered(request_id).is_some())
             .map(|l| l.id)
     }
 }
@@ -189,6 +216,7 @@ mod tests {
             requests: vec![(format!("open-{id}"), grants.first().copied().unwrap_or(0))],
             expires: 0,
             last_seen: 0,
+            cert: None,
         }
     }
 
@@ -200,8 +228,15 @@ mod tests {
         t.insert(lease(4, &[12]));
         assert_eq!(t.lease_of(11), None);
         assert_eq!(t.lease_of(12), Some(4));
-        assert_eq!(t.opened_by(1000, "open-4"), Some(4));
-        assert_eq!(t.opened_by(1001, "open-4"), None);
+        assert_eq!(t.opened_by(&1000.into(), "open-4"), Some(4));
+        assert_eq!(t.opened_by(&1001.into(), "open-4"), None);
+        let with_cert = Caller {
+            uid: 1000,
+            cert: Some(vec![1]),
+        };
+        assert_eq!(t.opened_by(&with_cert, "open-4"), None);
+        assert!(t.leases[&4].cert_allows(&1000.into()));
+        assert!(!t.leases[&4].cert_allows(&with_cert));
         assert!(t.remove(4).is_some());
         assert_eq!(t.lease_of(12), None);
     }

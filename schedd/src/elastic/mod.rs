@@ -17,4 +17,4 @@ pub mod lease;
 pub mod lease_file;
 pub mod shape;
 
-pub use lease::{GrantView, LeaseView};
+pub use lease::{Caller, GrantView, LeaseView};

@@ -18,7 +18,7 @@ use resource_graph::VertexIdx;
 use tracing::{info, warn};
 
 use super::{Instance, InstanceError, JobId, JobState, ParsedJobspec};
-use crate::elastic::lease::{Grant, Lease, LeaseTable};
+use crate::elastic::lease::{Caller, Grant, Lease, LeaseTable};
 use crate::elastic::{GrantView, LeaseView};
 use crate::journal::{BookedVertex, LeaseRecord};
 
@@ -28,17 +28,19 @@ impl Instance {
     /// lease it opened.
     pub fn lease_open(
         &mut self,
-        caller: u32,
+        caller: impl Into<Caller>,
         child: &str,
         request_id: &str,
         jobspec: Option<ParsedJobspec>,
     ) -> Result<LeaseView, InstanceError> {
+        let c: Caller = caller.into();
         if request_id.is_empty() {
             return Err(InstanceError::BadRequest("request_id: required".into()));
         }
-        if let Some(id) = self.leases.opened_by(caller, request_id) {
-            return self.lease_get(caller, id, true);
+        if let Some(id) = self.leases.opened_by(&c, request_id) {
+            return self.lease_get(c, id, true);
         }
+        let caller = c.uid;
         let id = self.leases.next_id();
         let now = self.clock.now();
         let mut lease = Lease {
@@ -50,6 +52,7 @@ impl Instance {
             requests: Vec::new(),
             expires: 0,
             last_seen: now,
+            cert: c.cert.clone(),
         };
         let mut made = 0;
         if let Some(js) = jobspec {
@@ -64,19 +67,25 @@ impl Instance {
         let _ = self.jr(|j| j.put_lease(&rec));
         self.leases.insert(lease);
         self.journal_since(before)?;
-        info!(lease = id, child, owner = caller, "lease opened");
-        self.lease_get(caller, id, true)
+        info!(
+            lease = id,
+            child,
+            owner = caller,
+            tls = c.cert.is_some(),
+            "lease opened"
+        );
+        self.lease_get(c, id, true)
     }
 
     /// Lease `id` as it is now, with its JGF when `with_jgf`; counts as
     /// the child's heartbeat.
     pub fn lease_get(
         &mut self,
-        caller: u32,
+        caller: impl Into<Caller>,
         id: u64,
         with_jgf: bool,
     ) -> Result<LeaseView, InstanceError> {
-        self.lease_for(caller, id)?;
+        self.lease_for(&caller.into(), id)?;
         let now = self.clock.now();
         if let Some(l) = self.leases.leases.get_mut(&id) {
             l.last_seen = now;
@@ -85,11 +94,12 @@ impl Instance {
     }
 
     /// The leases `caller` may see (the instance owner: all), without JGF.
-    pub fn lease_list(&self, caller: u32) -> Vec<LeaseView> {
+    pub fn lease_list(&self, caller: impl Into<Caller>) -> Vec<LeaseView> {
+        let c: Caller = caller.into();
         self.leases
             .leases
             .values()
-            .filter(|l| self.authz.may_act_on(caller, l.owner))
+            .filter(|l| self.authz.may_act_on(c.uid, l.owner) && l.cert_allows(&c))
             .map(|l| self.view(l.id, false))
             .collect()
     }
@@ -99,7 +109,7 @@ impl Instance {
     /// holds now.
     pub fn lease_grow(
         &mut self,
-        caller: u32,
+        caller: impl Into<Caller>,
         id: u64,
         request_id: &str,
         jobspec: ParsedJobspec,
@@ -107,7 +117,9 @@ impl Instance {
         if request_id.is_empty() {
             return Err(InstanceError::BadRequest("request_id: required".into()));
         }
-        let lease = self.lease_for(caller, id)?;
+        let c: Caller = caller.into();
+        let caller = c.uid;
+        let lease = self.lease_for(&c, id)?;
         if let Some(job) = lease.answered(request_id) {
             let epoch = lease.epoch;
             let grants: Vec<&Grant> = lease.grants.iter().filter(|g| g.job == job).collect();
@@ -149,12 +161,12 @@ impl Instance {
     /// `epoch`; the new epoch and how many booked vertices were freed.
     pub fn lease_release(
         &mut self,
-        caller: u32,
+        caller: impl Into<Caller>,
         id: u64,
         paths: &[String],
         epoch: u64,
     ) -> Result<(u64, u64), InstanceError> {
-        let lease = self.lease_for(caller, id)?.clone();
+        let lease = self.lease_for(&caller.into(), id)?.clone();
         if epoch != lease.epoch {
             return Err(InstanceError::Conflict(format!(
                 "stale epoch {epoch}: lease {id} is at epoch {}; read the lease again and retry",
@@ -239,8 +251,8 @@ impl Instance {
     }
 
     /// Give back all of lease `id` and forget it.
-    pub fn lease_close(&mut self, caller: u32, id: u64) -> Result<(), InstanceError> {
-        self.lease_for(caller, id)?;
+    pub fn lease_close(&mut self, caller: impl Into<Caller>, id: u64) -> Result<(), InstanceError> {
+        self.lease_for(&caller.into(), id)?;
         let before = self.journal_failures;
         let now = self.clock.now();
         if let Some(l) = self.leases.remove(id) {
@@ -407,23 +419,32 @@ impl Instance {
                     requests: r.requests,
                     expires: r.expires,
                     last_seen: now,
+                    cert: (!r.cert.is_empty()).then_some(r.cert),
                 }
             })
             .collect();
         self.leases = LeaseTable::from_leases(leases);
     }
 
-    /// Lease `id`, when `caller` may act on it.
-    fn lease_for(&self, caller: u32, id: u64) -> Result<&Lease, InstanceError> {
+    /// Lease `id`, when `c` may act on it: its uid may (the lease's
+    /// owner, the instance owner or root), and a client certificate, when
+    /// the call presents one, is the lease's.
+    fn lease_for(&self, c: &Caller, id: u64) -> Result<&Lease, InstanceError> {
         let l = self
             .leases
             .leases
             .get(&id)
             .ok_or_else(|| InstanceError::NotFound(format!("no lease {id}")))?;
-        if !self.authz.may_act_on(caller, l.owner) {
+        if !self.authz.may_act_on(c.uid, l.owner) {
             return Err(InstanceError::PermissionDenied(format!(
-                "lease {id} belongs to uid {}, not uid {caller}",
-                l.owner
+                "lease {id} belongs to uid {}, not uid {}",
+                l.owner, c.uid
+            )));
+        }
+        if !l.cert_allows(c) {
+            return Err(InstanceError::PermissionDenied(format!(
+                "lease {id} was opened with another client certificate; a child's certificate \
+                 may touch its own lease only"
             )));
         }
         Ok(l)

@@ -4,7 +4,8 @@
 //! hold its resources (its *grants*, whose vertices are ordinary rows of
 //! `allocations`) and the request ids already answered, so that a retried
 //! open or grow after a crash returns the first answer instead of granting
-//! twice. A row is written in the same transaction as the grant it
+//! twice, and the client certificate a lease opened over mutual TLS is
+//! bound to. A row is written in the same transaction as the grant it
 //! describes, before the parent answers.
 use rusqlite::params;
 
@@ -25,6 +26,9 @@ pub struct LeaseRecord {
     pub requests: Vec<(String, u64)>,
     /// Unix seconds when it ends unless renewed (0: never).
     pub expires: i64,
+    /// The client certificate (DER) it was opened with over mutual TLS;
+    /// empty when opened otherwise.
+    pub cert: Vec<u8>,
 }
 
 impl Journal {
@@ -37,8 +41,9 @@ impl Journal {
         let grants = serde_json::to_string(&l.grants).map_err(|e| bad("grants", e))?;
         let requests = serde_json::to_string(&l.requests).map_err(|e| bad("requests", e))?;
         self.exec(
-            "INSERT OR REPLACE INTO leases (id, child, owner, epoch, grants, requests, expires)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR REPLACE INTO leases
+                 (id, child, owner, epoch, grants, requests, expires, cert)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 to_i64(l.id),
                 l.child,
@@ -46,7 +51,8 @@ impl Journal {
                 to_i64(l.epoch),
                 grants,
                 requests,
-                l.expires
+                l.expires,
+                l.cert
             ],
         )
     }
@@ -61,7 +67,8 @@ impl Journal {
         let mut s = self
             .conn
             .prepare(
-                "SELECT id, child, owner, epoch, grants, requests, expires FROM leases ORDER BY id",
+                "SELECT id, child, owner, epoch, grants, requests, expires, cert
+                 FROM leases ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
         let rows = s
@@ -74,12 +81,13 @@ impl Journal {
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, i64>(6)?,
+                    r.get::<_, Vec<u8>>(7)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, child, owner, epoch, grants, requests, expires) =
+            let (id, child, owner, epoch, grants, requests, expires, cert) =
                 row.map_err(|e| self.err(e))?;
             let bad = |what: String| JournalError::Corrupt {
                 path: self.path.clone(),
@@ -94,6 +102,7 @@ impl Journal {
                 requests: serde_json::from_str(&requests)
                     .map_err(|e| bad(format!("requests: {e}")))?,
                 expires,
+                cert,
             });
         }
         Ok(out)
@@ -116,6 +125,7 @@ mod tests {
             grants: vec![7, 9],
             requests: vec![("open-1".into(), 7), ("grow-2".into(), 9)],
             expires: 0,
+            cert: vec![0x30, 0x82, 1, 2],
         };
         {
             let mut j = Journal::open(&dir.0).unwrap();
