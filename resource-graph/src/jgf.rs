@@ -114,6 +114,7 @@ pub fn read_value_with(
     let mut r = Reader {
         g: ResourceGraph::with_capacity(nodes.len(), edges.len()),
         ids: HashMap::with_capacity(nodes.len()),
+        uniqs: HashMap::with_capacity(nodes.len()),
         paths: HashMap::with_capacity(nodes.len()),
     };
     for (i, node) in nodes.iter().enumerate() {
@@ -151,6 +152,8 @@ pub fn read_value_with(
 struct Reader {
     g: ResourceGraph,
     ids: HashMap<String, VertexIdx>,
+    /// uniq_id -> the node id that has it.
+    uniqs: HashMap<i64, String>,
     paths: HashMap<(VertexIdx, crate::Sym), String>,
 }
 
@@ -188,6 +191,20 @@ impl Reader {
                 .parse::<i64>()
                 .map_err(|_| at("no key \"uniq_id\" and the node id is not an integer".into()))?,
         };
+        if let Some(first) = self.uniqs.insert(uniq_id, vid.clone()) {
+            return Err(at(format!(
+                "uniq_id {uniq_id} is node \"{first}\"'s too: unique ids must be unique"
+            )));
+        }
+        // A name is one path component: written back, a slash in it would
+        // make the path say another place.
+        for (key, text) in [("basename", Some(basename)), ("name", name)] {
+            if let Some(t) = text.filter(|t| t.contains('/')) {
+                return Err(at(format!(
+                    "key \"{key}\": {t:?} contains '/', the path separator"
+                )));
+            }
+        }
         let id = match get_int(meta, "id").map_err(at)? {
             Some(id) => id,
             None => default_id(typ, name, uniq_id),

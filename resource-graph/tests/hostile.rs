@@ -183,3 +183,25 @@ fn a_stated_path_not_under_its_parents_is_refused() {
       "edges": [{"source": "7", "target": "8"}]}}"#;
     assert_eq!(jgf::read(part, "part.json").unwrap().vertex_count(), 2);
 }
+
+#[test]
+fn jgf_names_with_slashes_and_shared_unique_ids_are_refused() {
+    let node = |id: &str, meta: &str| {
+        format!(r#"{{"id": "{id}", "metadata": {{"type": "node", "paths": {{}}, {meta}}}}}"#)
+    };
+    let doc = |nodes: &[String]| format!(r#"{{"graph": {{"nodes": [{}]}}}}"#, nodes.join(","));
+    let e = refused("slash", || {
+        jgf::read(&doc(&[node("1", r#""name": "n/1""#)]), "slash.json")
+    });
+    assert_has(
+        &e,
+        &["slash.json", "node \"1\"", "\"n/1\"", "path separator"],
+    );
+    let e = refused("uniq", || {
+        jgf::read(
+            &doc(&[node("1", r#""uniq_id": 7"#), node("2", r#""uniq_id": 7"#)]),
+            "uniq.json",
+        )
+    });
+    assert_has(&e, &["uniq.json", "node \"2\"", "uniq_id 7", "node \"1\""]);
+}
