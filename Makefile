@@ -12,7 +12,7 @@ RQ := $(BIN)/resource-query
 PYTHON ?= python3
 VENV := target/python-venv
 PY_SOURCES := $(wildcard python/quiver/*.py) python/setup.py python/pyproject.toml \
-	proto/proto/quiver/sched/v1/scheduler.proto
+	proto/proto/quiver/sched/v1/scheduler.proto proto/proto/quiver/lease/v1/lease.proto
 PYTEST := QUIVER_BIN_DIR=$(BIN) $(VENV)/bin/python -m pytest -q python/tests
 
 .PHONY: all deps test-deps build run test python-test lint bench fuzz fuzz-cmin chaos conformance clean
@@ -67,7 +67,7 @@ lint:
 
 bench: test-deps
 	$(CARGO) build --release -p schedd
-	$(CARGO) bench --bench matcher --bench elastic --bench discover --bench throughput
+	$(CARGO) bench --bench matcher --bench elastic --bench discover --bench throughput --bench lease
 
 # Coverage-guided fuzzing (AFL++ through cargo-afl, stable Rust): each
 # parser's target for FUZZ_SECONDS in turn, from fuzz/corpus/<target>,

@@ -1,7 +1,8 @@
 """Build hook of quiver-client: generates the quiver.sched.v1 modules.
 
 The package's pure-Python files are copied as usual; then grpc_tools.protoc
-compiles ``../proto/proto/quiver/sched/v1/scheduler.proto`` (or the one
+compiles ``../proto/proto/quiver/sched/v1/scheduler.proto`` and
+``lease/v1/lease.proto`` (or the ones
 under ``$QUIVER_PROTO_DIR``) into the build directory, as
 ``quiver/sched/v1/scheduler_pb2.py``, ``scheduler_pb2_grpc.py`` and their
 ``.pyi`` stubs. The proto package ``quiver.sched.v1`` thus lands inside the
@@ -18,6 +19,8 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 PROTO = "quiver/sched/v1/scheduler.proto"
+#: Every proto compiled, PROTO first (its presence marks a checkout).
+PROTOS = [PROTO, "quiver/lease/v1/lease.proto"]
 
 
 def proto_root() -> Path:
@@ -49,11 +52,11 @@ class BuildWithProto(build_py):
             f"--python_out={out}",
             f"--pyi_out={out}",
             f"--grpc_python_out={out}",
-            PROTO,
+            *PROTOS,
         ]
         if protoc.main(args) != 0:
-            raise SystemExit(f"quiver-client: protoc failed on {root / PROTO}")
-        for pkg in ("quiver/sched", "quiver/sched/v1"):
+            raise SystemExit(f"quiver-client: protoc failed on {', '.join(PROTOS)} in {root}")
+        for pkg in ("quiver/sched", "quiver/sched/v1", "quiver/lease", "quiver/lease/v1"):
             init = out / pkg / "__init__.py"
             init.write_text('"""Generated from Quiver\'s proto/ at build time."""\n')
 

@@ -29,7 +29,17 @@ from .errors import (
     UsageError,
 )
 from .jobspec import parse_duration, shorthand, shorthand_text
-from .types import CancelOutcome, Event, EventKind, Job, JobState, Status, WaitResult
+from .types import (
+    CancelOutcome,
+    Event,
+    EventKind,
+    Job,
+    JobState,
+    Lease,
+    Resize,
+    Status,
+    WaitResult,
+)
 
 __all__ = [
     "BulkSubmitError",
@@ -43,10 +53,12 @@ __all__ = [
     "InvalidArgument",
     "Job",
     "JobState",
+    "Lease",
     "NotFound",
     "PermissionDenied",
     "QuiverError",
     "ResourceExhausted",
+    "Resize",
     "Status",
     "Timeout",
     "Unauthenticated",

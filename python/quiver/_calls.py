@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union, cast
 
 from . import jobspec as js
-from ._pb import pb
+from ._pb import lpb, pb
 from .errors import UsageError
 from .types import END_KINDS, EventKind, JobState
 
@@ -97,3 +97,52 @@ def advance_request(seconds: js.Duration) -> Any:
     if secs <= 0:
         raise UsageError("advance: seconds must be > 0")
     return pb.AdvanceRequest(seconds=secs)
+
+
+def grow_request(
+    jobspec: Optional[Jobspec], nodes: Optional[int], cores: Optional[int], gpus: Optional[int]
+) -> Any:
+    """The ChildGrowRequest of ``grow``: a jobspec, or a shape as ``schedctl
+    grow -N/-c/-g`` builds it (whole nodes; or cores anywhere; or cores and
+    GPUs together)."""
+    shaped = any(n for n in (nodes, cores, gpus))
+    if jobspec is not None:
+        if shaped:
+            raise UsageError("grow takes a jobspec or nodes/cores/gpus, not both")
+        return lpb.ChildGrowRequest(jobspec=js.to_text(jobspec))
+    if not shaped:
+        raise UsageError("grow needs nodes, cores or gpus, or a jobspec")
+    for key, n in (("nodes", nodes), ("cores", cores), ("gpus", gpus)):
+        if n is not None and n < 0:
+            raise UsageError(f"grow: {key} must be >= 0")
+    n, c, g = nodes or 0, cores or 0, gpus or 0
+    if n == 0 and g == 0:
+        slot: Any = {"type": "slot", "count": max(c, 1), "label": "lease",
+                     "with": [{"type": "core", "count": 1}]}
+    else:
+        inner: List[Any] = [{"type": "core", "count": max(c, 1)}]
+        if g and not n:
+            inner.append({"type": "gpu", "count": g})
+        slot = {"type": "slot", "count": 1, "label": "lease", "with": inner}
+    resources = (
+        [{"type": "node", "count": n, "exclusive": True, "with": [slot]}] if n else [slot]
+    )
+    spec = {
+        "version": 1,
+        "resources": resources,
+        "tasks": [{"command": ["quiver-lease"], "slot": "lease", "count": {"per_slot": 1}}],
+        "attributes": {"system": {}},
+    }
+    return lpb.ChildGrowRequest(jobspec=js.to_text(spec))
+
+
+def shrink_request(paths: Optional[Sequence[str]], idle: Optional[int], type: str) -> Any:
+    """The ChildShrinkRequest of ``shrink``: paths, or a number of idle
+    vertices of ``type``."""
+    if paths and idle:
+        raise UsageError("shrink takes paths or idle, not both")
+    if not paths and not idle:
+        raise UsageError("shrink needs paths or idle")
+    if idle is not None and idle < 0:
+        raise UsageError("shrink: idle must be >= 0")
+    return lpb.ChildShrinkRequest(paths=list(paths or ()), idle=idle or 0, type=type)

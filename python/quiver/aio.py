@@ -17,7 +17,7 @@ import grpc.aio
 from . import _calls
 from ._calls import Jobspec
 from ._ends import EndBook
-from ._pb import pb, pb_grpc
+from ._pb import lpb, lpb_grpc, pb, pb_grpc
 from .client import check_unix_socket
 from .connection import CONNECT_TIMEOUT, PathLike, endpoint
 from .errors import (
@@ -30,7 +30,17 @@ from .errors import (
     from_status,
 )
 from .jobspec import Command, Duration
-from .types import CancelOutcome, Event, EventKind, Job, JobState, Status, WaitResult
+from .types import (
+    CancelOutcome,
+    Event,
+    EventKind,
+    Job,
+    JobState,
+    Lease,
+    Resize,
+    Status,
+    WaitResult,
+)
 
 
 class Watch(AsyncIterator[Event]):
@@ -166,6 +176,8 @@ class Client:
         else:
             self._channel = grpc.aio.insecure_channel(self._ep.target, options=self._ep.options)
         self._stub = pb_grpc.SchedulerStub(self._channel)  # type: ignore[no-untyped-call]
+        self._leases = lpb_grpc.LeasesStub(self._channel)  # type: ignore[no-untyped-call]
+        self._elastic = lpb_grpc.ElasticStub(self._channel)  # type: ignore[no-untyped-call]
         self._md = self._ep.metadata
         self._connect_timeout = connect_timeout
         self._ends: Optional[_Ends] = None
@@ -324,6 +336,36 @@ class Client:
         """Move a simulated clock forward; the new time."""
         r = await self._call(self._stub.Advance, _calls.advance_request(seconds))
         return int(r.now)
+
+    async def grow(
+        self,
+        jobspec: Optional[Jobspec] = None,
+        *,
+        nodes: Optional[int] = None,
+        cores: Optional[int] = None,
+        gpus: Optional[int] = None,
+    ) -> Resize:
+        """At a child instance: lease more (see :meth:`quiver.Client.grow`)."""
+        request = _calls.grow_request(jobspec, nodes, cores, gpus)
+        r = await self._call(self._elastic.Grow, request)
+        return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.added)
+
+    async def shrink(
+        self, paths: Optional[Sequence[str]] = None, *, idle: Optional[int] = None, type: str = "node"
+    ) -> Resize:
+        """At a child instance: give back (see :meth:`quiver.Client.shrink`)."""
+        r = await self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type))
+        return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.removed)
+
+    async def leases(self) -> List[Lease]:
+        """At a parent: its children's leases."""
+        r = await self._call(self._leases.List, lpb.ListLeasesRequest())
+        return [Lease.from_pb(m) for m in r.leases]
+
+    async def lease(self) -> Lease:
+        """At a child instance: its own lease, as the parent holds it."""
+        r = await self._call(self._elastic.Lease, lpb.ChildLeaseRequest())
+        return Lease.from_pb(r.lease)
 
     async def close(self) -> None:
         """Close the channel (and the stream ``wait()`` reads)."""

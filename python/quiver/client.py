@@ -18,7 +18,7 @@ import grpc
 from . import _calls
 from ._calls import Jobspec
 from ._ends import EndBook
-from ._pb import pb, pb_grpc
+from ._pb import lpb, lpb_grpc, pb, pb_grpc
 from .connection import CONNECT_TIMEOUT, Endpoint, PathLike, endpoint
 from .errors import (
     BulkSubmitError,
@@ -29,7 +29,17 @@ from .errors import (
     from_rpc_error,
 )
 from .jobspec import Command, Duration
-from .types import CancelOutcome, Event, EventKind, Job, JobState, Status, WaitResult
+from .types import (
+    CancelOutcome,
+    Event,
+    EventKind,
+    Job,
+    JobState,
+    Lease,
+    Resize,
+    Status,
+    WaitResult,
+)
 
 
 def _open_channel(ep: Endpoint) -> grpc.Channel:
@@ -184,6 +194,8 @@ class Client:
                 f"cannot connect to {self._ep.uri}: no answer in {connect_timeout:g} s{self._ep.hint}"
             ) from None
         self._stub = pb_grpc.SchedulerStub(self._channel)  # type: ignore[no-untyped-call]
+        self._leases = lpb_grpc.LeasesStub(self._channel)  # type: ignore[no-untyped-call]
+        self._elastic = lpb_grpc.ElasticStub(self._channel)  # type: ignore[no-untyped-call]
         self._md = self._ep.metadata
         self._ends: Optional[_Ends] = None
         self._ends_lock = threading.Lock()
@@ -372,6 +384,49 @@ class Client:
             FailedPrecondition: the instance runs on the wall clock.
         """
         return int(self._call(self._stub.Advance, _calls.advance_request(seconds)).now)
+
+    def grow(
+        self,
+        jobspec: Optional[Jobspec] = None,
+        *,
+        nodes: Optional[int] = None,
+        cores: Optional[int] = None,
+        gpus: Optional[int] = None,
+    ) -> Resize:
+        """At a child instance (``schedd --parent``): lease more from the
+        parent, schedulable at once, as ``schedctl grow`` does.
+
+        Raises:
+            ResourceExhausted: the parent cannot give it now.
+            FailedPrecondition: the parent can never give it.
+            Unavailable: the parent does not answer.
+            QuiverError: (code UNIMPLEMENTED) this instance is not a child.
+        """
+        r = self._call(self._elastic.Grow, _calls.grow_request(jobspec, nodes, cores, gpus))
+        return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.added)
+
+    def shrink(
+        self, paths: Optional[Sequence[str]] = None, *, idle: Optional[int] = None, type: str = "node"
+    ) -> Resize:
+        """At a child instance: give back the subtrees at ``paths``, or
+        ``idle`` idle vertices of ``type``.
+
+        Raises:
+            FailedPrecondition: busy (the message names the jobs).
+            NotFound: a path that is not here.
+        """
+        r = self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type))
+        return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.removed)
+
+    def leases(self) -> List[Lease]:
+        """At a parent: the leases of its children (the instance owner sees
+        all, others their own)."""
+        r = self._call(self._leases.List, lpb.ListLeasesRequest())
+        return [Lease.from_pb(m) for m in r.leases]
+
+    def lease(self) -> Lease:
+        """At a child instance: its own lease, as the parent holds it."""
+        return Lease.from_pb(self._call(self._elastic.Lease, lpb.ChildLeaseRequest()).lease)
 
     def close(self) -> None:
         """Close the channel (and the stream ``wait()`` reads)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, List
 
 
 class JobState(enum.IntEnum):
@@ -206,3 +206,50 @@ class Status:
             running=m.running,
             source=m.source,
         )
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A child instance's lease as its parent holds it (what
+    ``schedctl leases`` prints)."""
+
+    id: int
+    #: Who the child said it is.
+    child: str
+    owner: int
+    #: Bumped by every grow and release.
+    epoch: int
+    #: The subtrees it holds whole, by containment path.
+    paths: List[str]
+    vertices: int
+    #: The parent's jobs that hold its resources.
+    grants: List[int]
+    expires: int
+    last_seen: int
+
+    @classmethod
+    def from_pb(cls, m: Any) -> "Lease":
+        """From a ``quiver.lease.v1.Lease``."""
+        return cls(
+            id=m.id,
+            child=m.child,
+            owner=m.owner,
+            epoch=m.epoch,
+            paths=list(m.paths),
+            vertices=m.vertices,
+            grants=list(m.grants),
+            expires=m.expires,
+            last_seen=m.last_seen,
+        )
+
+
+@dataclass(frozen=True)
+class Resize:
+    """What a grow or shrink of a child instance did."""
+
+    #: The lease's epoch after it.
+    epoch: int
+    #: The subtrees added or given back, by containment path.
+    paths: List[str]
+    #: Vertices added to (grow) or removed from (shrink) the child's graph.
+    vertices: int

@@ -1,0 +1,109 @@
+"""Nested instances from Python: a parent schedd and a child (``schedd
+--parent``) as real processes; the client grows and shrinks the child
+and reads the leases at both ends."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator, Tuple
+
+import pytest
+
+import quiver
+import quiver.aio
+from conftest import Daemon, bin_dir, start_schedd
+
+
+def start_child(dir: Path, parent: Daemon, *args: str) -> Daemon:
+    """A child of ``parent`` (sim executor), once it answers."""
+    dir.mkdir(parents=True, exist_ok=True)
+    sock, log = dir / "schedd.sock", dir / "schedd.log"
+    cmd = [
+        str(bin_dir() / "schedd"),
+        "--parent", parent.uri,
+        "--socket", str(sock),
+        "--state-dir", str(dir / "state"),
+        "--executor", "sim",
+        *args,
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out)
+    d = Daemon(proc=proc, dir=dir, socket=sock, log=log)
+    deadline = time.monotonic() + 20
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"child exited ({proc.returncode}): {d.log_text()}")
+        if sock.exists():
+            try:
+                with quiver.Client(d.uri, connect_timeout=1) as c:
+                    c.status()
+                return d
+            except quiver.QuiverError:
+                pass
+        if time.monotonic() > deadline:
+            d.stop()
+            raise RuntimeError(f"child not ready: {d.log_text()}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Tuple[Daemon, Daemon]]:
+    """A parent on the four-node recipe and a child holding one node."""
+    parent = start_schedd(tmp_path / "parent", "--executor", "sim")
+    child = start_child(tmp_path / "child", parent, "-N", "1")
+    yield parent, child
+    child.stop()
+    parent.stop()
+
+
+def test_grow_and_shrink_a_child(pair: Tuple[Daemon, Daemon]) -> None:
+    parent, child = pair
+    with quiver.Client(child.uri) as c, quiver.Client(parent.uri) as p:
+        assert c.status().nodes == 1
+        grown = c.grow(nodes=2)
+        assert grown.epoch == 2 and len(grown.paths) == 2 and grown.vertices == 22
+        assert c.status().nodes == 3
+        mine = c.lease()
+        (theirs,) = p.leases()
+        assert mine.id == theirs.id and set(mine.paths) == set(theirs.paths)
+        assert len(theirs.paths) == 3 and theirs.epoch == 2
+        shrunk = c.shrink(idle=2)
+        assert shrunk.epoch == 3 and shrunk.vertices == 22
+        assert c.status().nodes == 1
+        assert p.leases()[0].epoch == 3
+
+
+def test_refusals_raise_with_the_reason(pair: Tuple[Daemon, Daemon]) -> None:
+    parent, child = pair
+    with quiver.Client(child.uri) as c:
+        with pytest.raises(quiver.FailedPrecondition, match="unsatisfiable"):
+            c.grow(nodes=9)
+        with pytest.raises(quiver.ResourceExhausted, match="busy"):
+            c.grow(nodes=4)
+        with pytest.raises(quiver.NotFound):
+            c.shrink(["/four0/node9"])
+        with pytest.raises(quiver.UsageError):
+            c.grow()
+        with pytest.raises(quiver.UsageError):
+            c.shrink()
+    with quiver.Client(parent.uri) as p:
+        with pytest.raises(quiver.QuiverError):
+            p.grow(nodes=1)
+
+
+def test_the_asyncio_client_grows_and_shrinks_too(pair: Tuple[Daemon, Daemon]) -> None:
+    parent, child = pair
+
+    async def run() -> None:
+        async with quiver.aio.Client(child.uri) as c:
+            g = await c.grow(nodes=1)
+            assert len(g.paths) == 1
+            assert len((await c.lease()).paths) == 2
+            s = await c.shrink(g.paths)
+            assert s.paths == g.paths
+        async with quiver.aio.Client(parent.uri) as p:
+            assert len((await p.leases())[0].paths) == 1
+
+    asyncio.run(run())
