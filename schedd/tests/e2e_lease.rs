@@ -387,3 +387,40 @@ fn a_childs_certificate_may_touch_its_own_lease_only() {
     // The instance owner on the Unix socket still administers it.
     assert_eq!(json(&p, &["leases", "--json"])[0]["epoch"], 2);
 }
+
+#[test]
+fn a_grow_across_a_kill_of_the_parent_grants_once_and_both_sides_agree() {
+    let (pd, cd) = (
+        TempDir::new("lease-midgrow-p"),
+        TempDir::new("lease-midgrow-c"),
+    );
+    let p = parent(&pd);
+    let c = child(&cd, &p, &["-N", "1"]);
+    p.kill9();
+    // The grow goes out while the parent is down; it is tried again with
+    // the same request id until the restarted parent answers.
+    let uri = c.uri();
+    let p = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            std::process::Command::new(common::SCHEDCTL)
+                .args(["--uri", &uri, "grow", "-N", "1"])
+                .output()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let p = parent(&pd);
+        let out = h.join().unwrap().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        p
+    });
+    let theirs = json(&p, &["leases", "--json"]);
+    let mine = json(&c, &["leases", "--mine", "--json"]);
+    assert_eq!(theirs.as_array().unwrap().len(), 1);
+    assert_eq!(theirs[0]["epoch"], 2, "granted once");
+    assert_eq!(theirs[0]["paths"], mine[0]["paths"]);
+    assert_eq!(theirs[0]["paths"].as_array().unwrap().len(), 2);
+    assert!(c.ok(&["status"]).contains("nodes:        2"));
+}

@@ -25,10 +25,15 @@ use crate::actor::Handle;
 use crate::client::{self, ClientError, ConnectOptions, LeasesClient};
 use crate::instance::Detached;
 
-/// Tries of a grow whose answer did not come (same request id).
-const GROW_TRIES: u32 = 3;
-/// The wait before a grow is tried again.
-const RETRY_WAIT: Duration = Duration::from_millis(500);
+/// The waits before a grow whose answer did not come is tried again
+/// (same request id): a parent restarting within about 4 s still grants
+/// it, once.
+const RETRY_WAITS: [Duration; 4] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
 
 /// Why talking to the parent failed.
 #[derive(Debug, thiserror::Error)]
@@ -228,9 +233,9 @@ impl ParentLink {
             jobspec: jobspec.to_owned(),
         };
         let mut last = None;
-        for attempt in 0..GROW_TRIES {
+        for attempt in 0..=RETRY_WAITS.len() {
             if attempt > 0 {
-                tokio::time::sleep(RETRY_WAIT).await;
+                tokio::time::sleep(RETRY_WAITS[attempt - 1]).await;
             }
             let r = match self.client().await {
                 Ok(mut c) => c
