@@ -13,35 +13,17 @@
 //! Run: `cargo build --release -p schedd && cargo bench --bench lease`.
 mod common;
 
+use common::{schedd_bin, Daemon};
+
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use sched_proto::lease_v1 as pb;
 use schedd::client::{connect_elastic, ConnectOptions, ElasticClient};
 use schedd::elastic::shape::Shape;
-
-fn schedd_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("QUIVER_SCHEDD") {
-        return PathBuf::from(p);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    target.join("release/schedd")
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn spawn(dir: &Path, name: &str, args: &[&str]) -> Daemon {
     let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log file");

@@ -18,8 +18,10 @@
 //! `cargo build --release -p schedd && cargo bench --bench throughput`.
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use common::{schedd_bin, Daemon};
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,26 +34,6 @@ const CALLERS: usize = 64;
 const CONNECTIONS: usize = 4;
 /// One core for an hour: the example every newcomer runs.
 const JOBSPEC: &str = include_str!("../examples/jobspec-1core.yaml");
-
-fn schedd_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("QUIVER_SCHEDD") {
-        return PathBuf::from(p);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    target.join("release/schedd")
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn connect(socket: &Path) -> SchedulerClient<Channel> {
     let ch = schedd::client::connect_unix(socket)

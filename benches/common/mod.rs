@@ -1,7 +1,8 @@
-//! What the benches share: finding `gen-grug` and writing its recipe.
+//! What the benches share: finding `gen-grug` and writing its recipe,
+//! finding the schedd binary and stopping the daemons it starts.
 #![allow(dead_code)]
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 
 /// `shared/bench/gen-grug`, looked up beside the project.
 pub fn gen_grug_script() -> Option<PathBuf> {
@@ -45,5 +46,27 @@ pub fn racks() -> u32 {
             .parse()
             .unwrap_or_else(|_| panic!("QUIVER_BENCH_RACKS={s:?}: not a number")),
         Err(_) => 4,
+    }
+}
+
+/// The schedd to start: `QUIVER_SCHEDD`, else the checkout's release build.
+pub fn schedd_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("QUIVER_SCHEDD") {
+        return PathBuf::from(p);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("release/schedd")
+}
+
+/// A daemon a bench started, killed when dropped.
+pub struct Daemon(pub Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
