@@ -88,6 +88,12 @@ def start_schedd(dir: Path, *args: str) -> Daemon:
         str(dir / "state"),
         *args,
     ]
+    return launch(cmd, dir, sock, log)
+
+
+def launch(cmd: List[str], dir: Path, sock: Path, log: Path) -> Daemon:
+    """Run the schedd command ``cmd`` (serving on ``sock``, logging to
+    ``log``) and wait until it answers."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out)
     d = Daemon(proc=proc, dir=dir, socket=sock, log=log)

@@ -4,8 +4,6 @@ and reads the leases at both ends."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import time
 from pathlib import Path
 from typing import Iterator, Tuple
 
@@ -13,7 +11,7 @@ import pytest
 
 import quiver
 import quiver.aio
-from conftest import Daemon, bin_dir, start_schedd
+from conftest import Daemon, bin_dir, launch, start_schedd
 
 
 def start_child(dir: Path, parent: Daemon, *args: str) -> Daemon:
@@ -28,24 +26,7 @@ def start_child(dir: Path, parent: Daemon, *args: str) -> Daemon:
         "--executor", "sim",
         *args,
     ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out)
-    d = Daemon(proc=proc, dir=dir, socket=sock, log=log)
-    deadline = time.monotonic() + 20
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"child exited ({proc.returncode}): {d.log_text()}")
-        if sock.exists():
-            try:
-                with quiver.Client(d.uri, connect_timeout=1) as c:
-                    c.status()
-                return d
-            except quiver.QuiverError:
-                pass
-        if time.monotonic() > deadline:
-            d.stop()
-            raise RuntimeError(f"child not ready: {d.log_text()}")
-        time.sleep(0.02)
+    return launch(cmd, dir, sock, log)
 
 
 @pytest.fixture
