@@ -201,6 +201,31 @@ impl ResourceGraph {
         })
     }
 
+    /// Add a vertex of no rank from symbols already this graph's (a
+    /// generator making many of one kind interns their strings once).
+    pub(crate) fn add_interned_vertex(
+        &mut self,
+        typ: Sym,
+        basename: Sym,
+        unit: Sym,
+        id: i64,
+        size: u64,
+    ) -> VertexIdx {
+        let uniq_id = self.next_uniq;
+        self.push_vertex(Vertex {
+            typ,
+            basename,
+            unit,
+            status: Status::Up,
+            id,
+            uniq_id,
+            rank: -1,
+            size,
+            properties: None,
+            schedule: Schedule::new(size),
+        })
+    }
+
     /// Add a vertex whose symbols are already this graph's.
     pub(crate) fn push_vertex(&mut self, vx: Vertex) -> VertexIdx {
         self.next_uniq = self.next_uniq.max(vx.uniq_id + 1);
@@ -293,15 +318,37 @@ impl ResourceGraph {
             .insert(key.to_owned(), value.to_owned());
     }
 
+    /// The path `v` would have from its parents alone (its own stated
+    /// path ignored): the root's is "/" + its name, anyone else's the
+    /// parent's path + "/" + its name. Walks up in a loop, so a tree of
+    /// any depth costs no stack; a walk longer than the graph (a cycle,
+    /// which readers refuse) gives `None`.
     fn derived_path(&self, v: VertexIdx, subsystem: Sym) -> Option<String> {
-        if self.roots.get(&subsystem) == Some(&v) {
-            return Some(format!("/{}", self.name(v)));
+        // Below the nearest vertex with a stated path or the root, the
+        // names to append, nearest first.
+        let mut below = Vec::new();
+        let mut at = v;
+        let mut path = loop {
+            if at != v {
+                if let Some(p) = self.paths.get(&(at, subsystem)) {
+                    break p.to_string();
+                }
+            }
+            if self.roots.get(&subsystem) == Some(&at) {
+                below.push(at);
+                break String::new();
+            }
+            below.push(at);
+            if below.len() > self.vertex_count() {
+                return None;
+            }
+            at = self.source(self.parent_edge(at, subsystem)?);
+        };
+        for &u in below.iter().rev() {
+            path.push('/');
+            let _ = self.write_name(u, &mut path);
         }
-        let parent = self.source(self.parent_edge(v, subsystem)?);
-        let mut p = self.path(parent, subsystem)?;
-        p.push('/');
-        p.push_str(&self.name(v));
-        Some(p)
+        Some(path)
     }
 
     /// The path of a vertex in a subsystem: as set, or its parent's path

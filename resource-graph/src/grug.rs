@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::error::GraphError;
-use crate::graph::{NewVertex, ResourceGraph, VertexIdx};
+use crate::graph::{ResourceGraph, VertexIdx};
 use crate::intern::Sym;
 use crate::limits::Limits;
 
@@ -237,8 +237,15 @@ impl Recipe {
             scales: VecDeque::new(),
             color: vec![0; self.vertices.len()],
             pathless: HashMap::new(),
+            vsyms: vec![None; self.vertices.len()],
+            esyms: vec![None; self.edges.len()],
         }
         .run()?;
+        // What the expansion made must survive its own JGF: a name with
+        // '/', a second root or an edge that reads as a reverse one would
+        // come back from a journal or a lease as another graph.
+        crate::validate::check_document(&g)
+            .map_err(|bad| self.err(bad.describe(crate::validate::plain_name(&g))))?;
         Ok(g)
     }
 }
@@ -252,6 +259,12 @@ struct Generator<'a> {
     src_vtx: HashMap<usize, Vec<VertexIdx>>,
     scales: VecDeque<i64>,
     color: Vec<u8>,
+    /// Per recipe vertex, its subsystem, type, basename and unit, interned
+    /// on first use (the order symbols are made in is the order the
+    /// graph's outputs list subsystems in, so it stays the expansion's).
+    vsyms: Vec<Option<[Sym; 4]>>,
+    /// Per recipe edge, its subsystem and relation, likewise.
+    esyms: Vec<Option<[Sym; 2]>>,
     /// Per subsystem, the first vertex placed in it under a parent that
     /// has no path there: it stands at a root path, and a second would be
     /// a second root.
@@ -268,22 +281,34 @@ impl Generator<'_> {
         Ok(())
     }
 
+    /// Depth-first from `u` on a stack of its own (a recipe may be a
+    /// chain as long as its file): each recipe vertex's out-edges are
+    /// taken in file order, a tree edge expanded before its target is
+    /// visited.
     fn visit(&mut self, u: usize) -> Result<(), GraphError> {
+        let out_edges = |u: usize| -> Vec<usize> {
+            (0..self.r.edges.len())
+                .filter(|&i| self.r.edges[i].source == u)
+                .collect()
+        };
         self.color[u] = 1;
-        let edges: Vec<usize> = (0..self.r.edges.len())
-            .filter(|&i| self.r.edges[i].source == u)
-            .collect();
-        for ei in edges {
+        let mut stack = vec![(out_edges(u), 0usize)];
+        while let Some((edges, next)) = stack.last_mut() {
+            let Some(&ei) = edges.get(*next) else {
+                stack.pop();
+                // Every finished vertex pops a scale, leaves included: the
+                // id scheme of existing GRUG recipes depends on this.
+                self.scales.pop_front();
+                continue;
+            };
+            *next += 1;
             let t = self.r.edges[ei].target;
             if self.color[t] == 0 {
                 self.tree_edge(ei)?;
-                self.visit(t)?;
+                self.color[t] = 1;
+                stack.push((out_edges(t), 0));
             }
         }
-        self.color[u] = 2;
-        // Every finished vertex pops a scale, leaves included: the id
-        // scheme of existing GRUG recipes depends on this.
-        self.scales.pop_front();
         Ok(())
     }
 
@@ -297,13 +322,28 @@ impl Generator<'_> {
         e.id_start + (j % wrap * sz * e.id_stride) + i * e.id_stride
     }
 
+    /// Recipe vertex `u`'s symbols: subsystem, type, basename, unit.
+    fn vsym(&mut self, u: usize) -> [Sym; 4] {
+        if let Some(syms) = self.vsyms[u] {
+            return syms;
+        }
+        let rv = &self.r.vertices[u];
+        let syms = [
+            self.g.sym(&rv.subsystem),
+            self.g.sym(&rv.typ),
+            self.g.sym(&rv.basename),
+            self.g.sym(&rv.unit),
+        ];
+        self.vsyms[u] = Some(syms);
+        syms
+    }
+
     fn emit_vertex(
         &mut self,
         u: usize,
         src: Option<(VertexIdx, &RecipeEdge, i64, i64, i64)>,
     ) -> VertexIdx {
-        let rv = &self.r.vertices[u];
-        let ssys = self.g.sym(&rv.subsystem);
+        let [ssys, typ, basename, unit] = self.vsym(u);
         if src.is_none() {
             if let Some(&root) = self.g.roots.get(&ssys) {
                 return root;
@@ -313,14 +353,8 @@ impl Generator<'_> {
             None => 0,
             Some((_, e, i, sz, j)) => self.gen_id(e, i, sz, j),
         };
-        let v = self.g.add_vertex(NewVertex {
-            typ: &rv.typ,
-            basename: &rv.basename,
-            id,
-            rank: -1,
-            size: rv.size as u64,
-            unit: &rv.unit,
-        });
+        let size = self.r.vertices[u].size as u64;
+        let v = self.g.add_interned_vertex(typ, basename, unit, id, size);
         if src.is_none() {
             self.g.roots.insert(ssys, v);
             let path = format!("/{}", self.g.name(v));
@@ -344,10 +378,10 @@ impl Generator<'_> {
     ) -> Result<(), GraphError> {
         let r = self.r;
         let rv = &r.vertices[u];
-        let ssys = self.g.sym(&rv.subsystem);
         if e.e_subsystem == rv.subsystem {
             return Ok(());
         }
+        let ssys = self.vsym(u)[0];
         let prefix = match self.g.path(sv, ssys) {
             Some(p) => p,
             None => {
@@ -372,9 +406,17 @@ impl Generator<'_> {
         Ok(())
     }
 
-    fn link(&mut self, e: &RecipeEdge, s: VertexIdx, t: VertexIdx) {
-        let ss = self.g.sym(&e.e_subsystem);
-        let rel = self.g.sym(&e.relation);
+    /// Recipe edge `ei`'s subsystem and relation, between `s` and `t`.
+    fn link(&mut self, ei: usize, s: VertexIdx, t: VertexIdx) {
+        let [ss, rel] = match self.esyms[ei] {
+            Some(syms) => syms,
+            None => {
+                let e = &self.r.edges[ei];
+                let syms = [self.g.sym(&e.e_subsystem), self.g.sym(&e.relation)];
+                self.esyms[ei] = Some(syms);
+                syms
+            }
+        };
         self.g.add_edge(s, t, ss, rel);
     }
 
@@ -393,7 +435,7 @@ impl Generator<'_> {
                 for (j, &sv) in sources.iter().enumerate() {
                     for i in 0..e.multi_scale {
                         let tv = self.emit_vertex(tu, Some((sv, e, i, e.multi_scale, j as i64)));
-                        self.link(e, sv, tv);
+                        self.link(ei, sv, tv);
                         self.place(tu, sv, tv, e)?;
                         made.push(tv);
                     }
@@ -422,7 +464,7 @@ impl Generator<'_> {
                         }
                         let base = self.g.path(sv, esys).unwrap_or_default();
                         let path = format!("{base}/{}", self.g.name(tv));
-                        self.link(e, sv, tv);
+                        self.link(ei, sv, tv);
                         self.g.set_path(tv, esys, &path);
                         made.push(tv);
                     }

@@ -254,7 +254,13 @@ mod imp {
             .from_xml(text)
             .map_err(|e| fail(format!("hwloc cannot use this XML: {e}")))?;
         let topo = load(builder).map_err(fail)?;
-        walk(&topo, origin, allow, rank, true)
+        let built = walk(&topo, origin, allow, rank, true)?;
+        // A file's hostname is a path component: '/' in it would make
+        // the graph's JGF say another place. (Not every check: Fluxion's
+        // reader puts two GPUs of two vendors at one path, and so do we.)
+        crate::validate::check_round_trip(&built.graph)
+            .map_err(|bad| fail(bad.describe(crate::validate::plain_name(&built.graph))))?;
+        Ok(built)
     }
 
     /// Build from this machine's topology.

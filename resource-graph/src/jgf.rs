@@ -30,12 +30,10 @@ use serde_json::{Map, Value};
 use crate::error::{json_kind, GraphError};
 use crate::graph::{NewVertex, ResourceGraph, Status, VertexIdx};
 use crate::limits::Limits;
+use crate::validate::REVERSE_RELATION;
 
 /// The dominant subsystem: a tree of `contains` edges.
 const CONTAINMENT: &str = "containment";
-
-/// Relation of a child -> parent edge, which Quiver does not keep.
-const REVERSE_RELATION: &str = "in";
 
 /// Relation an edge of `subsystem` has when the file does not name one;
 /// the same defaults GRUG recipes use.
@@ -144,6 +142,9 @@ pub fn read_value_with(
         crate::validate::check_path_shapes(&r.g, c).map_err(|bad| invalid(&r.ids, bad))?;
         crate::validate::check_paths(&r.g, c).map_err(|bad| invalid(&r.ids, bad))?;
     }
+    // What the checks above leave (other subsystems' roots, edges that
+    // point up by their paths): the graph must write as it was read.
+    crate::validate::check_round_trip(&r.g).map_err(|bad| invalid(&r.ids, bad))?;
     Ok(r.g)
 }
 
@@ -252,6 +253,17 @@ impl Reader {
             None => return Err(at("missing key \"metadata.paths\"".into())),
         };
 
+        // A path is '/' and one or more names, each one with no '/'.
+        for (ss, path) in &paths {
+            let well_formed = path
+                .strip_prefix('/')
+                .is_some_and(|rest| rest.split('/').all(|part| !part.is_empty()));
+            if !well_formed {
+                return Err(at(format!(
+                    "key \"paths.{ss}\": {path:?} is not a path ('/' and names, none empty)"
+                )));
+            }
+        }
         // Validate roots before touching the graph.
         for (ss, path) in &paths {
             if is_root_path(path) {

@@ -192,6 +192,12 @@ impl RSet {
                 }
             }
         }
+        // Hostnames and types become path components: one with '/' in it,
+        // or two ranks on one host, would be another graph once written.
+        crate::validate::check_document(&g).map_err(|bad| GraphError::Rv1 {
+            path: self.origin.clone(),
+            what: bad.describe(crate::validate::plain_name(&g)),
+        })?;
         Ok(g)
     }
 }

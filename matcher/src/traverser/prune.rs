@@ -158,7 +158,8 @@ impl Traverser {
     /// aggregates count nothing else.
     pub(super) fn accum_if(&self, t: Sym, n: i64, acc: &mut BTreeMap<Sym, i64>) {
         if self.prune.is_pruning_type(t) {
-            *acc.entry(t).or_insert(0) += n;
+            let sum = acc.entry(t).or_insert(0);
+            *sum = sum.saturating_add(n);
         }
     }
 
