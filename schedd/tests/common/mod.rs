@@ -51,13 +51,27 @@ pub struct Daemon {
 /// Start schedd with `args` (plus the socket and state dir in `dir`) and
 /// wait until it answers.
 pub fn start(dir: &Path, args: &[&str]) -> Daemon {
+    start_in(dir, &[], args)
+}
+
+/// [`start`], with schedd run by `wrapper` (a command that ends by
+/// executing its arguments, such as `ip netns exec NS`).
+pub fn start_in(dir: &Path, wrapper: &[&str], args: &[&str]) -> Daemon {
     let socket = dir.join("schedd.sock");
     let state = dir.join("state");
     let log = dir.join(format!(
         "schedd-{}.log",
         Instant::now().elapsed().as_nanos()
     ));
-    let child = Command::new(SCHEDD)
+    let mut cmd = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(SCHEDD);
+            c
+        }
+        None => Command::new(SCHEDD),
+    };
+    let child = cmd
         .arg("--socket")
         .arg(&socket)
         .arg("--state-dir")
@@ -303,6 +317,11 @@ pub fn take_the_next_job_id(d: &Daemon) {
 /// for each of `clients` (CLIENT.pem, CLIENT.key), made with the openssl
 /// command; None when it is missing.
 pub fn make_certs(dir: &std::path::Path, clients: &[&str]) -> Option<()> {
+    make_certs_for(dir, clients, &["127.0.0.1"])
+}
+
+/// [`make_certs`] with a server certificate for each address of `ips`.
+pub fn make_certs_for(dir: &std::path::Path, clients: &[&str], ips: &[&str]) -> Option<()> {
     let run = |args: &[&str]| {
         Command::new("openssl")
             .args(args)
@@ -331,7 +350,13 @@ pub fn make_certs(dir: &std::path::Path, clients: &[&str]) -> Option<()> {
     ])?;
     std::fs::write(
         dir.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        format!(
+            "subjectAltName={},DNS:localhost\nbasicConstraints=CA:FALSE\n",
+            ips.iter()
+                .map(|ip| format!("IP:{ip}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
     )
     .ok()?;
     for who in std::iter::once(&"server").chain(clients) {
