@@ -74,6 +74,7 @@ async fn round_trip(c: &mut ElasticClient, jobspec: &str) {
         paths: g.paths,
         idle: 0,
         r#type: String::new(),
+        drain: false,
     })
     .await
     .expect("shrink");

@@ -136,13 +136,19 @@ def grow_request(
     return lpb.ChildGrowRequest(jobspec=js.to_text(spec))
 
 
-def shrink_request(paths: Optional[Sequence[str]], idle: Optional[int], type: str) -> Any:
+def shrink_request(
+    paths: Optional[Sequence[str]], idle: Optional[int], type: str, drain: bool = False
+) -> Any:
     """The ChildShrinkRequest of ``shrink``: paths, or a number of idle
-    vertices of ``type``."""
+    vertices of ``type``; ``drain`` (paths only) waits for their jobs."""
     if paths and idle:
         raise UsageError("shrink takes paths or idle, not both")
     if not paths and not idle:
         raise UsageError("shrink needs paths or idle")
     if idle is not None and idle < 0:
         raise UsageError("shrink: idle must be >= 0")
-    return lpb.ChildShrinkRequest(paths=list(paths or ()), idle=idle or 0, type=type)
+    if drain and not paths:
+        raise UsageError("shrink: drain needs paths")
+    return lpb.ChildShrinkRequest(
+        paths=list(paths or ()), idle=idle or 0, type=type, drain=drain
+    )

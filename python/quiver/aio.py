@@ -351,10 +351,15 @@ class Client:
         return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.added)
 
     async def shrink(
-        self, paths: Optional[Sequence[str]] = None, *, idle: Optional[int] = None, type: str = "node"
+        self,
+        paths: Optional[Sequence[str]] = None,
+        *,
+        idle: Optional[int] = None,
+        type: str = "node",
+        drain: bool = False,
     ) -> Resize:
         """At a child instance: give back (see :meth:`quiver.Client.shrink`)."""
-        r = await self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type))
+        r = await self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type, drain))
         return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.removed)
 
     async def leases(self) -> List[Lease]:

@@ -406,16 +406,23 @@ class Client:
         return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.added)
 
     def shrink(
-        self, paths: Optional[Sequence[str]] = None, *, idle: Optional[int] = None, type: str = "node"
+        self,
+        paths: Optional[Sequence[str]] = None,
+        *,
+        idle: Optional[int] = None,
+        type: str = "node",
+        drain: bool = False,
     ) -> Resize:
         """At a child instance: give back the subtrees at ``paths``, or
-        ``idle`` idle vertices of ``type``.
+        ``idle`` idle vertices of ``type``. With ``drain`` (paths only),
+        nothing new is scheduled there and the call waits for the jobs
+        running there to end before giving the paths back.
 
         Raises:
             FailedPrecondition: busy (the message names the jobs).
             NotFound: a path that is not here.
         """
-        r = self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type))
+        r = self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type, drain))
         return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.removed)
 
     def leases(self) -> List[Lease]:

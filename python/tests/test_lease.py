@@ -50,8 +50,9 @@ def test_grow_and_shrink_a_child(pair: Tuple[Daemon, Daemon]) -> None:
         (theirs,) = p.leases()
         assert mine.id == theirs.id and set(mine.paths) == set(theirs.paths)
         assert len(theirs.paths) == 3 and theirs.epoch == 2
-        shrunk = c.shrink(idle=2)
-        assert shrunk.epoch == 3 and shrunk.vertices == 22
+        # A drain of idle paths gives them back at once.
+        shrunk = c.shrink(grown.paths, drain=True)
+        assert shrunk.epoch == 3 and shrunk.vertices == 22 and shrunk.paths == grown.paths
         assert c.status().nodes == 1
         assert p.leases()[0].epoch == 3
 
@@ -69,6 +70,8 @@ def test_refusals_raise_with_the_reason(pair: Tuple[Daemon, Daemon]) -> None:
             c.grow()
         with pytest.raises(quiver.UsageError):
             c.shrink()
+        with pytest.raises(quiver.UsageError, match="drain needs paths"):
+            c.shrink(idle=1, drain=True)
     with quiver.Client(parent.uri) as p:
         with pytest.raises(quiver.QuiverError):
             p.grow(nodes=1)

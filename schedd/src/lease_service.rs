@@ -186,6 +186,9 @@ impl pb::leases_server::Leases for Leases {
     }
 }
 
+/// How often a drain looks whether the jobs on what it drains ended.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A child's `Elastic` service.
 #[derive(Clone)]
 pub struct Elastic {
@@ -202,6 +205,56 @@ impl Elastic {
             authz: Authz::new(owner),
             link,
         }
+    }
+
+    /// Detach and give back what `r` names, under the resize lock.
+    async fn shrink_now(&self, r: pb::ChildShrinkRequest) -> Result<pb::ChildShrinkReply, Status> {
+        let _resizing = self.link.resize.lock().await;
+        let (d, reply) = self
+            .link
+            .shrink_from(&self.handle, r.paths, r.idle, r.r#type)
+            .await?;
+        Ok(pb::ChildShrinkReply {
+            epoch: reply.epoch,
+            paths: d.paths,
+            removed: d.removed,
+        })
+    }
+
+    /// Stop scheduling onto `r.paths`, wait for the jobs there to end
+    /// (checked every [`DRAIN_POLL`]), then shrink; when the shrink
+    /// fails, the paths are schedulable again.
+    async fn drain_then_shrink(
+        &self,
+        r: pb::ChildShrinkRequest,
+    ) -> Result<pb::ChildShrinkReply, Status> {
+        let paths = r.paths.clone();
+        let p = paths.clone();
+        let mut running = self
+            .handle
+            .run(move |i| i.drain(&p))
+            .await
+            .map_err(status_of)?;
+        while !running.is_empty() {
+            tokio::time::sleep(DRAIN_POLL).await;
+            let p = paths.clone();
+            running = self
+                .handle
+                .run(move |i| Ok(i.jobs_below_paths(&p)))
+                .await
+                .map_err(status_of)?;
+        }
+        let out = self.shrink_now(r).await;
+        if out.is_err() {
+            let _ = self
+                .handle
+                .run(move |i| {
+                    i.undrain(&paths);
+                    Ok(())
+                })
+                .await;
+        }
+        out
     }
 
     /// The caller, when it may resize this instance.
@@ -240,16 +293,21 @@ impl pb::elastic_server::Elastic for Elastic {
         self.resizer(&req)?;
         let r = req.into_inner();
         check_paths(&r.paths)?;
-        let _resizing = self.link.resize.lock().await;
-        let (d, reply) = self
-            .link
-            .shrink_from(&self.handle, r.paths, r.idle, r.r#type)
-            .await?;
-        Ok(Response::new(pb::ChildShrinkReply {
-            epoch: reply.epoch,
-            paths: d.paths,
-            removed: d.removed,
-        }))
+        if !r.drain {
+            return self.shrink_now(r).await.map(Response::new);
+        }
+        if r.paths.is_empty() {
+            return Err(Status::invalid_argument(
+                "drain: name the paths to drain (idle vertices need none)",
+            ));
+        }
+        // On a task of its own: a caller that goes away does not leave
+        // the paths drained and kept.
+        let this = self.clone();
+        tokio::spawn(async move { this.drain_then_shrink(r).await })
+            .await
+            .map_err(|e| Status::internal(format!("the drain stopped: {e}")))?
+            .map(Response::new)
     }
 
     async fn lease(

@@ -424,3 +424,52 @@ fn a_grow_across_a_kill_of_the_parent_grants_once_and_both_sides_agree() {
     assert_eq!(theirs[0]["paths"].as_array().unwrap().len(), 2);
     assert!(c.ok(&["status"]).contains("nodes:        2"));
 }
+
+#[test]
+fn a_drain_waits_for_the_jobs_then_gives_back_and_schedules_nothing_there() {
+    let (pd, cd) = (TempDir::new("lease-drain-p"), TempDir::new("lease-drain-c"));
+    let p = parent(&pd);
+    let c = child(&cd, &p, &["-N", "1"]);
+    let grown = json(&c, &["grow", "-N", "1", "--json"]);
+    let path = grown["paths"][0].as_str().unwrap().to_owned();
+    // A job across both nodes holds the one just granted.
+    let first = c.ok(&["submit", "-N", "2", "-t", "3", "--", "true"]);
+    let first = first.trim().to_owned();
+    let busy = fails(&c, &["shrink", "--paths", &path]);
+    assert!(busy.contains(&format!("jobs {first}")), "{busy}");
+    assert!(busy.contains("drain"), "the refusal says how: {busy}");
+
+    let drain = {
+        let (sock, path) = (c.socket.clone(), path.clone());
+        std::thread::spawn(move || {
+            std::process::Command::new(common::SCHEDCTL)
+                .args(["--uri", &format!("unix:{}", sock.display())])
+                .args(["shrink", "--paths", &path, "--drain", "--json"])
+                .output()
+                .unwrap()
+        })
+    };
+    // While draining, the node is out of service: a job that fits on
+    // one node waits for the other, never for the drained one.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let second = c.ok(&["submit", "-N", "1", "-t", "1", "--", "true"]);
+    let second = second.trim().to_owned();
+    let out = drain.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reply["paths"][0], path.as_str());
+    assert_eq!(reply["epoch"], 3);
+    assert_eq!(
+        json(&c, &["info", &first, "--json"])["state"],
+        "FINISHED",
+        "the drain let the job run to its end"
+    );
+    assert_eq!(wait(&c, &second), "FINISHED");
+    let leases = json(&p, &["leases", "--json"]);
+    assert_eq!(leases[0]["paths"].as_array().unwrap().len(), 1, "{leases}");
+    assert!(c.ok(&["status"]).contains("nodes:        1"));
+}

@@ -54,7 +54,10 @@ impl Hosts {
         ip(&["netns", "add", &h.parent_ns])?;
         ip(&["netns", "add", &h.child_ns])?;
         ip(&["link", "add", &pv, "type", "veth", "peer", "name", &cv])?;
-        for (ns, dev, addr) in [(&h.parent_ns, &pv, &h.parent_ip), (&h.child_ns, &cv, &child_ip)] {
+        for (ns, dev, addr) in [
+            (&h.parent_ns, &pv, &h.parent_ip),
+            (&h.child_ns, &cv, &child_ip),
+        ] {
             ip(&["link", "set", dev, "netns", ns])?;
             let cidr = format!("{addr}/24");
             ip(&["-n", ns, "addr", "add", &cidr, "dev", dev])?;

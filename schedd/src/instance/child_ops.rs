@@ -52,19 +52,10 @@ impl Instance {
         typ: &str,
     ) -> Result<Detached, InstanceError> {
         let g = self.m.graph();
-        let root = g.roots.get(&self.dom).copied();
         let mut picked: Vec<VertexIdx> = Vec::new();
         if !paths.is_empty() {
             let mut busy = Vec::new();
-            for p in paths {
-                let v = g
-                    .find_path(p)
-                    .ok_or_else(|| InstanceError::NotFound(format!("no vertex at path {p}")))?;
-                if Some(v) == root {
-                    return Err(InstanceError::BadRequest(format!(
-                        "{p} is the root of this instance's graph; close the lease instead"
-                    )));
-                }
+            for (p, v) in paths.iter().zip(self.shrinkable(paths)?) {
                 let jobs = self.m.jobs_below(v);
                 if !jobs.is_empty() {
                     busy.push(format!("{p} (jobs {})", join(&jobs)));
@@ -73,7 +64,7 @@ impl Instance {
             }
             if !busy.is_empty() {
                 return Err(InstanceError::Conflict(format!(
-                    "busy: {}; wait for those jobs to end or cancel them",
+                    "busy: {}; wait for those jobs to end, cancel them, or shrink with drain",
                     busy.join(", ")
                 )));
             }
@@ -247,6 +238,67 @@ impl Instance {
             .map(|&v| self.path_of(v))
             .collect();
         (idle, all.len())
+    }
+
+    /// Begin draining the subtrees at `paths` before a shrink: nothing
+    /// new is scheduled there (they are marked down, in memory only: a
+    /// restart forgets a drain that never answered, and a shrink removes
+    /// them anyway). Returns the jobs still running there.
+    pub fn drain(&mut self, paths: &[String]) -> Result<Vec<JobId>, InstanceError> {
+        let vs = self.shrinkable(paths)?;
+        for &v in &vs {
+            self.m.set_status(v, resource_graph::Status::Down);
+        }
+        self.queue.mark_dirty();
+        info!(paths = ?paths, "draining before a shrink");
+        Ok(self.jobs_at(&vs))
+    }
+
+    /// The jobs still holding anything at or below `paths` (none when a
+    /// path is no longer here).
+    pub fn jobs_below_paths(&self, paths: &[String]) -> Vec<JobId> {
+        let g = self.m.graph();
+        let vs: Vec<VertexIdx> = paths.iter().filter_map(|p| g.find_path(p)).collect();
+        self.jobs_at(&vs)
+    }
+
+    /// Undo [`drain`](Self::drain) for those of `paths` still here.
+    pub fn undrain(&mut self, paths: &[String]) {
+        let vs: Vec<VertexIdx> = paths
+            .iter()
+            .filter_map(|p| self.m.graph().find_path(p))
+            .collect();
+        for v in vs {
+            self.m.set_status(v, resource_graph::Status::Up);
+        }
+        self.queue.mark_dirty();
+    }
+
+    fn jobs_at(&self, vs: &[VertexIdx]) -> Vec<JobId> {
+        let mut jobs: Vec<JobId> = vs.iter().flat_map(|&v| self.m.jobs_below(v)).collect();
+        jobs.sort_unstable();
+        jobs.dedup();
+        jobs
+    }
+
+    /// The vertices at `paths`, each here and not the root.
+    fn shrinkable(&self, paths: &[String]) -> Result<Vec<VertexIdx>, InstanceError> {
+        let g = self.m.graph();
+        let root = g.roots.get(&self.dom).copied();
+        paths
+            .iter()
+            .map(|p| {
+                let v = g
+                    .find_path(p)
+                    .ok_or_else(|| InstanceError::NotFound(format!("no vertex at path {p}")))?;
+                if Some(v) == root {
+                    return Err(InstanceError::BadRequest(format!(
+                        "{p} is the root of this instance's graph; close the lease instead"
+                    )));
+                }
+                Ok(v)
+            })
+            .collect()
     }
 
     fn path_of(&self, v: VertexIdx) -> String {

@@ -48,6 +48,10 @@ pub struct ShrinkArgs {
     /// The type --idle counts
     #[arg(long = "type", value_name = "TYPE", default_value = "node")]
     typ: String,
+    /// With --paths where jobs run: stop scheduling there, wait for those
+    /// jobs to end, then give back (without it, busy paths are refused)
+    #[arg(long, requires = "paths")]
+    drain: bool,
     /// Print the answer as JSON
     #[arg(long)]
     json: bool,
@@ -111,6 +115,7 @@ pub async fn shrink(
             paths: a.paths,
             idle: a.idle.unwrap_or(0),
             r#type: a.typ,
+            drain: a.drain,
         })
         .await?
         .into_inner();
