@@ -11,7 +11,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{four_nodes, start, start_in, TempDir};
+use common::{four_nodes, start_in, TempDir};
 use serde_json::Value;
 
 const FREE: &str = "status=up and sched-now=free";
