@@ -70,6 +70,9 @@ pub struct Jobspec {
     /// attributes.system.constraints (RFC 31): the nodes the job may use;
     /// `None` when not given (`{}` parses to `Some(Constraint::Any)`).
     pub constraint: Option<Constraint>,
+    /// attributes.system.instance: the job's task is a child instance
+    /// (a schedd holding the job's resources as a lease of the parent).
+    pub instance: bool,
 }
 
 /// The string at `m[field]` (`key.field` in errors); "" when absent.
@@ -241,6 +244,7 @@ impl Jobspec {
         }
         let mut duration = 0;
         let mut constraint = None;
+        let mut instance = false;
         if let Some(a) = m.get("attributes") {
             let am = a
                 .as_mapping()
@@ -251,6 +255,16 @@ impl Jobspec {
                     .ok_or_else(|| err("attributes.system", "must be a mapping"))?;
                 if let Some(c) = sm.get("constraints") {
                     constraint = Some(Constraint::parse(c, "attributes.system.constraints")?);
+                }
+                match sm.get("instance") {
+                    None => {}
+                    Some(Value::Bool(b)) => instance = *b,
+                    Some(o) => {
+                        return Err(err(
+                            "attributes.system.instance",
+                            format!("must be true or false, got {}", show(o)),
+                        ))
+                    }
                 }
                 if let Some(d) = sm.get("duration") {
                     duration = match d {
@@ -273,6 +287,7 @@ impl Jobspec {
             tasks,
             duration,
             constraint,
+            instance,
         })
     }
 }
@@ -382,6 +397,21 @@ mod tests {
     }
 
     const NODE: &str = "version: 9999\nresources: [{type: node, count: 1}]\n";
+
+    #[test]
+    fn an_instance_attribute_is_a_boolean() {
+        let js = Jobspec::parse(&format!(
+            "{NODE}attributes: {{system: {{instance: true}}}}\n"
+        ))
+        .unwrap();
+        assert!(js.instance);
+        assert!(!Jobspec::parse(NODE).unwrap().instance);
+        let e = Jobspec::parse(&format!("{NODE}attributes: {{system: {{instance: 1}}}}\n"))
+            .unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("attributes.system.instance: must be true or false"));
+    }
 
     #[test]
     fn parses_constraints() {

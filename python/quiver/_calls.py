@@ -35,8 +35,8 @@ def submit_request(
                 f"{', '.join(sorted(shaped))} shape a command, not a jobspec"
             )
         text = js.to_text(jobspec)
-    elif command is not None:
-        text = js.shorthand_text(command, **shaped)
+    elif command is not None or shaped.get("instance"):
+        text = js.shorthand_text(command or (), **shaped)
     else:
         raise UsageError("submit needs a jobspec or a command")
     return pb.SubmitRequest(jobspec=text, name=name)

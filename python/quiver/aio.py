@@ -233,10 +233,17 @@ class Client:
         gpus: Optional[int] = None,
         duration: Optional[Duration] = None,
         exclusive: bool = False,
+        instance: bool = False,
     ) -> int:
         """Queue a job; its id (see :meth:`quiver.Client.submit`)."""
         shape = dict(
-            nodes=nodes, tasks=tasks, cores=cores, gpus=gpus, duration=duration, exclusive=exclusive
+            nodes=nodes,
+            tasks=tasks,
+            cores=cores,
+            gpus=gpus,
+            duration=duration,
+            exclusive=exclusive,
+            instance=instance,
         )
         request = _calls.submit_request(jobspec, command, name, shape)
         await self._watch_ends()

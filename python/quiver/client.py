@@ -231,6 +231,7 @@ class Client:
         gpus: Optional[int] = None,
         duration: Optional[Duration] = None,
         exclusive: bool = False,
+        instance: bool = False,
     ) -> int:
         """Queue a job; its id.
 
@@ -238,7 +239,9 @@ class Client:
         command with a shape: the same jobspec as ``schedctl submit -N
         nodes -n tasks -c cores -g gpus -t duration [-x] -- command``
         (see :func:`quiver.jobspec.shorthand`). ``name`` tags the job for
-        :meth:`jobs`. The job is durable once this returns.
+        :meth:`jobs`. With ``instance``, the job is a child instance (as
+        ``schedctl submit --instance``; ``command`` may be omitted: ``schedd``).
+        The job is durable once this returns.
 
         Raises:
             FailedPrecondition: no resource of the instance can ever hold it.
@@ -247,7 +250,13 @@ class Client:
                 jobspec and a command.
         """
         shape = dict(
-            nodes=nodes, tasks=tasks, cores=cores, gpus=gpus, duration=duration, exclusive=exclusive
+            nodes=nodes,
+            tasks=tasks,
+            cores=cores,
+            gpus=gpus,
+            duration=duration,
+            exclusive=exclusive,
+            instance=instance,
         )
         request = _calls.submit_request(jobspec, command, name, shape)
         self._watch_ends()

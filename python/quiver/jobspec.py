@@ -82,6 +82,7 @@ def shorthand(
     gpus: int = 0,
     duration: Optional[Duration] = None,
     exclusive: bool = False,
+    instance: bool = False,
 ) -> Dict[str, Any]:
     """The jobspec (as a dict) ``schedctl submit`` builds for this shape.
 
@@ -93,12 +94,18 @@ def shorthand(
         gpus: GPUs per task (``-g``).
         duration: the time limit (``-t``); None: the instance's default.
         exclusive: whole nodes (``-x``; needs ``nodes``).
+        instance: the job is a child instance (``--instance``): its
+            allocation (``nodes`` whole) becomes a lease of this instance,
+            and a command that is ``schedd`` (or that starts with an
+            option, given to ``schedd``) is started with the lease.
 
     Raises:
         UsageError: for a shape schedctl refuses (no command, 0 cores or
             tasks, more nodes than tasks, exclusive without nodes).
     """
     words = command_words(command)
+    if instance and (not words or words[0].startswith("-")):
+        words = ["schedd", *words]
     if not words:
         raise UsageError("no command given")
     if cores < 1:
@@ -127,13 +134,16 @@ def shorthand(
         count = {"per_slot": 1} if per_node * nodes == ntasks else {"total": ntasks}
         slot = {"type": "slot", "count": per_node, "label": "task", "with": with_}
         resources = {"type": "node", "count": nodes, "with": [slot]}
-        if exclusive:
+        if exclusive or instance:
             resources["exclusive"] = True
+    system: Dict[str, Any] = {"duration": secs}
+    if instance:
+        system["instance"] = True
     return {
         "version": 1,
         "resources": [resources],
         "tasks": [{"command": words, "slot": "task", "count": count}],
-        "attributes": {"system": {"duration": secs}},
+        "attributes": {"system": system},
     }
 
 

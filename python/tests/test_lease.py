@@ -4,6 +4,7 @@ and reads the leases at both ends."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Iterator, Tuple
 
@@ -91,3 +92,29 @@ def test_the_asyncio_client_grows_and_shrinks_too(pair: Tuple[Daemon, Daemon]) -
             assert len((await p.leases())[0].paths) == 1
 
     asyncio.run(run())
+
+
+def test_an_instance_job_is_a_child_on_its_own_allocation(tmp_path: Path) -> None:
+    parent = start_schedd(tmp_path / "parent", "--executor", "local")
+    try:
+        with quiver.Client(parent.uri) as p:
+            job = p.submit(instance=True, nodes=2, duration=60, command=["--executor", "sim"])
+            sock = tmp_path / "parent" / "state" / "jobs" / f"{job}.instance" / "schedd.sock"
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    with quiver.Client(f"unix:{sock}", connect_timeout=1) as c:
+                        assert c.status().nodes == 2
+                        assert len(c.lease().paths) == 2
+                    break
+                except quiver.QuiverError:
+                    assert time.monotonic() < deadline, parent.log_text()
+                    time.sleep(0.1)
+            (lease,) = p.leases()
+            assert lease.grants == [job] and lease.child.startswith(f"job {job} ")
+            p.cancel(job)
+            while p.leases():
+                assert time.monotonic() < deadline, parent.log_text()
+                time.sleep(0.1)
+    finally:
+        parent.stop()

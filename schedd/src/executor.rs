@@ -34,6 +34,9 @@ pub struct Launch {
     pub duration: u64,
     /// Directory for the job's output files (created by the executor).
     pub output_dir: PathBuf,
+    /// Variables added to the tasks' environment (beside the QUIVER_*
+    /// ones every job gets).
+    pub env: Vec<(String, String)>,
 }
 
 /// One task of a job: the command line and the number of copies to run.

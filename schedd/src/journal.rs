@@ -192,7 +192,8 @@ CREATE TABLE IF NOT EXISTS leases (
     grants TEXT NOT NULL,
     requests TEXT NOT NULL,
     expires INTEGER NOT NULL,
-    cert BLOB NOT NULL DEFAULT x''
+    cert BLOB NOT NULL DEFAULT x'',
+    home INTEGER NOT NULL DEFAULT 0
 );
 ";
 
@@ -267,7 +268,21 @@ impl Journal {
             Some(_) => {}
             None => self.set_meta("schema_version", SCHEMA_VERSION)?,
         }
-        c.execute_batch(SCHEMA).map_err(|e| self.err(e))
+        c.execute_batch(SCHEMA).map_err(|e| self.err(e))?;
+        // Columns added since a journal was made: added with their
+        // defaults, which say what the rows meant then.
+        let has_home: bool = c
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('leases') WHERE name = 'home'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if !has_home {
+            c.execute_batch("ALTER TABLE leases ADD COLUMN home INTEGER NOT NULL DEFAULT 0")
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
     }
 
     fn meta(&self, key: &str) -> Result<Option<i64>, JournalError> {

@@ -91,6 +91,9 @@ struct JobSetup<'a> {
     /// The owner's identity, when the daemon runs as root for another user.
     owner: Option<Credentials>,
     cgroup: Option<&'a JobCgroup>,
+    /// What the instance adds to the environment (a child instance's
+    /// parent and lease).
+    env: &'a [(String, String)],
 }
 
 impl LocalExecutor {
@@ -194,6 +197,7 @@ impl LocalExecutor {
             output_dir: &launch.output_dir,
             owner,
             cgroup,
+            env: &launch.env,
         };
         let mut children: Vec<(u32, Child)> = Vec::new();
         let mut rank: u32 = 0;
@@ -450,6 +454,7 @@ fn spawn_one(s: &JobSetup<'_>, task: &TaskLaunch, rank: u32) -> Result<Child, St
         .env("QUIVER_JOB_ID", job.to_string())
         .env("QUIVER_TASK_RANK", rank.to_string())
         .env("QUIVER_OUTPUT_DIR", s.output_dir)
+        .envs(s.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(dup(&s.out)?)
         .stderr(dup(&s.err)?);

@@ -473,3 +473,87 @@ fn a_drain_waits_for_the_jobs_then_gives_back_and_schedules_nothing_there() {
     assert_eq!(leases[0]["paths"].as_array().unwrap().len(), 1, "{leases}");
     assert!(c.ok(&["status"]).contains("nodes:        1"));
 }
+
+/// schedctl against the instance at `socket`.
+fn ctl_at(socket: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::SCHEDCTL)
+        .args(["--uri", &format!("unix:{}", socket.display())])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_instance_job_runs_a_child_whose_lease_is_the_jobs_allocation() {
+    let pd = TempDir::new("lease-instance");
+    let grug = four_nodes();
+    let p = start(
+        &pd.0,
+        &["--grug", grug.to_str().unwrap(), "--executor", "local"],
+    );
+    let before = p.ok(&["find", FREE]);
+    let id = p.ok(&[
+        "submit",
+        "--instance",
+        "-N",
+        "2",
+        "-t",
+        "60",
+        "--",
+        "--executor",
+        "sim",
+        "--lease-check",
+        "1",
+    ]);
+    let id = id.trim().to_owned();
+    let socket = p
+        .state
+        .join("jobs")
+        .join(format!("{id}.instance/schedd.sock"));
+    eventually("the child instance answers", || {
+        ctl_at(&socket, &["status"]).status.success()
+    });
+    let leases = json(&p, &["leases", "--json"]);
+    let lease = &leases[0];
+    assert!(
+        lease["child"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("job {id} ")),
+        "{leases}"
+    );
+    assert_eq!(
+        lease["grants"][0].to_string(),
+        id,
+        "its first grant is the job"
+    );
+    assert_eq!(lease["paths"].as_array().unwrap().len(), 2);
+    let status = String::from_utf8_lossy(&ctl_at(&socket, &["status"]).stdout).into_owned();
+    assert!(status.contains("nodes:        2"), "{status}");
+
+    // The child grows like any other, and runs jobs on what it holds.
+    let grew = ctl_at(&socket, &["grow", "-N", "1"]);
+    assert!(String::from_utf8_lossy(&grew.stdout).contains("(epoch 2)"));
+    let job = ctl_at(&socket, &["submit", "-N", "3", "-t", "1", "--", "true"]);
+    let job = String::from_utf8_lossy(&job.stdout).trim().to_owned();
+    assert!(ctl_at(&socket, &["wait", &job]).status.success());
+    // Some of the job's own allocation stays: the child runs there.
+    let all = ctl_at(&socket, &["shrink", "--idle", "3"]);
+    let why = String::from_utf8_lossy(&all.stderr);
+    assert!(
+        !all.status.success() && why.contains("own allocation"),
+        "{why}"
+    );
+
+    // Its end ends the lease: the child is stopped, everything is free.
+    p.ok(&["cancel", &id]);
+    eventually("the lease is closed", || {
+        json(&p, &["leases", "--json"])
+            .as_array()
+            .is_some_and(|a| a.is_empty())
+    });
+    eventually("the child is gone", || {
+        !ctl_at(&socket, &["status"]).status.success()
+    });
+    assert_eq!(p.ok(&["find", FREE]), before);
+}

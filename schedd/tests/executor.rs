@@ -62,6 +62,7 @@ fn launch(job_id: u64, tasks: Vec<TaskLaunch>, dir: &Path) -> Launch {
         gpus: vec![],
         duration: 60,
         output_dir: dir.to_path_buf(),
+        env: vec![],
     }
 }
 

@@ -209,6 +209,12 @@ struct ChildArgs {
     /// What a new lease is granted at once: N GPUs (without -N).
     #[arg(short = 'g', long, value_name = "N", requires = "parent")]
     gpus: Option<u64>,
+    /// Take up lease ID, which the parent opened for this child (an
+    /// instance job's: the parent passes it, and QUIVER_LEASE_ID names it),
+    /// instead of opening one.
+    #[arg(long, value_name = "ID", requires = "parent",
+          conflicts_with_all = ["request", "nodes", "cores", "gpus"])]
+    lease_id: Option<u64>,
     /// Who this child is, as the parent's `schedctl leases` shows it
     /// [default: HOST:SOCKET].
     #[arg(long, value_name = "NAME", requires = "parent")]
@@ -350,7 +356,7 @@ async fn start_child(
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         format!("{}:{}", host.trim(), socket.display())
     });
-    let (link, jgf) = ParentLink::start(opts, state_dir, &name, jobspec).await?;
+    let (link, jgf) = ParentLink::start(opts, state_dir, &name, jobspec, c.lease_id).await?;
     let origin = format!("lease {} of {}", link.lease_id().await, link.uri());
     let limits = resource_graph::Limits {
         max_vertices: args.max_vertices,
@@ -444,6 +450,7 @@ fn run(args: Args) -> Result<()> {
         max_duration: args.max_duration,
         lease_grace: args.lease_grace,
         may_grow: args.child.parent.is_some() && args.child.grow_max > 0,
+        self_uri: format!("unix:{}", socket.display()),
     };
     let limits = ConnLimits {
         max_connections: args.max_connections as usize,

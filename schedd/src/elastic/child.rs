@@ -104,15 +104,26 @@ impl std::fmt::Debug for ParentLink {
 impl ParentLink {
     /// Find or open this state directory's lease at the parent `opts`
     /// names; the link and the lease's subgraph (JGF). `jobspec` is what
-    /// a new lease is granted at once.
+    /// a new lease is granted at once; `adopt` is a lease the parent
+    /// opened for this child (an instance job's), read instead of opened.
     pub async fn start(
         opts: ConnectOptions,
         state_dir: &Path,
         child: &str,
         jobspec: Option<String>,
+        adopt: Option<u64>,
     ) -> Result<(ParentLink, String), ChildError> {
         let uri = client::resolve_uri(opts.uri.as_deref());
         let file = match LeaseFile::load(state_dir)? {
+            Some(f) if adopt.is_some_and(|id| f.lease_id != id) => {
+                return Err(ChildError::State(format!(
+                    "{} holds lease {} of {}, not lease {}: use another --state-dir",
+                    state_dir.display(),
+                    f.lease_id,
+                    f.parent,
+                    adopt.unwrap_or(0)
+                )))
+            }
             Some(f) if f.parent != uri => {
                 return Err(ChildError::State(format!(
                     "{} holds a lease of parent {}, not {uri}: use that --parent, or another --state-dir",
@@ -125,7 +136,8 @@ impl ParentLink {
                 let f = LeaseFile {
                     parent: uri.clone(),
                     request_id: request_id("open"),
-                    lease_id: 0,
+                    // A lease the parent opened is read, not opened.
+                    lease_id: adopt.unwrap_or(0),
                     epoch: 0,
                 };
                 // Before the open is sent: a retry reuses the request id.

@@ -46,6 +46,9 @@ pub struct Lease {
     /// The client certificate (DER) it was opened with over mutual TLS:
     /// only that certificate may touch it over TCP.
     pub cert: Option<Vec<u8>>,
+    /// The instance job the lease began with (its first grant, which runs
+    /// the child), 0 when a child opened the lease itself.
+    pub home: JobId,
 }
 
 /// Who calls a lease operation: a uid, and over mutual TLS the client
@@ -83,6 +86,7 @@ impl Lease {
             requests: self.requests.clone(),
             expires: self.expires,
             cert: self.cert.clone().unwrap_or_default(),
+            home: self.home,
         }
     }
 
@@ -217,6 +221,7 @@ mod tests {
             expires: 0,
             last_seen: 0,
             cert: None,
+            home: 0,
         }
     }
 

@@ -38,6 +38,9 @@ pub struct Config {
     /// A child that may grow (`--grow-max`): a job bigger than its graph
     /// today is queued, not refused, and waits for the lease to grow.
     pub may_grow: bool,
+    /// How this instance's children reach it (`unix:SOCKET`): an instance
+    /// job's child is given it ("" = instance jobs cannot start).
+    pub self_uri: String,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             keep_ended: 100_000,
             lease_grace: 60,
             may_grow: false,
+            self_uri: String::new(),
         }
     }
 }

@@ -42,7 +42,12 @@ impl Instance {
         self.allocated_total += 1;
         debug!(job_id = id, at, end, "allocated");
         self.push_event(id, EventKind::Alloc, at, at, String::new());
-        let launch = self.launch(id, duration);
+        let instance = self.specs.get(&id).is_some_and(|s| s.first().instance);
+        let home = instance.then(|| self.open_home_lease(id, end));
+        let mut launch = self.launch(id, duration);
+        if let Some(lease) = home {
+            self.instance_launch(&mut launch, lease);
+        }
         self.specs.remove(&id);
         match self.executor.start(launch) {
             Ok(()) => {
@@ -125,6 +130,7 @@ impl Instance {
             gpus,
             duration,
             output_dir: self.cfg.output_dir.clone(),
+            env: Vec::new(),
         }
     }
 }

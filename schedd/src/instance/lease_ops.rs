@@ -53,6 +53,7 @@ impl Instance {
             expires: 0,
             last_seen: now,
             cert: c.cert.clone(),
+            home: 0,
         };
         let mut made = 0;
         if let Some(js) = jobspec {
@@ -193,6 +194,21 @@ impl Instance {
             if !holds {
                 return Err(InstanceError::NotFound(format!(
                     "lease {id} does not hold {p}"
+                )));
+            }
+        }
+        // The child of an instance job runs on that job's own allocation:
+        // some of it stays while the job runs.
+        if let Some(h) = lease.grants.iter().find(|g| g.job == lease.home) {
+            let keeps = h
+                .held
+                .iter()
+                .any(|(p, _, x)| *x && !paths.iter().any(|q| under(p, q)));
+            if !keeps {
+                return Err(InstanceError::BadRequest(format!(
+                    "that is all of job {}'s own allocation, where its child instance runs; \
+                     end the instance (schedctl cancel {}) to give it back",
+                    lease.home, lease.home
                 )));
             }
         }
@@ -342,6 +358,14 @@ impl Instance {
             let Some(mut l) = self.leases.leases.get(&id).cloned() else {
                 continue;
             };
+            if l.home != 0
+                && l.grants
+                    .iter()
+                    .any(|g| g.job == l.home && !self.running(g.job))
+            {
+                self.close_instance_lease(id);
+                continue;
+            }
             let jobs = &self.jobs;
             l.grants.retain(|g| {
                 jobs.get(&g.job)
@@ -357,6 +381,40 @@ impl Instance {
             let _ = self.jr(|j| j.put_lease(&rec));
             self.leases.insert(l);
         }
+    }
+
+    /// The lease job `id` is the instance job of, if any.
+    pub(super) fn home_lease_of(&self, id: JobId) -> Option<u64> {
+        self.leases
+            .lease_of(id)
+            .filter(|l| self.leases.leases.get(l).is_some_and(|x| x.home == id))
+    }
+
+    fn running(&self, job: JobId) -> bool {
+        self.jobs
+            .get(&job)
+            .is_some_and(|j| j.state == JobState::Running)
+    }
+
+    /// The instance job of lease `id` ended: the lease ends with it, its
+    /// other grants free again.
+    pub(super) fn close_instance_lease(&mut self, id: u64) {
+        let Some(l) = self.leases.remove(id) else {
+            return;
+        };
+        let now = self.clock.now();
+        let why = format!("its child instance (job {}) ended", l.home);
+        for g in l.grants.iter().filter(|g| g.job != l.home) {
+            if self.running(g.job) {
+                self.end_job(g.job, JobState::Finished, &why, 0, now);
+            }
+        }
+        let _ = self.jr(|j| j.delete_lease(id));
+        info!(
+            lease = id,
+            job = l.home,
+            "lease of an instance job closed: {why}"
+        );
     }
 
     /// Whether job `id` holds a lease's resources (then only the lease
@@ -405,7 +463,7 @@ impl Instance {
                         Grant { job, held, vs }
                     })
                     .collect();
-                for &job in &r.grants {
+                for &job in r.grants.iter().filter(|&&j| j != r.home) {
                     if let Some(j) = self.jobs.get_mut(&job) {
                         j.name = format!("lease-{}", r.id);
                     }
@@ -420,6 +478,7 @@ impl Instance {
                     expires: r.expires,
                     last_seen: now,
                     cert: (!r.cert.is_empty()).then_some(r.cert),
+                    home: r.home,
                 }
             })
             .collect();

@@ -42,6 +42,7 @@ mod admit;
 mod child_ops;
 mod config;
 mod graph_ops;
+mod instance_job;
 pub mod job;
 mod launch;
 mod lease_ops;
@@ -364,7 +365,8 @@ impl Instance {
             .ok_or_else(|| InstanceError::NotFound(format!("no job {id}")))?;
         self.authz.may_cancel(caller, id, job.owner)?;
         let prev = job.state;
-        if let Some(lease) = self.lease_of_job(id).filter(|_| !prev.is_ended()) {
+        let home = self.home_lease_of(id).is_some();
+        if let Some(lease) = self.lease_of_job(id).filter(|_| !prev.is_ended() && !home) {
             return Err(InstanceError::Conflict(format!(
                 "job {id} holds the resources of lease {lease}: shrink the child or close the lease"
             )));
@@ -483,6 +485,10 @@ impl Instance {
         self.push_event(id, kind, time, 0, reason.to_owned());
         self.ended.push_back(id);
         self.forget_old();
+        // An instance job's lease ends with it.
+        if let Some(lease) = self.home_lease_of(id) {
+            self.close_instance_lease(lease);
+        }
     }
 
     /// Forget the earliest ended jobs beyond `keep_ended`, here and in the

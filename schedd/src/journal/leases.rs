@@ -29,6 +29,9 @@ pub struct LeaseRecord {
     /// The client certificate (DER) it was opened with over mutual TLS;
     /// empty when opened otherwise.
     pub cert: Vec<u8>,
+    /// The instance job whose own allocation the lease began with (its
+    /// first grant; the job runs the child), 0 for a lease a child opened.
+    pub home: u64,
 }
 
 impl Journal {
@@ -42,8 +45,8 @@ impl Journal {
         let requests = serde_json::to_string(&l.requests).map_err(|e| bad("requests", e))?;
         self.exec(
             "INSERT OR REPLACE INTO leases
-                 (id, child, owner, epoch, grants, requests, expires, cert)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (id, child, owner, epoch, grants, requests, expires, cert, home)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 to_i64(l.id),
                 l.child,
@@ -52,7 +55,8 @@ impl Journal {
                 grants,
                 requests,
                 l.expires,
-                l.cert
+                l.cert,
+                to_i64(l.home)
             ],
         )
     }
@@ -67,7 +71,7 @@ impl Journal {
         let mut s = self
             .conn
             .prepare(
-                "SELECT id, child, owner, epoch, grants, requests, expires, cert
+                "SELECT id, child, owner, epoch, grants, requests, expires, cert, home
                  FROM leases ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
@@ -82,12 +86,13 @@ impl Journal {
                     r.get::<_, String>(5)?,
                     r.get::<_, i64>(6)?,
                     r.get::<_, Vec<u8>>(7)?,
+                    r.get::<_, i64>(8)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, child, owner, epoch, grants, requests, expires, cert) =
+            let (id, child, owner, epoch, grants, requests, expires, cert, home) =
                 row.map_err(|e| self.err(e))?;
             let bad = |what: String| JournalError::Corrupt {
                 path: self.path.clone(),
@@ -103,6 +108,7 @@ impl Journal {
                     .map_err(|e| bad(format!("requests: {e}")))?,
                 expires,
                 cert,
+                home: u64::try_from(home).map_err(|_| bad("negative home job".into()))?,
             });
         }
         Ok(out)
@@ -126,6 +132,7 @@ mod tests {
             requests: vec![("open-1".into(), 7), ("grow-2".into(), 9)],
             expires: 0,
             cert: vec![0x30, 0x82, 1, 2],
+            home: 7,
         };
         {
             let mut j = Journal::open(&dir.0).unwrap();
@@ -138,5 +145,25 @@ mod tests {
         }
         let j = Journal::open(&dir.0).unwrap();
         assert_eq!(j.load_leases().unwrap(), vec![rec]);
+    }
+
+    #[test]
+    fn a_journal_from_before_instance_jobs_gains_the_home_column() {
+        let dir = TempDir::new("journal-leases-old");
+        {
+            std::fs::create_dir_all(&dir.0).unwrap();
+            let c = rusqlite::Connection::open(dir.0.join(crate::journal::FILE_NAME)).unwrap();
+            c.execute_batch(
+                "CREATE TABLE leases (id INTEGER PRIMARY KEY, child TEXT NOT NULL,
+                     owner INTEGER NOT NULL, epoch INTEGER NOT NULL, grants TEXT NOT NULL,
+                     requests TEXT NOT NULL, expires INTEGER NOT NULL,
+                     cert BLOB NOT NULL DEFAULT x'');
+                 INSERT INTO leases VALUES (1, 'c', 0, 2, '[5]', '[]', 0, x'');",
+            )
+            .unwrap();
+        }
+        let j = Journal::open(&dir.0).unwrap();
+        let old = j.load_leases().unwrap();
+        assert_eq!((old[0].id, old[0].grants.clone(), old[0].home), (1, vec![5], 0));
     }
 }

@@ -31,6 +31,12 @@ pub struct SubmitArgs {
     /// A name for the job
     #[arg(long)]
     pub name: Option<String>,
+    /// The job is a child instance: its allocation (-N nodes whole, or
+    /// -n/-c/-g) becomes a lease of this instance, and its command (default
+    /// `schedd`; arguments after `--` go to it) is started with the lease.
+    /// Its socket: OUTPUT_DIR/ID.instance/schedd.sock (`schedctl leases`).
+    #[arg(long, conflicts_with = "file")]
+    pub instance: bool,
     /// Jobspec file (YAML or JSON; - = stdin)
     #[arg(value_name = "FILE")]
     pub file: Option<String>,
@@ -47,7 +53,11 @@ pub fn submit_jobspec(a: &SubmitArgs) -> Result<String, Failure> {
         || a.gpus.is_some()
         || a.time.is_some()
         || a.exclusive;
-    match (&a.file, a.command.is_empty()) {
+    let mut command = a.command.clone();
+    if a.instance && command.first().is_none_or(|c| c.starts_with('-')) {
+        command.insert(0, "schedd".into());
+    }
+    match (&a.file, command.is_empty()) {
         (Some(_), false) => Err(Failure::Usage(
             "submit takes a jobspec FILE or a command after --, not both".into(),
         )),
@@ -73,9 +83,12 @@ pub fn submit_jobspec(a: &SubmitArgs) -> Result<String, Failure> {
                 cores_per_task: a.cores.unwrap_or(1),
                 gpus_per_task: a.gpus.unwrap_or(0),
                 duration,
-                exclusive: a.exclusive,
+                exclusive: a.exclusive || (a.instance && a.nodes.is_some()),
             };
-            let js = shorthand_jobspec(&shape, &a.command).map_err(Failure::Usage)?;
+            let mut js = shorthand_jobspec(&shape, &command).map_err(Failure::Usage)?;
+            if a.instance {
+                js["attributes"]["system"]["instance"] = json!(true);
+            }
             Ok(serde_json::to_string(&js).unwrap_or_default())
         }
     }
@@ -239,6 +252,42 @@ mod tests {
         let mut s = shape(None, Some(2), 1, 0);
         s.exclusive = true;
         assert!(shorthand_jobspec(&s, &c).is_err());
+    }
+
+    #[test]
+    fn an_instance_is_schedd_on_whole_nodes_unless_told() {
+        let cli = Cli::try_parse_from([
+            "schedctl",
+            "submit",
+            "--instance",
+            "-N2",
+            "-t",
+            "1h",
+            "--",
+            "--grow-max",
+            "4",
+        ])
+        .unwrap();
+        let Cmd::Submit(a) = &cli.command else {
+            panic!("not submit: {cli:?}")
+        };
+        let v: Value = serde_json::from_str(&submit_jobspec(a).unwrap()).unwrap();
+        assert_eq!(v["attributes"]["system"]["instance"], json!(true));
+        assert_eq!(v["resources"][0]["exclusive"], json!(true));
+        assert_eq!(
+            v["tasks"][0]["command"],
+            json!(["schedd", "--grow-max", "4"])
+        );
+        let parsed = matcher::jobspec::Jobspec::parse(&submit_jobspec(a).unwrap()).unwrap();
+        assert!(parsed.instance);
+        let own = Cli::try_parse_from(["schedctl", "submit", "--instance", "-n1", "--", "./run"])
+            .unwrap();
+        let Cmd::Submit(a) = &own.command else {
+            panic!("not submit")
+        };
+        let v: Value = serde_json::from_str(&submit_jobspec(a).unwrap()).unwrap();
+        assert_eq!(v["tasks"][0]["command"], json!(["./run"]));
+        assert!(Cli::try_parse_from(["schedctl", "submit", "--instance", "f.yaml"]).is_err());
     }
 
     #[test]
