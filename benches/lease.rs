@@ -75,6 +75,7 @@ async fn round_trip(c: &mut ElasticClient, jobspec: &str) {
         idle: 0,
         r#type: String::new(),
         drain: false,
+        requeue: false,
     })
     .await
     .expect("shrink");

@@ -137,18 +137,25 @@ def grow_request(
 
 
 def shrink_request(
-    paths: Optional[Sequence[str]], idle: Optional[int], type: str, drain: bool = False
+    paths: Optional[Sequence[str]],
+    idle: Optional[int],
+    type: str,
+    drain: bool = False,
+    requeue: bool = False,
 ) -> Any:
     """The ChildShrinkRequest of ``shrink``: paths, or a number of idle
-    vertices of ``type``; ``drain`` (paths only) waits for their jobs."""
+    vertices of ``type``; ``drain`` (paths only) waits for their jobs,
+    ``requeue`` (paths only) puts them back in the queue."""
     if paths and idle:
         raise UsageError("shrink takes paths or idle, not both")
     if not paths and not idle:
         raise UsageError("shrink needs paths or idle")
     if idle is not None and idle < 0:
         raise UsageError("shrink: idle must be >= 0")
-    if drain and not paths:
-        raise UsageError("shrink: drain needs paths")
+    if (drain or requeue) and not paths:
+        raise UsageError("shrink: drain and requeue need paths")
+    if drain and requeue:
+        raise UsageError("shrink: drain or requeue, not both")
     return lpb.ChildShrinkRequest(
-        paths=list(paths or ()), idle=idle or 0, type=type, drain=drain
+        paths=list(paths or ()), idle=idle or 0, type=type, drain=drain, requeue=requeue
     )

@@ -364,9 +364,10 @@ class Client:
         idle: Optional[int] = None,
         type: str = "node",
         drain: bool = False,
+        requeue: bool = False,
     ) -> Resize:
         """At a child instance: give back (see :meth:`quiver.Client.shrink`)."""
-        r = await self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type, drain))
+        r = await self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type, drain, requeue))
         return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.removed)
 
     async def leases(self) -> List[Lease]:

@@ -421,17 +421,20 @@ class Client:
         idle: Optional[int] = None,
         type: str = "node",
         drain: bool = False,
+        requeue: bool = False,
     ) -> Resize:
         """At a child instance: give back the subtrees at ``paths``, or
         ``idle`` idle vertices of ``type``. With ``drain`` (paths only),
         nothing new is scheduled there and the call waits for the jobs
-        running there to end before giving the paths back.
+        running there to end before giving the paths back; with
+        ``requeue``, those jobs go back to this child's queue (same ids)
+        and the paths are given back at once.
 
         Raises:
             FailedPrecondition: busy (the message names the jobs).
             NotFound: a path that is not here.
         """
-        r = self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type, drain))
+        r = self._call(self._elastic.Shrink, _calls.shrink_request(paths, idle, type, drain, requeue))
         return Resize(epoch=r.epoch, paths=list(r.paths), vertices=r.removed)
 
     def leases(self) -> List[Lease]:

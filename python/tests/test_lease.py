@@ -71,8 +71,10 @@ def test_refusals_raise_with_the_reason(pair: Tuple[Daemon, Daemon]) -> None:
             c.grow()
         with pytest.raises(quiver.UsageError):
             c.shrink()
-        with pytest.raises(quiver.UsageError, match="drain needs paths"):
+        with pytest.raises(quiver.UsageError, match="need paths"):
             c.shrink(idle=1, drain=True)
+        with pytest.raises(quiver.UsageError, match="not both"):
+            c.shrink(["/four0/node1"], drain=True, requeue=True)
     with quiver.Client(parent.uri) as p:
         with pytest.raises(quiver.QuiverError):
             p.grow(nodes=1)

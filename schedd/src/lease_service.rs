@@ -212,7 +212,7 @@ impl Elastic {
         let _resizing = self.link.resize.lock().await;
         let (d, reply) = self
             .link
-            .shrink_from(&self.handle, r.paths, r.idle, r.r#type)
+            .shrink_from(&self.handle, r.paths, r.idle, r.r#type, r.requeue)
             .await?;
         Ok(pb::ChildShrinkReply {
             epoch: reply.epoch,
@@ -293,6 +293,11 @@ impl pb::elastic_server::Elastic for Elastic {
         self.resizer(&req)?;
         let r = req.into_inner();
         check_paths(&r.paths)?;
+        if r.requeue && (r.drain || r.paths.is_empty()) {
+            return Err(Status::invalid_argument(
+                "requeue: name the paths, and ask for requeue or drain, not both",
+            ));
+        }
         if !r.drain {
             return self.shrink_now(r).await.map(Response::new);
         }

@@ -557,3 +557,84 @@ fn an_instance_job_runs_a_child_whose_lease_is_the_jobs_allocation() {
     });
     assert_eq!(p.ok(&["find", FREE]), before);
 }
+
+#[test]
+fn a_requeue_gives_back_at_once_and_the_job_runs_again_under_its_id() {
+    let (pd, cd) = (
+        TempDir::new("lease-requeue-p"),
+        TempDir::new("lease-requeue-c"),
+    );
+    let p = parent(&pd);
+    let c = child(&cd, &p, &["-N", "1"]);
+    let grown = json(&c, &["grow", "-N", "1", "--json"]);
+    let path = grown["paths"][0].as_str().unwrap().to_owned();
+    let id = c.ok(&["submit", "-N", "2", "-t", "30", "--", "true"]);
+    let id = id.trim().to_owned();
+    assert_eq!(json(&c, &["info", &id, "--json"])["state"], "RUNNING");
+    let out = json(&c, &["shrink", "--paths", &path, "--requeue", "--json"]);
+    assert_eq!(out["paths"][0], path.as_str());
+    let info = json(&c, &["info", &id, "--json"]);
+    assert_eq!(info["state"], "PENDING", "{info}");
+    assert!(
+        info["reason"].as_str().unwrap_or("").contains("requeued"),
+        "{info}"
+    );
+    assert_eq!(
+        json(&p, &["leases", "--json"])[0]["paths"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Room again: the same job runs again.
+    c.ok(&["grow", "-N", "1"]);
+    eventually("the requeued job runs again", || {
+        json(&c, &["info", &id, "--json"])["state"] == "RUNNING"
+    });
+    // The journal has it: a restart of the child keeps it running.
+    let c = {
+        c.kill9();
+        child(&cd, &p, &[])
+    };
+    assert_eq!(json(&c, &["info", &id, "--json"])["state"], "RUNNING");
+}
+
+#[test]
+fn a_requeued_local_job_is_killed_and_queues_once_its_processes_are_gone() {
+    let (pd, cd) = (
+        TempDir::new("lease-requeue-lp"),
+        TempDir::new("lease-requeue-lc"),
+    );
+    let p = parent(&pd);
+    let uri = p.uri();
+    let c = start(
+        &cd.0,
+        &[
+            "--parent",
+            &uri,
+            "-N",
+            "1",
+            "--executor",
+            "local",
+            "--lease-check",
+            "1",
+        ],
+    );
+    let grown = json(&c, &["grow", "-N", "1", "--json"]);
+    let path = grown["paths"][0].as_str().unwrap().to_owned();
+    let id = c.ok(&["submit", "-N", "2", "-t", "60", "--", "sleep", "60"]);
+    let id = id.trim().to_owned();
+    eventually("the job runs", || {
+        json(&c, &["info", &id, "--json"])["state"] == "RUNNING"
+    });
+    c.ok(&["shrink", "--paths", &path, "--requeue"]);
+    assert_eq!(json(&c, &["info", &id, "--json"])["state"], "PENDING");
+    c.ok(&["grow", "-N", "1"]);
+    eventually("the requeued job runs again", || {
+        json(&c, &["info", &id, "--json"])["state"] == "RUNNING"
+    });
+    // Its second run is not ended by the exit of its first.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(json(&c, &["info", &id, "--json"])["state"], "RUNNING");
+    c.ok(&["cancel", &id]);
+}

@@ -112,7 +112,10 @@ pub async fn keep_elastic(link: Arc<ParentLink>, handle: Handle, p: AutoPolicy) 
         if due.is_empty() {
             continue;
         }
-        match link.shrink_from(&handle, due, 0, String::new()).await {
+        match link
+            .shrink_from(&handle, due, 0, String::new(), false)
+            .await
+        {
             Ok((d, r)) => {
                 info!(paths = ?d.paths, epoch = r.epoch, "gave back nodes idle for --shrink-idle");
                 for path in &d.paths {

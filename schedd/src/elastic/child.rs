@@ -312,7 +312,8 @@ impl ParentLink {
 
     /// Detach `paths` (or `idle` idle vertices of `typ`), then release
     /// them at the parent; when the parent refuses or does not answer,
-    /// attach them again (they are still ours). Hold
+    /// attach them again (they are still ours). With `requeue`, the jobs
+    /// running on `paths` go back to the queue first. Hold
     /// [`ParentLink::resize`].
     pub async fn shrink_from(
         &self,
@@ -320,9 +321,17 @@ impl ParentLink {
         paths: Vec<String>,
         idle: u32,
         typ: String,
+        requeue: bool,
     ) -> Result<(Detached, pb::ReleaseReply), tonic::Status> {
+        // One call on the instance: nothing is scheduled between the
+        // requeue and the detach.
         let d = handle
-            .run(move |i| i.detach(&paths, idle, &typ))
+            .run(move |i| {
+                if requeue {
+                    i.requeue_below(&paths)?;
+                }
+                i.detach(&paths, idle, &typ)
+            })
             .await
             .map_err(crate::service::status_of)?;
         match self.release(d.paths.clone()).await {

@@ -262,6 +262,18 @@ impl Instance {
         self.jobs_at(&vs)
     }
 
+    /// Requeue every job running at or below `paths` (see
+    /// [`Instance::requeue`]), so that they can be detached; the jobs.
+    pub fn requeue_below(&mut self, paths: &[String]) -> Result<Vec<JobId>, InstanceError> {
+        let vs = self.shrinkable(paths)?;
+        let jobs = self.jobs_at(&vs);
+        let why = format!("requeued: {} given back to the parent", paths.join(", "));
+        for &id in &jobs {
+            self.requeue(id, &why)?;
+        }
+        Ok(jobs)
+    }
+
     /// Undo [`drain`](Self::drain) for those of `paths` still here.
     pub fn undrain(&mut self, paths: &[String]) {
         let vs: Vec<VertexIdx> = paths

@@ -47,6 +47,7 @@ pub mod job;
 mod launch;
 mod lease_ops;
 mod replay;
+mod requeue;
 mod schedule;
 mod spec;
 mod stats;
@@ -153,6 +154,9 @@ pub struct Instance {
     ended: VecDeque<JobId>,
     /// Leases to child instances (see [`crate::elastic`]).
     leases: crate::elastic::lease::LeaseTable,
+    /// Requeued jobs whose old processes have not reported their exit
+    /// yet: they queue again once they do.
+    requeued: HashSet<JobId>,
 }
 
 impl Instance {
@@ -204,6 +208,7 @@ impl Instance {
             satisfiable: (0, HashSet::new()),
             ended: VecDeque::new(),
             leases: Default::default(),
+            requeued: HashSet::new(),
         };
         inst.replay()?;
         let now = inst.clock.now();
@@ -575,6 +580,11 @@ impl Instance {
     /// fails it ("exit status N").
     pub fn exec_done(&mut self, exit: Exit) {
         let id = exit.job_id;
+        if self.requeued.remove(&id) {
+            // The old run of a requeued job is over: it may start again.
+            self.queue_again(id);
+            return;
+        }
         match self.jobs.get(&id) {
             Some(j) if j.state == JobState::Running && !j.by_match => {}
             _ => {

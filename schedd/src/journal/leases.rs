@@ -164,6 +164,9 @@ mod tests {
         }
         let j = Journal::open(&dir.0).unwrap();
         let old = j.load_leases().unwrap();
-        assert_eq!((old[0].id, old[0].grants.clone(), old[0].home), (1, vec![5], 0));
+        assert_eq!(
+            (old[0].id, old[0].grants.clone(), old[0].home),
+            (1, vec![5], 0)
+        );
     }
 }

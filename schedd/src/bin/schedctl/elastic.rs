@@ -50,8 +50,12 @@ pub struct ShrinkArgs {
     typ: String,
     /// With --paths where jobs run: stop scheduling there, wait for those
     /// jobs to end, then give back (without it, busy paths are refused)
-    #[arg(long, requires = "paths")]
+    #[arg(long, requires = "paths", conflicts_with = "requeue")]
     drain: bool,
+    /// With --paths where jobs run: put those jobs back in this child's
+    /// queue (same ids) and give the paths back at once
+    #[arg(long, requires = "paths")]
+    requeue: bool,
     /// Print the answer as JSON
     #[arg(long)]
     json: bool,
@@ -116,6 +120,7 @@ pub async fn shrink(
             idle: a.idle.unwrap_or(0),
             r#type: a.typ,
             drain: a.drain,
+            requeue: a.requeue,
         })
         .await?
         .into_inner();
