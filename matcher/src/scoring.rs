@@ -70,9 +70,9 @@ pub struct Evals {
 
 impl Evals {
     fn add(&mut self, eg: EGroup) {
-        self.total_count += eg.count;
+        self.total_count = self.total_count.saturating_add(eg.count);
         if eg.score > 0 {
-            self.qual_count += eg.count;
+            self.qual_count = self.qual_count.saturating_add(eg.count);
         }
         self.egroups.push(eg);
     }
@@ -243,8 +243,8 @@ impl Scoring {
             let mine = self.map.entry(s).or_default();
             for (t, ev) in types {
                 let e = mine.entry(t).or_default();
-                e.qual_count += ev.qual_count;
-                e.total_count += ev.total_count;
+                e.qual_count = e.qual_count.saturating_add(ev.qual_count);
+                e.total_count = e.total_count.saturating_add(ev.total_count);
                 e.egroups.extend(ev.egroups);
             }
         }
