@@ -34,7 +34,8 @@ pub struct SubmitArgs {
     /// The job is a child instance: its allocation (-N nodes whole, or
     /// -n/-c/-g) becomes a lease of this instance, and its command (default
     /// `schedd`; arguments after `--` go to it) is started with the lease.
-    /// Its socket: OUTPUT_DIR/ID.instance/schedd.sock (`schedctl leases`).
+    /// Its socket: STATE_DIR/jobs/ID.instance/schedd.sock of this instance
+    /// (`schedctl leases` shows it).
     #[arg(long, conflicts_with = "file")]
     pub instance: bool,
     /// Jobspec file (YAML or JSON; - = stdin)
