@@ -28,12 +28,7 @@ impl Instance {
     /// Instance job `id` was just allocated (its vertices in `picked`),
     /// to run until `end`: open its lease and return the lease id.
     pub(super) fn open_home_lease(&mut self, id: JobId, end: i64) -> u64 {
-        let g = self.m.graph();
-        let (held, vs) = self
-            .picked
-            .iter()
-            .filter_map(|&(v, n, x)| g.path(v, self.dom).map(|p| ((p, n, x), v)))
-            .unzip();
+        let (held, vs) = self.picked_held();
         let lease_id = self.leases.next_id();
         let owner = self.jobs.get(&id).map_or(self.owner(), |j| j.owner);
         let sock = instance_dir(&self.cfg.output_dir, id).join("schedd.sock");

@@ -526,12 +526,7 @@ impl Instance {
                 "busy: the free resources of this instance cannot hold that now (lease {id})"
             )));
         }
-        let g = self.m.graph();
-        let (held, vs) = self
-            .picked
-            .iter()
-            .filter_map(|&(v, n, x)| g.path(v, self.dom).map(|p| ((p, n, x), v)))
-            .unzip();
+        let (held, vs) = self.picked_held();
         if let Some(j) = self.jobs.get_mut(&out.job_id) {
             j.name = format!("lease-{id}");
         }
@@ -540,6 +535,16 @@ impl Instance {
             held,
             vs,
         })
+    }
+
+    /// What the last match picked, as a grant holds it: booked vertices
+    /// by path, and the vertices.
+    pub(super) fn picked_held(&self) -> (Vec<BookedVertex>, Vec<VertexIdx>) {
+        let g = self.m.graph();
+        self.picked
+            .iter()
+            .filter_map(|&(v, n, x)| g.path(v, self.dom).map(|p| ((p, n, x), v)))
+            .unzip()
     }
 
     fn view(&self, id: u64, with_jgf: bool) -> LeaseView {
