@@ -551,17 +551,8 @@ mod tests {
     #[test]
     fn a_deep_chain_has_paths_and_passes() {
         let mut g = ResourceGraph::new();
-        let c = g.sym("containment");
-        let r = g.sym("contains");
-        let mut at = g.add_vertex(NewVertex {
-            typ: "cluster",
-            basename: "cluster",
-            id: 0,
-            rank: -1,
-            size: 1,
-            unit: "",
-        });
-        g.roots.insert(c, at);
+        let mut at = g.add_cluster_root();
+        let (c, r) = (g.sym("containment"), g.sym("contains"));
         for i in 0..200_000 {
             let v = g.add_vertex(NewVertex {
                 typ: "level",
