@@ -107,6 +107,9 @@ fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
     let mut depth = 0usize;
     let mut objects = 0usize;
     let mut top_seen = false;
+    // Elements open at this point whose text hwloc reads.
+    let mut in_text = 0usize;
+    let holds_text = |name: &[u8]| TEXT_ELEMENTS.contains(&name);
     loop {
         let pos = reader.buffer_position();
         let ev = reader
@@ -133,9 +136,32 @@ fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
                 }
                 if matches!(ev, Event::Start(_)) {
                     depth += 1;
+                    if holds_text(e.name().as_ref()) {
+                        in_text += 1;
+                    }
                 }
             }
-            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::End(ref e) => {
+                depth = depth.saturating_sub(1);
+                if holds_text(e.name().as_ref()) {
+                    in_text = in_text.saturating_sub(1);
+                }
+            }
+            // hwloc keeps everything in attributes; text elsewhere is not
+            // part of the format, and hwloc's own parser skips what follows
+            // it, loading a tree whose sets no longer add up.
+            Event::Text(ref t) if in_text == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
+                let lead = t.iter().take_while(|b| b.is_ascii_whitespace()).count();
+                let shown: String = String::from_utf8_lossy(t).trim().chars().take(20).collect();
+                let at = pos.saturating_add(lead as u64);
+                return Err(xml_err(
+                    at,
+                    format!("stray text {shown:?} outside any attribute"),
+                ));
+            }
+            Event::CData(_) if in_text == 0 => {
+                return Err(xml_err(pos, "CDATA section outside <userdata>".into()));
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -155,26 +181,45 @@ fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
     Ok(())
 }
 
-/// An `<object>`'s cpuset and nodeset come with their complete twins:
-/// hwloc 2.9 (Debian 12's) loads an object with a `cpuset` but no
-/// `complete_cpuset` and then dereferences the missing bitmap, killing the
-/// process, so such text never reaches it.
+/// The elements of hwloc's XML whose content is text: user data and a
+/// distance matrix's indexes and values.
+const TEXT_ELEMENTS: [&[u8]; 3] = [b"userdata", b"indexes", b"u64values"];
+
+/// The largest `os_index` a PU or NUMA node may have: hwloc sets that
+/// bit in a bitmap (a missing index is 2^32 - 1, half a gigabyte), and
+/// no machine has 16 million processors.
+const MAX_OS_INDEX: u64 = 1 << 24;
+
+/// What hwloc 2.9 (Debian 12's) needs of an `<object>` to load it
+/// safely: a `cpuset` or `nodeset` comes with its complete twin (hwloc
+/// dereferences the missing bitmap, killing the process), and a PU or
+/// NUMA node has a small `os_index` (hwloc allocates a bitmap that big).
 fn check_sets(e: &BytesStart) -> Result<(), String> {
-    let has = |name: &[u8]| e.attributes().flatten().any(|a| a.key.as_ref() == name);
+    let attr = |name: &[u8]| {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == name)
+            .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+    };
+    let typ = attr(b"type").unwrap_or_else(|| "?".into());
     for (set, complete) in [
         ("cpuset", "complete_cpuset"),
         ("nodeset", "complete_nodeset"),
     ] {
-        if has(set.as_bytes()) && !has(complete.as_bytes()) {
-            let typ = e
-                .attributes()
-                .flatten()
-                .find(|a| a.key.as_ref() == b"type")
-                .map(|a| String::from_utf8_lossy(&a.value).into_owned())
-                .unwrap_or_else(|| "?".into());
+        if attr(set.as_bytes()).is_some() && attr(complete.as_bytes()).is_none() {
             return Err(format!(
                 "<object type=\"{typ}\"> has a {set} but no {complete} (hwloc needs both)"
             ));
+        }
+    }
+    if typ == "PU" || typ == "NUMANode" {
+        let index =
+            attr(b"os_index").ok_or_else(|| format!("<object type=\"{typ}\"> has no os_index"))?;
+        match index.trim().parse::<u64>() {
+            Ok(i) if i < MAX_OS_INDEX => {}
+            _ => return Err(format!(
+                "<object type=\"{typ}\"> has os_index {index:?}, not a number under {MAX_OS_INDEX}"
+            )),
         }
     }
     Ok(())
@@ -643,5 +688,34 @@ mod tests {
             .to_string();
         assert!(err.contains("unclosed"), "{err}");
         assert!(check_xml("<topology><object type=\"Machine\"/></topology>", "ok.xml").is_ok());
+        let err = check_xml(
+            "<topology>\n<object type=\"Machine\">\n ? <object type=\"PU\"/></object></topology>",
+            "s.xml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("s.xml: line 3: malformed XML: stray text \"?\""),
+            "{err}"
+        );
+        let distances = "<topology><object type=\"Machine\"/><distances2 nbobjs=\"1\">\
+                         <indexes length=\"2\">0 </indexes><u64values length=\"3\">10 </u64values>\
+                         </distances2></topology>";
+        assert!(check_xml(distances, "d.xml").is_ok());
+        for (pu, what) in [
+            ("<object type=\"PU\"/>", "has no os_index"),
+            (
+                "<object type=\"PU\" os_index=\"4294967295\"/>",
+                "not a number under",
+            ),
+            (
+                "<object type=\"NUMANode\" os_index=\"x\"/>",
+                "not a number under",
+            ),
+        ] {
+            let text = format!("<topology><object type=\"Machine\">{pu}</object></topology>");
+            let err = check_xml(&text, "p.xml").unwrap_err().to_string();
+            assert!(err.contains(what), "{err}");
+        }
     }
 }
