@@ -7,6 +7,9 @@
 //!   vertices, built like the recipe's) and account for it in the pruning
 //!   aggregates; the detach that restores the graph is not timed.
 //! - `elastic/detach-256-nodes`: the reverse; the attach is not timed.
+//! - `elastic/jgf-read-4-nodes`: read the JGF of 4 whole nodes and the
+//!   path up to the root, as a child reads a 4-node grant (the text is
+//!   what the parent's lease writer sends).
 //! - `find/status-up/{simple,count}`: `find status=up` over the whole
 //!   graph, printed by the simple writer, or only counted.
 mod common;
@@ -155,6 +158,22 @@ fn benches(c: &mut Criterion) {
                 }
                 total
             })
+        });
+        let nodes: Vec<_> = g.of_type("node").iter().copied().take(4).collect();
+        let mut keep = std::collections::BTreeSet::new();
+        for &v in &nodes {
+            keep.extend(g.subtree(v, cont));
+            keep.extend(g.ancestors(v, cont));
+        }
+        let grant =
+            resource_graph::jgf_write::write_part(&g, keep.iter().copied(), |v| keep.contains(&v));
+        eprintln!(
+            "quiver bench: a 4-node grant is {} vertices, {} bytes of JGF",
+            keep.len(),
+            grant.len()
+        );
+        group.bench_function("jgf-read-4-nodes", |b| {
+            b.iter(|| black_box(resource_graph::jgf::read(&grant, "grant").expect("grant")))
         });
         group.finish();
     }

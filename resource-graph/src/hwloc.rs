@@ -217,9 +217,11 @@ fn check_sets(e: &BytesStart) -> Result<(), String> {
             attr(b"os_index").ok_or_else(|| format!("<object type=\"{typ}\"> has no os_index"))?;
         match index.trim().parse::<u64>() {
             Ok(i) if i < MAX_OS_INDEX => {}
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "<object type=\"{typ}\"> has os_index {index:?}, not a number under {MAX_OS_INDEX}"
-            )),
+            ))
+            }
         }
     }
     Ok(())

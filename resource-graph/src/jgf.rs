@@ -22,6 +22,7 @@
 //! The writer emits the full graph in the shape of Fluxion's JGF files
 //! (`"id"` is the uniq_id; an edge's relation is written only when it is
 //! not its subsystem's default), and `read(write(g))` reproduces `g`.
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -61,7 +62,20 @@ pub fn read(text: &str, origin: &str) -> Result<ResourceGraph, GraphError> {
 
 /// [`read`] within `limits`: a document of more nodes than
 /// `limits.max_vertices` is refused before any vertex is made.
+///
+/// The text is deserialized straight into nodes and edges
+/// ([`crate::jgf_de`]); a document that does not fit that shape is read
+/// again as a JSON tree, whose reader names what is wrong.
 pub fn read_with(text: &str, origin: &str, limits: &Limits) -> Result<ResourceGraph, GraphError> {
+    if let Some((nodes, edges)) = crate::jgf_de::parse(text) {
+        let (n, m) = (nodes.len(), edges.len());
+        return build(
+            origin,
+            limits,
+            (n, nodes.into_iter().map(Ok)),
+            (m, edges.into_iter().map(Ok)),
+        );
+    }
     let doc: Value = serde_json::from_str(text).map_err(|e| GraphError::Jgf {
         path: origin.to_owned(),
         what: format!("invalid JSON: {e}"),
@@ -107,19 +121,44 @@ pub fn read_value_with(
             )))
         }
     };
+    build(
+        origin,
+        limits,
+        (
+            nodes.len(),
+            nodes.iter().enumerate().map(|(i, n)| node_in(i, n)),
+        ),
+        (
+            edges.len(),
+            edges.iter().enumerate().map(|(i, e)| edge_in(i, e)),
+        ),
+    )
+}
 
-    limits.check_vertices(origin, nodes.len() as u64)?;
-    let mut r = Reader {
-        g: ResourceGraph::with_capacity(nodes.len(), edges.len()),
-        ids: HashMap::with_capacity(nodes.len()),
-        uniqs: HashMap::with_capacity(nodes.len()),
-        paths: HashMap::with_capacity(nodes.len()),
+/// The graph of a document's nodes and edges (each with its count), in
+/// their order; a node or edge that failed its checks is the error.
+fn build<'a>(
+    origin: &str,
+    limits: &Limits,
+    (n_nodes, nodes): (usize, impl Iterator<Item = Result<NodeIn<'a>, String>>),
+    (n_edges, edges): (usize, impl Iterator<Item = Result<EdgeIn<'a>, String>>),
+) -> Result<ResourceGraph, GraphError> {
+    let fail = |what: String| GraphError::Jgf {
+        path: origin.to_owned(),
+        what,
     };
-    for (i, node) in nodes.iter().enumerate() {
-        r.node(i, node).map_err(fail)?;
+    limits.check_vertices(origin, n_nodes as u64)?;
+    let mut r = Reader {
+        g: ResourceGraph::with_capacity(n_nodes, n_edges),
+        ids: HashMap::with_capacity(n_nodes),
+        uniqs: HashMap::with_capacity(n_nodes),
+        paths: HashMap::with_capacity(n_nodes),
+    };
+    for node in nodes {
+        r.node(node.map_err(fail)?).map_err(fail)?;
     }
-    for (i, edge) in edges.iter().enumerate() {
-        r.edge(i, edge).map_err(fail)?;
+    for (i, edge) in edges.enumerate() {
+        r.edge(i, edge.map_err(fail)?).map_err(fail)?;
     }
     let containment = r.g.symbols.get(CONTAINMENT);
     // Names the vertices of a violation by their node ids.
@@ -148,51 +187,206 @@ pub fn read_value_with(
     Ok(r.g)
 }
 
+/// One node of a document with its keys' kinds checked: what the reader
+/// makes a vertex of. Strings borrow from the text where they can.
+#[derive(Debug)]
+pub(crate) struct NodeIn<'a> {
+    /// The node's `id`, an integer as its digits.
+    pub vid: Cow<'a, str>,
+    pub typ: Cow<'a, str>,
+    pub basename: Option<Cow<'a, str>>,
+    pub name: Option<Cow<'a, str>>,
+    pub uniq_id: Option<i64>,
+    pub id: Option<i64>,
+    pub rank: Option<i64>,
+    pub size: Option<i64>,
+    pub unit: Option<Cow<'a, str>>,
+    pub status: Status,
+    pub properties: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub paths: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// One edge of a document: its ends (node ids) and the (subsystem,
+/// relation) pairs it stands for.
+#[derive(Debug)]
+pub(crate) struct EdgeIn<'a> {
+    pub source: Cow<'a, str>,
+    pub target: Cow<'a, str>,
+    pub links: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
+}
+
+/// `nodes[i]` of a JSON tree, its keys checked for kind.
+fn node_in(i: usize, node: &Value) -> Result<NodeIn<'_>, String> {
+    let obj = node
+        .as_object()
+        .ok_or_else(|| format!("nodes[{i}]: expected an object, found {}", json_kind(node)))?;
+    let vid = match obj.get("id") {
+        Some(v) => node_id(v).map_err(|w| format!("nodes[{i}]: key \"id\": {w}"))?,
+        None => return Err(format!("nodes[{i}]: missing key \"id\"")),
+    };
+    let at = |w: String| format!("node \"{vid}\": {w}");
+    let meta = match obj.get("metadata") {
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return Err(at(format!(
+                "key \"metadata\": expected an object, found {}",
+                json_kind(other)
+            )))
+        }
+        None => return Err(at("missing key \"metadata\"".into())),
+    };
+    let typ = get_str(meta, "type")
+        .map_err(at)?
+        .ok_or_else(|| at("missing key \"metadata.type\"".into()))?;
+    let out = NodeIn {
+        typ: Cow::Borrowed(typ),
+        basename: get_str(meta, "basename").map_err(at)?.map(Cow::Borrowed),
+        name: get_str(meta, "name").map_err(at)?.map(Cow::Borrowed),
+        uniq_id: get_int(meta, "uniq_id").map_err(at)?,
+        id: get_int(meta, "id").map_err(at)?,
+        rank: get_int(meta, "rank").map_err(at)?,
+        size: get_int(meta, "size").map_err(at)?,
+        unit: get_str(meta, "unit").map_err(at)?.map(Cow::Borrowed),
+        status: match meta.get("status") {
+            None | Some(Value::Null) => Status::Up,
+            Some(v) => parse_status(v).map_err(|w| at(format!("key \"status\": {w}")))?,
+        },
+        properties: match meta.get("properties") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(m)) => {
+                string_map(m).map_err(|w| at(format!("key \"properties\": {w}")))?
+            }
+            Some(other) => {
+                return Err(at(format!(
+                    "key \"properties\": expected an object, found {}",
+                    json_kind(other)
+                )))
+            }
+        },
+        paths: match meta.get("paths") {
+            Some(Value::Object(m)) => {
+                string_map(m).map_err(|w| at(format!("key \"paths\": {w}")))?
+            }
+            Some(other) => {
+                return Err(at(format!(
+                    "key \"paths\": expected an object, found {}",
+                    json_kind(other)
+                )))
+            }
+            None => return Err(at("missing key \"metadata.paths\"".into())),
+        },
+        vid: Cow::Borrowed(""),
+    };
+    match meta.get("exclusive") {
+        None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+        Some(other) => {
+            return Err(at(format!(
+                "key \"exclusive\": expected a boolean, found {}",
+                json_kind(other)
+            )))
+        }
+    }
+    Ok(NodeIn {
+        vid: Cow::Owned(vid),
+        ..out
+    })
+}
+
+/// `edges[i]` of a JSON tree, its keys checked for kind.
+fn edge_in(i: usize, edge: &Value) -> Result<EdgeIn<'_>, String> {
+    let obj = edge
+        .as_object()
+        .ok_or_else(|| format!("edges[{i}]: expected an object, found {}", json_kind(edge)))?;
+    let end = |key: &str| -> Result<Cow<'_, str>, String> {
+        let v = obj
+            .get(key)
+            .ok_or_else(|| format!("edges[{i}]: missing key \"{key}\""))?;
+        node_id(v)
+            .map(Cow::Owned)
+            .map_err(|w| format!("edges[{i}]: key \"{key}\": {w}"))
+    };
+    let (source, target) = (end("source")?, end("target")?);
+    let links = match obj.get("metadata") {
+        None | Some(Value::Null) => vec![(Cow::Borrowed(CONTAINMENT), None)],
+        Some(Value::Object(m)) => {
+            let at = |w: String| format!("edges[{i}]: {w}");
+            let subsystem = get_str(m, "subsystem").map_err(at)?;
+            let relation = get_str(m, "relation").map_err(at)?;
+            edge_links(subsystem, relation, m.get("name")).map_err(at)?
+        }
+        Some(other) => {
+            return Err(format!(
+                "edges[{i}]: key \"metadata\": expected an object, found {}",
+                json_kind(other)
+            ))
+        }
+    };
+    Ok(EdgeIn {
+        source,
+        target,
+        links,
+    })
+}
+
+/// The (subsystem, relation) pairs of an edge's metadata: its
+/// `subsystem` and `relation`, or else the older `name` object of
+/// subsystem -> relation.
+#[allow(clippy::type_complexity)]
+pub(crate) fn edge_links<'a>(
+    subsystem: Option<&'a str>,
+    relation: Option<&'a str>,
+    name: Option<&Value>,
+) -> Result<Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>, String> {
+    match (subsystem, name) {
+        (None, Some(Value::Object(legacy))) => legacy
+            .iter()
+            .map(|(ss, rel)| match rel.as_str() {
+                Some(r) => Ok((Cow::Owned(ss.clone()), Some(Cow::Owned(r.to_owned())))),
+                None => Err(format!(
+                    "key \"name.{ss}\": expected a string, found {}",
+                    json_kind(rel)
+                )),
+            })
+            .collect(),
+        (ss, _) => Ok(vec![(
+            Cow::Borrowed(ss.unwrap_or(CONTAINMENT)),
+            relation.map(Cow::Borrowed),
+        )]),
+    }
+}
+
 /// Build state of one read: the graph so far, JGF node id -> vertex, and
 /// the paths the file gives.
 struct Reader {
     g: ResourceGraph,
     ids: HashMap<String, VertexIdx>,
-    /// uniq_id -> the node id that has it.
-    uniqs: HashMap<i64, String>,
+    /// uniq_id -> the vertex that has it.
+    uniqs: HashMap<i64, VertexIdx>,
     paths: HashMap<(VertexIdx, crate::Sym), String>,
 }
 
 impl Reader {
-    fn node(&mut self, i: usize, node: &Value) -> Result<(), String> {
-        let obj = node
-            .as_object()
-            .ok_or_else(|| format!("nodes[{i}]: expected an object, found {}", json_kind(node)))?;
-        let vid = match obj.get("id") {
-            Some(v) => node_id(v).map_err(|w| format!("nodes[{i}]: key \"id\": {w}"))?,
-            None => return Err(format!("nodes[{i}]: missing key \"id\"")),
-        };
-        if self.ids.contains_key(&vid) {
+    fn node(&mut self, n: NodeIn<'_>) -> Result<(), String> {
+        let vid = n.vid;
+        if self.ids.contains_key(vid.as_ref()) {
             return Err(format!("node \"{vid}\": duplicate node id"));
         }
         let at = |w: String| format!("node \"{vid}\": {w}");
-        let meta = match obj.get("metadata") {
-            Some(Value::Object(m)) => m,
-            Some(other) => {
-                return Err(at(format!(
-                    "key \"metadata\": expected an object, found {}",
-                    json_kind(other)
-                )))
-            }
-            None => return Err(at("missing key \"metadata\"".into())),
-        };
-        let typ = get_str(meta, "type")
-            .map_err(at)?
-            .ok_or_else(|| at("missing key \"metadata.type\"".into()))?;
-        let basename = get_str(meta, "basename").map_err(at)?.unwrap_or(typ);
-        let name = get_str(meta, "name").map_err(at)?;
-        let uniq_id = match get_int(meta, "uniq_id").map_err(at)? {
+        let typ = n.typ.as_ref();
+        let basename = n.basename.as_deref().unwrap_or(typ);
+        let name = n.name.as_deref();
+        let uniq_id = match n.uniq_id {
             Some(u) => u,
             None => vid
                 .parse::<i64>()
                 .map_err(|_| at("no key \"uniq_id\" and the node id is not an integer".into()))?,
         };
-        if let Some(first) = self.uniqs.insert(uniq_id, vid.clone()) {
+        if let Some(&first) = self.uniqs.get(&uniq_id) {
+            let first = self
+                .ids
+                .iter()
+                .find(|(_, &v)| v == first)
+                .map_or("?", |(id, _)| id.as_str());
             return Err(at(format!(
                 "uniq_id {uniq_id} is node \"{first}\"'s too: unique ids must be unique"
             )));
@@ -206,55 +400,15 @@ impl Reader {
                 )));
             }
         }
-        let id = match get_int(meta, "id").map_err(at)? {
-            Some(id) => id,
-            None => default_id(typ, name, uniq_id),
-        };
-        let rank = get_int(meta, "rank").map_err(at)?.unwrap_or(-1);
-        let size = get_int(meta, "size").map_err(at)?.unwrap_or(1);
+        let id = n.id.unwrap_or_else(|| default_id(typ, name, uniq_id));
+        let rank = n.rank.unwrap_or(-1);
+        let size = n.size.unwrap_or(1);
         let size = u64::try_from(size)
             .map_err(|_| at(format!("key \"size\": must not be negative, found {size}")))?;
-        let unit = get_str(meta, "unit").map_err(at)?.unwrap_or("");
-        match meta.get("exclusive") {
-            None | Some(Value::Null) | Some(Value::Bool(_)) => {}
-            Some(other) => {
-                return Err(at(format!(
-                    "key \"exclusive\": expected a boolean, found {}",
-                    json_kind(other)
-                )))
-            }
-        }
-        let status = match meta.get("status") {
-            None | Some(Value::Null) => Status::Up,
-            Some(v) => parse_status(v).map_err(|w| at(format!("key \"status\": {w}")))?,
-        };
-        let properties = match meta.get("properties") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Object(m)) => {
-                string_map(m).map_err(|w| at(format!("key \"properties\": {w}")))?
-            }
-            Some(other) => {
-                return Err(at(format!(
-                    "key \"properties\": expected an object, found {}",
-                    json_kind(other)
-                )))
-            }
-        };
-        let paths = match meta.get("paths") {
-            Some(Value::Object(m)) => {
-                string_map(m).map_err(|w| at(format!("key \"paths\": {w}")))?
-            }
-            Some(other) => {
-                return Err(at(format!(
-                    "key \"paths\": expected an object, found {}",
-                    json_kind(other)
-                )))
-            }
-            None => return Err(at("missing key \"metadata.paths\"".into())),
-        };
+        let unit = n.unit.as_deref().unwrap_or("");
 
         // A path is '/' and one or more names, each one with no '/'.
-        for (ss, path) in &paths {
+        for (ss, path) in &n.paths {
             let well_formed = path
                 .strip_prefix('/')
                 .is_some_and(|rest| rest.split('/').all(|part| !part.is_empty()));
@@ -265,9 +419,14 @@ impl Reader {
             }
         }
         // Validate roots before touching the graph.
-        for (ss, path) in &paths {
+        for (ss, path) in &n.paths {
             if is_root_path(path) {
-                if let Some(&other) = self.g.symbols.get(ss).and_then(|s| self.g.roots.get(&s)) {
+                if let Some(&other) = self
+                    .g
+                    .symbols
+                    .get(ss.as_ref())
+                    .and_then(|s| self.g.roots.get(&s))
+                {
                     return Err(at(format!(
                         "second root of subsystem \"{ss}\" ({path}; the first is {})",
                         self.g.name(other)
@@ -290,77 +449,36 @@ impl Reader {
         if let Some(n) = name {
             self.g.set_name(v, n);
         }
-        self.g.set_status(v, status);
-        for (k, val) in &properties {
+        self.g.set_status(v, n.status);
+        for (k, val) in &n.properties {
             self.g.set_property(v, k, val);
         }
-        for (ss, path) in paths {
+        for (ss, path) in n.paths {
             let s = self.g.sym(&ss);
             if is_root_path(&path) {
                 self.g.roots.insert(s, v);
             }
-            self.paths.insert((v, s), path);
+            self.paths.insert((v, s), path.into_owned());
         }
-        self.ids.insert(vid, v);
+        self.uniqs.insert(uniq_id, v);
+        self.ids.insert(vid.into_owned(), v);
         Ok(())
     }
 
-    fn edge(&mut self, i: usize, edge: &Value) -> Result<(), String> {
-        let obj = edge
-            .as_object()
-            .ok_or_else(|| format!("edges[{i}]: expected an object, found {}", json_kind(edge)))?;
-        let end = |key: &str| -> Result<VertexIdx, String> {
-            let v = obj
-                .get(key)
-                .ok_or_else(|| format!("edges[{i}]: missing key \"{key}\""))?;
-            let vid = node_id(v).map_err(|w| format!("edges[{i}]: key \"{key}\": {w}"))?;
+    fn edge(&mut self, i: usize, e: EdgeIn<'_>) -> Result<(), String> {
+        let end = |key: &str, vid: &str| -> Result<VertexIdx, String> {
             self.ids
-                .get(&vid)
+                .get(vid)
                 .copied()
                 .ok_or_else(|| format!("edges[{i}]: {key} \"{vid}\" is not the id of any node"))
         };
-        let (src, tgt) = (end("source")?, end("target")?);
+        let (src, tgt) = (end("source", &e.source)?, end("target", &e.target)?);
         if src == tgt {
             return Err(format!(
                 "edges[{i}]: source and target are the same node: an edge from a vertex to itself"
             ));
         }
-
-        // (subsystem, relation) pairs this edge stands for.
-        let mut links: Vec<(String, Option<String>)> = Vec::new();
-        match obj.get("metadata") {
-            None | Some(Value::Null) => links.push((CONTAINMENT.into(), None)),
-            Some(Value::Object(m)) => {
-                let at = |w: String| format!("edges[{i}]: {w}");
-                let subsystem = get_str(m, "subsystem").map_err(at)?;
-                let relation = get_str(m, "relation").map_err(at)?;
-                match (subsystem, m.get("name")) {
-                    (None, Some(Value::Object(legacy))) => {
-                        for (ss, rel) in legacy {
-                            let rel = rel.as_str().ok_or_else(|| {
-                                at(format!(
-                                    "key \"name.{ss}\": expected a string, found {}",
-                                    json_kind(rel)
-                                ))
-                            })?;
-                            links.push((ss.clone(), Some(rel.to_owned())));
-                        }
-                    }
-                    (ss, _) => links.push((
-                        ss.unwrap_or(CONTAINMENT).to_owned(),
-                        relation.map(str::to_owned),
-                    )),
-                }
-            }
-            Some(other) => {
-                return Err(format!(
-                    "edges[{i}]: key \"metadata\": expected an object, found {}",
-                    json_kind(other)
-                ))
-            }
-        }
-
-        for (ss, rel) in links {
+        for (ss, rel) in e.links {
             if rel.as_deref() == Some(REVERSE_RELATION) || self.points_up(src, tgt, &ss) {
                 continue;
             }
@@ -454,10 +572,11 @@ fn parse_status(v: &Value) -> Result<Status, String> {
 }
 
 /// An object whose values must all be strings, in file order.
-fn string_map(m: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
+#[allow(clippy::type_complexity)]
+fn string_map(m: &Map<String, Value>) -> Result<Vec<(Cow<'_, str>, Cow<'_, str>)>, String> {
     m.iter()
         .map(|(k, v)| match v {
-            Value::String(s) => Ok((k.clone(), s.clone())),
+            Value::String(s) => Ok((Cow::Borrowed(k.as_str()), Cow::Borrowed(s.as_str()))),
             other => Err(format!(
                 "value of \"{k}\": expected a string, found {}",
                 json_kind(other)

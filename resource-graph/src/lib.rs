@@ -22,6 +22,7 @@ pub mod hwloc;
 pub mod idset;
 pub mod intern;
 pub mod jgf;
+mod jgf_de;
 pub mod jgf_write;
 pub mod limits;
 pub mod loader;

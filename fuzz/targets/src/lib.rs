@@ -119,7 +119,25 @@ pub fn jgf(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(g) = jgf::read_with(text, ORIGIN, &LIMITS) {
+    let fast = jgf::read_with(text, ORIGIN, &LIMITS);
+    // The reader's fast path must read as the JSON tree's reader does.
+    let tree = serde_json::from_str(text)
+        .map_err(|e| e.to_string())
+        .and_then(|doc| jgf::read_value_with(&doc, ORIGIN, &LIMITS).map_err(|e| e.to_string()));
+    match (&fast, &tree) {
+        (Ok(a), Ok(b)) => assert_eq!(
+            resource_graph::jgf_write::write_text(a),
+            resource_graph::jgf_write::write_text(b),
+            "the fast JGF reader built another graph"
+        ),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!(
+            "the JGF readers disagree: fast {:?}, tree {:?}",
+            a.is_ok(),
+            b.is_ok()
+        ),
+    }
+    if let Ok(g) = fast {
         use_graph(g);
     }
 }
