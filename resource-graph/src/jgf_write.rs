@@ -15,6 +15,7 @@ use std::fmt::Write;
 
 use crate::graph::{ResourceGraph, Status, VertexIdx};
 use crate::jgf::default_relation;
+use crate::path_memo::PathMemo;
 
 /// The whole graph as JGF text: vertices in index order.
 pub fn write_text(g: &ResourceGraph) -> String {
@@ -32,8 +33,10 @@ pub fn write_part(
 ) -> String {
     let mut nodes = String::new();
     let mut edges = String::new();
+    // Each subsystem's paths, built from the parents' (in `paths`' order).
+    let mut memos: Vec<PathMemo> = g.subsystems.iter().map(|&s| PathMemo::new(g, s)).collect();
     for v in vertices {
-        vertex(g, v, &mut nodes);
+        vertex(g, v, &mut memos, &mut nodes);
         let uniq = g.g[v].uniq_id;
         for &e in g.out_edges(v) {
             let (Some((_, t)), Some(data)) = (g.g.edge_endpoints(e), g.g.edge_weight(e)) else {
@@ -68,7 +71,7 @@ pub fn write_part(
 }
 
 /// One vertex's object, after a comma when it is not the first.
-fn vertex(g: &ResourceGraph, v: VertexIdx, out: &mut String) {
+fn vertex(g: &ResourceGraph, v: VertexIdx, memos: &mut [PathMemo], out: &mut String) {
     let x = &g.g[v];
     sep(out);
     let _ = write!(out, "{{\"id\":\"{}\",\"metadata\":{{\"type\":", x.uniq_id);
@@ -98,11 +101,16 @@ fn vertex(g: &ResourceGraph, v: VertexIdx, out: &mut String) {
         out.push('}');
     }
     out.push_str(",\"paths\":{");
-    for (i, (ss, p)) in g.paths(v).into_iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    for memo in memos.iter_mut() {
+        let Some(p) = memo.path(v) else {
+            continue;
+        };
+        if !first {
             out.push(',');
         }
-        string(out, g.name_of(ss));
+        first = false;
+        string(out, g.name_of(memo.subsystem()));
         out.push(':');
         string(out, &p);
     }

@@ -27,6 +27,7 @@ pub mod jgf_write;
 pub mod limits;
 pub mod loader;
 pub mod mutate;
+pub mod path_memo;
 pub mod pci;
 pub mod planner;
 mod point_tree;

@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use matcher::jobspec::Jobspec;
 use matcher::writer_json::Rv1;
 use matcher::{policy, Matcher};
+use resource_graph::path_memo::PathMemo;
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
 use tracing::{debug, error, info};
 
@@ -513,9 +514,10 @@ impl Instance {
 
     /// Containment paths of the vertices the last match emitted.
     fn picked_paths(&self) -> Vec<BookedVertex> {
+        let mut memo = PathMemo::new(self.m.graph(), self.dom);
         self.picked
             .iter()
-            .filter_map(|&(v, n, x)| self.m.graph().path(v, self.dom).map(|p| (p, n, x)))
+            .filter_map(|&(v, n, x)| memo.path(v).map(|p| (p, n, x)))
             .collect()
     }
 

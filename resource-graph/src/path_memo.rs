@@ -1,0 +1,99 @@
+//! Paths of many vertices at once. [`ResourceGraph::path`] walks up to
+//! the root for each vertex; a memo builds each path from its parent's,
+//! so the paths of a subtree (a grant, a detached part, what a match
+//! picked) cost their length rather than their depth times it.
+use std::collections::HashMap;
+
+use crate::graph::{ResourceGraph, VertexIdx};
+use crate::intern::Sym;
+
+/// The paths in one subsystem of the vertices asked so far.
+pub struct PathMemo<'g> {
+    g: &'g ResourceGraph,
+    subsystem: Sym,
+    known: HashMap<VertexIdx, String>,
+}
+
+impl<'g> PathMemo<'g> {
+    pub fn new(g: &'g ResourceGraph, subsystem: Sym) -> Self {
+        PathMemo {
+            g,
+            subsystem,
+            known: HashMap::new(),
+        }
+    }
+
+    /// The subsystem whose paths these are.
+    pub fn subsystem(&self) -> Sym {
+        self.subsystem
+    }
+
+    /// What [`ResourceGraph::path`] says of `v`: its stated path, else
+    /// its parent's path and its name (from the memo when the parent was
+    /// asked before; ask parents first).
+    pub fn path(&mut self, v: VertexIdx) -> Option<String> {
+        if let Some(p) = self.known.get(&v) {
+            return Some(p.clone());
+        }
+        let (g, ss) = (self.g, self.subsystem);
+        let from_parent = || {
+            if g.stated_path(v, ss).is_some() || g.roots.get(&ss) == Some(&v) {
+                return None;
+            }
+            let parent = g.source(g.parent_edge(v, ss)?);
+            let mut p = self.known.get(&parent)?.clone();
+            p.push('/');
+            let _ = g.write_name(v, &mut p);
+            Some(p)
+        };
+        let p = match from_parent() {
+            Some(p) => p,
+            None => g.path(v, ss)?,
+        };
+        self.known.insert(v, p.clone());
+        Some(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::NewVertex;
+
+    #[test]
+    fn the_memo_says_what_the_graph_says() {
+        let mut g = ResourceGraph::new();
+        let (c, r) = (g.sym("containment"), g.sym("contains"));
+        let add = |g: &mut ResourceGraph, typ: &str, id: i64| {
+            g.add_vertex(NewVertex {
+                typ,
+                basename: typ,
+                id,
+                rank: -1,
+                size: 1,
+                unit: "",
+            })
+        };
+        let root = add(&mut g, "cluster", 0);
+        g.roots.insert(c, root);
+        let n = add(&mut g, "node", 3);
+        let s = add(&mut g, "socket", 1);
+        let k = add(&mut g, "core", 7);
+        g.add_edge(root, n, c, r);
+        g.add_edge(n, s, c, r);
+        g.add_edge(s, k, c, r);
+        // A stated path below: its children follow it.
+        g.set_path(s, c, "/elsewhere/socket1");
+        let all = [root, n, s, k];
+        let mut memo = PathMemo::new(&g, c);
+        // Parents first, then again children first with a fresh memo.
+        for &v in &all {
+            assert_eq!(memo.path(v), g.path(v, c), "{v:?}");
+        }
+        assert_eq!(memo.path(k).as_deref(), Some("/elsewhere/socket1/core7"));
+        let mut memo = PathMemo::new(&g, c);
+        for &v in all.iter().rev() {
+            assert_eq!(memo.path(v), g.path(v, c), "{v:?}");
+        }
+    }
+}
