@@ -133,6 +133,19 @@ impl LeaseTable {
         id
     }
 
+    /// Add grant `g` to lease `id` (a new epoch, `request_id` answered by
+    /// it, seen at `now`); the lease as it is now, or `None` when there
+    /// is no lease `id`.
+    pub fn add_grant(&mut self, id: u64, g: Grant, request_id: &str, now: i64) -> Option<&Lease> {
+        let lease = self.leases.get_mut(&id)?;
+        self.grant_of.insert(g.job, id);
+        lease.remember(request_id, g.job);
+        lease.grants.push(g);
+        lease.epoch += 1;
+        lease.last_seen = now;
+        Some(lease)
+    }
+
     /// Add or replace a lease.
     pub fn insert(&mut self, l: Lease) {
         if let Some(old) = self.leases.get(&l.id) {

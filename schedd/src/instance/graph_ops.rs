@@ -89,7 +89,7 @@ impl Instance {
         self.picked.clear();
         let t0 = Instant::now();
         let res = {
-            let also: Option<&mut dyn Writer> = if books && format != "rv1" {
+            let also: Option<&mut dyn Writer> = if books && !is_r(format) {
                 Some(&mut self.rv1)
             } else {
                 None
@@ -144,7 +144,7 @@ impl Instance {
                 matched: true,
             });
         }
-        let r = if format == "rv1" {
+        let r = if is_r(format) {
             text.clone()
         } else {
             self.rv1.take()
@@ -270,4 +270,10 @@ impl Instance {
         info!(path, up, "vertex status set");
         Ok(())
     }
+}
+
+/// Whether the writer `format` writes an R, which a booked job keeps as
+/// it is (other formats' jobs get one from the rv1 writer beside them).
+fn is_r(format: &str) -> bool {
+    matches!(format, "rv1" | "rv1_nosched")
 }
