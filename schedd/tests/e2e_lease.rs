@@ -134,6 +134,14 @@ fn a_kill_of_the_parent_loses_no_lease_and_the_child_keeps_scheduling() {
         down.contains("UNAVAILABLE") && down.contains("parent"),
         "{down}"
     );
+    // Nor does a shrink: what it named stays, schedulable again (the job
+    // below needs both nodes).
+    let last = held
+        .as_array()
+        .and_then(|a| a.last())
+        .and_then(Value::as_str);
+    let refused = fails(&c, &["shrink", "--paths", last.expect("a path held")]);
+    assert!(refused.contains("nothing was given back"), "{refused}");
     let id = c.ok(&["submit", "-N", "2", "-t", "1", "--", "true"]);
     assert_eq!(wait(&c, id.trim()), "FINISHED");
 

@@ -324,22 +324,31 @@ impl ParentLink {
         requeue: bool,
     ) -> Result<(Detached, pb::ReleaseReply), tonic::Status> {
         // One call on the instance: nothing is scheduled between the
-        // requeue and the detach.
-        let d = handle
+        // requeue and the withholding. The parent takes them back before
+        // they leave the graph, so a refusal only makes them up again.
+        let withheld = handle
             .run(move |i| {
                 if requeue {
                     i.requeue_below(&paths)?;
                 }
-                i.detach(&paths, idle, &typ)
+                i.withhold(&paths, idle, &typ)
             })
             .await
             .map_err(crate::service::status_of)?;
-        match self.release(d.paths.clone()).await {
-            Ok(reply) => Ok((d, reply)),
+        match self.release(withheld.clone()).await {
+            Ok(reply) => {
+                let d = handle
+                    .run(move |i| i.remove_withheld(&withheld))
+                    .await
+                    .map_err(crate::service::status_of)?;
+                Ok((d, reply))
+            }
             Err(e) => {
-                let jgf = d.jgf;
                 let _ = handle
-                    .run(move |i| i.attach_jgf(&jgf, "resources the parent kept"))
+                    .run(move |i| {
+                        i.undrain(&withheld);
+                        Ok(())
+                    })
                     .await;
                 let s = e.status();
                 Err(tonic::Status::new(

@@ -6,7 +6,7 @@
 //! journaled (a restarted child rebuilds its graph from the lease, then
 //! its journal books its jobs again). Detaching refuses busy resources
 //! and names the jobs holding them.
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use matcher::handle::Document;
 use resource_graph::VertexIdx;
@@ -21,9 +21,6 @@ pub struct Detached {
     pub paths: Vec<String>,
     /// Vertices removed.
     pub removed: u64,
-    /// What they were, as JGF, to attach them again if the parent
-    /// refuses them.
-    pub jgf: String,
 }
 
 impl Instance {
@@ -51,6 +48,24 @@ impl Instance {
         idle: u32,
         typ: &str,
     ) -> Result<Detached, InstanceError> {
+        let picked = self.withhold(paths, idle, typ)?;
+        self.remove_withheld(&picked)
+    }
+
+    /// The first half of a shrink: pick the subtrees at `paths`, or else
+    /// `idle` idle vertices of type `typ` (the last ones first), and stop
+    /// scheduling onto them (marked down, in memory only); their paths.
+    /// Busy resources are refused with the jobs holding them named;
+    /// nothing changes then. [`remove_withheld`](Self::remove_withheld)
+    /// detaches them once the parent took them back, and
+    /// [`undrain`](Self::undrain) makes them schedulable again when it
+    /// did not.
+    pub fn withhold(
+        &mut self,
+        paths: &[String],
+        idle: u32,
+        typ: &str,
+    ) -> Result<Vec<String>, InstanceError> {
         let g = self.m.graph();
         let mut picked: Vec<VertexIdx> = Vec::new();
         if !paths.is_empty() {
@@ -101,25 +116,20 @@ impl Instance {
                 )));
             }
         }
-        // What they are, with the path up to the root, for an undo.
-        let mut keep = BTreeSet::new();
         for &v in &picked {
-            keep.extend(self.m.graph().subtree(v, self.dom));
-            keep.extend(self.m.graph().ancestors(v, self.dom));
+            self.m.set_status(v, resource_graph::Status::Down);
         }
-        let jgf =
-            resource_graph::jgf_write::write_part(self.m.graph(), keep.iter().copied(), |v| {
-                keep.contains(&v)
-            });
-        let mut out = Detached {
-            jgf,
-            ..Detached::default()
-        };
-        for v in picked {
-            let p = self.path_of(v);
+        self.queue.mark_dirty();
+        Ok(picked.into_iter().map(|v| self.path_of(v)).collect())
+    }
+
+    /// Detach the subtrees at `paths` (withheld before: idle and down).
+    pub fn remove_withheld(&mut self, paths: &[String]) -> Result<Detached, InstanceError> {
+        let mut out = Detached::default();
+        for p in paths {
             let gone = self
                 .m
-                .shrink_path(&p)
+                .shrink_path(p)
                 .map_err(|e| InstanceError::NotFound(format!("{p}: {e}")))?;
             out.removed += gone.removed as u64;
             out.paths.push(gone.path);
