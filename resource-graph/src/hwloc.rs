@@ -131,8 +131,8 @@ fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
                     }
                 }
                 if e.name().as_ref() == b"object" {
+                    check_sets(e, objects == 0).map_err(|what| xml_err(pos, what))?;
                     objects += 1;
-                    check_sets(e).map_err(|what| xml_err(pos, what))?;
                 }
                 if matches!(ev, Event::Start(_)) {
                     depth += 1;
@@ -158,6 +158,21 @@ fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
                     at,
                     format!("stray text {shown:?} outside any attribute"),
                 ));
+            }
+            // The text is UTF-8 here; hwloc's parser would convert it
+            // from what the declaration says (and fails inside hwlocality).
+            Event::Decl(ref d) => {
+                if let Some(Ok(enc)) = d.encoding() {
+                    let enc = String::from_utf8_lossy(&enc).into_owned();
+                    if !["utf-8", "utf8", "us-ascii", "ascii"]
+                        .contains(&enc.to_ascii_lowercase().as_str())
+                    {
+                        return Err(xml_err(
+                            pos,
+                            format!("encoding {enc:?}: hwloc XML is read as UTF-8"),
+                        ));
+                    }
+                }
             }
             Event::CData(_) if in_text == 0 => {
                 return Err(xml_err(pos, "CDATA section outside <userdata>".into()));
@@ -190,11 +205,23 @@ const TEXT_ELEMENTS: [&[u8]; 3] = [b"userdata", b"indexes", b"u64values"];
 /// no machine has 16 million processors.
 const MAX_OS_INDEX: u64 = 1 << 24;
 
+/// The sets an `<object>` may carry, each a bitmap.
+const SETS: [&str; 6] = [
+    "cpuset",
+    "complete_cpuset",
+    "allowed_cpuset",
+    "nodeset",
+    "complete_nodeset",
+    "allowed_nodeset",
+];
+
 /// What hwloc 2.9 (Debian 12's) needs of an `<object>` to load it
-/// safely: a `cpuset` or `nodeset` comes with its complete twin (hwloc
-/// dereferences the missing bitmap, killing the process), and a PU or
-/// NUMA node has a small `os_index` (hwloc allocates a bitmap that big).
-fn check_sets(e: &BytesStart) -> Result<(), String> {
+/// safely, each a crash (an assertion, a NULL bitmap, a huge allocation)
+/// found by fuzzing when missing: sets written as hwloc writes bitmaps;
+/// a `cpuset` or `nodeset` with its complete twin; all six sets on the
+/// top object (hwloc compares them); and a PU or NUMA node with a small
+/// `os_index` (hwloc allocates a bitmap that big).
+fn check_sets(e: &BytesStart, top: bool) -> Result<(), String> {
     let attr = |name: &[u8]| {
         e.attributes()
             .flatten()
@@ -202,6 +229,22 @@ fn check_sets(e: &BytesStart) -> Result<(), String> {
             .map(|a| String::from_utf8_lossy(&a.value).into_owned())
     };
     let typ = attr(b"type").unwrap_or_else(|| "?".into());
+    for set in SETS {
+        match attr(set.as_bytes()) {
+            Some(text) if !is_bitmap(&text) => {
+                return Err(format!(
+                    "<object type=\"{typ}\"> {set} {text:?} is not an hwloc bitmap (0x and up to 8 hex digits, comma separated groups)"
+                ))
+            }
+            None if top => {
+                return Err(format!(
+                    "<object type=\"{typ}\">, the top object, has no {set} (hwloc needs all of {})",
+                    SETS.join(", ")
+                ))
+            }
+            _ => {}
+        }
+    }
     for (set, complete) in [
         ("cpuset", "complete_cpuset"),
         ("nodeset", "complete_nodeset"),
@@ -225,6 +268,22 @@ fn check_sets(e: &BytesStart) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A bitmap as hwloc writes one: `0x` groups of 1 to 8 hex digits,
+/// comma separated, the first one possibly `0xf...f` (all the rest set),
+/// a later one possibly empty (all zero).
+fn is_bitmap(text: &str) -> bool {
+    text.split(',').enumerate().all(|(i, group)| {
+        if i > 0 && group.is_empty() {
+            return true;
+        }
+        let Some(hex) = group.strip_prefix("0x") else {
+            return false;
+        };
+        (i == 0 && hex == "f...f")
+            || (!hex.is_empty() && hex.len() <= 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    })
 }
 
 /// A graph built from hwloc, with what the GPU merge needs to know.
@@ -297,10 +356,17 @@ mod imp {
             origin: origin.to_owned(),
             what,
         };
-        let builder = Topology::builder()
-            .from_xml(text)
-            .map_err(|e| fail(format!("hwloc cannot use this XML: {e}")))?;
-        let topo = load(builder).map_err(fail)?;
+        // hwlocality treats some of hwloc's answers on odd XML as
+        // impossible and panics (EILSEQ from the parser, for one): that
+        // is this input's error, not the process's end.
+        let topo = std::panic::catch_unwind(|| {
+            let builder = Topology::builder()
+                .from_xml(text)
+                .map_err(|e| format!("hwloc cannot use this XML: {e}"))?;
+            load(builder)
+        })
+        .unwrap_or_else(|_| Err("hwloc refused this XML (hwlocality gave up on its answer)".into()))
+        .map_err(fail)?;
         let built = walk(&topo, origin, allow, rank, true)?;
         // A file's hostname is a path component: '/' in it would make
         // the graph's JGF say another place. (Not every check: Fluxion's
@@ -675,7 +741,7 @@ mod tests {
     #[test]
     fn malformed_xml_is_named_with_its_line() {
         let err = check_xml(
-            "<topology>\n<object type=\"Machine\">\n</topology>",
+            "<topology>\n<object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">\n</topology>",
             "t.xml",
         )
         .unwrap_err()
@@ -685,13 +751,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not an hwloc <topology>"), "{err}");
-        let err = check_xml("<topology>\n<object>", "u.xml")
+        let err = check_xml("<topology>\n<object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">", "u.xml")
             .unwrap_err()
             .to_string();
         assert!(err.contains("unclosed"), "{err}");
-        assert!(check_xml("<topology><object type=\"Machine\"/></topology>", "ok.xml").is_ok());
+        assert!(check_xml("<topology><object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\"/></topology>", "ok.xml").is_ok());
         let err = check_xml(
-            "<topology>\n<object type=\"Machine\">\n ? <object type=\"PU\"/></object></topology>",
+            "<topology>\n<object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">\n ? <object type=\"PU\"/></object></topology>",
             "s.xml",
         )
         .unwrap_err()
@@ -700,10 +766,35 @@ mod tests {
             err.starts_with("s.xml: line 3: malformed XML: stray text \"?\""),
             "{err}"
         );
-        let distances = "<topology><object type=\"Machine\"/><distances2 nbobjs=\"1\">\
+        let distances = "<topology><object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\"/><distances2 nbobjs=\"1\">\
                          <indexes length=\"2\">0 </indexes><u64values length=\"3\">10 </u64values>\
                          </distances2></topology>";
         assert!(check_xml(distances, "d.xml").is_ok());
+        let sets = "cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" \
+                    nodeset=\"0x1\" complete_nodeset=\"0x1\"";
+        for (xml, what) in [
+            (
+                format!("<topology><object type=\"Machine\" {sets}/></topology>"),
+                "the top object, has no allowed_nodeset",
+            ),
+            (
+                format!("<topology><object type=\"Machine\" {sets} allowed_nodeset=\",x1\"/></topology>"),
+                "allowed_nodeset \",x1\" is not an hwloc bitmap",
+            ),
+            (
+                "<?xml version=\"1.0\" encoding=\"UTF-7\"?><topology/>".to_owned(),
+                "encoding \"UTF-7\"",
+            ),
+        ] {
+            let err = check_xml(&xml, "b.xml").unwrap_err().to_string();
+            assert!(err.contains(what), "{err}");
+        }
+        for ok in ["0x1", "0xf...f,0x3", "0x000000ff,,0x0", "0xffffffff"] {
+            assert!(is_bitmap(ok), "{ok}");
+        }
+        for bad in ["", ",0x1", "0x", "0x123456789", "1", "0xg"] {
+            assert!(!is_bitmap(bad), "{bad}");
+        }
         for (pu, what) in [
             ("<object type=\"PU\"/>", "has no os_index"),
             (
@@ -715,7 +806,7 @@ mod tests {
                 "not a number under",
             ),
         ] {
-            let text = format!("<topology><object type=\"Machine\">{pu}</object></topology>");
+            let text = format!("<topology><object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">{pu}</object></topology>");
             let err = check_xml(&text, "p.xml").unwrap_err().to_string();
             assert!(err.contains(what), "{err}");
         }

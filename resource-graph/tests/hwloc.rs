@@ -296,13 +296,13 @@ fn xml_err(test: &str, text: &str) -> String {
 fn bad_xml_gets_an_error_naming_the_file_and_the_fault() {
     let msg = xml_err(
         "unclosed",
-        "<topology>\n  <object type=\"Machine\">\n    <object type=\"Core\">\n</topology>\n",
+        "<topology>\n  <object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">\n    <object type=\"Core\">\n</topology>\n",
     );
     assert!(
         msg.contains("line 4") && msg.contains("malformed XML"),
         "{msg}"
     );
-    let msg = xml_err("truncated", "<topology>\n  <object type=\"Machine\">\n");
+    let msg = xml_err("truncated", "<topology>\n  <object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">\n");
     assert!(msg.contains("unclosed"), "{msg}");
     let msg = xml_err("graphml", "<?xml version=\"1.0\"?>\n<graphml></graphml>\n");
     assert!(msg.contains("not an hwloc <topology>"), "{msg}");
