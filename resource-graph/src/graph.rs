@@ -379,6 +379,45 @@ impl ResourceGraph {
         }
     }
 
+    /// Set many paths at once, each the vertex's whole path (a reader's):
+    /// as [`set_path`](Self::set_path) for each, but a vertex whose
+    /// parent is in `given` too is judged against the parent's path there
+    /// rather than by walking up, so the cost is the paths' length and
+    /// the order does not matter.
+    pub fn set_paths(&mut self, given: &HashMap<(VertexIdx, Sym), String>) {
+        for &(v, s) in given.keys() {
+            self.subsystems.insert(s);
+            self.paths.remove(&(v, s));
+        }
+        let mut later = Vec::new();
+        let mut stated = Vec::new();
+        for (&(v, s), p) in given {
+            let derived = if self.roots.get(&s) == Some(&v) {
+                Some(p.strip_prefix('/').is_some_and(|n| self.name_is(v, n)))
+            } else {
+                let parent = self.parent_edge(v, s).map(|e| self.source(e));
+                parent.and_then(|u| given.get(&(u, s))).map(|pp| {
+                    p.len() > pp.len()
+                        && p.starts_with(pp.as_str())
+                        && p.as_bytes()[pp.len()] == b'/'
+                        && self.name_is(v, &p[pp.len() + 1..])
+                })
+            };
+            match derived {
+                Some(true) => {}
+                Some(false) => stated.push(((v, s), p)),
+                None => later.push((v, s, p)),
+            }
+        }
+        for (k, p) in stated {
+            self.paths.insert(k, p.as_str().into());
+        }
+        later.sort_unstable_by_key(|(v, _, _)| v.index());
+        for (v, s, p) in later {
+            self.set_path(v, s, p);
+        }
+    }
+
     /// The path of `v` in `subsystem` if it was set outright (it differs
     /// from the derived one).
     pub fn stated_path(&self, v: VertexIdx, subsystem: Sym) -> Option<&str> {

@@ -172,11 +172,7 @@ fn build<'a>(
     }
     // Paths go in once the edges exist: the graph stores only those it
     // cannot derive from the parent's.
-    let mut given: Vec<_> = r.paths.into_iter().collect();
-    given.sort_unstable_by_key(|((v, _), _)| v.index());
-    for ((v, s), p) in given {
-        r.g.set_path(v, s, &p);
-    }
+    r.g.set_paths(&r.paths);
     if let Some(c) = containment {
         crate::validate::check_path_shapes(&r.g, c).map_err(|bad| invalid(&r.ids, bad))?;
         crate::validate::check_paths(&r.g, c).map_err(|bad| invalid(&r.ids, bad))?;

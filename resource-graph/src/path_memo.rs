@@ -29,29 +29,44 @@ impl<'g> PathMemo<'g> {
     }
 
     /// What [`ResourceGraph::path`] says of `v`: its stated path, else
-    /// its parent's path and its name (from the memo when the parent was
-    /// asked before; ask parents first).
+    /// its parent's path and its name. Walks up only to the nearest
+    /// vertex asked before (or with a stated path, or the root) and
+    /// remembers every path on the way, so any order costs the same.
     pub fn path(&mut self, v: VertexIdx) -> Option<String> {
-        if let Some(p) = self.known.get(&v) {
-            return Some(p.clone());
-        }
         let (g, ss) = (self.g, self.subsystem);
-        let from_parent = || {
-            if g.stated_path(v, ss).is_some() || g.roots.get(&ss) == Some(&v) {
+        // The vertices below the first one whose path is known, nearest
+        // the top last.
+        let mut below = Vec::new();
+        let mut at = v;
+        let mut path = loop {
+            if let Some(p) = self.known.get(&at) {
+                break p.clone();
+            }
+            if let Some(p) = g.stated_path(at, ss) {
+                break self.remember(at, p.to_owned());
+            }
+            if g.roots.get(&ss) == Some(&at) {
+                let mut p = String::from("/");
+                let _ = g.write_name(at, &mut p);
+                break self.remember(at, p);
+            }
+            below.push(at);
+            if below.len() > g.vertex_count() {
                 return None;
             }
-            let parent = g.source(g.parent_edge(v, ss)?);
-            let mut p = self.known.get(&parent)?.clone();
-            p.push('/');
-            let _ = g.write_name(v, &mut p);
-            Some(p)
+            at = g.source(g.parent_edge(at, ss)?);
         };
-        let p = match from_parent() {
-            Some(p) => p,
-            None => g.path(v, ss)?,
-        };
+        for &u in below.iter().rev() {
+            path.push('/');
+            let _ = g.write_name(u, &mut path);
+            self.known.insert(u, path.clone());
+        }
+        Some(path)
+    }
+
+    fn remember(&mut self, v: VertexIdx, p: String) -> String {
         self.known.insert(v, p.clone());
-        Some(p)
+        p
     }
 }
 
@@ -95,5 +110,9 @@ mod tests {
         for &v in all.iter().rev() {
             assert_eq!(memo.path(v), g.path(v, c), "{v:?}");
         }
+        // A vertex under no parent has no path.
+        let orphan = add(&mut g, "node", 9);
+        let mut memo = PathMemo::new(&g, c);
+        assert_eq!(memo.path(orphan), None);
     }
 }
