@@ -11,7 +11,7 @@
 //! vertex held whole, the epoch current) and changes nothing when one is
 //! refused. Every call of a child counts as its heartbeat; a child silent
 //! past `lease_grace` is lost, and its lease returns to the free pool.
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use matcher::traverser::MatchOp;
 use resource_graph::path_memo::PathMemo;
@@ -577,16 +577,32 @@ impl Instance {
         let g = self.m.graph();
         let mut keep: BTreeSet<VertexIdx> = g.roots.get(&self.dom).copied().into_iter().collect();
         let mut whole = BTreeSet::new();
+        // Inside a subtree kept whole already: nothing more to add.
+        let mut covered = HashSet::new();
         for gr in grants {
             for ((p, _, x), &v) in gr.held.iter().zip(&gr.vs) {
                 if !g.g.contains_node(v) {
                     continue;
                 }
-                keep.insert(v);
-                keep.extend(g.ancestors(v, self.dom));
                 if *x {
-                    keep.extend(g.subtree(v, self.dom));
                     whole.insert(p.as_str());
+                }
+                if covered.contains(&v) {
+                    continue;
+                }
+                // Every kept vertex's ancestors are kept: stop at the first.
+                if keep.insert(v) {
+                    for a in g.ancestors(v, self.dom) {
+                        if !keep.insert(a) {
+                            break;
+                        }
+                    }
+                }
+                if *x {
+                    for u in g.subtree(v, self.dom) {
+                        keep.insert(u);
+                        covered.insert(u);
+                    }
                 }
             }
         }
