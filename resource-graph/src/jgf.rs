@@ -387,8 +387,17 @@ impl Reader {
                 "uniq_id {uniq_id} is node \"{first}\"'s too: unique ids must be unique"
             )));
         }
-        // A name is one path component: written back, a slash in it would
-        // make the path say another place.
+        // A name is one path component: an empty one would write an empty
+        // component, a slash would make the path say another place.
+        for (key, text) in [
+            ("type", Some(typ)),
+            ("basename", Some(basename)),
+            ("name", name),
+        ] {
+            if text.is_some_and(str::is_empty) {
+                return Err(at(format!("key \"{key}\": empty")));
+            }
+        }
         for (key, text) in [("basename", Some(basename)), ("name", name)] {
             if let Some(t) = text.filter(|t| t.contains('/')) {
                 return Err(at(format!(
