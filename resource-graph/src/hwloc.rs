@@ -205,6 +205,16 @@ const TEXT_ELEMENTS: [&[u8]; 3] = [b"userdata", b"indexes", b"u64values"];
 /// no machine has 16 million processors.
 const MAX_OS_INDEX: u64 = 1 << 24;
 
+/// hwloc's object types (version 2 names, and version 1's that differ).
+const KNOWN_TYPES: [&str; 24] = [
+    "Machine", "Package", "Die", "Core", "PU", "NUMANode", "Group", "MemCache", "L1Cache",
+    "L2Cache", "L3Cache", "L4Cache", "L5Cache", "L1iCache", "L2iCache", "L3iCache", "Bridge",
+    "PCIDev", "OSDev", "Misc", "System", "Socket", "Node", "Cache",
+];
+
+/// The types that carry no sets: I/O devices and Misc.
+const SETLESS_TYPES: [&str; 4] = ["Bridge", "PCIDev", "OSDev", "Misc"];
+
 /// The sets an `<object>` may carry, each a bitmap.
 const SETS: [&str; 6] = [
     "cpuset",
@@ -218,7 +228,7 @@ const SETS: [&str; 6] = [
 /// What hwloc 2.9 (Debian 12's) needs of an `<object>` to load it
 /// safely, each a crash (an assertion, a NULL bitmap, a huge allocation)
 /// found by fuzzing when missing: sets written as hwloc writes bitmaps;
-/// a `cpuset` or `nodeset` with its complete twin; all six sets on the
+/// the CPU and node sets and their complete twins together; all six sets on the
 /// top object (hwloc compares them); and a PU or NUMA node with a small
 /// `os_index` (hwloc allocates a bitmap that big).
 fn check_sets(e: &BytesStart, top: bool) -> Result<(), String> {
@@ -245,16 +255,7 @@ fn check_sets(e: &BytesStart, top: bool) -> Result<(), String> {
             _ => {}
         }
     }
-    for (set, complete) in [
-        ("cpuset", "complete_cpuset"),
-        ("nodeset", "complete_nodeset"),
-    ] {
-        if attr(set.as_bytes()).is_some() && attr(complete.as_bytes()).is_none() {
-            return Err(format!(
-                "<object type=\"{typ}\"> has a {set} but no {complete} (hwloc needs both)"
-            ));
-        }
-    }
+
     if typ == "PU" || typ == "NUMANode" {
         let index =
             attr(b"os_index").ok_or_else(|| format!("<object type=\"{typ}\"> has no os_index"))?;
@@ -265,6 +266,23 @@ fn check_sets(e: &BytesStart, top: bool) -> Result<(), String> {
                 "<object type=\"{typ}\"> has os_index {index:?}, not a number under {MAX_OS_INDEX}"
             ))
             }
+        }
+    }
+    if attr(b"type").is_none() {
+        return Err("an <object> without a type".into());
+    }
+    if !KNOWN_TYPES.contains(&typ.as_str()) {
+        return Err(format!("<object type=\"{typ}\">: not an hwloc object type"));
+    }
+    // hwloc compares these four between an object and its parent; only
+    // I/O and Misc objects have none.
+    let four = ["cpuset", "complete_cpuset", "nodeset", "complete_nodeset"];
+    if !SETLESS_TYPES.contains(&typ.as_str()) {
+        if let Some(lacks) = four.iter().find(|s| attr(s.as_bytes()).is_none()) {
+            return Err(format!(
+                "<object type=\"{typ}\"> has no {lacks} (hwloc needs all of {})",
+                four.join(", ")
+            ));
         }
     }
     Ok(())
@@ -738,6 +756,12 @@ mod tests {
         assert!(Allowlist::parse(",,").is_err());
     }
 
+    /// `<object type="Machine" ...>` with all six sets, as attributes.
+    fn full_machine() -> String {
+        let sets: Vec<String> = SETS.iter().map(|s| format!("{s}=\"0x1\"")).collect();
+        format!("<object type=\"Machine\" {}", sets.join(" "))
+    }
+
     #[test]
     fn malformed_xml_is_named_with_its_line() {
         let err = check_xml(
@@ -789,6 +813,30 @@ mod tests {
             let err = check_xml(&xml, "b.xml").unwrap_err().to_string();
             assert!(err.contains(what), "{err}");
         }
+        for (obj, what) in [
+            (
+                "<object type=\"Core\" cpuset=\"0x1\"/>",
+                "has no complete_cpuset",
+            ),
+            ("<object type=\"Package\"/>", "has no cpuset"),
+            ("<object type=\"NUMANo69184\"/>", "not an hwloc object type"),
+            ("<object os_index=\"0\"/>", "without a type"),
+        ] {
+            let xml = format!(
+                "<topology><object {}>{obj}</object></topology>",
+                &full_machine()[8..]
+            );
+            let err = check_xml(&xml, "o.xml").unwrap_err().to_string();
+            assert!(err.contains(what), "{err}");
+        }
+        assert!(check_xml(
+            &format!(
+                "<topology><object {}><object type=\"Misc\"/></object></topology>",
+                &full_machine()[8..]
+            ),
+            "misc.xml"
+        )
+        .is_ok());
         for ok in ["0x1", "0xf...f,0x3", "0x000000ff,,0x0", "0xffffffff"] {
             assert!(is_bitmap(ok), "{ok}");
         }

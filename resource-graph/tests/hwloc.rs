@@ -296,7 +296,7 @@ fn xml_err(test: &str, text: &str) -> String {
 fn bad_xml_gets_an_error_naming_the_file_and_the_fault() {
     let msg = xml_err(
         "unclosed",
-        "<topology>\n  <object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">\n    <object type=\"Core\">\n</topology>\n",
+        "<topology>\n  <object type=\"Machine\" cpuset=\"0x1\" complete_cpuset=\"0x1\" allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">\n    <object type=\"Core\" cpuset=\"0x1\" complete_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\">\n</topology>\n",
     );
     assert!(
         msg.contains("line 4") && msg.contains("malformed XML"),
