@@ -174,6 +174,28 @@ fn check_xml(text: &str, origin: &str) -> Result<(), GraphError> {
                     }
                 }
             }
+            // hwloc's libxml reader compares the DTD's system id, which
+            // must be there (a doctype without one killed the process).
+            Event::DocType(ref d) => {
+                let text = String::from_utf8_lossy(d).into_owned();
+                let mut words = text.split_whitespace();
+                let ok = words.next() == Some("topology")
+                    && words.next() == Some("SYSTEM")
+                    && words.next().is_some_and(|id| {
+                        id.len() >= 2
+                            && (id.starts_with('"') && id.ends_with('"')
+                                || id.starts_with('\'') && id.ends_with('\''))
+                    });
+                if !ok {
+                    return Err(xml_err(
+                        pos,
+                        format!(
+                            "<!DOCTYPE {}>: expected <!DOCTYPE topology SYSTEM \"hwloc2.dtd\">",
+                            text.trim()
+                        ),
+                    ));
+                }
+            }
             Event::CData(_) if in_text == 0 => {
                 return Err(xml_err(pos, "CDATA section outside <userdata>".into()));
             }
@@ -808,6 +830,10 @@ mod tests {
             (
                 "<?xml version=\"1.0\" encoding=\"UTF-7\"?><topology/>".to_owned(),
                 "encoding \"UTF-7\"",
+            ),
+            (
+                "<!DOCTYPE t><topology/>".to_owned(),
+                "expected <!DOCTYPE topology SYSTEM",
             ),
         ] {
             let err = check_xml(&xml, "b.xml").unwrap_err().to_string();
