@@ -234,7 +234,17 @@ fn node_in(i: usize, node: &Value) -> Result<NodeIn<'_>, String> {
     let typ = get_str(meta, "type")
         .map_err(at)?
         .ok_or_else(|| at("missing key \"metadata.type\"".into()))?;
-    let out = NodeIn {
+    match meta.get("exclusive") {
+        None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+        Some(other) => {
+            return Err(at(format!(
+                "key \"exclusive\": expected a boolean, found {}",
+                json_kind(other)
+            )))
+        }
+    }
+    // The id goes in last: the messages above borrow it.
+    Ok(NodeIn {
         typ: Cow::Borrowed(typ),
         basename: get_str(meta, "basename").map_err(at)?.map(Cow::Borrowed),
         name: get_str(meta, "name").map_err(at)?.map(Cow::Borrowed),
@@ -271,20 +281,7 @@ fn node_in(i: usize, node: &Value) -> Result<NodeIn<'_>, String> {
             }
             None => return Err(at("missing key \"metadata.paths\"".into())),
         },
-        vid: Cow::Borrowed(""),
-    };
-    match meta.get("exclusive") {
-        None | Some(Value::Null) | Some(Value::Bool(_)) => {}
-        Some(other) => {
-            return Err(at(format!(
-                "key \"exclusive\": expected a boolean, found {}",
-                json_kind(other)
-            )))
-        }
-    }
-    Ok(NodeIn {
         vid: Cow::Owned(vid),
-        ..out
     })
 }
 
