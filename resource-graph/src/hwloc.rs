@@ -40,6 +40,14 @@
 //! `numanode` vertex (or of the nearest ancestor vertex when `numanode` is
 //! not allowed). A job asks for it as for a GRUG recipe's memory.
 //!
+//! Beyond Fluxion too: two GPUs under one vertex with one id (a CUDA and
+//! an OpenCL device both numbered 0, on a machine with cards of two
+//! vendors) would share a path, which Fluxion's reader allows and we do
+//! not (a booking by path would land on both). Each later twin, in
+//! creation order, gets the next id above every GPU's, as the NVML merge
+//! numbers a new GPU. Any other two vertices at one path (two machines
+//! with one host name) are an error naming both.
+//!
 //! An allowlist (`-W node,socket,core,gpu`) keeps only the listed types
 //! (cache types by basename: `L2cache`); the cluster is always there.
 use std::collections::HashMap;
@@ -370,7 +378,7 @@ mod imp {
 
 #[cfg(feature = "hwloc")]
 mod imp {
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
 
     use hwlocality::object::attributes::ObjectAttributes;
     use hwlocality::object::types::{OSDeviceType, ObjectType};
@@ -409,10 +417,15 @@ mod imp {
         .map_err(fail)?;
         let built = walk(&topo, origin, allow, rank, true)?;
         // A file's hostname is a path component: '/' in it would make
-        // the graph's JGF say another place. (Not every check: Fluxion's
-        // reader puts two GPUs of two vendors at one path, and so do we.)
-        crate::validate::check_round_trip(&built.graph)
-            .map_err(|bad| fail(bad.describe(crate::validate::plain_name(&built.graph))))?;
+        // the graph's JGF say another place; and two machines of one
+        // name would share their paths.
+        let g = &built.graph;
+        crate::validate::check_round_trip(g)
+            .and_then(|()| match g.symbols.get("containment") {
+                Some(cont) => crate::validate::check_paths(g, cont),
+                None => Ok(()),
+            })
+            .map_err(|bad| fail(bad.describe(crate::validate::plain_name(g))))?;
         Ok(built)
     }
 
@@ -466,6 +479,7 @@ mod imp {
             notes: Vec::new(),
         };
         w.visit(topo.root_object(), cluster, None)?;
+        w.number_twin_gpus()?;
         Ok(Built {
             home: w.node.unwrap_or(cluster),
             graph: w.g,
@@ -516,6 +530,28 @@ mod imp {
     }
 
     impl Walk<'_> {
+        /// Give each later GPU that shares its parent and id with an
+        /// earlier one the next id above every GPU's (see the module doc).
+        fn number_twin_gpus(&mut self) -> Result<(), GraphError> {
+            let gpus = self.g.of_type("gpu").to_vec();
+            let ids = gpus.iter().map(|&v| self.g.g[v].id);
+            let mut next = ids.max().map_or(0, |m| m.saturating_add(1));
+            let mut taken = HashSet::with_capacity(gpus.len());
+            for v in gpus {
+                let parent = self.g.parent_edge(v, self.cont).map(|e| self.g.source(e));
+                if taken.insert((parent, self.g.g[v].id)) {
+                    continue;
+                }
+                if next == i64::MAX {
+                    return Err(self.fail("a GPU's id is too large to number its twin".into()));
+                }
+                self.g.g[v].id = next;
+                taken.insert((parent, next));
+                next += 1;
+            }
+            Ok(())
+        }
+
         fn fail(&self, what: String) -> GraphError {
             GraphError::Hwloc {
                 origin: self.origin.to_owned(),

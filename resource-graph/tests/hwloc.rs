@@ -292,6 +292,37 @@ fn xml_err(test: &str, text: &str) -> String {
     msg
 }
 
+/// A CUDA and an OpenCL device of one card, or two cards of two vendors
+/// under one socket, both numbered 0: Fluxion would put both at
+/// `.../gpu0`; the later one gets the next free id, so each has a path
+/// of its own and the graph's JGF reads back.
+#[test]
+fn two_gpus_with_one_id_under_one_parent_get_two_paths() {
+    let text = std::fs::read_to_string(mini()).unwrap().replace(
+        "<object type=\"OSDev\" name=\"cuda0\" subtype=\"CUDA\" osdev_type=\"5\"/>",
+        "<object type=\"OSDev\" name=\"cuda0\" subtype=\"CUDA\" osdev_type=\"5\"/>\n\
+         <object type=\"OSDev\" name=\"opencl0d0\" subtype=\"OpenCL\" osdev_type=\"5\"/>",
+    );
+    let p = temp_xml("twin-gpus", &text);
+    let g = read_xml(&p, &Allowlist::all()).unwrap();
+    let cont = g.symbols.get("containment").unwrap();
+    let paths: Vec<String> = g
+        .of_type("gpu")
+        .iter()
+        .map(|&v| g.path(v, cont).unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/cluster0/mini7/socket1/gpu0",
+            "/cluster0/mini7/socket1/gpu1"
+        ]
+    );
+    let jgf = resource_graph::jgf_write::write_text(&g);
+    let back = resource_graph::jgf::read(&jgf, "test").expect("the graph's JGF reads back");
+    assert_eq!(back.of_type("gpu").len(), 2);
+}
+
 #[test]
 fn bad_xml_gets_an_error_naming_the_file_and_the_fault() {
     let msg = xml_err(
@@ -591,7 +622,7 @@ fn fluxion_hwloc_xml_figures() {
         ),
         (
             "001N/multi_gpu_types/chimera.xml".to_owned(),
-            ([1, 32, 2, 2], vec![(0, 0), (0, 0)]),
+            ([1, 32, 2, 2], vec![(0, 0), (1, 0)]),
         ),
         (
             "001N/node_local_storage/lassen/0.xml".to_owned(),
