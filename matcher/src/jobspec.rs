@@ -75,6 +75,33 @@ pub struct Jobspec {
     pub instance: bool,
 }
 
+/// A JSON jobspec read by serde_json, much faster than libyaml reads
+/// it; `None` when the text is not one JSON object (YAML, or JSON with a
+/// fault: the YAML reader then says what is wrong, as for any text).
+/// JSON is YAML, and both read the same JSON to the same document.
+fn json_document(text: &str) -> Option<Value> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let doc: Value = serde_json::from_str(text).ok()?;
+    doc.is_mapping().then_some(doc)
+}
+
+/// The document of a YAML (or JSON) text; a malformed one is an error
+/// with its line and column.
+fn yaml_document(text: &str) -> Result<Value, JobspecError> {
+    serde_yaml::from_str(text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!("line {} column {}", l.line(), l.column()))
+            .unwrap_or_default();
+        err(
+            if at.is_empty() { "(document)" } else { &at },
+            format!("malformed YAML/JSON: {e}"),
+        )
+    })
+}
+
 /// The string at `m[field]` (`key.field` in errors); "" when absent.
 fn opt_str(m: &serde_yaml::Mapping, key: &str, field: &str) -> Result<String, JobspecError> {
     match m.get(field) {
@@ -165,19 +192,31 @@ impl Jobspec {
         // libyaml takes time in the square of flow nesting: measure it first.
         resource_graph::limits::check_yaml_nesting(text, resource_graph::limits::MAX_FLOW_NESTING)
             .map_err(|d| err(&d.at(), d.what()))?;
-        let doc: Value = serde_yaml::from_str(text).map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| format!("line {} column {}", l.line(), l.column()))
-                .unwrap_or_default();
-            err(
-                if at.is_empty() { "(document)" } else { &at },
-                format!("malformed YAML/JSON: {e}"),
-            )
-        })?;
+        let doc = match json_document(text) {
+            Some(doc) => doc,
+            None => yaml_document(text)?,
+        };
+        Self::from_document(&doc)
+    }
+
+    /// [`Jobspec::parse`] by the YAML reader alone, whatever the text:
+    /// what the JSON fast path must agree with (tests and fuzzing).
+    #[doc(hidden)]
+    pub fn parse_as_yaml(text: &str) -> Result<Jobspec, JobspecError> {
+        resource_graph::limits::check_yaml_nesting(text, resource_graph::limits::MAX_FLOW_NESTING)
+            .map_err(|d| err(&d.at(), d.what()))?;
+        Self::from_document(&yaml_document(text)?)
+    }
+
+    /// A jobspec from its document, parsed already.
+    fn from_document(doc: &Value) -> Result<Jobspec, JobspecError> {
         let m = doc
             .as_mapping()
             .ok_or_else(|| err("(document)", "must be a mapping"))?;
+        Self::from_mapping(m)
+    }
+
+    fn from_mapping(m: &serde_yaml::Mapping) -> Result<Jobspec, JobspecError> {
         only_keys(
             m,
             &["version", "resources", "tasks", "attributes"],
@@ -324,6 +363,44 @@ fn task_count(v: &Value, key: &str) -> Result<TaskCount, JobspecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The JSON fast path reads what the YAML reader reads, and refuses
+    /// what it refuses: the JSON corpus of the fuzzer, and texts where
+    /// JSON and YAML could part.
+    #[test]
+    fn json_fast_path_reads_as_the_yaml_reader_does() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/jobspec_json");
+        let mut texts: Vec<String> = std::fs::read_dir(dir)
+            .expect("the fuzz corpus")
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        assert!(texts.len() > 10);
+        let one = |extra: &str, count: &str| {
+            format!(
+                r#"{{"version": 1, "resources": [{{"type": "slot", "count": {count}, "label": "t", "with": [{{"type": "core", "count": 1}}]}}], "tasks": [{{"command": ["a\/b", "\u00e9"], "slot": "t", "count": {{"per_slot": 1}}}}]{extra}}}"#
+            )
+        };
+        for count in ["1", "1.0", "1e0", "18446744073709551616", "-1", "\"1\""] {
+            texts.push(one("", count));
+        }
+        texts.push(one(r#", "attributes": {"system": {"duration": 60}}"#, "2"));
+        texts.push(one(r#", "version": 1"#, "1")); // a duplicate key
+        texts.push(one("", "1") + " trailing");
+        let mut read = 0;
+        for t in &texts {
+            // Refusals may be worded apart (a number past u64 is a float
+            // to serde_json, an error to serde_yaml); what is read is one.
+            match (Jobspec::parse(t), Jobspec::parse_as_yaml(t)) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{t}");
+                    read += 1;
+                }
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("{t}: {a:?} / {b:?}"),
+            }
+        }
+        assert!(read > 5, "only {read} of the texts were jobspecs");
+    }
 
     fn with_task_count(count: &str) -> Result<Jobspec, JobspecError> {
         Jobspec::parse(&format!(

@@ -15,8 +15,12 @@ Jobspec = Union[str, Mapping[str, Any]]
 #: Cancel ids one call carries at most (the server's limit).
 MAX_CANCEL_IDS = 65_536
 
-#: Submit calls a submit_many keeps in flight at once.
-PIPELINE = 512
+#: Jobs one bulk Submit call carries at most (the server takes 100,000).
+CALL_JOBS = 10_000
+
+#: Jobspec and name bytes one bulk Submit call carries at most, well under
+#: the server's default message limit (4 MiB); a larger job goes alone.
+CALL_BYTES = 1 << 20
 
 
 def submit_request(
@@ -42,9 +46,29 @@ def submit_request(
     return pb.SubmitRequest(jobspec=text, name=name)
 
 
-def submit_requests(jobspecs: Iterable[Jobspec], name: str) -> List[Any]:
-    """The SubmitRequests of ``submit_many``."""
-    return [pb.SubmitRequest(jobspec=js.to_text(j), name=name) for j in jobspecs]
+def submit_calls(jobspecs: Iterable[Jobspec], name: str) -> List[Any]:
+    """The bulk SubmitRequests of ``submit_many``, in order: at most
+    CALL_JOBS jobs and about CALL_BYTES each."""
+    calls: List[Any] = []
+    jobs: List[Any] = []
+    size = 0
+    for j in jobspecs:
+        text = js.to_text(j)
+        n = len(text.encode()) + len(name.encode())
+        if jobs and (len(jobs) == CALL_JOBS or size + n > CALL_BYTES):
+            calls.append(pb.SubmitRequest(jobs=jobs))
+            jobs, size = [], 0
+        jobs.append(pb.Submission(jobspec=text, name=name))
+        size += n
+    if jobs:
+        calls.append(pb.SubmitRequest(jobs=jobs))
+    return calls
+
+
+def refused(results: List[Any], calls: Sequence[Any], error: Any) -> None:
+    """Mark every job of ``calls`` (the refused call and those never sent)
+    as refused by ``error`` in ``results``."""
+    results.extend(error for c in calls for _ in c.jobs)
 
 
 def _ints(values: Optional[Iterable[Any]]) -> Any:

@@ -251,33 +251,22 @@ class Client:
 
     async def submit_many(self, jobspecs: Iterable[Jobspec], *, name: str = "") -> List[int]:
         """Queue many jobs; their ids, in order (see
-        :meth:`quiver.Client.submit_many`: pipelined Submit calls until the
-        protocol has a bulk one; :meth:`_submit_all` is the place to change).
+        :meth:`quiver.Client.submit_many`: bulk calls, each all or nothing).
 
         Raises:
-            BulkSubmitError: some jobspecs were refused (the others queued).
+            BulkSubmitError: a call was refused (the calls before it queued).
         """
-        requests = _calls.submit_requests(jobspecs, name)
+        calls = _calls.submit_calls(jobspecs, name)
         await self._watch_ends()
-        results = await self._submit_all(requests)
-        if any(isinstance(r, QuiverError) for r in results):
-            raise BulkSubmitError(results)
-        return [int(r) for r in results]  # type: ignore[arg-type]
-
-    async def _submit_all(self, requests: Sequence[Any]) -> List[Union[int, QuiverError]]:
-        """Send the SubmitRequests; each one's job id or refusal, in order."""
-
-        async def one(r: Any) -> Union[int, QuiverError]:
-            try:
-                return int((await self._stub.Submit(r, metadata=self._md)).job_id)
-            except grpc.aio.AioRpcError as e:
-                return from_rpc_error(e)
-
         results: List[Union[int, QuiverError]] = []
-        for start in range(0, len(requests), _calls.PIPELINE):
-            chunk = requests[start : start + _calls.PIPELINE]
-            results.extend(await asyncio.gather(*(one(r) for r in chunk)))
-        return results
+        for k, request in enumerate(calls):
+            try:
+                reply = await self._stub.Submit(request, metadata=self._md)
+            except grpc.aio.AioRpcError as e:
+                _calls.refused(results, calls[k:], from_rpc_error(e))
+                raise BulkSubmitError(results) from None
+            results.extend(int(i) for i in reply.job_ids)
+        return [int(r) for r in results]  # type: ignore[arg-type]
 
     async def cancel(self, job_id: int) -> JobState:
         """Cancel a job; the state it was in (see :meth:`quiver.Client.cancel`)."""

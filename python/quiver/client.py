@@ -265,38 +265,28 @@ class Client:
     def submit_many(self, jobspecs: Iterable[Jobspec], *, name: str = "") -> List[int]:
         """Queue many jobs; their ids, in the order of ``jobspecs``.
 
-        The protocol has no bulk Submit yet, so this pipelines one Submit
-        per jobspec on the one channel (up to 512 in flight), which the
-        instance commits in shared batches. Calls in flight together may
-        be queued in another order than sent (their ids say the order they
-        were queued in); a bulk RPC will keep it. :meth:`_submit_all` is
-        the one place to change when that RPC comes.
+        The jobs go in bulk Submit calls of up to 10,000 jobs (and about
+        1 MiB) each; each call is queued whole, in order and in one journal
+        transaction, or not at all. A refused call stops the rest: the
+        calls before it stay queued.
 
         Raises:
-            BulkSubmitError: some jobspecs were refused; the others were
-                queued all the same, and ``results`` says which is which.
+            BulkSubmitError: a call was refused; ``results`` holds the ids
+                of the jobs queued before it and, for every other jobspec,
+                the refusal (its message names the job as ``jobs[i]`` of
+                that call).
         """
-        requests = _calls.submit_requests(jobspecs, name)
+        calls = _calls.submit_calls(jobspecs, name)
         self._watch_ends()
-        results = self._submit_all(requests)
-        if any(isinstance(r, QuiverError) for r in results):
-            raise BulkSubmitError(results)
-        return [int(r) for r in results]  # type: ignore[arg-type]
-
-    def _submit_all(self, requests: Sequence[Any]) -> List[Union[int, QuiverError]]:
-        """Send the SubmitRequests; each one's job id or refusal, in order."""
         results: List[Union[int, QuiverError]] = []
-        for start in range(0, len(requests), _calls.PIPELINE):
-            futures = [
-                self._stub.Submit.future(r, metadata=self._md)
-                for r in requests[start : start + _calls.PIPELINE]
-            ]
-            for f in futures:
-                try:
-                    results.append(int(f.result().job_id))
-                except grpc.RpcError as e:
-                    results.append(from_rpc_error(e))
-        return results
+        for k, request in enumerate(calls):
+            try:
+                reply = self._stub.Submit(request, metadata=self._md)
+            except grpc.RpcError as e:
+                _calls.refused(results, calls[k:], from_rpc_error(e))
+                raise BulkSubmitError(results) from None
+            results.extend(int(i) for i in reply.job_ids)
+        return [int(r) for r in results]  # type: ignore[arg-type]
 
     def cancel(self, job_id: int) -> JobState:
         """Cancel a pending or running job (yours, or any as the instance

@@ -104,11 +104,12 @@ def from_rpc_error(e: grpc.RpcError) -> QuiverError:
 
 
 class BulkSubmitError(QuiverError):
-    """Some jobs of a :meth:`~quiver.Client.submit_many` were refused.
+    """A bulk Submit call of :meth:`~quiver.Client.submit_many` was refused.
 
-    The others were queued all the same. ``results`` holds, in the order
-    of the jobspecs, each job id or the error that refused that jobspec;
-    the exception's code and message are the first refusal's.
+    Each call is all or nothing, and a refusal stops the calls after it.
+    ``results`` holds, in the order of the jobspecs, each queued job's id
+    or the refusal for a jobspec not queued; the exception's code and
+    message are the refusal's.
     """
 
     def __init__(self, results: List[Union[int, QuiverError]]) -> None:
@@ -116,7 +117,7 @@ class BulkSubmitError(QuiverError):
         first = errors[0]
         refused = len(errors)
         super().__init__(
-            f"{refused} of {len(results)} jobspecs refused; the first: {first.message}",
+            f"{refused} of {len(results)} jobspecs not queued: {first.message}",
             first.code,
         )
         self.results = results

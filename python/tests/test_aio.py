@@ -71,7 +71,7 @@ def test_submit_many_cancel_and_errors(schedd: Daemon) -> None:
         assert len(set(ids)) == 700
         with pytest.raises(quiver.BulkSubmitError) as e:
             await c.submit_many([YAML_JOB, "not: a jobspec"])
-        assert e.value.job_ids[0] is not None and e.value.job_ids[1] is None
+        assert e.value.job_ids == [None, None] and "jobs[1]" in e.value.message
         assert (await c.cancel(ids[0])) in (JobState.PENDING, JobState.RUNNING)
         r = await c.wait(ids[0])
         assert not r.success and r.state == JobState.CANCELED

@@ -117,10 +117,10 @@ def test_watch_streams_a_jobs_events(client: quiver.Client) -> None:
 
 
 def test_submit_many_returns_each_jobspecs_id_in_order(client: quiver.Client) -> None:
-    # More than one pipeline window; each job's duration tells its jobspec.
+    # Each job's duration tells its jobspec; the ids of one call follow on.
     specs = [quiver.shorthand(["app"], duration=d) for d in range(1, 601)]
     ids = client.submit_many(specs, name="bulk")
-    assert len(set(ids)) == 600
+    assert ids == list(range(ids[0], ids[0] + 600))
     assert [client.info(i).duration for i in ids] == list(range(1, 601))
     assert len(client.jobs(name="bulk")) == 600
     more = client.submit_many([YAML_JOB, quiver.shorthand(["app"], tasks=2)])
@@ -128,15 +128,24 @@ def test_submit_many_returns_each_jobspecs_id_in_order(client: quiver.Client) ->
     assert client.info(more[0]).jobspec == YAML_JOB
 
 
-def test_submit_many_says_which_were_refused(client: quiver.Client) -> None:
+def test_submit_many_cuts_calls_and_keeps_the_order(client: quiver.Client) -> None:
+    # Past one call's job count: two calls, one order.
+    n = quiver._calls.CALL_JOBS + 5
+    ids = client.submit_many([YAML_JOB] * n, name="cut")
+    assert ids == list(range(ids[0], ids[0] + n))
+    assert len(client.jobs(name="cut")) == n
+
+
+def test_submit_many_is_all_or_nothing(client: quiver.Client) -> None:
+    before = len(client.jobs())
     with pytest.raises(quiver.BulkSubmitError) as e:
         client.submit_many([YAML_JOB, "version: 9999\nresources: 7\n", YAML_JOB])
     results = e.value.results
-    assert isinstance(results[1], quiver.InvalidArgument)
+    assert all(isinstance(r, quiver.InvalidArgument) for r in results)
     assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
-    ok = e.value.job_ids
-    assert ok[1] is None and ok[0] is not None and ok[2] is not None
-    assert client.info(ok[2]).state in (JobState.PENDING, JobState.RUNNING)
+    assert "jobs[1]" in e.value.message and "resources" in e.value.message
+    assert e.value.job_ids == [None, None, None]
+    assert len(client.jobs()) == before
 
 
 def test_cancel_many(client: quiver.Client) -> None:

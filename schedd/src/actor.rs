@@ -24,7 +24,7 @@ use tracing::info;
 use crate::executor::Exit;
 use crate::instance::{
     Event, Instance, InstanceError, Job, JobId, JobState, MatchOutcome, ParsedJobspec,
-    ResourceFilter, Stats, Status,
+    ResourceFilter, Stats, Status, Submission,
 };
 
 /// Jobs one scheduling chunk considers before commands are served again.
@@ -43,6 +43,12 @@ pub enum Command {
         name: String,
         jobspec: ParsedJobspec,
         reply: Reply<JobId>,
+    },
+    /// Queue many jobs, in order, all or none.
+    SubmitMany {
+        owner: u32,
+        jobs: Vec<Submission>,
+        reply: Reply<Vec<JobId>>,
     },
     Cancel {
         caller: u32,
@@ -348,6 +354,7 @@ fn serve(
             jobspec,
             reply,
         } => defer(reply, inst.submit_parsed(owner, &name, jobspec)),
+        Command::SubmitMany { owner, jobs, reply } => defer(reply, inst.submit_many(owner, jobs)),
         Command::Cancel { caller, id, reply } => defer(reply, inst.cancel(caller, id)),
         Command::CancelMany { caller, ids, reply } => defer(
             reply,

@@ -12,11 +12,13 @@
 //! business, the pending queue and its policies live in [`queue`],
 //! durability in [`journal`], and [`metrics`] exports counters;
 //! [`standard`] holds the health and reflection services served beside
-//! the scheduler. The [`client`] side connects to an instance by URI.
+//! the scheduler. The [`client`] side connects to an instance by URI;
+//! [`bulk_submit`] sends it many jobs in few calls.
 pub mod actor;
 mod affinity;
 pub mod auth;
 pub mod authz;
+pub mod bulk_submit;
 pub mod cgroup;
 pub mod client;
 pub mod clock;

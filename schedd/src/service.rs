@@ -18,7 +18,8 @@ use crate::actor::{CallError, Command, Handle};
 use crate::auth::caller;
 use crate::authz::{Authz, Denied};
 use crate::instance::{
-    Event, EventKind, InstanceError, Job, JobState, ParsedJobspec, ResourceFilter,
+    Event, EventKind, InstanceError, Job, JobState, ParsedJobspec, ResourceFilter, Submission,
+    MAX_SUBMIT_JOBS,
 };
 
 /// Jobs one Cancel call may name: the instance serves nothing else
@@ -75,6 +76,52 @@ impl Service {
             .await
             .map_err(|e| Status::internal(format!("parsing the jobspec: {e}")))?
             .map_err(|e| status_of(CallError::Instance(e)))
+    }
+
+    /// A bulk Submit: parse every jobspec off the instance thread (a
+    /// copy of the one before it is parsed once), then queue them all in
+    /// one command.
+    async fn submit_many(
+        &self,
+        owner: u32,
+        r: pb::SubmitRequest,
+    ) -> Result<Response<pb::SubmitResponse>, Status> {
+        if !r.jobspec.is_empty() || !r.name.is_empty() {
+            return Err(Status::invalid_argument(
+                "jobspec and jobs: give one job or many, not both",
+            ));
+        }
+        if r.jobs.len() > MAX_SUBMIT_JOBS {
+            return Err(Status::invalid_argument(format!(
+                "jobs: {} jobs; at most {MAX_SUBMIT_JOBS} per call",
+                r.jobs.len()
+            )));
+        }
+        for (i, j) in r.jobs.iter().enumerate() {
+            check_jobspec(&j.jobspec)
+                .map_err(|s| Status::new(s.code(), format!("jobs[{i}]: {}", s.message())))?;
+        }
+        let _permit = self
+            .parsers
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("the instance is shutting down"))?;
+        let jobs = tokio::task::spawn_blocking(move || parse_all(r.jobs))
+            .await
+            .map_err(|e| Status::internal(format!("parsing the jobspecs: {e}")))?
+            .map_err(|e| status_of(CallError::Instance(e)))?;
+        drop(_permit);
+        let n = jobs.len();
+        let ids = self
+            .handle
+            .call(|reply| Command::SubmitMany { owner, jobs, reply })
+            .await
+            .map_err(status_of)?;
+        debug!(jobs = n, first = ids.first(), owner, "submitted");
+        Ok(Response::new(pb::SubmitResponse {
+            job_id: 0,
+            job_ids: ids,
+        }))
     }
 
     /// The uid this call acts as.
@@ -205,6 +252,28 @@ fn snapshot_event(j: &Job) -> Event {
     }
 }
 
+/// Parse a bulk Submit's jobspecs; a text the same as the one before
+/// it is that one's copy. The first that does not parse is the error.
+fn parse_all(jobs: Vec<pb::Submission>) -> Result<Vec<Submission>, InstanceError> {
+    let mut out: Vec<Submission> = Vec::with_capacity(jobs.len());
+    for (i, j) in jobs.into_iter().enumerate() {
+        let jobspec = match out.last() {
+            Some(prev) if prev.jobspec.text == j.jobspec => prev.jobspec.clone(),
+            _ => ParsedJobspec::parse(j.jobspec).map_err(|e| match e {
+                InstanceError::BadRequest(m) => {
+                    InstanceError::BadRequest(format!("jobs[{i}]: {m}"))
+                }
+                other => other,
+            })?,
+        };
+        out.push(Submission {
+            name: j.name,
+            jobspec,
+        });
+    }
+    Ok(out)
+}
+
 pub(crate) fn check_jobspec(text: &str) -> Result<(), Status> {
     if text.len() > MAX_JOBSPEC_BYTES {
         return Err(Status::resource_exhausted(format!(
@@ -228,6 +297,9 @@ impl pb::scheduler_server::Scheduler for Service {
     ) -> Result<Response<pb::SubmitResponse>, Status> {
         let owner = self.who(&req)?;
         let r = req.into_inner();
+        if !r.jobs.is_empty() {
+            return self.submit_many(owner, r).await;
+        }
         let jobspec = self.parse(r.jobspec).await?;
         let id = self
             .handle
@@ -240,7 +312,10 @@ impl pb::scheduler_server::Scheduler for Service {
             .await
             .map_err(status_of)?;
         debug!(job_id = id, owner, "submitted");
-        Ok(Response::new(pb::SubmitResponse { job_id: id }))
+        Ok(Response::new(pb::SubmitResponse {
+            job_id: id,
+            job_ids: Vec::new(),
+        }))
     }
 
     async fn cancel(

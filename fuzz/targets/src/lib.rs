@@ -65,12 +65,25 @@ pub fn jobspec_yaml(data: &[u8]) {
 }
 
 /// A jobspec in JSON, as schedd's clients send it: only text that is JSON
-/// reaches the parser, so the fuzzer spends its time on that syntax.
+/// reaches the parser, so the fuzzer spends its time on that syntax. The
+/// parser's JSON fast path must read it as its YAML reader does.
 pub fn jobspec_json(data: &[u8]) {
     if serde_json::from_slice::<serde_json::Value>(data).is_err() {
         return;
     }
-    jobspec_yaml(data);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let fast = Jobspec::parse(text);
+    let slow = Jobspec::parse_as_yaml(text);
+    match (&fast, &slow) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "the JSON and YAML readers disagree"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("one reader refused what the other read: {fast:?} / {slow:?}"),
+    }
+    if let Ok(js) = fast {
+        match_on_fixture(&js);
+    }
 }
 
 /// An RFC 31 constraint object in JSON, as the job manager passes it

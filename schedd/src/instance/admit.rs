@@ -5,7 +5,8 @@
 //! and huge counts) but still the costliest part of a submit a caller
 //! controls, so [`ParsedJobspec::parse`] runs on the caller's side (the
 //! gRPC service runs it on a blocking-pool thread) and the instance thread
-//! gets the result. [`Instance::admit`] then applies the site's limits,
+//! gets the result. [`Instance::admit_owner`] and [`Instance::admit_shape`]
+//! then apply the site's limits,
 //! each refusal naming the limit:
 //!
 //! - the executor must be able to run the job as its owner (a schedd that
@@ -50,25 +51,38 @@ impl Instance {
         js
     }
 
-    /// Check a new job of uid `owner` against the site's limits (see the
-    /// module documentation); returns its jobspec with the duration
-    /// filled in. Changes nothing.
-    pub(super) fn admit(&self, owner: u32, js: Jobspec) -> Result<Jobspec, InstanceError> {
+    /// Whether uid `owner` may queue `n` more jobs: the executor runs
+    /// its jobs, and the pending limits leave room for all `n`.
+    pub(super) fn admit_owner(&self, owner: u32, n: u64) -> Result<(), InstanceError> {
         self.executor
             .may_run_as(owner)
             .map_err(InstanceError::PermissionDenied)?;
+        let more = |n: u64| match n {
+            1 => String::new(),
+            _ => format!(" ({n} more asked for)"),
+        };
         let pending = self.counts[JobState::Pending.index()];
-        if pending >= self.cfg.max_pending as u64 {
+        if pending.saturating_add(n) > self.cfg.max_pending as u64 {
             return Err(InstanceError::QueueFull(format!(
-                "{pending} jobs are pending, the most this instance queues (--max-pending)"
+                "{pending} jobs are pending{}, the most this instance queues is {} (--max-pending)",
+                more(n),
+                self.cfg.max_pending
             )));
         }
         let mine = self.pending_of.get(&owner).copied().unwrap_or(0);
-        if mine >= self.cfg.max_pending_per_user as u64 {
+        if mine.saturating_add(n) > self.cfg.max_pending_per_user as u64 {
             return Err(InstanceError::QueueFull(format!(
-                "uid {owner} has {mine} jobs pending, the most one user may queue (--max-pending-per-user)"
+                "uid {owner} has {mine} jobs pending{}, the most one user may queue is {} (--max-pending-per-user)",
+                more(n),
+                self.cfg.max_pending_per_user
             )));
         }
+        Ok(())
+    }
+
+    /// Check a new job's jobspec against the site's limits: its
+    /// duration, filled in when none is given. Changes nothing.
+    pub(super) fn admit_shape(&self, js: Jobspec) -> Result<Jobspec, InstanceError> {
         self.check_duration(&js)?;
         Ok(self.with_default_duration(js))
     }

@@ -40,6 +40,7 @@ use crate::queue::PendingQueue;
 use spec::Spec;
 
 mod admit;
+mod bulk;
 mod child_ops;
 mod config;
 mod graph_ops;
@@ -56,6 +57,7 @@ mod unsat;
 mod writers;
 
 pub use admit::ParsedJobspec;
+pub use bulk::{Submission, MAX_SUBMIT_JOBS};
 pub use child_ops::Detached;
 pub use config::Config;
 pub use graph_ops::{MatchOutcome, ResourceFilter};
@@ -325,13 +327,30 @@ impl Instance {
         name: &str,
         parsed: ParsedJobspec,
     ) -> Result<JobId, InstanceError> {
-        let js = self.admit(owner, parsed.jobspec)?;
-        let jobspec = parsed.text;
-        let spec = Spec::new(js, self.cfg.flexible)?;
+        self.admit_owner(owner, 1)?;
+        let spec = self.admit_spec(parsed.jobspec)?;
+        self.enqueue(owner, name, parsed.text, spec)
+    }
+
+    /// A new job's request as the queue keeps it, once admitted (its
+    /// duration) and found satisfiable. Changes nothing.
+    pub(super) fn admit_spec(&mut self, js: Jobspec) -> Result<Spec, InstanceError> {
+        let spec = Spec::new(self.admit_shape(js)?, self.cfg.flexible)?;
         // A child that may grow takes a job its graph cannot hold yet.
         if !self.cfg.may_grow {
             self.check_satisfiable(&spec)?;
         }
+        Ok(spec)
+    }
+
+    /// Journal and queue an admitted job; emit Submit and Depend.
+    pub(super) fn enqueue(
+        &mut self,
+        owner: u32,
+        name: &str,
+        jobspec: String,
+        spec: Spec,
+    ) -> Result<JobId, InstanceError> {
         let js = spec.first();
         let id = self.next_id;
         let now = self.clock.now();

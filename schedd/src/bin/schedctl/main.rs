@@ -26,6 +26,7 @@ use tonic::Status;
 
 use schedd::client::{self, ClientError, ConnectOptions};
 
+mod bulk;
 mod elastic;
 mod jobs;
 mod render;
@@ -352,6 +353,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Cmd::Submit(a) => Some(submit_jobspec(a)?),
         _ => None,
     };
+    let cc = match &cli.command {
+        Cmd::Submit(a) => a.cc.as_deref().map(bulk::parse_cc).transpose()?,
+        _ => None,
+    };
     let advance_by = match &cli.command {
         Cmd::Advance { seconds } => {
             let s = parse_duration(seconds).map_err(Failure::Usage)?;
@@ -367,12 +372,18 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         _ => client::connect(&opts).await?,
     };
     match cli.command {
+        Cmd::Submit(a) if cc.is_some() => {
+            let (cc, name) = (cc.unwrap_or_default(), a.name.unwrap_or_default());
+            let jobspec = submit_text.unwrap_or_default();
+            return bulk::submit_copies(&mut client, &cc, &name, &jobspec).await;
+        }
         Cmd::Submit(a) => {
             let jobspec = submit_text.unwrap_or_default();
             let r = client
                 .submit(pb::SubmitRequest {
                     jobspec,
                     name: a.name.unwrap_or_default(),
+                    jobs: Vec::new(),
                 })
                 .await?
                 .into_inner();

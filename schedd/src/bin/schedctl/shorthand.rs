@@ -31,6 +31,12 @@ pub struct SubmitArgs {
     /// A name for the job
     #[arg(long)]
     pub name: Option<String>,
+    /// Submit a copy of the job for each id of IDSET (1-100, 0,4-7), in
+    /// few calls; `{cc}` in the command, the jobspec FILE or the name
+    /// becomes the copy's id. Prints the ids in order; calls of up to
+    /// 10,000 jobs are each all or nothing, and a refusal stops the rest
+    #[arg(long, value_name = "IDSET", conflicts_with = "instance")]
+    pub cc: Option<String>,
     /// The job is a child instance: its allocation (-N nodes whole, or
     /// -n/-c/-g) becomes a lease of this instance, and its command (default
     /// `schedd`; arguments after `--` go to it) is started with the lease.
