@@ -112,6 +112,7 @@ async fn submit_all(pool: &[SchedulerClient<Channel>], jobspec: &str, jobs: usiz
                     .submit(pb::SubmitRequest {
                         jobspec: jobspec.clone(),
                         name: String::new(),
+                        jobs: Vec::new(),
                     })
                     .await
                     .expect("submit");

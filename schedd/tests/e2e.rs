@@ -337,6 +337,7 @@ fn bad_input_gets_clear_errors_and_the_daemon_goes_on() {
             .submit(pb::SubmitRequest {
                 jobspec: bad,
                 name: String::new(),
+                jobs: Vec::new(),
             })
             .await
             .unwrap_err();
@@ -346,6 +347,7 @@ fn bad_input_gets_clear_errors_and_the_daemon_goes_on() {
             .submit(pb::SubmitRequest {
                 jobspec: "{ not yaml: [".into(),
                 name: String::new(),
+                jobs: Vec::new(),
             })
             .await
             .unwrap_err();
@@ -355,6 +357,7 @@ fn bad_input_gets_clear_errors_and_the_daemon_goes_on() {
             .submit(pb::SubmitRequest {
                 jobspec: jobspec(5, 0, 10),
                 name: String::new(),
+                jobs: Vec::new(),
             })
             .await
             .unwrap_err();
@@ -377,6 +380,7 @@ fn bad_input_gets_clear_errors_and_the_daemon_goes_on() {
             .submit(pb::SubmitRequest {
                 jobspec: huge,
                 name: String::new(),
+                jobs: Vec::new(),
             })
             .await
             .unwrap_err();

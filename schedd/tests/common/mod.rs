@@ -245,6 +245,7 @@ pub async fn submit(c: &mut SchedulerClient<Channel>, js: &str) -> u64 {
     c.submit(pb::SubmitRequest {
         jobspec: js.to_owned(),
         name: String::new(),
+        jobs: Vec::new(),
     })
     .await
     .expect("submit")
