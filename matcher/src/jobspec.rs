@@ -9,6 +9,7 @@ use serde_yaml::Value;
 use crate::constraint::Constraint;
 use crate::count::count;
 pub use crate::count::Count;
+use crate::dependency::{self, Dependency};
 pub use crate::spec_error::JobspecError;
 use crate::spec_error::{err, only_keys, show, uint};
 
@@ -73,6 +74,9 @@ pub struct Jobspec {
     /// attributes.system.instance: the job's task is a child instance
     /// (a schedd holding the job's resources as a lease of the parent).
     pub instance: bool,
+    /// attributes.system.dependencies (RFC 26): what must happen before
+    /// the job may start; empty when not given.
+    pub dependencies: Vec<Dependency>,
 }
 
 /// A JSON jobspec read by serde_json, much faster than libyaml reads
@@ -284,6 +288,7 @@ impl Jobspec {
         let mut duration = 0;
         let mut constraint = None;
         let mut instance = false;
+        let mut dependencies = Vec::new();
         if let Some(a) = m.get("attributes") {
             let am = a
                 .as_mapping()
@@ -294,6 +299,9 @@ impl Jobspec {
                     .ok_or_else(|| err("attributes.system", "must be a mapping"))?;
                 if let Some(c) = sm.get("constraints") {
                     constraint = Some(Constraint::parse(c, "attributes.system.constraints")?);
+                }
+                if let Some(d) = sm.get("dependencies") {
+                    dependencies = dependency::parse_list(d, "attributes.system.dependencies")?;
                 }
                 match sm.get("instance") {
                     None => {}
@@ -327,6 +335,7 @@ impl Jobspec {
             duration,
             constraint,
             instance,
+            dependencies,
         })
     }
 }

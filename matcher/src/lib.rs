@@ -4,6 +4,7 @@
 pub mod constraint;
 mod count;
 mod cxx_sort;
+pub mod dependency;
 pub mod find;
 pub mod flexible;
 pub mod handle;
