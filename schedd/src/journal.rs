@@ -84,7 +84,7 @@ pub struct JobRecord {
     pub duration: u64,
     /// Booked directly by a match op, not queued.
     pub by_match: bool,
-    /// "pending", "running", "finished", "canceled" or "failed".
+    /// "depend", "pending", "running", "finished", "canceled" or "failed".
     pub state: String,
     /// When it started (0 until then).
     pub start_time: i64,

@@ -50,6 +50,7 @@ pub fn stats_pb(s: &Stats, meta: Meta) -> pb::StatsResponse {
     let up = meta.started.elapsed().as_secs_f64().max(1e-9);
     let [p50, p90, p99, max] = latency_quantiles(&s.match_us);
     pb::StatsResponse {
+        depend: s.depend,
         pending: s.pending,
         running: s.running,
         finished: s.finished,
@@ -119,6 +120,7 @@ impl Exporter {
 
     fn render(&self, s: &Stats) -> Result<String, String> {
         for (state, n) in [
+            ("depend", s.depend),
             ("pending", s.pending),
             ("running", s.running),
             ("finished", s.finished),

@@ -165,6 +165,7 @@ pub fn status_of(e: CallError) -> Status {
 
 fn state_pb(s: JobState) -> pb::JobState {
     match s {
+        JobState::Depend => pb::JobState::Depend,
         JobState::Pending => pb::JobState::Pending,
         JobState::Running => pb::JobState::Running,
         JobState::Finished => pb::JobState::Finished,
@@ -175,6 +176,7 @@ fn state_pb(s: JobState) -> pb::JobState {
 
 fn state_from_pb(s: i32) -> Result<JobState, Status> {
     Ok(match pb::JobState::try_from(s) {
+        Ok(pb::JobState::Depend) => JobState::Depend,
         Ok(pb::JobState::Pending) => JobState::Pending,
         Ok(pb::JobState::Running) => JobState::Running,
         Ok(pb::JobState::Finished) => JobState::Finished,
@@ -235,7 +237,7 @@ fn event_pb(e: &Event) -> pb::JobEvent {
 /// watching.
 fn snapshot_event(j: &Job) -> Event {
     let (kind, time) = match j.state {
-        JobState::Pending => (EventKind::Submit, j.submit_time),
+        JobState::Pending | JobState::Depend => (EventKind::Submit, j.submit_time),
         JobState::Running => (EventKind::Start, j.start_time),
         JobState::Finished => (EventKind::Finish, j.end_time),
         JobState::Canceled => (EventKind::Cancel, j.end_time),

@@ -61,7 +61,8 @@ impl Instance {
             1 => String::new(),
             _ => format!(" ({n} more asked for)"),
         };
-        let pending = self.counts[JobState::Pending.index()];
+        let pending =
+            self.counts[JobState::Pending.index()] + self.counts[JobState::Depend.index()];
         if pending.saturating_add(n) > self.cfg.max_pending as u64 {
             return Err(InstanceError::QueueFull(format!(
                 "{pending} jobs are pending{}, the most this instance queues is {} (--max-pending)",

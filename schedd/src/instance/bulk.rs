@@ -49,6 +49,8 @@ impl Instance {
                     .admit_spec(job.jobspec.jobspec.clone())
                     .map_err(|e| at(i, e))?,
             };
+            self.check_dependencies(owner, &job.name, &job.jobspec.jobspec.dependencies)
+                .map_err(|e| at(i, e))?;
             specs.push(spec);
         }
         let mut ids = Vec::with_capacity(jobs.len());

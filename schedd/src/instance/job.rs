@@ -17,18 +17,22 @@ pub enum JobState {
     Finished,
     /// Ended by a cancel.
     Canceled,
-    /// Ended by an exception (non-zero exit, time limit, failure to start).
+    /// Ended by an exception (non-zero exit, time limit, failure to start,
+    /// a dependency that can never be met).
     Failed,
+    /// Waiting for its dependencies (RFC 26) before it may queue.
+    Depend,
 }
 
 impl JobState {
     /// Every state, in the order of [`JobState::index`].
-    pub const ALL: [JobState; 5] = [
+    pub const ALL: [JobState; 6] = [
         JobState::Pending,
         JobState::Running,
         JobState::Finished,
         JobState::Canceled,
         JobState::Failed,
+        JobState::Depend,
     ];
 
     /// Lower-case name, as the journal stores it.
@@ -39,6 +43,7 @@ impl JobState {
             JobState::Finished => "finished",
             JobState::Canceled => "canceled",
             JobState::Failed => "failed",
+            JobState::Depend => "depend",
         }
     }
 
@@ -49,7 +54,16 @@ impl JobState {
 
     /// Whether the job is over (finished, canceled or failed).
     pub fn is_ended(self) -> bool {
-        !matches!(self, JobState::Pending | JobState::Running)
+        !matches!(
+            self,
+            JobState::Pending | JobState::Running | JobState::Depend
+        )
+    }
+
+    /// Whether the job waits to start (for its dependencies or in the
+    /// queue): what the pending limits count.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, JobState::Pending | JobState::Depend)
     }
 
     pub(super) fn index(self) -> usize {
@@ -62,7 +76,7 @@ impl JobState {
 pub enum EventKind {
     /// Accepted.
     Submit,
-    /// Dependencies met (no job has any yet: right after submit).
+    /// Dependencies met (a job without any: right after submit).
     Depend,
     /// Resources allocated (`at`: the allocation's start).
     Alloc,

@@ -42,6 +42,7 @@ impl Instance {
         self.allocated_total += 1;
         debug!(job_id = id, at, end, "allocated");
         self.push_event(id, EventKind::Alloc, at, at, String::new());
+        self.dependency_started(id);
         let instance = self.specs.get(&id).is_some_and(|s| s.first().instance);
         let home = instance.then(|| self.open_home_lease(id, end));
         let mut launch = self.launch(id, duration);

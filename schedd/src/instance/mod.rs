@@ -43,6 +43,7 @@ mod admit;
 mod bulk;
 mod child_ops;
 mod config;
+mod depend;
 mod graph_ops;
 mod instance_job;
 pub mod job;
@@ -141,7 +142,7 @@ pub struct Instance {
     /// Vertices the last match emitted.
     picked: Vec<(VertexIdx, u32, bool)>,
     events: Vec<Event>,
-    counts: [u64; 5],
+    counts: [u64; JobState::ALL.len()],
     /// Pending jobs by owner (owners with none are left out).
     pending_of: HashMap<u32, u64>,
     submitted_total: u64,
@@ -160,6 +161,8 @@ pub struct Instance {
     /// Requeued jobs whose old processes have not reported their exit
     /// yet: they queue again once they do.
     requeued: HashSet<JobId>,
+    /// Jobs waiting for their dependencies (see `depend.rs`).
+    waits: depend::Waits,
 }
 
 impl Instance {
@@ -202,7 +205,7 @@ impl Instance {
             rv1: Rv1::new(),
             picked: Vec::new(),
             events: Vec::new(),
-            counts: [0; 5],
+            counts: [0; JobState::ALL.len()],
             pending_of: HashMap::new(),
             submitted_total: 0,
             allocated_total: 0,
@@ -212,6 +215,7 @@ impl Instance {
             ended: VecDeque::new(),
             leases: Default::default(),
             requeued: HashSet::new(),
+            waits: Default::default(),
         };
         inst.replay()?;
         let now = inst.clock.now();
@@ -328,6 +332,7 @@ impl Instance {
         parsed: ParsedJobspec,
     ) -> Result<JobId, InstanceError> {
         self.admit_owner(owner, 1)?;
+        self.check_dependencies(owner, name, &parsed.jobspec.dependencies)?;
         let spec = self.admit_spec(parsed.jobspec)?;
         self.enqueue(owner, name, parsed.text, spec)
     }
@@ -343,7 +348,8 @@ impl Instance {
         Ok(spec)
     }
 
-    /// Journal and queue an admitted job; emit Submit and Depend.
+    /// Journal and queue an admitted job, or hold it for its
+    /// dependencies; emit Submit (and Depend once they are met).
     pub(super) fn enqueue(
         &mut self,
         owner: u32,
@@ -354,6 +360,8 @@ impl Instance {
         let js = spec.first();
         let id = self.next_id;
         let now = self.clock.now();
+        let deps = js.dependencies.clone();
+        let state = self.entry_state(id, owner, name, &deps);
         let rec = JobRecord {
             id,
             name: name.to_owned(),
@@ -362,7 +370,7 @@ impl Instance {
             jobspec,
             duration: js.duration,
             by_match: false,
-            state: JobState::Pending.as_str().into(),
+            state: state.as_str().into(),
             start_time: 0,
             end_time: 0,
             reason: String::new(),
@@ -370,15 +378,13 @@ impl Instance {
         };
         self.jr(|j| j.submit(&rec))?;
         self.next_id += 1;
-        self.jobs
-            .insert(id, Job::from_record(rec, JobState::Pending));
-        self.tally(owner, JobState::Pending, 1);
+        self.jobs.insert(id, Job::from_record(rec, state));
+        self.tally(owner, state, 1);
         self.submitted_total += 1;
         self.specs.insert(id, spec);
-        self.queue.push(id);
         debug!(job_id = id, owner, "submitted");
         self.push_event(id, EventKind::Submit, now, 0, String::new());
-        self.push_event(id, EventKind::Depend, now, 0, String::new());
+        self.depend_or_queue(id, &deps);
         Ok(id)
     }
 
@@ -463,7 +469,7 @@ impl Instance {
     fn tally(&mut self, owner: u32, state: JobState, delta: i64) {
         let c = &mut self.counts[state.index()];
         *c = c.saturating_add_signed(delta);
-        if state == JobState::Pending {
+        if state.is_waiting() {
             let mine = self.pending_of.entry(owner).or_insert(0);
             *mine = mine.saturating_add_signed(delta);
             if *mine == 0 {
@@ -508,6 +514,7 @@ impl Instance {
         };
         debug!(job_id = id, state = state.as_str(), reason, "job ended");
         self.push_event(id, kind, time, 0, reason.to_owned());
+        self.dependency_ended(id);
         self.ended.push_back(id);
         self.forget_old();
         // An instance job's lease ends with it.

@@ -1,5 +1,6 @@
 //! Replay: a fresh instance reads its journal back. Vertex statuses are
-//! set again, pending jobs pend again, every running job's allocation is
+//! set again, pending jobs pend again, jobs waiting for dependencies are
+//! judged again (see `depend.rs`), every running job's allocation is
 //! booked again on the same vertices (by containment path) at its own
 //! start; a job whose vertices are gone, whose jobspec no longer parses or
 //! whose local processes were lost fails with the reason, and the
@@ -57,19 +58,24 @@ impl Instance {
             rec.processes.into_iter().map(|p| (p.job_id, p)).collect();
         let mut to_book = Vec::new();
         let mut to_fail: Vec<(JobId, String)> = Vec::new();
+        let mut depending = Vec::new();
         for r in rec.jobs {
             let state = JobState::parse(&r.state).ok_or_else(|| {
                 InstanceError::Journal(format!("job {}: unknown state '{}'", r.id, r.state))
             })?;
             let id = r.id;
             match state {
-                JobState::Pending => match self
+                JobState::Pending | JobState::Depend => match self
                     .parse_jobspec(&r.jobspec)
                     .and_then(|js| Spec::new(js, self.cfg.flexible))
                 {
                     Ok(spec) => {
                         self.specs.insert(id, spec);
-                        self.queue.push(id);
+                        if state == JobState::Pending {
+                            self.queue.push(id);
+                        } else {
+                            depending.push(id);
+                        }
                     }
                     Err(e) => to_fail.push((id, format!("its jobspec no longer parses: {e}"))),
                 },
@@ -185,6 +191,8 @@ impl Instance {
             .collect();
         ended.sort_unstable();
         self.ended = ended.into_iter().map(|(_, id)| id).collect();
+        // Before ended jobs are forgotten: they may be what a job waits on.
+        self.depend_again(depending);
         self.forget_old();
         for (id, why) in to_fail {
             warn!(job_id = id, reason = %why, "job failed on recovery");

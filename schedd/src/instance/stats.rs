@@ -13,6 +13,8 @@ pub(super) const LATENCY_WINDOW: usize = 4096;
 /// Counters and recent match latencies.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
+    /// Jobs waiting for their dependencies now.
+    pub depend: u64,
     /// Jobs pending now.
     pub pending: u64,
     /// Jobs running now.
@@ -71,6 +73,7 @@ impl Instance {
     pub fn stats(&self) -> Stats {
         let c = |s: JobState| self.counts[s.index()];
         Stats {
+            depend: c(JobState::Depend),
             pending: c(JobState::Pending),
             running: c(JobState::Running),
             finished: c(JobState::Finished),

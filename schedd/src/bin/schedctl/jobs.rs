@@ -17,7 +17,11 @@ pub async fn cancel(client: &mut Client, ids: Vec<u64>, all: bool) -> Result<Exi
         let me = effective_uid();
         let jobs = client
             .list(pb::ListRequest {
-                states: vec![pb::JobState::Pending as i32, pb::JobState::Running as i32],
+                states: vec![
+                    pb::JobState::Depend as i32,
+                    pb::JobState::Pending as i32,
+                    pb::JobState::Running as i32,
+                ],
                 name: String::new(),
                 limit: 0,
             })

@@ -205,6 +205,7 @@ enum Cmd {
 /// Job states as the command line spells them.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum StateArg {
+    Depend,
     Pending,
     Running,
     Finished,
@@ -216,6 +217,7 @@ enum StateArg {
 impl StateArg {
     fn proto(self) -> pb::JobState {
         match self {
+            StateArg::Depend => pb::JobState::Depend,
             StateArg::Pending => pb::JobState::Pending,
             StateArg::Running => pb::JobState::Running,
             StateArg::Finished => pb::JobState::Finished,

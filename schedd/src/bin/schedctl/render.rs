@@ -358,6 +358,7 @@ pub fn end_note(ev: &pb::JobEvent) -> String {
 /// Stats as JSON.
 pub fn stats_json(s: &pb::StatsResponse) -> Value {
     json!({
+        "depend": s.depend,
         "pending": s.pending,
         "running": s.running,
         "finished": s.finished,

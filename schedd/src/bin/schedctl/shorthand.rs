@@ -1,6 +1,7 @@
 //! `schedctl submit`'s jobspec: a file, or the shorthand `-N/-n/-c/-g/-t/-x
 //! -- COMMAND` turned into the RFC 14 jobspec `flux submit` would build.
 use clap::Args;
+use matcher::dependency::{add_to_jobspec, Dependency};
 use serde_json::{json, Value};
 
 use schedd::units::parse_duration;
@@ -37,6 +38,12 @@ pub struct SubmitArgs {
     /// 10,000 jobs are each all or nothing, and a refusal stops the rest
     #[arg(long, value_name = "IDSET", conflicts_with = "instance")]
     pub cc: Option<String>,
+    /// Start the job only once DEP is met (RFC 26): afterok:ID,
+    /// afterany:ID, afternotok:ID, afterstart:ID, or singleton (one job
+    /// of this --name active at a time); repeat for more. It waits in
+    /// state DEPEND; one that can never be met fails the job
+    #[arg(long = "dependency", value_name = "DEP")]
+    pub dependency: Vec<String>,
     /// The job is a child instance: its allocation (-N nodes whole, or
     /// -n/-c/-g) becomes a lease of this instance, and its command (default
     /// `schedd`; arguments after `--` go to it) is started with the lease.
@@ -52,8 +59,24 @@ pub struct SubmitArgs {
     pub command: Vec<String>,
 }
 
-/// The jobspec text `submit` sends: the file, or the shorthand's.
+/// The jobspec text `submit` sends: the file, or the shorthand's, with
+/// the `--dependency`s added.
 pub fn submit_jobspec(a: &SubmitArgs) -> Result<String, Failure> {
+    let deps = a
+        .dependency
+        .iter()
+        .map(|d| Dependency::parse_uri(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Usage)?;
+    let text = jobspec_text(a)?;
+    if deps.is_empty() {
+        return Ok(text);
+    }
+    add_to_jobspec(&text, &deps).map_err(Failure::Usage)
+}
+
+/// The file's text, or the shorthand's jobspec.
+fn jobspec_text(a: &SubmitArgs) -> Result<String, Failure> {
     let shaped = a.nodes.is_some()
         || a.ntasks.is_some()
         || a.cores.is_some()
