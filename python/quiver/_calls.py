@@ -28,8 +28,10 @@ def submit_request(
     command: Optional[js.Command],
     name: str,
     shape: Mapping[str, Any],
+    dependencies: Sequence[str] = (),
 ) -> Any:
-    """The SubmitRequest of ``submit``: a jobspec, or a command and a shape."""
+    """The SubmitRequest of ``submit``: a jobspec, or a command and a shape,
+    with ``dependencies`` (RFC 26 URIs) added to it."""
     shaped = {k: v for k, v in shape.items() if v is not None and v is not False}
     if jobspec is not None and command is not None:
         raise UsageError("submit takes a jobspec or a command, not both")
@@ -38,9 +40,9 @@ def submit_request(
             raise UsageError(
                 f"{', '.join(sorted(shaped))} shape a command, not a jobspec"
             )
-        text = js.to_text(jobspec)
+        text = js.with_dependencies(jobspec, dependencies)
     elif command is not None or shaped.get("instance"):
-        text = js.shorthand_text(command or (), **shaped)
+        text = js.with_dependencies(js.shorthand(command or (), **shaped), dependencies)
     else:
         raise UsageError("submit needs a jobspec or a command")
     return pb.SubmitRequest(jobspec=text, name=name)

@@ -234,6 +234,7 @@ class Client:
         duration: Optional[Duration] = None,
         exclusive: bool = False,
         instance: bool = False,
+        dependencies: Sequence[str] = (),
     ) -> int:
         """Queue a job; its id (see :meth:`quiver.Client.submit`)."""
         shape = dict(
@@ -245,7 +246,7 @@ class Client:
             exclusive=exclusive,
             instance=instance,
         )
-        request = _calls.submit_request(jobspec, command, name, shape)
+        request = _calls.submit_request(jobspec, command, name, shape, dependencies)
         await self._watch_ends()
         return int((await self._call(self._stub.Submit, request)).job_id)
 

@@ -232,6 +232,7 @@ class Client:
         duration: Optional[Duration] = None,
         exclusive: bool = False,
         instance: bool = False,
+        dependencies: Sequence[str] = (),
     ) -> int:
         """Queue a job; its id.
 
@@ -241,11 +242,17 @@ class Client:
         (see :func:`quiver.jobspec.shorthand`). ``name`` tags the job for
         :meth:`jobs`. With ``instance``, the job is a child instance (as
         ``schedctl submit --instance``; ``command`` may be omitted: ``schedd``).
-        The job is durable once this returns.
+        ``dependencies`` are RFC 26 URIs, as ``schedctl submit --dependency``:
+        ``afterok:ID`` (ID finished with status 0), ``afternotok:ID``,
+        ``afterany:ID`` (ID ended), ``after:ID`` (ID started) and
+        ``singleton`` (one job of this name runs at a time); the job waits
+        as ``JobState.DEPEND`` and fails, with the reason, when one can
+        never be met. The job is durable once this returns.
 
         Raises:
             FailedPrecondition: no resource of the instance can ever hold it.
-            InvalidArgument: a malformed jobspec (the message names the key).
+            InvalidArgument: a malformed jobspec (the message names the key),
+                or a dependency on a job that does not exist.
             UsageError: a shape schedctl refuses, or both or neither of a
                 jobspec and a command.
         """
@@ -258,7 +265,7 @@ class Client:
             exclusive=exclusive,
             instance=instance,
         )
-        request = _calls.submit_request(jobspec, command, name, shape)
+        request = _calls.submit_request(jobspec, command, name, shape, dependencies)
         self._watch_ends()
         return int(self._call(self._stub.Submit, request).job_id)
 

@@ -7,10 +7,13 @@ submit`` would): a slot per task holding its cores (and GPUs); with a node
 count, nodes holding ceil(tasks / nodes) slots each, the tasks counted in
 total when they do not divide evenly. :func:`shorthand_text` is its JSON
 text, byte for byte schedctl's. :func:`parse_duration` reads ``90``,
-``30s``, ``5m``, ``2h``, ``1d`` or ``1.5h`` as ``-t`` and ``advance`` do.
+``30s``, ``5m``, ``2h``, ``1d`` or ``1.5h`` as ``-t`` and ``advance`` do. :func:`with_dependencies` adds
+RFC 26 dependencies (``afterok:12``) as ``schedctl submit --dependency``
+does.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import shlex
@@ -155,6 +158,54 @@ def to_text(jobspec: Union[str, Mapping[str, Any]]) -> str:
     if isinstance(jobspec, Mapping):
         return json.dumps(jobspec, separators=(",", ":"), ensure_ascii=False)
     raise UsageError(f"a jobspec is YAML/JSON text or a mapping, not {type(jobspec).__name__}")
+
+
+def dependency(uri: str) -> Dict[str, str]:
+    """An RFC 26 dependency URI (``afterok:12``, ``after:3``, ``afterany:4``,
+    ``afternotok:5``, ``singleton``) as the ``{scheme, value}`` mapping of
+    ``attributes.system.dependencies``; the instance judges the rest."""
+    if not isinstance(uri, str):
+        raise UsageError(f"a dependency is a string like 'afterok:12', not {uri!r}")
+    scheme, _, value = uri.partition(":")
+    if not scheme:
+        raise UsageError(f"dependency {uri!r}: no scheme (as in 'afterok:12')")
+    return {"scheme": scheme, "value": value}
+
+
+def with_dependencies(jobspec: Union[str, Mapping[str, Any]], uris: Sequence[str]) -> str:
+    """The jobspec as Submit's text with ``uris`` added to its
+    ``attributes.system.dependencies`` (a mapping or JSON text; the
+    original is left as it was). YAML text needs its dependencies written
+    in it: this client does not parse YAML."""
+    if isinstance(uris, str):
+        raise UsageError("dependencies is a list of URIs, not one string")
+    deps = [dependency(u) for u in uris]
+    if not deps:
+        return to_text(jobspec)
+    if isinstance(jobspec, str):
+        try:
+            doc = json.loads(jobspec)
+        except ValueError:
+            raise UsageError(
+                "dependencies= needs a jobspec mapping, JSON text or a command;"
+                " write them in YAML text as attributes.system.dependencies"
+            ) from None
+    elif isinstance(jobspec, Mapping):
+        doc = copy.deepcopy(dict(jobspec))
+    else:
+        return to_text(jobspec)  # raises the usual error
+    if not isinstance(doc, dict):
+        raise UsageError("the jobspec is not a mapping")
+    at: Any = doc
+    for key in ("attributes", "system"):
+        at = at.setdefault(key, {})
+        if not isinstance(at, dict):
+            raise UsageError(f"the jobspec's {key} is not a mapping")
+    have = at.setdefault("dependencies", [])
+    if not isinstance(have, list):
+        raise UsageError("attributes.system.dependencies is not a list")
+    have.extend(deps)
+    return to_text(doc)
 
 
 def shorthand_text(command: Command, **shape: Any) -> str:

@@ -18,6 +18,8 @@ class JobState(enum.IntEnum):
     FINISHED = 3
     CANCELED = 4
     FAILED = 5
+    #: Waiting on dependencies (RFC 26) before it can be scheduled.
+    DEPEND = 6
 
     @property
     def ended(self) -> bool:

@@ -1,6 +1,6 @@
 """The blocking client against a real schedd (simulated executor and
 clock): submit, info, jobs, wait by id and for the next job, watch, bulk
-submit, cancel, and errors with their codes."""
+submit, cancel, dependencies, and errors with their codes."""
 from __future__ import annotations
 
 import threading
@@ -177,9 +177,48 @@ def test_errors_carry_the_code_and_the_servers_message(client: quiver.Client) ->
         client.watch(1, mine=True)
 
 
-@pytest.mark.skip(reason="the protocol has no job dependencies yet")
-def test_dependencies() -> None:
-    """A job that depends on another starts after it (to come with them)."""
+def test_a_dependent_job_waits_for_its_dependency(client: quiver.Client) -> None:
+    first = client.submit(command="app", duration=10)
+    second = client.submit(command="app", duration=10, dependencies=[f"afterok:{first}"])
+    job = client.info(second)
+    assert job.state == JobState.DEPEND
+    assert f"afterok:{first}" in job.reason
+    assert f'{{"scheme":"afterok","value":"{first}"}}' in job.jobspec
+    assert [j.job_id for j in client.jobs([JobState.DEPEND])] == [second]
+    client.advance(10)
+    assert client.wait(first).success
+    assert client.info(second).state == JobState.RUNNING
+    client.advance(10)
+    assert client.wait(second).success
+
+
+def test_a_dependency_that_can_never_be_met_fails_the_job(client: quiver.Client) -> None:
+    spec = quiver.jobspec.shorthand("app", duration=100)
+    first = client.submit(spec)
+    second = client.submit(spec, dependencies=[f"afterok:{first}"])
+    third = client.submit(spec, dependencies=[f"afternotok:{first}"])
+    assert "dependencies" not in spec["attributes"]["system"]
+    client.cancel(first)
+    r = client.wait(second, timeout=10)
+    assert (r.success, r.state) == (False, JobState.FAILED)
+    assert f"afterok:{first} can never be met" in r.error
+    assert client.info(third).state == JobState.RUNNING
+
+
+def test_bad_dependencies_are_refused_and_queue_nothing(client: quiver.Client) -> None:
+    before = client.status().pending
+    with pytest.raises(quiver.InvalidArgument) as e:
+        client.submit(command="app", dependencies=["afterok:9999"])
+    assert "9999" in str(e.value)
+    with pytest.raises(quiver.InvalidArgument) as e:
+        client.submit(command="app", dependencies=["afterlunch:1"])
+    assert "afterlunch" in str(e.value)
+    with pytest.raises(quiver.UsageError):
+        client.submit(YAML_JOB, dependencies=["singleton"])
+    with pytest.raises(quiver.UsageError):
+        client.submit(command="app", dependencies="afterok:1")  # type: ignore[arg-type]
+    assert client.status().pending == before
+    assert client.jobs() == []
 
 
 def test_a_stopped_instance_ends_the_wait(schedd: Daemon) -> None:
