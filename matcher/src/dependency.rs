@@ -11,6 +11,7 @@
 //! instance's business; this file only reads and writes them.
 use serde_yaml::Value;
 
+use crate::jobspec_edit;
 use crate::spec_error::{err, only_keys, show, JobspecError};
 
 /// Dependencies one jobspec may carry.
@@ -134,21 +135,9 @@ impl Dependency {
 /// `attributes.system.dependencies`, written as JSON; what `schedctl
 /// submit --dependency` sends. The error says what is in the way.
 pub fn add_to_jobspec(text: &str, deps: &[Dependency]) -> Result<String, String> {
-    let mut doc: Value =
-        serde_yaml::from_str(text).map_err(|e| format!("the jobspec does not parse: {e}"))?;
-    let mut at = &mut doc;
-    for key in ["attributes", "system"] {
-        let m = at
-            .as_mapping_mut()
-            .ok_or_else(|| "the jobspec's attributes are not a mapping".to_owned())?;
-        at = m
-            .entry(Value::from(key))
-            .or_insert_with(|| Value::Mapping(Default::default()));
-    }
-    let m = at
-        .as_mapping_mut()
-        .ok_or_else(|| "attributes.system is not a mapping".to_owned())?;
-    let list = m
+    let mut doc = jobspec_edit::read(text)?;
+    let system = jobspec_edit::mapping_at(&mut doc, &["attributes", "system"])?;
+    let list = system
         .entry(Value::from("dependencies"))
         .or_insert_with(|| Value::Sequence(Vec::new()))
         .as_sequence_mut()
@@ -159,7 +148,7 @@ pub fn add_to_jobspec(text: &str, deps: &[Dependency]) -> Result<String, String>
         o.insert("value".into(), d.value().into());
         list.push(Value::Mapping(o));
     }
-    serde_json::to_string(&doc).map_err(|e| format!("the jobspec cannot be written as JSON: {e}"))
+    jobspec_edit::write(&doc)
 }
 
 /// `attributes.system.dependencies` (at `key`): a list of `{scheme,

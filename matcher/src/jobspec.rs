@@ -10,6 +10,7 @@ use crate::constraint::Constraint;
 use crate::count::count;
 pub use crate::count::Count;
 use crate::dependency::{self, Dependency};
+use crate::output::{self, OutputPaths};
 pub use crate::spec_error::JobspecError;
 use crate::spec_error::{err, only_keys, show, uint};
 
@@ -77,6 +78,9 @@ pub struct Jobspec {
     /// attributes.system.dependencies (RFC 26): what must happen before
     /// the job may start; empty when not given.
     pub dependencies: Vec<Dependency>,
+    /// attributes.system.shell.options.output: the files the job's
+    /// standard output and error go to; empty when not given.
+    pub output: OutputPaths,
 }
 
 /// A JSON jobspec read by serde_json, much faster than libyaml reads
@@ -289,6 +293,7 @@ impl Jobspec {
         let mut constraint = None;
         let mut instance = false;
         let mut dependencies = Vec::new();
+        let mut output = OutputPaths::default();
         if let Some(a) = m.get("attributes") {
             let am = a
                 .as_mapping()
@@ -299,6 +304,9 @@ impl Jobspec {
                     .ok_or_else(|| err("attributes.system", "must be a mapping"))?;
                 if let Some(c) = sm.get("constraints") {
                     constraint = Some(Constraint::parse(c, "attributes.system.constraints")?);
+                }
+                if let Some(sh) = sm.get("shell") {
+                    output = output::parse_shell(sh, "attributes.system.shell")?;
                 }
                 if let Some(d) = sm.get("dependencies") {
                     dependencies = dependency::parse_list(d, "attributes.system.dependencies")?;
@@ -336,6 +344,7 @@ impl Jobspec {
             constraint,
             instance,
             dependencies,
+            output,
         })
     }
 }

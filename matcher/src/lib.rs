@@ -9,6 +9,8 @@ pub mod find;
 pub mod flexible;
 pub mod handle;
 pub mod jobspec;
+mod jobspec_edit;
+pub mod output;
 pub mod policy;
 pub mod scoring;
 mod spec_error;
