@@ -23,7 +23,7 @@ use tracing::info;
 
 use crate::executor::Exit;
 use crate::instance::{
-    Event, Instance, InstanceError, Job, JobId, JobState, MatchOutcome, ParsedJobspec,
+    Event, Instance, InstanceError, Job, JobId, JobState, MatchOutcome, OutputFiles, ParsedJobspec,
     ResourceFilter, Stats, Status, Submission,
 };
 
@@ -64,6 +64,12 @@ pub enum Command {
     Info {
         id: JobId,
         reply: Reply<Job>,
+    },
+    /// Where a job's output is, for a caller allowed to read it.
+    OutputFiles {
+        caller: u32,
+        id: JobId,
+        reply: Reply<OutputFiles>,
     },
     List {
         states: Vec<JobState>,
@@ -366,6 +372,7 @@ fn serve(
                 .cloned()
                 .ok_or_else(|| InstanceError::NotFound(format!("no job {id}"))),
         ),
+        Command::OutputFiles { caller, id, reply } => defer(reply, inst.output_files(id, caller)),
         Command::List {
             states,
             name,

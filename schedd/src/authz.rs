@@ -9,7 +9,8 @@
 //! - anyone else may submit, match, read and list jobs, watch events, and
 //!   read resources, find, stats and status; a job belongs to the uid that
 //!   submitted (or matched) it;
-//! - a job may be cancelled by its owner, the instance owner or root;
+//! - a job may be cancelled, and its output read, by its owner, the
+//!   instance owner or root;
 //! - only the instance owner or root may set vertex status or move the
 //!   clock;
 //! - a lease (at a parent) belongs to the uid that opened it: its owner,
@@ -18,7 +19,8 @@
 //!
 //! The gRPC service asks [`Authz::caller`] on every call and
 //! [`Authz::may_advance`] before moving the clock; the instance asks
-//! [`Authz::may_cancel`] and [`Authz::may_set_status`], so tests that
+//! [`Authz::may_cancel`], [`Authz::may_read_output`] and
+//! [`Authz::may_set_status`], so tests that
 //! drive an instance directly meet the same rules. (`Instance::advance`
 //! itself trusts its caller: tests and harnesses move a simulated clock.)
 use crate::auth::Identity;
@@ -34,6 +36,10 @@ pub enum Denied {
     /// instance.
     #[error("job {job} belongs to uid {owner}; uid {caller} may not cancel it")]
     Cancel { job: JobId, owner: u32, caller: u32 },
+    /// Reading the output of a job of another uid, without administering
+    /// the instance.
+    #[error("job {job} belongs to uid {owner}; uid {caller} may not read its output")]
+    Output { job: JobId, owner: u32, caller: u32 },
     /// Setting vertex status without administering the instance.
     #[error("only the instance owner (uid {owner}) sets vertex status; uid {caller} may not")]
     SetStatus { owner: u32, caller: u32 },
@@ -94,6 +100,19 @@ impl Authz {
         })
     }
 
+    /// Whether `caller` may read the output of job `job` of uid
+    /// `job_owner` (its commands' output is private to its owner).
+    pub fn may_read_output(&self, caller: u32, job: JobId, job_owner: u32) -> Result<(), Denied> {
+        if self.may_act_on(caller, job_owner) {
+            return Ok(());
+        }
+        Err(Denied::Output {
+            job,
+            owner: job_owner,
+            caller,
+        })
+    }
+
     /// Whether `caller` may mark vertices up or down.
     pub fn may_set_status(&self, caller: u32) -> Result<(), Denied> {
         if self.is_admin(caller) {
@@ -140,6 +159,10 @@ mod tests {
         assert!(a.may_cancel(ALICE, 7, ALICE).is_ok());
         assert!(a.may_cancel(OWNER, 7, ALICE).is_ok());
         assert!(a.may_cancel(0, 7, ALICE).is_ok(), "root");
+        assert!(a.may_read_output(ALICE, 7, ALICE).is_ok());
+        assert!(a.may_read_output(OWNER, 7, ALICE).is_ok());
+        let e = a.may_read_output(BOB, 7, ALICE).unwrap_err();
+        assert!(e.to_string().contains("may not read its output"), "{e}");
         let e = a.may_cancel(BOB, 7, ALICE).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -32,8 +32,15 @@ pub struct Launch {
     pub gpus: Vec<i64>,
     /// Seconds the job may run (the instance ends it after that).
     pub duration: u64,
-    /// Directory for the job's output files (created by the executor).
+    /// Directory for the job's output files (created by the executor):
+    /// `<job>.out` and `<job>.err`, unless the job names its own.
     pub output_dir: PathBuf,
+    /// The file the job asked its standard output to go to (its
+    /// template expanded), opened with the owner's permissions.
+    pub stdout: Option<PathBuf>,
+    /// The same for standard error; `None` with `stdout` given: errors go
+    /// to stdout's file.
+    pub stderr: Option<PathBuf>,
     /// Variables added to the tasks' environment (beside the QUIVER_*
     /// ones every job gets).
     pub env: Vec<(String, String)>,

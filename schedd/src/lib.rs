@@ -16,6 +16,7 @@
 //! [`bulk_submit`] sends it many jobs in few calls.
 pub mod actor;
 mod affinity;
+pub mod as_owner;
 pub mod auth;
 pub mod authz;
 pub mod bulk_submit;
@@ -31,6 +32,7 @@ pub mod journal;
 pub mod lease_service;
 pub mod local_executor;
 pub mod metrics;
+pub mod output_stream;
 pub mod private_dir;
 pub mod queue;
 pub mod service;

@@ -183,6 +183,7 @@ impl LocalExecutor {
                 launch.output_dir.display()
             )
         })?;
+        let (out, err) = open_outputs(launch, owner.as_ref())?;
         let setup = JobSetup {
             job,
             gpus: launch
@@ -192,8 +193,8 @@ impl LocalExecutor {
                 .collect::<Vec<_>>()
                 .join(","),
             affinity: cpu_set(job, &launch.cores),
-            out: open_output(launch, "out", owner.as_ref())?,
-            err: open_output(launch, "err", owner.as_ref())?,
+            out,
+            err,
             output_dir: &launch.output_dir,
             owner,
             cgroup,
@@ -377,6 +378,38 @@ fn kill_now(p: &JobProcs) {
     if let Some(c) = &p.cgroup {
         c.kill();
     }
+}
+
+/// The job's standard output and error: the files it named, opened for
+/// appending with its owner's permissions (a file it creates is the
+/// owner's, mode 0644 under the daemon's umask), else its own in the
+/// output directory; errors share stdout's named file when the job names
+/// only that one.
+fn open_outputs(launch: &Launch, owner: Option<&Credentials>) -> Result<(File, File), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let job = launch.job_id;
+    let named = |p: &Path| {
+        let mut o = OpenOptions::new();
+        o.create(true).append(true).mode(0o644);
+        crate::as_owner::open(p, &o, owner).map_err(|e| {
+            format!(
+                "job {job}: cannot open its output file {}: {e}",
+                p.display()
+            )
+        })
+    };
+    let out = match &launch.stdout {
+        Some(p) => named(p)?,
+        None => open_output(launch, "out", owner)?,
+    };
+    let err = match (&launch.stderr, &launch.stdout) {
+        (Some(p), _) => named(p)?,
+        (None, Some(_)) => out
+            .try_clone()
+            .map_err(|e| format!("job {job}: cannot share the output file: {e}"))?,
+        (None, None) => open_output(launch, "err", owner)?,
+    };
+    Ok((out, err))
 }
 
 /// Open `output_dir/<job>.<ext>` for appending, owned by the job's owner

@@ -532,6 +532,26 @@ impl pb::scheduler_server::Scheduler for Service {
         )))
     }
 
+    type OutputStream = crate::output_stream::OutputStream;
+
+    async fn output(
+        &self,
+        req: Request<pb::OutputRequest>,
+    ) -> Result<Response<Self::OutputStream>, Status> {
+        let caller = self.who(&req)?;
+        let busy = crate::conn_limits::state_of(&req).map(|c| c.busy());
+        let r = req.into_inner();
+        let id = r.job_id;
+        let files = self
+            .handle
+            .call(|reply| Command::OutputFiles { caller, id, reply })
+            .await
+            .map_err(status_of)?;
+        let stream =
+            crate::output_stream::stream(self.handle.clone(), caller, files, r.follow, busy)?;
+        Ok(Response::new(stream))
+    }
+
     async fn r#match(
         &self,
         req: Request<pb::MatchRequest>,

@@ -62,6 +62,8 @@ fn launch(job_id: u64, tasks: Vec<TaskLaunch>, dir: &Path) -> Launch {
         gpus: vec![],
         duration: 60,
         output_dir: dir.to_path_buf(),
+        stdout: None,
+        stderr: None,
         env: vec![],
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use matcher::jobspec::Resource;
+use matcher::output::expand;
 use matcher::writer::Writer;
 use resource_graph::VertexIdx;
 use tracing::{debug, warn};
@@ -107,6 +108,11 @@ impl Instance {
             None
         };
         let node_of = |v: VertexIdx| g.ancestors(v, self.dom).find(|&a| type_of(a) == "node");
+        let output = self
+            .specs
+            .get(&id)
+            .map(|s| s.first().output.clone())
+            .unwrap_or_default();
         let mut cores = Vec::new();
         let mut gpus = Vec::new();
         for &(v, _, _) in &self.picked {
@@ -131,6 +137,8 @@ impl Instance {
             gpus,
             duration,
             output_dir: self.cfg.output_dir.clone(),
+            stdout: output.stdout.map(|t| expand(&t, id).into()),
+            stderr: output.stderr.map(|t| expand(&t, id).into()),
             env: Vec::new(),
         }
     }

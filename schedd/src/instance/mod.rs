@@ -49,6 +49,7 @@ mod instance_job;
 pub mod job;
 mod launch;
 mod lease_ops;
+mod output;
 mod replay;
 mod requeue;
 mod schedule;
@@ -63,6 +64,7 @@ pub use child_ops::Detached;
 pub use config::Config;
 pub use graph_ops::{MatchOutcome, ResourceFilter};
 pub use job::{Event, EventKind, Job, JobId, JobState};
+pub use output::{OutputFile, OutputFiles};
 use stats::LATENCY_WINDOW;
 pub use stats::{Stats, Status};
 

@@ -9,7 +9,8 @@
 //! prints `schedctl: <message> (<CODE>)` and exits 1; a usage error exits 2.
 //!
 //! This file parses the command line and runs each command; `jobs.rs`
-//! holds the commands of several calls (cancel, wait), `elastic.rs` those
+//! holds the commands of several calls (cancel, wait), `output.rs` prints
+//! a job's output stream, `elastic.rs` those
 //! of `quiver.lease.v1` (grow, shrink, leases), `render.rs` prints
 //! what comes back, `shorthand.rs` builds `submit`'s jobspec. The
 //! connection itself is the library's ([`schedd::client`]).
@@ -29,6 +30,7 @@ use schedd::client::{self, ClientError, ConnectOptions};
 mod bulk;
 mod elastic;
 mod jobs;
+mod output;
 mod render;
 mod shorthand;
 
@@ -111,6 +113,16 @@ enum Cmd {
         /// Print it as JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Print a job's standard output (to stdout) and error (to stderr), as
+    /// its processes wrote them (the job's owner and the instance owner only)
+    Output {
+        /// Job id
+        id: u64,
+        /// Wait for the job to start if it has not, then go on printing
+        /// what it writes until it ends
+        #[arg(short = 'f', long)]
+        follow: bool,
     },
     /// Wait for a job to end: exit 0 when it finished, 1 when it failed or
     /// was canceled
@@ -411,6 +423,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 emit(&jobs_table(&jobs))?;
             }
         }
+        Cmd::Output { id, follow } => return output::print(&mut client, id, follow).await,
         Cmd::Info { id, json } => {
             let info = client
                 .info(pb::InfoRequest { job_id: id })

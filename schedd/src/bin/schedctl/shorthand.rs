@@ -2,6 +2,7 @@
 //! -- COMMAND` turned into the RFC 14 jobspec `flux submit` would build.
 use clap::Args;
 use matcher::dependency::{add_to_jobspec, Dependency};
+use matcher::output::{self, OutputPaths};
 use serde_json::{json, Value};
 
 use schedd::units::parse_duration;
@@ -44,6 +45,15 @@ pub struct SubmitArgs {
     /// state DEPEND; one that can never be met fails the job
     #[arg(long = "dependency", value_name = "DEP")]
     pub dependency: Vec<String>,
+    /// Write the job's standard output to FILE (appending; relative to
+    /// this directory). `{{id}}` in FILE becomes the job id. Standard
+    /// error goes there too unless --error is given [default: the
+    /// instance keeps it; `schedctl output ID` prints it]
+    #[arg(long = "output", value_name = "FILE")]
+    pub output: Option<String>,
+    /// Write the job's standard error to FILE (as --output)
+    #[arg(long = "error", value_name = "FILE")]
+    pub error: Option<String>,
     /// The job is a child instance: its allocation (-N nodes whole, or
     /// -n/-c/-g) becomes a lease of this instance, and its command (default
     /// `schedd`; arguments after `--` go to it) is started with the lease.
@@ -60,7 +70,7 @@ pub struct SubmitArgs {
 }
 
 /// The jobspec text `submit` sends: the file, or the shorthand's, with
-/// the `--dependency`s added.
+/// the `--dependency`s and the `--output`/`--error` files added.
 pub fn submit_jobspec(a: &SubmitArgs) -> Result<String, Failure> {
     let deps = a
         .dependency
@@ -68,11 +78,36 @@ pub fn submit_jobspec(a: &SubmitArgs) -> Result<String, Failure> {
         .map(|d| Dependency::parse_uri(d))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::Usage)?;
-    let text = jobspec_text(a)?;
-    if deps.is_empty() {
-        return Ok(text);
+    let paths = OutputPaths {
+        stdout: a.output.as_deref().map(absolute).transpose()?,
+        stderr: a.error.as_deref().map(absolute).transpose()?,
+    };
+    let mut text = jobspec_text(a)?;
+    if !deps.is_empty() {
+        text = add_to_jobspec(&text, &deps).map_err(Failure::Usage)?;
     }
-    add_to_jobspec(&text, &deps).map_err(Failure::Usage)
+    if !paths.is_empty() {
+        text = output::add_to_jobspec(&text, &paths)
+            .map_err(|e| Failure::Usage(format!("--output/--error: {e}")))?;
+    }
+    Ok(text)
+}
+
+/// `path` made absolute against the current directory (the daemon opens
+/// it, from wherever it runs).
+fn absolute(path: &str) -> Result<String, Failure> {
+    if path.is_empty() {
+        return Err(Failure::Usage("--output/--error: an empty path".into()));
+    }
+    if path.starts_with('/') {
+        return Ok(path.to_owned());
+    }
+    let here = std::env::current_dir()
+        .map_err(|e| Failure::Other(format!("cannot tell the current directory: {e}")))?;
+    here.join(path)
+        .into_os_string()
+        .into_string()
+        .map_err(|_| Failure::Usage(format!("{}: not UTF-8", here.display())))
 }
 
 /// The file's text, or the shorthand's jobspec.
