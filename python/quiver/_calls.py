@@ -29,9 +29,12 @@ def submit_request(
     name: str,
     shape: Mapping[str, Any],
     dependencies: Sequence[str] = (),
+    output: Optional[str] = None,
+    error: Optional[str] = None,
 ) -> Any:
     """The SubmitRequest of ``submit``: a jobspec, or a command and a shape,
-    with ``dependencies`` (RFC 26 URIs) added to it."""
+    with ``dependencies`` (RFC 26 URIs) and the ``output``/``error`` files
+    added to it."""
     shaped = {k: v for k, v in shape.items() if v is not None and v is not False}
     if jobspec is not None and command is not None:
         raise UsageError("submit takes a jobspec or a command, not both")
@@ -45,7 +48,14 @@ def submit_request(
         text = js.with_dependencies(js.shorthand(command or (), **shaped), dependencies)
     else:
         raise UsageError("submit needs a jobspec or a command")
-    return pb.SubmitRequest(jobspec=text, name=name)
+    return pb.SubmitRequest(jobspec=js.with_output(text, output, error), name=name)
+
+
+def output_request(job_id: int, follow: bool) -> Any:
+    """The OutputRequest of ``output``."""
+    if not isinstance(job_id, int) or job_id <= 0:
+        raise UsageError(f"a job id is a positive integer, not {job_id!r}")
+    return pb.OutputRequest(job_id=job_id, follow=bool(follow))
 
 
 def submit_calls(jobspecs: Iterable[Jobspec], name: str) -> List[Any]:

@@ -37,6 +37,7 @@ from .types import (
     Job,
     JobState,
     Lease,
+    OutputChunk,
     Resize,
     Status,
     WaitResult,
@@ -235,6 +236,8 @@ class Client:
         exclusive: bool = False,
         instance: bool = False,
         dependencies: Sequence[str] = (),
+        output: Optional[str] = None,
+        error: Optional[str] = None,
     ) -> int:
         """Queue a job; its id (see :meth:`quiver.Client.submit`)."""
         shape = dict(
@@ -246,7 +249,9 @@ class Client:
             exclusive=exclusive,
             instance=instance,
         )
-        request = _calls.submit_request(jobspec, command, name, shape, dependencies)
+        request = _calls.submit_request(
+            jobspec, command, name, shape, dependencies, output, error
+        )
         await self._watch_ends()
         return int((await self._call(self._stub.Submit, request)).job_id)
 
@@ -324,6 +329,21 @@ class Client:
         :meth:`quiver.Client.watch`)."""
         call = self._stub.Watch(_calls.watch_request(job_id, kinds, mine), metadata=self._md)
         return await Watch(call)._subscribed()
+
+    async def output(self, job_id: int, *, follow: bool = False) -> AsyncIterator[OutputChunk]:
+        """A job's output, ``async for`` over it (see
+        :meth:`quiver.Client.output`)."""
+        call = self._stub.Output(_calls.output_request(job_id, follow), metadata=self._md)
+        try:
+            while True:
+                m = await call.read()
+                if m is grpc.aio.EOF:
+                    return
+                yield OutputChunk.from_pb(m)
+        except grpc.aio.AioRpcError as e:
+            raise from_rpc_error(e) from None
+        finally:
+            call.cancel()
 
     async def status(self) -> Status:
         """A summary of the instance."""

@@ -36,6 +36,7 @@ from .types import (
     Job,
     JobState,
     Lease,
+    OutputChunk,
     Resize,
     Status,
     WaitResult,
@@ -233,6 +234,8 @@ class Client:
         exclusive: bool = False,
         instance: bool = False,
         dependencies: Sequence[str] = (),
+        output: Optional[str] = None,
+        error: Optional[str] = None,
     ) -> int:
         """Queue a job; its id.
 
@@ -247,7 +250,11 @@ class Client:
         ``afterany:ID`` (ID ended), ``after:ID`` (ID started) and
         ``singleton`` (one job of this name runs at a time); the job waits
         as ``JobState.DEPEND`` and fails, with the reason, when one can
-        never be met. The job is durable once this returns.
+        never be met. ``output`` and ``error`` send the job's standard
+        output and error to files, as ``schedctl submit --output/--error``
+        (relative paths from this directory; ``{{id}}`` becomes the job
+        id; errors go to ``output`` when ``error`` is not given). The job
+        is durable once this returns.
 
         Raises:
             FailedPrecondition: no resource of the instance can ever hold it.
@@ -265,7 +272,9 @@ class Client:
             exclusive=exclusive,
             instance=instance,
         )
-        request = _calls.submit_request(jobspec, command, name, shape, dependencies)
+        request = _calls.submit_request(
+            jobspec, command, name, shape, dependencies, output, error
+        )
         self._watch_ends()
         return int(self._call(self._stub.Submit, request).job_id)
 
@@ -377,6 +386,28 @@ class Client:
         """
         request = _calls.watch_request(job_id, kinds, mine)
         return Watch(self._stub.Watch(request, metadata=self._md))
+
+    def output(self, job_id: int, *, follow: bool = False) -> Iterator[OutputChunk]:
+        """A job's standard output and error as its processes wrote them
+        (the local executor): what is written so far, or with ``follow``
+        (after waiting for the job to start) until the job ends. Iterate
+        it; ``b"".join(c.data for c in it if c.stream == "stdout")`` is the
+        whole stdout. Its owner and the instance owner may read it.
+
+        Raises (while iterating):
+            FailedPrecondition: the job has not started (without
+                ``follow``), or no process ran for it (a sim instance).
+            PermissionDenied: another user's job.
+            NotFound: no such job.
+        """
+        call = self._stub.Output(_calls.output_request(job_id, follow), metadata=self._md)
+        try:
+            for m in call:
+                yield OutputChunk.from_pb(m)
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        finally:
+            call.cancel()
 
     def status(self) -> Status:
         """A summary of the instance (answering at all means it is alive)."""

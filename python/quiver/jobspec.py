@@ -9,13 +9,14 @@ total when they do not divide evenly. :func:`shorthand_text` is its JSON
 text, byte for byte schedctl's. :func:`parse_duration` reads ``90``,
 ``30s``, ``5m``, ``2h``, ``1d`` or ``1.5h`` as ``-t`` and ``advance`` do. :func:`with_dependencies` adds
 RFC 26 dependencies (``afterok:12``) as ``schedctl submit --dependency``
-does.
+does, :func:`with_output` output files as ``--output/--error`` do.
 """
 from __future__ import annotations
 
 import copy
 import json
 import math
+import os
 import shlex
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -172,6 +173,39 @@ def dependency(uri: str) -> Dict[str, str]:
     return {"scheme": scheme, "value": value}
 
 
+def _document(jobspec: Union[str, Mapping[str, Any]], what: str, where: str) -> Dict[str, Any]:
+    """A copy of ``jobspec`` as a document to add ``what`` to (a mapping or
+    JSON text; this client does not parse YAML, whose text must hold
+    ``where`` itself)."""
+    if isinstance(jobspec, str):
+        try:
+            doc = json.loads(jobspec)
+        except ValueError:
+            raise UsageError(
+                f"{what}= needs a jobspec mapping, JSON text or a command;"
+                f" write it in YAML text as {where}"
+            ) from None
+    elif isinstance(jobspec, Mapping):
+        doc = copy.deepcopy(dict(jobspec))
+    else:
+        raise UsageError(
+            f"a jobspec is YAML/JSON text or a mapping, not {type(jobspec).__name__}"
+        )
+    if not isinstance(doc, dict):
+        raise UsageError("the jobspec is not a mapping")
+    return doc
+
+
+def _mapping_at(doc: Dict[str, Any], keys: Sequence[str]) -> Dict[str, Any]:
+    """The mapping at ``keys`` below ``doc``, each step made where missing."""
+    at: Any = doc
+    for n, key in enumerate(keys):
+        at = at.setdefault(key, {})
+        if not isinstance(at, dict):
+            raise UsageError(f"the jobspec's {'.'.join(keys[: n + 1])} is not a mapping")
+    return at
+
+
 def with_dependencies(jobspec: Union[str, Mapping[str, Any]], uris: Sequence[str]) -> str:
     """The jobspec as Submit's text with ``uris`` added to its
     ``attributes.system.dependencies`` (a mapping or JSON text; the
@@ -182,29 +216,34 @@ def with_dependencies(jobspec: Union[str, Mapping[str, Any]], uris: Sequence[str
     deps = [dependency(u) for u in uris]
     if not deps:
         return to_text(jobspec)
-    if isinstance(jobspec, str):
-        try:
-            doc = json.loads(jobspec)
-        except ValueError:
-            raise UsageError(
-                "dependencies= needs a jobspec mapping, JSON text or a command;"
-                " write them in YAML text as attributes.system.dependencies"
-            ) from None
-    elif isinstance(jobspec, Mapping):
-        doc = copy.deepcopy(dict(jobspec))
-    else:
-        return to_text(jobspec)  # raises the usual error
-    if not isinstance(doc, dict):
-        raise UsageError("the jobspec is not a mapping")
-    at: Any = doc
-    for key in ("attributes", "system"):
-        at = at.setdefault(key, {})
-        if not isinstance(at, dict):
-            raise UsageError(f"the jobspec's {key} is not a mapping")
-    have = at.setdefault("dependencies", [])
+    doc = _document(jobspec, "dependencies", "attributes.system.dependencies")
+    have = _mapping_at(doc, ("attributes", "system")).setdefault("dependencies", [])
     if not isinstance(have, list):
         raise UsageError("attributes.system.dependencies is not a list")
     have.extend(deps)
+    return to_text(doc)
+
+
+def with_output(
+    jobspec: Union[str, Mapping[str, Any]],
+    stdout: Optional[str] = None,
+    stderr: Optional[str] = None,
+) -> str:
+    """The jobspec as Submit's text with its standard output (and error)
+    going to files, as ``schedctl submit --output/--error``: Flux's shell
+    options ``attributes.system.shell.options.output``. A relative path is
+    made absolute from the current directory; ``{{id}}`` in it becomes the
+    job id. Without ``stderr``, errors go to ``stdout``'s file."""
+    if stdout is None and stderr is None:
+        return to_text(jobspec)
+    doc = _document(jobspec, "output", "attributes.system.shell.options.output")
+    out = _mapping_at(doc, ("attributes", "system", "shell", "options", "output"))
+    for key, path in (("stdout", stdout), ("stderr", stderr)):
+        if path is None:
+            continue
+        if not isinstance(path, str) or not path:
+            raise UsageError(f"{key}: a file name, not {path!r}")
+        out[key] = {"type": "file", "path": os.path.abspath(path)}
     return to_text(doc)
 
 

@@ -1,5 +1,5 @@
 """What the client returns: job states and event kinds as enums, jobs,
-events and wait results as frozen dataclasses, converted from the
+events, output chunks and wait results as frozen dataclasses, converted from the
 ``quiver.sched.v1`` messages (times are the instance clock's seconds:
 Unix time under the wall clock, from 0 under a simulated one)."""
 from __future__ import annotations
@@ -131,6 +131,20 @@ class Event:
             at=m.at,
             detail=m.detail,
         )
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """A piece of a job's output, as Output streams it."""
+
+    #: "stdout" or "stderr" (stdout when both go to one file).
+    stream: str
+    #: The bytes, in the order the job wrote them to that stream.
+    data: bytes
+
+    @classmethod
+    def from_pb(cls, m: Any) -> "OutputChunk":
+        return cls(stream="stderr" if m.stream == 2 else "stdout", data=bytes(m.data))
 
 
 @dataclass(frozen=True)
