@@ -85,6 +85,41 @@ pub fn bind_unix(path: &Path, mode: u32) -> Result<tokio::net::UnixListener, Soc
     Ok(listener)
 }
 
+/// The socket file this daemon bound, by inode: at its end the daemon
+/// removes the name only while it is still that file (a daemon started
+/// on the same name since then keeps its socket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundSocket {
+    path: PathBuf,
+    /// Device, inode and change time (an inode number may be reused).
+    id: (u64, u64, i64, i64),
+}
+
+impl BoundSocket {
+    /// The socket at `path` as it is now; `None` when it is not there.
+    pub fn at(path: &Path) -> Option<BoundSocket> {
+        let m = fs::symlink_metadata(path).ok()?;
+        Some(BoundSocket {
+            path: path.to_path_buf(),
+            id: identity(&m),
+        })
+    }
+
+    /// Remove the name if it is still the socket this daemon bound.
+    pub fn remove(&self) {
+        match fs::symlink_metadata(&self.path) {
+            Ok(m) if identity(&m) == self.id => {
+                let _ = fs::remove_file(&self.path);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn identity(m: &fs::Metadata) -> (u64, u64, i64, i64) {
+    (m.dev(), m.ino(), m.ctime(), m.ctime_nsec())
+}
+
 /// chmod the socket at `path`, never following a link: the name is opened
 /// as a path descriptor (`O_PATH | O_NOFOLLOW`), checked to be a socket of
 /// this uid, and its mode set through that descriptor.
@@ -186,6 +221,24 @@ mod tests {
         let e = set_mode(&link, 0o666).unwrap_err();
         assert!(matches!(&e, SocketError::Replaced { .. }), "{e}");
         assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o600);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_stopping_daemon_leaves_a_newer_socket_on_its_name_alone() {
+        let d = scratch("newer");
+        let p = d.join("s.sock");
+        rt().block_on(async {
+            let first = bind_unix(&p, 0o600).unwrap();
+            let ours = BoundSocket::at(&p).unwrap();
+            drop(first);
+            // Another daemon took the name over (the stale one is replaced).
+            let _second = bind_unix(&p, 0o600).unwrap();
+            ours.remove();
+            assert!(p.exists(), "the newer socket stays");
+            BoundSocket::at(&p).unwrap().remove();
+            assert!(!p.exists(), "its own goes");
+        });
         fs::remove_dir_all(&d).unwrap();
     }
 }

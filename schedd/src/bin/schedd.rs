@@ -511,15 +511,16 @@ fn run(args: Args) -> Result<()> {
         }
     }
 
-    // Only a socket this process bound is its to remove at the end.
-    let mut bound = false;
+    // Only a socket this process bound, and still there, is its to remove
+    // at the end.
+    let mut bound = None;
     // The instance thread stops on its own after a failed commit: then
     // nothing may be served any more (fail-stop).
     let mut instance_failed = false;
     let served = rt.block_on(async {
         let listener = socket::bind_unix(&socket, mode)
             .with_context(|| format!("--socket {}", socket.display()))?;
-        bound = true;
+        bound = socket::BoundSocket::at(&socket);
         info!(socket = %socket.display(), mode = format!("{mode:o}"), "serving on the Unix socket");
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
@@ -637,8 +638,8 @@ fn run(args: Args) -> Result<()> {
         handle.shutdown();
     }
     let outcome = actor.join();
-    if bound {
-        let _ = std::fs::remove_file(&socket);
+    if let Some(s) = &bound {
+        s.remove();
     }
     match outcome {
         Ok(Ok(())) => {}
