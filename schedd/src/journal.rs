@@ -21,6 +21,7 @@
 //! `leases` (a parent's leases to its children, see [`leases`]).
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -78,8 +79,8 @@ pub struct JobRecord {
     pub owner: u32,
     /// When it was accepted.
     pub submit_time: i64,
-    /// The jobspec text as submitted.
-    pub jobspec: String,
+    /// The jobspec text as submitted (shared by the jobs of one text).
+    pub jobspec: Arc<str>,
     /// Seconds it may hold resources.
     pub duration: u64,
     /// Booked directly by a match op, not queued.
@@ -143,6 +144,9 @@ pub struct Journal {
     conn: Connection,
     path: PathBuf,
     in_batch: bool,
+    /// The `next_job_id` floor last written (forgetting many jobs in a
+    /// row writes it once); `None` after a failed commit.
+    next_written: Option<u64>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -218,6 +222,7 @@ impl Journal {
             conn,
             path,
             in_batch: false,
+            next_written: None,
         };
         j.init()?;
         // Jobs' commands are no one else's business, whatever the umask
@@ -329,6 +334,7 @@ impl Journal {
         self.in_batch = false;
         if let Err(e) = self.conn.execute_batch("COMMIT") {
             let _ = self.conn.execute_batch("ROLLBACK");
+            self.next_written = None;
             return Err(self.err(e));
         }
         Ok(())
@@ -350,7 +356,7 @@ impl Journal {
                 j.name,
                 j.owner,
                 j.submit_time,
-                j.jobspec,
+                &*j.jobspec,
                 to_i64(j.duration),
                 if j.by_match { "match" } else { "queue" },
                 j.state,
@@ -398,20 +404,28 @@ impl Journal {
         )
     }
 
-    /// Record that job `job_id` released what it held (its processes are
-    /// gone with it).
-    pub fn release(&mut self, job_id: u64) -> Result<(), JournalError> {
+    /// Record that job `job_id` released what it held, and with
+    /// `processes` that its processes are gone with it (a job no process
+    /// ran for, under the sim executor or booked by a match op, has no
+    /// row there to delete).
+    pub fn release(&mut self, job_id: u64, processes: bool) -> Result<(), JournalError> {
         self.exec(
             "DELETE FROM allocations WHERE job_id = ?1",
             [to_i64(job_id)],
         )?;
-        self.exec("DELETE FROM processes WHERE job_id = ?1", [to_i64(job_id)])
+        if processes {
+            self.exec("DELETE FROM processes WHERE job_id = ?1", [to_i64(job_id)])?;
+        }
+        Ok(())
     }
 
     /// Forget an ended job: its row goes; ids below `next_job_id` are
     /// never handed out again.
     pub fn forget(&mut self, job_id: u64, next_job_id: u64) -> Result<(), JournalError> {
-        self.set_meta("next_job_id", to_i64(next_job_id))?;
+        if self.next_written != Some(next_job_id) {
+            self.set_meta("next_job_id", to_i64(next_job_id))?;
+            self.next_written = Some(next_job_id);
+        }
         self.exec("DELETE FROM jobs WHERE id = ?1", [to_i64(job_id)])
     }
 
@@ -475,9 +489,19 @@ impl Journal {
                     ))
                 })
                 .map_err(|e| self.err(e))?;
+            // The jobs of one text share it (the copies of a bulk submit).
+            let mut texts: std::collections::HashSet<Arc<str>> = Default::default();
             for row in rows {
                 let (id, name, owner, submit_time, jobspec, duration, kind, rest) =
                     row.map_err(|e| self.err(e))?;
+                let jobspec = match texts.get(jobspec.as_str()) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t: Arc<str> = Arc::from(jobspec);
+                        texts.insert(t.clone());
+                        t
+                    }
+                };
                 let (state, start_time, end_time, reason, exit_code) = rest;
                 let bad = |what: &str| corrupt(format!("job {id}: {what}"));
                 jobs.push(JobRecord {
@@ -650,7 +674,7 @@ pub(crate) mod tests {
             ];
             j.allocate(2, 11, 60, &held).unwrap();
             j.allocate(1, 11, 60, &held).unwrap();
-            j.release(1).unwrap();
+            j.release(1, true).unwrap();
             j.vertex_status("/c0/n1", false).unwrap();
             j.vertex_status("/c0/n1", true).unwrap();
             j.vertex_status("/c0/n2", false).unwrap();

@@ -217,7 +217,7 @@ pub fn job_pb(j: &Job) -> pb::JobInfo {
         r: j.r.clone(),
         reason: j.reason.clone(),
         reserved_at: j.reserved_at,
-        jobspec: j.jobspec.clone(),
+        jobspec: j.jobspec.to_string(),
         exit_code: j.exit_code,
     }
 }

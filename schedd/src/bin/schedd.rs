@@ -125,6 +125,11 @@ struct Args {
     /// Pruning filters of the matcher (Fluxion's syntax).
     #[arg(long, default_value = "ALL:core")]
     prune_filters: String,
+    /// The R a job gets (RFC 20, shown by info): rv1_nosched (R_lite, as
+    /// Fluxion's default) or rv1 (also the allocation's JGF under
+    /// `scheduling`, several times larger and slower to write)
+    #[arg(long, default_value = "rv1_nosched", value_parser = ["rv1", "rv1_nosched"])]
+    match_format: String,
     /// Ended jobs remembered (for info, jobs, wait); older ones are
     /// forgotten, from memory and from the journal.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
@@ -442,6 +447,7 @@ fn run(args: Args) -> Result<()> {
         queue_depth: args.queue_depth as usize,
         default_duration: args.default_duration,
         prune_filters: args.prune_filters.clone(),
+        r_scheduling: args.match_format == "rv1",
         flexible: args.traverser == "flexible",
         output_dir: state_dir.join("jobs"),
         keep_ended: usize::try_from(args.keep_ended).unwrap_or(usize::MAX),

@@ -8,6 +8,9 @@
 //! checked once. The jobs then go into the journal in the batch's one
 //! transaction (the actor commits a command's writes together) and get
 //! consecutive ids.
+use std::sync::Arc;
+
+use super::spec::Spec;
 use super::{Instance, InstanceError, JobId, ParsedJobspec};
 
 /// Jobs one Submit call may carry: the instance serves nothing else
@@ -40,22 +43,26 @@ impl Instance {
             )));
         }
         self.admit_owner(owner, jobs.len() as u64)?;
-        let mut specs = Vec::with_capacity(jobs.len());
+        // Copies share their text and parsed request: a million pending
+        // copies of one job hold it once.
+        let mut specs: Vec<(Arc<str>, Arc<Spec>)> = Vec::with_capacity(jobs.len());
         for (i, job) in jobs.iter().enumerate() {
-            let same = i > 0 && jobs[i - 1].jobspec.text == job.jobspec.text;
-            let spec = match specs.last() {
-                Some(prev) if same => Clone::clone(prev),
-                _ => self
-                    .admit_spec(job.jobspec.jobspec.clone())
-                    .map_err(|e| at(i, e))?,
+            let shared = match specs.last() {
+                Some((text, spec)) if **text == *job.jobspec.text => (text.clone(), spec.clone()),
+                _ => {
+                    let spec = self
+                        .admit_spec(job.jobspec.jobspec.clone())
+                        .map_err(|e| at(i, e))?;
+                    (Arc::from(job.jobspec.text.as_str()), Arc::new(spec))
+                }
             };
             self.check_dependencies(owner, &job.name, &job.jobspec.jobspec.dependencies)
                 .map_err(|e| at(i, e))?;
-            specs.push(spec);
+            specs.push(shared);
         }
         let mut ids = Vec::with_capacity(jobs.len());
-        for (job, spec) in jobs.into_iter().zip(specs) {
-            ids.push(self.enqueue(owner, &job.name, job.jobspec.text, spec)?);
+        for (job, (text, spec)) in jobs.into_iter().zip(specs) {
+            ids.push(self.enqueue(owner, &job.name, text, spec)?);
         }
         Ok(ids)
     }

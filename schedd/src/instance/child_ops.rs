@@ -222,7 +222,7 @@ impl Instance {
                     .sum::<u64>()
             })
             .unwrap_or(0);
-        Some((j.id, j.jobspec.clone(), nodes.max(1)))
+        Some((j.id, j.jobspec.to_string(), nodes.max(1)))
     }
 
     /// End a pending job that can never run here (its lease cannot grow

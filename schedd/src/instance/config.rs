@@ -26,6 +26,9 @@ pub struct Config {
     pub flexible: bool,
     /// Pruning filters (ANCHOR:TYPE pairs).
     pub prune_filters: String,
+    /// Jobs' R carries the allocation's JGF (`scheduling`, the rv1
+    /// writer) rather than R_lite alone (rv1_nosched).
+    pub r_scheduling: bool,
     /// Where the executor puts jobs' output.
     pub output_dir: PathBuf,
     /// Ended jobs kept (in memory and in the journal), the most recently
@@ -55,6 +58,7 @@ impl Default for Config {
             default_duration: 3600,
             flexible: false,
             prune_filters: "ALL:core".into(),
+            r_scheduling: false,
             output_dir: PathBuf::from("."),
             keep_ended: 100_000,
             lease_grace: 60,

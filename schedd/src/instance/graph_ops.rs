@@ -49,7 +49,7 @@ impl Instance {
     /// (allocate, allocate_orelse_reserve, allocate_with_satisfiability)
     /// create a job of `owner` holding what was booked for its duration
     /// or until canceled; the others book nothing (job id 0). `format`
-    /// names the writer of the returned `r` ("" = rv1). Busy now:
+    /// names the writer of the returned `r` ("" = the R jobs get, `--match-format`). Busy now:
     /// `matched` false. Never satisfiable: `Unsatisfiable`.
     pub fn match_op(
         &mut self,
@@ -71,7 +71,11 @@ impl Instance {
         op: MatchOp,
         format: &str,
     ) -> Result<MatchOutcome, InstanceError> {
-        let format = if format.is_empty() { "rv1" } else { format };
+        let format = match format {
+            "" if self.cfg.r_scheduling => "rv1",
+            "" => "rv1_nosched",
+            f => f,
+        };
         let mut out = writer::create(format).ok_or_else(|| {
             InstanceError::BadRequest(format!(
                 "format: unknown writer '{format}' (expected one of {})",
@@ -89,11 +93,9 @@ impl Instance {
         self.picked.clear();
         let t0 = Instant::now();
         let res = {
-            let also: Option<&mut dyn Writer> = if books && !is_r(format) {
-                Some(&mut self.rv1)
-            } else {
-                None
-            };
+            // A booked job keeps the R every job gets (--match-format),
+            // whatever the caller asked to see, as replay rebuilds it.
+            let also: Option<&mut dyn Writer> = if books { Some(&mut self.rv1) } else { None };
             let mut tee = Tee {
                 out: out.as_mut(),
                 also,
@@ -144,11 +146,7 @@ impl Instance {
                 matched: true,
             });
         }
-        let r = if is_r(format) {
-            text.clone()
-        } else {
-            self.rv1.take()
-        };
+        let r = self.rv1.take();
         let before = self.journal_failures;
         let end = m.at.saturating_add(to_i64(js.duration));
         let rec = JobRecord {
@@ -156,7 +154,7 @@ impl Instance {
             name: String::new(),
             owner,
             submit_time: now,
-            jobspec: jobspec.to_owned(),
+            jobspec: jobspec.into(),
             duration: js.duration,
             by_match: true,
             state: JobState::Running.as_str().into(),
@@ -270,10 +268,4 @@ impl Instance {
         info!(path, up, "vertex status set");
         Ok(())
     }
-}
-
-/// Whether the writer `format` writes an R, which a booked job keeps as
-/// it is (other formats' jobs get one from the rv1 writer beside them).
-fn is_r(format: &str) -> bool {
-    matches!(format, "rv1" | "rv1_nosched")
 }

@@ -1,6 +1,8 @@
 //! Jobs as the instance knows them: [`Job`], the states of its life
 //! ([`JobState`]) and the events that move it ([`Event`], [`EventKind`])
 //! which Watch subscribers receive.
+use std::sync::Arc;
+
 use crate::journal::JobRecord;
 
 /// A job id: assigned by the instance from 1, never reused.
@@ -138,8 +140,9 @@ pub struct Job {
     /// A pending job's reserved start (0 = none); a match booking's
     /// reserved start.
     pub reserved_at: i64,
-    /// The jobspec text as submitted.
-    pub jobspec: String,
+    /// The jobspec text as submitted (shared by the jobs of one text: a
+    /// bulk submit of copies holds it once).
+    pub jobspec: Arc<str>,
     /// The tasks' exit status under the local executor (0 otherwise).
     pub exit_code: i32,
     /// Booked by a match op rather than queued: never executed, ends when
@@ -180,7 +183,7 @@ impl Job {
             name: self.name.clone(),
             reason: self.reason.clone(),
             r: String::new(),
-            jobspec: String::new(),
+            jobspec: Arc::from(""),
             ..*self
         }
     }

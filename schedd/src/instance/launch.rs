@@ -11,7 +11,6 @@ use matcher::writer::Writer;
 use resource_graph::VertexIdx;
 use tracing::{debug, warn};
 
-use super::spec::Spec;
 use super::{EventKind, Instance, JobId, JobState};
 use crate::executor::{Launch, TaskLaunch};
 use crate::journal::to_i64;
@@ -78,7 +77,7 @@ impl Instance {
         for &(v, needs, _) in &self.picked {
             *held.entry(type_of(v)).or_default() += u64::from(needs);
         }
-        let tasks = match self.specs.get(&id).map(Spec::first) {
+        let tasks = match self.specs.get(&id).map(|s| s.first()) {
             Some(js) => {
                 let slots = slot_count(&js.resources, 1, &held).clamp(1, u64::from(u32::MAX));
                 js.tasks

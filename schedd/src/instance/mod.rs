@@ -24,6 +24,7 @@
 //! `writers.rs` the writers a match writes through. This file keeps the
 //! state, the journal plumbing and a job's life from submit to its end.
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use matcher::jobspec::Jobspec;
 use matcher::writer_json::Rv1;
@@ -134,8 +135,9 @@ pub struct Instance {
     host: String,
     next_id: JobId,
     jobs: BTreeMap<JobId, Job>,
-    /// Parsed jobspecs of pending jobs (duration filled in).
-    specs: HashMap<JobId, Spec>,
+    /// Parsed jobspecs of pending jobs (duration filled in), shared by
+    /// the jobs of one text (the copies of a bulk submit).
+    specs: HashMap<JobId, Arc<Spec>>,
     /// The pending jobs and the pass over them.
     queue: PendingQueue,
     /// Running jobs by the end of their allocation.
@@ -187,6 +189,11 @@ impl Instance {
         let dom = m.sym("containment");
         let authz = Authz::new(crate::auth::effective_uid());
         let queue = PendingQueue::new(cfg.queue_policy, cfg.queue_depth);
+        let rv1 = if cfg.r_scheduling {
+            Rv1::new()
+        } else {
+            Rv1::nosched()
+        };
         let mut inst = Instance {
             m,
             dom,
@@ -204,7 +211,7 @@ impl Instance {
             specs: HashMap::new(),
             queue,
             ends: BTreeSet::new(),
-            rv1: Rv1::new(),
+            rv1,
             picked: Vec::new(),
             events: Vec::new(),
             counts: [0; JobState::ALL.len()],
@@ -336,7 +343,7 @@ impl Instance {
         self.admit_owner(owner, 1)?;
         self.check_dependencies(owner, name, &parsed.jobspec.dependencies)?;
         let spec = self.admit_spec(parsed.jobspec)?;
-        self.enqueue(owner, name, parsed.text, spec)
+        self.enqueue(owner, name, Arc::from(parsed.text), Arc::new(spec))
     }
 
     /// A new job's request as the queue keeps it, once admitted (its
@@ -356,8 +363,8 @@ impl Instance {
         &mut self,
         owner: u32,
         name: &str,
-        jobspec: String,
-        spec: Spec,
+        jobspec: Arc<str>,
+        spec: Arc<Spec>,
     ) -> Result<JobId, InstanceError> {
         let js = spec.first();
         let id = self.next_id;
@@ -491,10 +498,11 @@ impl Instance {
             return;
         }
         let (start, alloc_end) = (job.start_time, job.end_time);
+        let processes = !job.by_match && !self.executor.ends_by_duration();
         if prev == JobState::Running {
             self.ends.remove(&(alloc_end, id));
             self.m.cancel(id);
-            let _ = self.jr(|j| j.release(id));
+            let _ = self.jr(|j| j.release(id, processes));
             self.released_total += 1;
             self.queue.mark_dirty();
         } else if self.queue.remove(id) {

@@ -8,6 +8,7 @@
 //! resumes where the journal's history ends. Leases come back with what
 //! their grants hold.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use matcher::writer::Writer;
 use resource_graph::{Status as VertexStatus, VertexIdx};
@@ -59,26 +60,35 @@ impl Instance {
         let mut to_book = Vec::new();
         let mut to_fail: Vec<(JobId, String)> = Vec::new();
         let mut depending = Vec::new();
+        // Jobs of one text (the journal shares it) share their request.
+        let mut parsed: HashMap<Arc<str>, Arc<Spec>> = HashMap::new();
         for r in rec.jobs {
             let state = JobState::parse(&r.state).ok_or_else(|| {
                 InstanceError::Journal(format!("job {}: unknown state '{}'", r.id, r.state))
             })?;
             let id = r.id;
             match state {
-                JobState::Pending | JobState::Depend => match self
-                    .parse_jobspec(&r.jobspec)
-                    .and_then(|js| Spec::new(js, self.cfg.flexible))
-                {
-                    Ok(spec) => {
-                        self.specs.insert(id, spec);
-                        if state == JobState::Pending {
-                            self.queue.push(id);
-                        } else {
-                            depending.push(id);
+                JobState::Pending | JobState::Depend => {
+                    let spec = match parsed.get(&r.jobspec) {
+                        Some(spec) => Ok(spec.clone()),
+                        None => self
+                            .parse_jobspec(&r.jobspec)
+                            .and_then(|js| Spec::new(js, self.cfg.flexible))
+                            .map(Arc::new),
+                    };
+                    match spec {
+                        Ok(spec) => {
+                            parsed.insert(r.jobspec.clone(), spec.clone());
+                            self.specs.insert(id, spec);
+                            if state == JobState::Pending {
+                                self.queue.push(id);
+                            } else {
+                                depending.push(id);
+                            }
                         }
+                        Err(e) => to_fail.push((id, format!("its jobspec no longer parses: {e}"))),
                     }
-                    Err(e) => to_fail.push((id, format!("its jobspec no longer parses: {e}"))),
-                },
+                }
                 JobState::Running => match allocs.remove(&id) {
                     None => to_fail.push((id, "the journal holds no allocation for it".into())),
                     Some(_) if !r.by_match && !self.executor.ends_by_duration() => {
@@ -107,7 +117,7 @@ impl Instance {
                 job_id = id,
                 "journal: allocation of a job that is not running; dropped"
             );
-            let _ = self.jr(|j| j.release(id));
+            let _ = self.jr(|j| j.release(id, true));
         }
         // A simulated clock starts where the journal's history ends, so
         // what was running is running now, not a future reservation.

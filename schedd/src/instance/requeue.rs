@@ -30,7 +30,8 @@ impl Instance {
         let end = job.end_time;
         self.ends.remove(&(end, id));
         self.m.cancel(id);
-        let _ = self.jr(|j| j.release(id));
+        let processes = !self.executor.ends_by_duration();
+        let _ = self.jr(|j| j.release(id, processes));
         let _ = self.jr(|j| j.set_state(id, "pending", 0, 0, reason, 0));
         self.set_state(id, JobState::Pending);
         if let Some(j) = self.jobs.get_mut(&id) {
@@ -40,7 +41,7 @@ impl Instance {
             j.reason = reason.to_owned();
             j.reserved_at = 0;
         }
-        self.specs.insert(id, spec);
+        self.specs.insert(id, std::sync::Arc::new(spec));
         self.queue.mark_dirty();
         if self.executor.ends_by_duration() {
             self.queue_again(id);

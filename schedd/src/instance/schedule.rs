@@ -64,7 +64,7 @@ impl Instance {
                 also: None,
                 picked: &mut self.picked,
             };
-            match spec {
+            match &**spec {
                 Spec::Plain(js) => self.m.run(js, op, id, &mut tee).map(|m| (0, m)),
                 Spec::Flexible(alts) => self.m.run_first(alts, op, id, &mut tee),
             }
@@ -74,7 +74,7 @@ impl Instance {
             Ok((shape, m)) if m.at <= now => {
                 // A flexible job is the shape that matched from now on.
                 if let Some(spec) = self.specs.get_mut(&id) {
-                    spec.settle(shape);
+                    std::sync::Arc::make_mut(spec).settle(shape);
                 }
                 self.start_job(id, m.at);
                 return true;

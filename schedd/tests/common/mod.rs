@@ -293,7 +293,7 @@ pub fn take_the_next_job_id(d: &Daemon) {
         name: String::new(),
         owner: 1,
         submit_time: 0,
-        jobspec: jobspec(0, 1, 100),
+        jobspec: jobspec(0, 1, 100).into(),
         duration: 100,
         by_match: false,
         state: "pending".into(),
