@@ -14,8 +14,14 @@
 //! request. The journal is on, as in production. `QUIVER_BENCH_POLICIES`
 //! (default `first,high`) picks the policies.
 //!
+//! Then the bulk phase (`bulk.rs`): a million short jobs in bulk calls
+//! while the simulated clock moves on, and the memory a million pending
+//! jobs take (`QUIVER_BENCH_BULK_JOBS`, default 1,000,000; 0 skips it).
+//!
 //! Run with `make bench` (it builds `target/release/schedd` first), or
 //! `cargo build --release -p schedd && cargo bench --bench throughput`.
+mod bulk;
+#[path = "../common/mod.rs"]
 mod common;
 
 use common::{schedd_bin, Daemon};
@@ -33,7 +39,7 @@ const CALLERS: usize = 64;
 /// Connections the callers share (HTTP/2 multiplexes the rest).
 const CONNECTIONS: usize = 4;
 /// One core for an hour: the example every newcomer runs.
-const JOBSPEC: &str = include_str!("../examples/jobspec-1core.yaml");
+const JOBSPEC: &str = include_str!("../../examples/jobspec-1core.yaml");
 
 async fn connect(socket: &Path) -> SchedulerClient<Channel> {
     let ch = schedd::client::connect_unix(socket)
@@ -154,15 +160,19 @@ async fn cancel_all(pool: &[SchedulerClient<Channel>], ids: Vec<u64>) {
     }
 }
 
-async fn scenario(recipe: &Path, policy: &str, jobs: usize, nodes: u32) {
-    let dir = std::env::temp_dir().join(format!("quiver-tput-{}-{policy}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+/// Start schedd (sim executor and clock, journal on) on `recipe` in
+/// `dir` with `extra` arguments; the daemon and a client once it answers.
+async fn start_daemon(
+    dir: &Path,
+    recipe: &Path,
+    extra: &[&str],
+) -> (Daemon, SchedulerClient<Channel>) {
     let socket = dir.join("schedd.sock");
     let started = Instant::now();
-    let _d = Daemon(
+    let d = Daemon(
         Command::new(schedd_bin())
-            .args(["--executor", "sim", "--clock", "sim", "--policy", policy])
+            .args(["--executor", "sim", "--clock", "sim"])
+            .args(extra)
             .arg("--grug")
             .arg(recipe)
             .arg("--socket")
@@ -179,11 +189,11 @@ async fn scenario(recipe: &Path, policy: &str, jobs: usize, nodes: u32) {
                 )
             }),
     );
-    let mut c = loop {
+    loop {
         if socket.exists() {
             let mut c = connect(&socket).await;
             if c.status(pb::StatusRequest {}).await.is_ok() {
-                break c;
+                return (d, c);
             }
         }
         assert!(
@@ -191,11 +201,19 @@ async fn scenario(recipe: &Path, policy: &str, jobs: usize, nodes: u32) {
             "schedd did not start"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    }
+}
+
+async fn scenario(recipe: &Path, policy: &str, jobs: usize, nodes: u32) {
+    let dir = std::env::temp_dir().join(format!("quiver-tput-{}-{policy}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let started = Instant::now();
+    let (_d, mut c) = start_daemon(&dir, recipe, &["--policy", policy]).await;
     let ready = started.elapsed();
     let mut pool = Vec::new();
     for _ in 0..CONNECTIONS {
-        pool.push(connect(&socket).await);
+        pool.push(connect(&dir.join("schedd.sock")).await);
     }
     let waiter = tokio::spawn(count(
         watch(&mut c, pb::EventKind::Alloc).await,
@@ -310,6 +328,13 @@ fn main() {
         std::env::var("QUIVER_BENCH_POLICIES").unwrap_or_else(|_| "first,high".to_owned());
     for policy in policies.split(',').filter(|p| !p.is_empty()) {
         rt.block_on(scenario(&recipe, policy, jobs, racks * 256));
+    }
+    let bulk_jobs: usize = std::env::var("QUIVER_BENCH_BULK_JOBS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    if bulk_jobs > 0 {
+        rt.block_on(bulk::phase(&recipe, bulk_jobs, racks * 256));
     }
     let _ = std::fs::remove_dir_all(dir);
 }
