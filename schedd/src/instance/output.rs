@@ -20,9 +20,6 @@ pub struct OutputFiles {
     pub owner: u32,
     /// Its state now.
     pub state: JobState,
-    /// Why it waits or why it failed (for the messages of a job that has
-    /// no output).
-    pub reason: String,
     /// Standard output's file.
     pub stdout: OutputFile,
     /// Standard error's file; `None`: it goes to stdout's.
@@ -83,7 +80,6 @@ impl Instance {
             job: id,
             owner: job.owner,
             state: job.state,
-            reason: job.reason.clone(),
             stdout,
             stderr,
         })
