@@ -88,11 +88,69 @@ pub struct Jobspec {
 /// fault: the YAML reader then says what is wrong, as for any text).
 /// JSON is YAML, and both read the same JSON to the same document.
 fn json_document(text: &str) -> Option<Value> {
-    if !text.trim_start().starts_with('{') {
+    if !text.trim_start().starts_with('{') || !reads_alike(text) {
         return None;
     }
     let doc: Value = serde_json::from_str(text).ok()?;
     doc.is_mapping().then_some(doc)
+}
+
+/// Whether serde_json reads `text` as the YAML reader would: not when it
+/// holds a character YAML refuses in a stream (DEL, C1 controls: YAML's
+/// c-printable set, which JSON strings do not restrict) or a tab, nor an integer
+/// literal past 64 bits (serde_json makes it a float, serde_yaml refuses
+/// it). Such a text goes to the YAML reader, whose answer stands.
+fn reads_alike(text: &str) -> bool {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}')
+            || ('\u{a0}'..='\u{d7ff}').contains(&c)
+            || ('\u{e000}'..='\u{fffd}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    // A tab is JSON whitespace but no YAML indentation (a line of the
+    // text starting with one is an error to the YAML reader).
+    if text.contains('\t') || !text.chars().all(printable) {
+        return false;
+    }
+    // Integer literals outside strings: at most 19 digits always fit; a
+    // 20-digit one fits when it is at most u64::MAX (i64::MIN when
+    // negative: serde_json reads those as integers too).
+    let b = text.as_bytes();
+    let (mut i, mut in_str) = (0, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            in_str = true;
+            i += 1;
+            continue;
+        }
+        if c == b'-' || c.is_ascii_digit() {
+            let start = i;
+            i += 1;
+            while i < b.len()
+                && (b[i].is_ascii_digit() || matches!(b[i], b'.' | b'e' | b'E' | b'+' | b'-'))
+            {
+                i += 1;
+            }
+            let token = &text[start..i];
+            let integer = !token.contains(['.', 'e', 'E']);
+            if integer && token.parse::<u64>().is_err() && token.parse::<i64>().is_err() {
+                return false;
+            }
+            continue;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The document of a YAML (or JSON) text; a malformed one is an error
@@ -404,6 +462,22 @@ mod tests {
         texts.push(one(r#", "attributes": {"system": {"duration": 60}}"#, "2"));
         texts.push(one(r#", "version": 1"#, "1")); // a duplicate key
         texts.push(one("", "1") + " trailing");
+        // Where the two parted before (fuzz finds): a DEL in a string, an
+        // integer past 64 bits where a float is welcome.
+        texts.push(one("", "1").replace("a\\/b", "a\u{7f}b"));
+        texts.push(one("", "1").replace("\"t\", \"with", "\"t\u{9f}\", \"with"));
+        for d in [
+            "100000000000000000000000000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "1e26",
+        ] {
+            texts.push(one(
+                &format!(r#", "attributes": {{"system": {{"duration": {d}}}}}"#),
+                "1",
+            ));
+        }
         let mut read = 0;
         for t in &texts {
             // Refusals may be worded apart (a number past u64 is a float
