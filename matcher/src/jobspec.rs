@@ -95,45 +95,62 @@ fn json_document(text: &str) -> Option<Value> {
     doc.is_mapping().then_some(doc)
 }
 
-/// Whether serde_json reads `text` as the YAML reader would: not when it
-/// holds a character YAML refuses in a stream (DEL, C1 controls: YAML's
-/// c-printable set, which JSON strings do not restrict) or a tab, nor an integer
-/// literal past 64 bits (serde_json makes it a float, serde_yaml refuses
-/// it). Such a text goes to the YAML reader, whose answer stands.
+/// Whether serde_json reads `text` as the YAML reader would. The fast
+/// path takes one-line JSON, as clients send it, and leaves to the YAML
+/// reader (whose answer stands) what YAML reads apart from JSON:
+/// - a line break or tab before the end (YAML wants an implicit key and
+///   its `:` on one line, and no tab starting a line);
+/// - a character outside YAML's printable set (DEL, C1 controls), which
+///   JSON strings do not restrict;
+/// - a surrogate `\u` escape (YAML refuses them; JSON pairs them);
+/// - a key of 1,000 bytes or more (YAML's implicit keys stop at 1,024);
+/// - an integer literal past 64 bits (a float to serde_json, an error to
+///   serde_yaml).
 fn reads_alike(text: &str) -> bool {
     let printable = |c: char| {
-        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}')
+        matches!(c, '\u{20}'..='\u{7e}' | '\u{85}')
             || ('\u{a0}'..='\u{d7ff}').contains(&c)
             || ('\u{e000}'..='\u{fffd}').contains(&c)
             || c >= '\u{10000}'
     };
-    // A tab is JSON whitespace but no YAML indentation (a line of the
-    // text starting with one is an error to the YAML reader).
-    if text.contains('\t') || !text.chars().all(printable) {
+    if !text
+        .trim_end_matches([' ', '\n', '\r'])
+        .chars()
+        .all(printable)
+    {
         return false;
     }
-    // Integer literals outside strings: at most 19 digits always fit; a
-    // 20-digit one fits when it is at most u64::MAX (i64::MIN when
-    // negative: serde_json reads those as integers too).
     let b = text.as_bytes();
-    let (mut i, mut in_str) = (0, false);
+    let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if in_str {
-            match c {
-                b'\\' => i += 1,
-                b'"' => in_str = false,
-                _ => {}
+        if c == b'"' {
+            let start = i;
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' {
+                    let esc = &b[i + 1..b.len().min(i + 4)];
+                    let surrogate = esc.len() == 3
+                        && esc[0] == b'u'
+                        && matches!(esc[1], b'd' | b'D')
+                        && matches!(esc[2], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F');
+                    if surrogate {
+                        return false;
+                    }
+                    i += 1;
+                }
+                i += 1;
             }
             i += 1;
-            continue;
-        }
-        if c == b'"' {
-            in_str = true;
-            i += 1;
+            let rest = text.get(i..).unwrap_or("").trim_start_matches(' ');
+            if rest.starts_with(':') && i - start >= 1000 {
+                return false;
+            }
             continue;
         }
         if c == b'-' || c.is_ascii_digit() {
+            // At most 19 digits always fit; a 20-digit literal fits when it
+            // is at most u64::MAX (i64::MIN when negative).
             let start = i;
             i += 1;
             while i < b.len()
@@ -146,11 +163,30 @@ fn reads_alike(text: &str) -> bool {
             if integer && token.parse::<u64>().is_err() && token.parse::<i64>().is_err() {
                 return false;
             }
+            if !integer && !exact_float(token) {
+                return false;
+            }
             continue;
         }
         i += 1;
     }
     true
+}
+
+/// Whether serde_json's float reading is exact for `token` (it is not
+/// correctly rounded past 15 significant digits or a power of ten past
+/// 22, where serde_yaml's is): at most 15 mantissa digits and an
+/// exponent of at most 22 either way.
+fn exact_float(token: &str) -> bool {
+    let (mantissa, exp) = match token.find(['e', 'E']) {
+        Some(k) => (
+            &token[..k],
+            token[k + 1..].parse::<i64>().unwrap_or(i64::MAX),
+        ),
+        None => (token, 0),
+    };
+    let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
+    digits <= 15 && exp.abs() <= 22
 }
 
 /// The document of a YAML (or JSON) text; a malformed one is an error
@@ -462,6 +498,16 @@ mod tests {
         texts.push(one(r#", "attributes": {"system": {"duration": 60}}"#, "2"));
         texts.push(one(r#", "version": 1"#, "1")); // a duplicate key
         texts.push(one("", "1") + " trailing");
+        texts.push(one("", "1") + "\n\t\n");
+        texts.push(one("", "1").replace("\"tasks\"", "\"tasks\"\r\r"));
+        texts.push(one("", "1").replace("\\u00e9", "\\ud83d\\ude00"));
+        texts.push(one(&format!(r#", "{}": 1"#, "k".repeat(1100)), "1"));
+        for d in ["10000000000.000001000000000", "1e23", "0.5", "2.5e3"] {
+            texts.push(one(
+                &format!(r#", "attributes": {{"system": {{"duration": {d}}}}}"#),
+                "1",
+            ));
+        }
         // Where the two parted before (fuzz finds): a DEL in a string, an
         // integer past 64 bits where a float is welcome.
         texts.push(one("", "1").replace("a\\/b", "a\u{7f}b"));
