@@ -98,8 +98,8 @@ fn json_document(text: &str) -> Option<Value> {
 /// Whether serde_json reads `text` as the YAML reader would. The fast
 /// path takes one-line JSON, as clients send it, and leaves to the YAML
 /// reader (whose answer stands) what YAML reads apart from JSON:
-/// - a line break or tab before the end (YAML wants an implicit key and
-///   its `:` on one line, and no tab starting a line);
+/// - a line break (NEL, LS and PS too) or tab before the end (YAML wants
+///   an implicit key and its `:` on one line, and no tab starting a line);
 /// - a character outside YAML's printable set (DEL, C1 controls), which
 ///   JSON strings do not restrict;
 /// - a surrogate `\u` escape (YAML refuses them; JSON pairs them);
@@ -108,8 +108,9 @@ fn json_document(text: &str) -> Option<Value> {
 ///   serde_yaml).
 fn reads_alike(text: &str) -> bool {
     let printable = |c: char| {
-        matches!(c, '\u{20}'..='\u{7e}' | '\u{85}')
-            || ('\u{a0}'..='\u{d7ff}').contains(&c)
+        // NEL, LS and PS are line breaks to YAML 1.1, as \n is.
+        matches!(c, '\u{20}'..='\u{7e}')
+            || (('\u{a0}'..='\u{d7ff}').contains(&c) && !matches!(c, '\u{2028}' | '\u{2029}'))
             || ('\u{e000}'..='\u{fffd}').contains(&c)
             || c >= '\u{10000}'
     };
@@ -501,6 +502,9 @@ mod tests {
         texts.push(one("", "1") + "\n\t\n");
         texts.push(one("", "1").replace("\"tasks\"", "\"tasks\"\r\r"));
         texts.push(one("", "1").replace("\\u00e9", "\\ud83d\\ude00"));
+        for sep in ['\u{85}', '\u{2028}', '\u{2029}'] {
+            texts.push(one("", "1").replace("\"slot\": \"t\"", &format!("\"sl{sep}ot\": \"t\"")));
+        }
         texts.push(one(&format!(r#", "{}": 1"#, "k".repeat(1100)), "1"));
         for d in ["10000000000.000001000000000", "1e23", "0.5", "2.5e3"] {
             texts.push(one(
