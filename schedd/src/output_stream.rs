@@ -46,11 +46,10 @@ struct Reader {
     open: Option<File>,
 }
 
-/// Stream job `files.job`'s output to `caller` (already allowed to read
-/// it). `busy` marks the connection as in use while the stream lasts.
+/// Stream job `files.job`'s output to a caller already allowed to read
+/// it. `busy` marks the connection as in use while the stream lasts.
 pub fn stream<B: Send + 'static>(
     handle: Handle,
-    caller: u32,
     files: OutputFiles,
     follow: bool,
     busy: B,
@@ -66,17 +65,16 @@ pub fn stream<B: Send + 'static>(
     tokio::spawn(async move {
         let _busy = busy;
         let mut files = files;
-        // A job that has not started: wait until it has (or ended).
+        // A job that has not started: wait until it has (or ended). Its
+        // files are known already; only its state is asked for (Info
+        // parses nothing on the instance thread).
         while files.state.is_waiting() {
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
                 _ = tx.closed() => return,
             }
-            match handle
-                .call(|reply| Command::OutputFiles { caller, id, reply })
-                .await
-            {
-                Ok(f) => files = f,
+            match handle.call(|reply| Command::Info { id, reply }).await {
+                Ok(j) => files.state = j.state,
                 Err(e) => {
                     let _ = tx.send(Err(status_of(e))).await;
                     return;

@@ -547,8 +547,7 @@ impl pb::scheduler_server::Scheduler for Service {
             .call(|reply| Command::OutputFiles { caller, id, reply })
             .await
             .map_err(status_of)?;
-        let stream =
-            crate::output_stream::stream(self.handle.clone(), caller, files, r.follow, busy)?;
+        let stream = crate::output_stream::stream(self.handle.clone(), files, r.follow, busy)?;
         Ok(Response::new(stream))
     }
 
