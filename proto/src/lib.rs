@@ -1,9 +1,10 @@
 //! Quiver's gRPC protocol: the `quiver.sched.v1.Scheduler` service that
 //! every schedd serves and schedctl (or any tonic client) calls, and the
 //! elastic `quiver.lease.v1` services (`Leases` at a parent, `Elastic` at a
-//! child). The code is generated at build time from
+//! child), and `quiver.hier.v1.Hierarchy` (a parent hands jobs to the
+//! children that pull them). The code is generated at build time from
 //! `proto/quiver/sched/v1/scheduler.proto` and
-//! `proto/quiver/lease/v1/lease.proto`, which document every call and field.
+//! `proto/quiver/lease/v1/lease.proto` and `proto/quiver/hier/v1/hier.proto`, which document every call and field.
 
 /// Version 1 of the scheduler protocol.
 pub mod v1 {
@@ -15,7 +16,12 @@ pub mod lease_v1 {
     tonic::include_proto!("quiver.lease.v1");
 }
 
-/// The encoded `FileDescriptorSet` of `quiver.sched.v1` and `quiver.lease.v1`, for a server
+/// Version 1 of the hierarchy protocol: children pull jobs from their parent.
+pub mod hier_v1 {
+    tonic::include_proto!("quiver.hier.v1");
+}
+
+/// The encoded `FileDescriptorSet` of `quiver.sched.v1`, `quiver.lease.v1` and `quiver.hier.v1`, for a server
 /// reflection service (what `grpcurl list` reads).
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("quiver_descriptor");
 

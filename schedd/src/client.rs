@@ -214,6 +214,21 @@ pub async fn connect_leases(opts: &ConnectOptions) -> Result<LeasesClient, Clien
     )
 }
 
+/// A client of a parent's `Hierarchy` service (a child pulls jobs).
+pub type HierarchyClient = sched_proto::hier_v1::hierarchy_client::HierarchyClient<
+    InterceptedService<Channel, BearerToken>,
+>;
+
+/// Connect to the `Hierarchy` service of the parent `opts` names.
+pub async fn connect_hierarchy(opts: &ConnectOptions) -> Result<HierarchyClient, ClientError> {
+    let (channel, token) = connect_channel(opts).await?;
+    Ok(
+        sched_proto::hier_v1::hierarchy_client::HierarchyClient::with_interceptor(channel, token)
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
+    )
+}
+
 /// Connect to the `Elastic` service of the child `opts` names.
 pub async fn connect_elastic(opts: &ConnectOptions) -> Result<ElasticClient, ClientError> {
     let (channel, token) = connect_channel(opts).await?;

@@ -18,13 +18,16 @@
 //! updated in place as its state changes), `allocations` (the vertices a
 //! job holds, as containment paths with units and exclusivity; deleted on
 //! release), `vertex_status` (the last status set on each path) and
-//! `leases` (a parent's leases to its children, see [`leases`]).
+//! `leases` (a parent's leases to its children, see [`leases`]); `handed`
+//! and `pulled` (jobs a parent handed to a child's lease, and at a child
+//! the parent job each pulled job is, see [`handoff`]).
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+mod handoff;
 mod leases;
 pub use leases::LeaseRecord;
 
@@ -197,7 +200,16 @@ CREATE TABLE IF NOT EXISTS leases (
     requests TEXT NOT NULL,
     expires INTEGER NOT NULL,
     cert BLOB NOT NULL DEFAULT x'',
-    home INTEGER NOT NULL DEFAULT 0
+    home INTEGER NOT NULL DEFAULT 0,
+    uri TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS handed (
+    job_id INTEGER PRIMARY KEY,
+    lease_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pulled (
+    job_id INTEGER PRIMARY KEY,
+    origin INTEGER NOT NULL UNIQUE
 );
 ";
 
@@ -276,16 +288,21 @@ impl Journal {
         c.execute_batch(SCHEMA).map_err(|e| self.err(e))?;
         // Columns added since a journal was made: added with their
         // defaults, which say what the rows meant then.
-        let has_home: bool = c
-            .query_row(
-                "SELECT COUNT(*) > 0 FROM pragma_table_info('leases') WHERE name = 'home'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if !has_home {
-            c.execute_batch("ALTER TABLE leases ADD COLUMN home INTEGER NOT NULL DEFAULT 0")
+        for (column, decl) in [
+            ("home", "INTEGER NOT NULL DEFAULT 0"),
+            ("uri", "TEXT NOT NULL DEFAULT ''"),
+        ] {
+            let has: bool = c
+                .query_row(
+                    "SELECT COUNT(*) > 0 FROM pragma_table_info('leases') WHERE name = ?1",
+                    [column],
+                    |r| r.get(0),
+                )
                 .map_err(|e| self.err(e))?;
+            if !has {
+                c.execute_batch(&format!("ALTER TABLE leases ADD COLUMN {column} {decl}"))
+                    .map_err(|e| self.err(e))?;
+            }
         }
         Ok(())
     }

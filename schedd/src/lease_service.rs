@@ -38,6 +38,10 @@ fn lease_pb(l: LeaseView) -> pb::Lease {
         grants: l.grants,
         expires: l.expires,
         last_seen: l.last_seen,
+        uri: l.uri,
+        handed: l.handed,
+        child_waiting: l.child_waiting,
+        child_free_cores: l.child_free_cores,
     }
 }
 
@@ -101,7 +105,7 @@ impl pb::leases_server::Leases for Leases {
         };
         let l = self
             .handle
-            .run(move |i| i.lease_open(uid, &r.child, &r.request_id, js))
+            .run(move |i| i.lease_open(uid, &r.child, &r.uri, &r.request_id, js))
             .await
             .map_err(status_of)?;
         Ok(Response::new(pb::LeaseReply {

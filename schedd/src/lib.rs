@@ -27,6 +27,7 @@ pub mod conn_limits;
 pub mod credentials;
 pub mod elastic;
 pub mod executor;
+pub mod hier_service;
 pub mod instance;
 pub mod journal;
 pub mod lease_service;

@@ -176,6 +176,23 @@ impl PendingQueue {
         held
     }
 
+    /// Every pending job, in submit order (whichever set it is in).
+    pub fn in_order(&self) -> impl Iterator<Item = JobId> + '_ {
+        let mut sets = [
+            self.to_try.iter().peekable(),
+            self.reserved.iter().peekable(),
+            self.blocked.iter().peekable(),
+        ];
+        std::iter::from_fn(move || {
+            let (k, _) = sets
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(k, s)| s.peek().map(|&&id| (k, id)))
+                .min_by_key(|&(_, id)| id)?;
+            sets[k].next().copied()
+        })
+    }
+
     /// Something was released, added or brought up: the next pass tries
     /// every pending job again.
     pub fn mark_dirty(&mut self) {
@@ -365,6 +382,25 @@ mod tests {
         assert_eq!(q.next(true), Step::Try(3));
         q.tried(false);
         assert_eq!(q.next(true), Step::Done(false));
+    }
+
+    #[test]
+    fn every_pending_job_is_listed_once_in_submit_order() {
+        let mut q = PendingQueue::new(QueuePolicy::Easy, 8);
+        for id in [7, 2, 9, 4, 5] {
+            q.push(id);
+        }
+        // 2 is tried and reserved, 4 tried and blocked; 5, 7, 9 to try.
+        q.begin(0, |_| {});
+        assert_eq!(q.next(true), Step::Try(2));
+        q.reserve(2, 10);
+        q.tried(false);
+        assert_eq!(q.next(true), Step::Try(4));
+        q.block(4);
+        q.tried(false);
+        assert_eq!(q.in_order().collect::<Vec<_>>(), vec![2, 4, 5, 7, 9]);
+        q.remove(5);
+        assert_eq!(q.in_order().collect::<Vec<_>>(), vec![2, 4, 7, 9]);
     }
 
     #[test]

@@ -107,7 +107,9 @@ fn node_paths(i: &mut Instance) -> BTreeSet<String> {
 #[test]
 fn grow_then_release_gives_the_parent_back_exactly_what_it_had() {
     let mut p = parent(None);
-    let l = p.lease_open(ALICE, "c1", "open-1", Some(nodes(1))).unwrap();
+    let l = p
+        .lease_open(ALICE, "c1", "", "open-1", Some(nodes(1)))
+        .unwrap();
     assert_eq!((l.epoch, l.paths.len()), (1, 1));
     let mut c = child(&l.jgf);
     assert_eq!(node_paths(&mut c).len(), 1);
@@ -155,7 +157,9 @@ fn common_jobspec(nodes: u32) -> String {
 #[test]
 fn refusals_name_the_reason_and_change_nothing() {
     let mut p = parent(None);
-    let l = p.lease_open(ALICE, "c1", "open-1", Some(nodes(1))).unwrap();
+    let l = p
+        .lease_open(ALICE, "c1", "", "open-1", Some(nodes(1)))
+        .unwrap();
     let snapshot = free(&mut p);
     // Bigger than the graph: never; bigger than what is free: not now.
     let never = p.lease_grow(ALICE, l.id, "g1", nodes(5)).unwrap_err();
@@ -197,15 +201,15 @@ fn refusals_name_the_reason_and_change_nothing() {
 #[test]
 fn a_retried_request_grants_once() {
     let mut p = parent(None);
-    let a = p.lease_open(ALICE, "c1", "open-1", None).unwrap();
-    let again = p.lease_open(ALICE, "c1", "open-1", None).unwrap();
+    let a = p.lease_open(ALICE, "c1", "", "open-1", None).unwrap();
+    let again = p.lease_open(ALICE, "c1", "", "open-1", None).unwrap();
     assert_eq!(a.id, again.id);
     let g1 = p.lease_grow(ALICE, a.id, "grow-1", nodes(1)).unwrap();
     let g2 = p.lease_grow(ALICE, a.id, "grow-1", nodes(1)).unwrap();
     assert_eq!(g1, g2);
     assert_eq!(p.lease_get(ALICE, a.id, false).unwrap().paths.len(), 1);
     // Another user's same request id is another request.
-    let b = p.lease_open(BOB, "c2", "open-1", None).unwrap();
+    let b = p.lease_open(BOB, "c2", "", "open-1", None).unwrap();
     assert_ne!(a.id, b.id);
 }
 
@@ -215,7 +219,9 @@ fn leases_survive_a_restart_of_the_parent() {
     let (id, paths, before) = {
         let mut p = parent(Some(&dir.0));
         p.journal_begin();
-        let l = p.lease_open(ALICE, "c1", "open-1", Some(nodes(1))).unwrap();
+        let l = p
+            .lease_open(ALICE, "c1", "", "open-1", Some(nodes(1)))
+            .unwrap();
         let g = p.lease_grow(ALICE, l.id, "grow-1", nodes(2)).unwrap();
         p.lease_release(ALICE, l.id, &g.paths[..1], g.epoch)
             .unwrap();
@@ -240,7 +246,9 @@ fn leases_survive_a_restart_of_the_parent() {
 #[test]
 fn a_child_reconciles_to_the_lease_the_parent_holds() {
     let mut p = parent(None);
-    let l = p.lease_open(ALICE, "c1", "open-1", Some(nodes(2))).unwrap();
+    let l = p
+        .lease_open(ALICE, "c1", "", "open-1", Some(nodes(2)))
+        .unwrap();
     let mut c = child(&l.jgf);
     // The parent granted more than the child heard of (a grow whose
     // answer was lost), and the child holds a node the lease gave back.
@@ -259,10 +267,10 @@ fn a_silent_child_is_declared_lost_after_the_grace() {
     let mut p = parent(None);
     let fresh = free(&mut p);
     let quiet = p
-        .lease_open(ALICE, "quiet", "open-1", Some(nodes(1)))
+        .lease_open(ALICE, "quiet", "", "open-1", Some(nodes(1)))
         .unwrap();
     let chatty = p
-        .lease_open(ALICE, "chatty", "open-2", Some(nodes(1)))
+        .lease_open(ALICE, "chatty", "", "open-2", Some(nodes(1)))
         .unwrap();
     // The default grace is a minute; the chatty child calls every 20 s.
     for _ in 0..3 {
@@ -298,7 +306,9 @@ fn a_grant_that_runs_out_of_time_leaves_its_lease() {
     )
     .unwrap();
     let fresh = free(&mut p);
-    let l = p.lease_open(ALICE, "c", "open", Some(nodes(2))).unwrap();
+    let l = p
+        .lease_open(ALICE, "c", "", "open", Some(nodes(2)))
+        .unwrap();
     p.advance(99).unwrap();
     assert_eq!(p.lease_get(ALICE, l.id, false).unwrap().epoch, 1);
     p.advance(1).unwrap();
@@ -368,7 +378,7 @@ proptest! {
         let mut ids = Vec::new();
         let mut children = Vec::new();
         for k in 0..2 {
-            let l = p.lease_open(ALICE, &format!("c{k}"), &format!("open-{k}"), None).unwrap();
+            let l = p.lease_open(ALICE, &format!("c{k}"), "", &format!("open-{k}"), None).unwrap();
             children.push(child(&l.jgf));
             ids.push(l.id);
         }

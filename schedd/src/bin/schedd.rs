@@ -12,6 +12,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use resource_graph::ResourceGraph;
+use sched_proto::hier_v1::hierarchy_server::HierarchyServer;
 use sched_proto::lease_v1::elastic_server::ElasticServer;
 use sched_proto::lease_v1::leases_server::LeasesServer;
 use sched_proto::SchedulerServer;
@@ -22,8 +23,12 @@ use schedd::clock::{Clock, SimClock, WallClock};
 use schedd::conn_limits::{self, ConnLimits};
 use schedd::elastic::auto::{keep_elastic, AutoPolicy};
 use schedd::elastic::child::{keep_reconciled, ParentLink};
+use schedd::elastic::levels::Levels;
+use schedd::elastic::pull::{keep_pulling, PullPolicy};
 use schedd::elastic::shape::Shape;
+use schedd::elastic::tree::{Tree, TreeOptions};
 use schedd::executor::{Executor, LocalExecutor, SimExecutor};
+use schedd::hier_service::Hierarchy;
 use schedd::instance::{Config, Instance};
 use schedd::journal::Journal;
 use schedd::lease_service::{Elastic, Leases};
@@ -41,6 +46,8 @@ use tracing::{error, info, warn};
 /// How long the gRPC listeners may take to close once schedd stops, so
 /// that health watchers hear NOT_SERVING and calls in flight end.
 const DRAIN: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long a `--hierarchy` tree's children may take to stop.
+const TREE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -188,6 +195,16 @@ struct Args {
     /// are free again; 0: never.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
     lease_grace: u64,
+    /// Start a tree of child instances below this one, on this host:
+    /// `2x4` (two children, each with four of its own; each child leases
+    /// an equal share of its parent's nodes), `2:512x4:64` (children and
+    /// cores per child at each level), or a levels FILE (YAML: `levels:`,
+    /// a list of {num_children, cores_per_child}). Each child pulls its
+    /// jobs from its parent, lives in --state-dir/cK (socket `sock`, log
+    /// `schedd.log`), is started again if it dies, and stops with this
+    /// schedd. Jobs are submitted here; `schedctl tree` shows the tree.
+    #[arg(long, value_name = "SHAPE|FILE")]
+    hierarchy: Option<String>,
     #[command(flatten)]
     child: ChildArgs,
 }
@@ -253,6 +270,18 @@ struct ChildArgs {
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration,
           requires = "parent")]
     shrink_idle: u64,
+    /// Pull jobs from the parent (quiver.hier.v1): ask it for work while
+    /// fewer than --pull-prefetch jobs wait here, and report what becomes
+    /// of them; jobs are then submitted at the root of the tree.
+    #[arg(long, requires = "parent")]
+    pull: bool,
+    /// Jobs waiting here at most while pulling [default: the cores of
+    /// this instance's graph].
+    #[arg(long, value_name = "N", requires = "pull", value_parser = clap::value_parser!(u64).range(1..))]
+    pull_prefetch: Option<u64>,
+    /// Milliseconds a pull round that moved nothing waits before the next.
+    #[arg(long, value_name = "MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pull_idle_ms: u64,
 }
 
 fn main() {
@@ -361,7 +390,9 @@ async fn start_child(
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         format!("{}:{}", host.trim(), socket.display())
     });
-    let (link, jgf) = ParentLink::start(opts, state_dir, &name, jobspec, c.lease_id).await?;
+    let self_uri = format!("unix:{}", socket.display());
+    let (link, jgf) =
+        ParentLink::start(opts, state_dir, &name, &self_uri, jobspec, c.lease_id).await?;
     let origin = format!("lease {} of {}", link.lease_id().await, link.uri());
     let limits = resource_graph::Limits {
         max_vertices: args.max_vertices,
@@ -435,6 +466,19 @@ fn run(args: Args) -> Result<()> {
             (g, source, None)
         }
     };
+    let (nodes_here, cores_here) = (
+        graph.of_type("node").len() as u64,
+        graph.of_type("core").len() as u64,
+    );
+    // A tree that does not fit is refused before anything serves.
+    let levels = match &args.hierarchy {
+        Some(h) => {
+            let l = Levels::parse(h)?;
+            l.share(nodes_here, cores_here)?;
+            Some(l)
+        }
+        None => None,
+    };
     let journal =
         Journal::open(&state_dir).with_context(|| format!("journal in {}", state_dir.display()))?;
     let clock: Box<dyn Clock> = match args.clock.as_str() {
@@ -501,6 +545,9 @@ fn run(args: Args) -> Result<()> {
     let owner = auth::effective_uid();
     let svc = Service::new(handle.clone(), owner, meta);
     let leases = LeasesServer::new(Leases::new(handle.clone(), owner));
+    // A full report names every job a child holds: more than a submit.
+    let hierarchy = HierarchyServer::new(Hierarchy::new(handle.clone(), owner))
+        .max_decoding_message_size(max_message.max(64 << 20));
     let elastic = link
         .clone()
         .map(|l| ElasticServer::new(Elastic::new(handle.clone(), owner, l)));
@@ -514,6 +561,14 @@ fn run(args: Args) -> Result<()> {
         };
         if policy.grow_max > 0 || !policy.shrink_idle.is_zero() {
             rt.spawn(keep_elastic(l.clone(), handle.clone(), policy));
+        }
+        if args.child.pull {
+            let pull = PullPolicy {
+                prefetch: args.child.pull_prefetch.unwrap_or(cores_here.max(1)),
+                idle: std::time::Duration::from_millis(args.child.pull_idle_ms),
+            };
+            info!(prefetch = pull.prefetch, "pulling jobs from the parent");
+            rt.spawn(keep_pulling(l.clone(), handle.clone(), pull));
         }
     }
 
@@ -549,6 +604,7 @@ fn run(args: Args) -> Result<()> {
                 .add_service(reflection.v1alpha.clone())
                 .add_service(server(svc.clone()))
                 .add_service(leases.clone())
+                .add_service(hierarchy.clone())
                 .add_optional_service(elastic.clone())
                 .serve_with_incoming_shutdown(
                     conn_limits::limit(UnixListenerStream::new(listener), limits, "unix"),
@@ -582,6 +638,7 @@ fn run(args: Args) -> Result<()> {
                         .add_service(InterceptedService::new(reflection.v1alpha, check.clone()))
                         .add_service(InterceptedService::new(server(svc.clone()), check.clone()))
                         .add_service(InterceptedService::new(leases.clone(), check.clone()))
+                        .add_service(InterceptedService::new(hierarchy.clone(), check.clone()))
                         .add_optional_service(
                             elastic.clone().map(|e| InterceptedService::new(e, check)),
                         )
@@ -594,6 +651,7 @@ fn run(args: Args) -> Result<()> {
                         .add_service(reflection.v1alpha)
                         .add_service(server(svc.clone()))
                         .add_service(leases.clone())
+                        .add_service(hierarchy.clone())
                         .add_optional_service(elastic.clone())
                         .serve_with_incoming_shutdown(incoming, signal);
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });
@@ -613,6 +671,18 @@ fn run(args: Args) -> Result<()> {
             });
         }
         health.serving().await;
+        let tree = match levels {
+            Some(levels) => Some(Tree::start(TreeOptions {
+                exe: std::env::current_exe().context("--hierarchy: this schedd's path")?,
+                parent_uri: format!("unix:{}", socket.display()),
+                state_dir: state_dir.clone(),
+                shared: tree_shared(&args),
+                levels,
+                nodes: nodes_here,
+                cores: cores_here,
+            })?),
+            None => None,
+        };
         let result = tokio::select! {
             _ = &mut shutdown => Ok(()),
             _ = actor.failed() => {
@@ -625,6 +695,10 @@ fn run(args: Args) -> Result<()> {
                 Err(e) => Err(anyhow::Error::from(e)),
             },
         };
+        // The children first, while this instance still hears them.
+        if let Some(t) = tree {
+            let _ = tokio::task::spawn_blocking(move || t.stop(TREE_GRACE)).await;
+        }
         // Stopping or failed: say so first, then close the listeners,
         // giving their connections a moment to send it: a probe watching
         // then hears NOT_SERVING rather than a broken stream.
@@ -653,6 +727,35 @@ fn run(args: Args) -> Result<()> {
         Err(_) => bail!("the instance thread panicked; stopped serving"),
     }
     served
+}
+
+/// The options every instance of a `--hierarchy` tree shares with the
+/// one that starts it.
+fn tree_shared(a: &Args) -> Vec<std::ffi::OsString> {
+    let mut v: Vec<std::ffi::OsString> = Vec::new();
+    let mut opt = |k: &str, val: String| {
+        v.push(k.into());
+        v.push(val.into());
+    };
+    opt("--executor", a.executor.clone());
+    opt("--clock", a.clock.clone());
+    opt("--policy", a.policy.clone());
+    opt("--queue-policy", a.queue_policy.clone());
+    opt("--queue-depth", a.queue_depth.to_string());
+    opt("--reservation-depth", a.reservation_depth.to_string());
+    opt("--traverser", a.traverser.clone());
+    opt("--prune-filters", a.prune_filters.clone());
+    opt("--match-format", a.match_format.clone());
+    opt("--keep-ended", a.keep_ended.to_string());
+    opt("--default-duration", a.default_duration.to_string());
+    opt("--max-duration", a.max_duration.to_string());
+    opt("--max-pending", a.max_pending.to_string());
+    opt("--max-pending-per-user", a.max_pending_per_user.to_string());
+    opt("--max-message-size", a.max_message_size.to_string());
+    opt("--lease-grace", a.lease_grace.to_string());
+    opt("--lease-check", a.child.lease_check.to_string());
+    opt("--pull-idle-ms", a.child.pull_idle_ms.to_string());
+    v
 }
 
 /// SIGINT, SIGTERM or SIGHUP: each is a clean stop (there is nothing to

@@ -22,7 +22,7 @@ use tracing::{error, info, warn};
 
 use super::lease_file::{request_id, LeaseFile, LeaseFileError};
 use crate::actor::Handle;
-use crate::client::{self, ClientError, ConnectOptions, LeasesClient};
+use crate::client::{self, ClientError, ConnectOptions, HierarchyClient, LeasesClient};
 use crate::instance::Detached;
 
 /// The waits before a grow whose answer did not come is tried again
@@ -86,6 +86,7 @@ pub struct ParentLink {
     uri: String,
     state_dir: PathBuf,
     client: Mutex<Option<LeasesClient>>,
+    hier: Mutex<Option<HierarchyClient>>,
     file: Mutex<LeaseFile>,
     /// Held across a grow, a shrink or a reconciliation, so that none
     /// sees the graph half changed by another.
@@ -103,13 +104,16 @@ impl std::fmt::Debug for ParentLink {
 
 impl ParentLink {
     /// Find or open this state directory's lease at the parent `opts`
-    /// names; the link and the lease's subgraph (JGF). `jobspec` is what
-    /// a new lease is granted at once; `adopt` is a lease the parent
-    /// opened for this child (an instance job's), read instead of opened.
+    /// names; the link and the lease's subgraph (JGF). `child` names the
+    /// child and `self_uri` says where it serves (for `schedctl tree`);
+    /// `jobspec` is what a new lease is granted at once; `adopt` is a
+    /// lease the parent opened for this child (an instance job's), read
+    /// instead of opened.
     pub async fn start(
         opts: ConnectOptions,
         state_dir: &Path,
         child: &str,
+        self_uri: &str,
         jobspec: Option<String>,
         adopt: Option<u64>,
     ) -> Result<(ParentLink, String), ChildError> {
@@ -150,6 +154,7 @@ impl ParentLink {
             uri,
             state_dir: state_dir.to_path_buf(),
             client: Mutex::new(None),
+            hier: Mutex::new(None),
             file: Mutex::new(file.clone()),
             resize: Mutex::new(()),
         };
@@ -158,6 +163,7 @@ impl ParentLink {
                 child: child.to_owned(),
                 request_id: file.request_id.clone(),
                 jobspec: jobspec.unwrap_or_default(),
+                uri: self_uri.to_owned(),
             };
             let mut c = link.client().await?;
             let l = c
@@ -381,7 +387,30 @@ impl ParentLink {
         Ok(new)
     }
 
-    fn call(&self, what: &'static str, status: tonic::Status) -> ChildError {
+    /// A client of the parent's `Hierarchy` service, connecting when
+    /// there is none.
+    pub async fn hierarchy(&self) -> Result<HierarchyClient, ChildError> {
+        let mut c = self.hier.lock().await;
+        if let Some(c) = c.as_ref() {
+            return Ok(c.clone());
+        }
+        let new = client::connect_hierarchy(&self.opts)
+            .await
+            .map_err(|source| ChildError::Connect {
+                uri: self.uri.clone(),
+                source,
+            })?;
+        *c = Some(new.clone());
+        Ok(new)
+    }
+
+    /// Drop the `Hierarchy` client (a call went unanswered): the next
+    /// call connects again.
+    pub async fn forget_hierarchy(&self) {
+        *self.hier.lock().await = None;
+    }
+
+    pub(super) fn call(&self, what: &'static str, status: tonic::Status) -> ChildError {
         ChildError::Call {
             uri: self.uri.clone(),
             what,

@@ -31,7 +31,7 @@ pub struct Grant {
 }
 
 /// One lease (see the module documentation).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Lease {
     pub id: u64,
     pub child: String,
@@ -49,6 +49,12 @@ pub struct Lease {
     /// The instance job the lease began with (its first grant, which runs
     /// the child), 0 when a child opened the lease itself.
     pub home: JobId,
+    /// Where the child serves, as it said at open ("" when it did not).
+    pub uri: String,
+    /// What the child last said when it asked for work: jobs waiting
+    /// there and cores free there (not journaled).
+    pub child_waiting: u64,
+    pub child_free_cores: u64,
 }
 
 /// Who calls a lease operation: a uid, and over mutual TLS the client
@@ -87,6 +93,7 @@ impl Lease {
             expires: self.expires,
             cert: self.cert.clone().unwrap_or_default(),
             home: self.home,
+            uri: self.uri.clone(),
         }
     }
 
@@ -199,6 +206,11 @@ pub struct LeaseView {
     pub grants: Vec<JobId>,
     pub expires: i64,
     pub last_seen: i64,
+    pub uri: String,
+    /// Jobs handed to the child that have not ended.
+    pub handed: u64,
+    pub child_waiting: u64,
+    pub child_free_cores: u64,
 }
 
 /// What a grow added.
@@ -235,6 +247,7 @@ mod tests {
             last_seen: 0,
             cert: None,
             home: 0,
+            ..Default::default()
         }
     }
 

@@ -11,10 +11,20 @@
 //! [`shape`] turns `-N/-c/-g` into the jobspec of a grant; [`auto`] grows
 //! for waiting jobs and gives back idle nodes on its own. The gRPC
 //! adapters of both sides are in [`crate::lease_service`].
+//!
+//! Jobs flow down a tree of such instances: [`pull`] is a child's loop
+//! that asks its parent for work and reports what became of it (the
+//! parent's side is `instance/handoff.rs`, the child's bookkeeping
+//! `instance/pulled.rs`, the gRPC adapter [`crate::hier_service`]);
+//! [`tree`] starts and keeps a tree of children on this host, shaped by
+//! [`levels`].
 pub mod auto;
 pub mod child;
 pub mod lease;
 pub mod lease_file;
+pub mod levels;
+pub mod pull;
 pub mod shape;
+pub mod tree;
 
 pub use lease::{Caller, GrantView, LeaseView};

@@ -43,6 +43,8 @@ impl Instance {
             last_seen: self.clock.now(),
             cert: None,
             home: id,
+            uri: format!("unix:{}", sock.display()),
+            ..Default::default()
         };
         let rec = lease.record();
         let _ = self.jr(|j| j.put_lease(&rec));

@@ -24,13 +24,14 @@ use crate::elastic::{GrantView, LeaseView};
 use crate::journal::{BookedVertex, LeaseRecord};
 
 impl Instance {
-    /// Open a lease for `child` as uid `caller`, granting `jobspec` at
-    /// once when given. A retry with the same request id returns the
+    /// Open a lease for `child` (serving at `uri`, "" when unsaid) as uid
+    /// `caller`, granting `jobspec` at once when given. A retry with the same request id returns the
     /// lease it opened.
     pub fn lease_open(
         &mut self,
         caller: impl Into<Caller>,
         child: &str,
+        uri: &str,
         request_id: &str,
         jobspec: Option<ParsedJobspec>,
     ) -> Result<LeaseView, InstanceError> {
@@ -55,6 +56,8 @@ impl Instance {
             last_seen: now,
             cert: c.cert.clone(),
             home: 0,
+            uri: uri.to_owned(),
+            ..Default::default()
         };
         let mut made = 0;
         if let Some(js) = jobspec {
@@ -277,6 +280,7 @@ impl Instance {
                 );
             }
         }
+        self.hand_back_lease(id, &format!("lease {id} closed"));
         let _ = self.jr(|j| j.delete_lease(id));
         self.journal_since(before)?;
         info!(lease = id, "lease closed");
@@ -328,6 +332,7 @@ impl Instance {
             for g in &l.grants {
                 self.end_job(g.job, JobState::Failed, &why, 0, now);
             }
+            self.hand_back_lease(id, &why);
             let _ = self.jr(|j| j.delete_lease(id));
         }
     }
@@ -404,6 +409,7 @@ impl Instance {
                 self.end_job(g.job, JobState::Finished, &why, 0, now);
             }
         }
+        self.hand_back_lease(id, &format!("lease {id} closed: {why}"));
         let _ = self.jr(|j| j.delete_lease(id));
         info!(
             lease = id,
@@ -474,6 +480,8 @@ impl Instance {
                     last_seen: now,
                     cert: (!r.cert.is_empty()).then_some(r.cert),
                     home: r.home,
+                    uri: r.uri,
+                    ..Default::default()
                 }
             })
             .collect();
@@ -483,7 +491,7 @@ impl Instance {
     /// Lease `id`, when `c` may act on it: its uid may (the lease's
     /// owner, the instance owner or root), and a client certificate, when
     /// the call presents one, is the lease's.
-    fn lease_for(&self, c: &Caller, id: u64) -> Result<&Lease, InstanceError> {
+    pub(super) fn lease_for(&self, c: &Caller, id: u64) -> Result<&Lease, InstanceError> {
         let l = self
             .leases
             .leases
@@ -566,6 +574,10 @@ impl Instance {
             grants: l.grants.iter().map(|g| g.job).collect(),
             expires: l.expires,
             last_seen: l.last_seen,
+            uri: l.uri.clone(),
+            handed: self.handed_to(id),
+            child_waiting: l.child_waiting,
+            child_free_cores: l.child_free_cores,
         }
     }
 
@@ -573,7 +585,7 @@ impl Instance {
     /// subtree of each exclusive one and the path up to the root (the
     /// root is always there, so an empty lease is a graph too); the
     /// subtrees held whole, by path; and the vertex count.
-    fn subgraph(&self, grants: &[&Grant]) -> (String, Vec<String>, u64) {
+    pub(super) fn subgraph(&self, grants: &[&Grant]) -> (String, Vec<String>, u64) {
         let g = self.m.graph();
         let mut keep: BTreeSet<VertexIdx> = g.roots.get(&self.dom).copied().into_iter().collect();
         let mut whole = BTreeSet::new();

@@ -46,11 +46,13 @@ mod child_ops;
 mod config;
 mod depend;
 mod graph_ops;
+mod handoff;
 mod instance_job;
 pub mod job;
 mod launch;
 mod lease_ops;
 mod output;
+mod pulled;
 mod replay;
 mod requeue;
 mod schedule;
@@ -64,8 +66,10 @@ pub use bulk::{Submission, MAX_SUBMIT_JOBS};
 pub use child_ops::Detached;
 pub use config::Config;
 pub use graph_ops::{MatchOutcome, ResourceFilter};
+pub use handoff::{HandedJob, Handout, JobUpdate, MAX_HANDED};
 pub use job::{Event, EventKind, Job, JobId, JobState};
 pub use output::{OutputFile, OutputFiles};
+pub use pulled::Arrival;
 use stats::LATENCY_WINDOW;
 pub use stats::{Stats, Status};
 
@@ -167,6 +171,10 @@ pub struct Instance {
     requeued: HashSet<JobId>,
     /// Jobs waiting for their dependencies (see `depend.rs`).
     waits: depend::Waits,
+    /// Jobs handed to children that pull (see `handoff.rs`).
+    hand: handoff::Handoffs,
+    /// Jobs pulled from the parent (see `pulled.rs`).
+    pulled: pulled::Pulled,
 }
 
 impl Instance {
@@ -225,6 +233,8 @@ impl Instance {
             leases: Default::default(),
             requeued: HashSet::new(),
             waits: Default::default(),
+            hand: Default::default(),
+            pulled: Default::default(),
         };
         inst.replay()?;
         let now = inst.clock.now();
@@ -417,7 +427,7 @@ impl Instance {
                 prev.as_str()
             )));
         }
-        if prev == JobState::Running && !job.by_match {
+        if prev == JobState::Running && !job.by_match && !self.is_handed(id) {
             self.executor.kill(id);
         }
         let before = self.journal_failures;
@@ -472,6 +482,7 @@ impl Instance {
         j.state = state;
         self.tally(owner, was, -1);
         self.tally(owner, state, 1);
+        self.note_pulled_change(id);
     }
 
     /// Count one job of `owner` more (`delta` 1) or fewer (-1) in `state`.
@@ -499,7 +510,9 @@ impl Instance {
         }
         let (start, alloc_end) = (job.start_time, job.end_time);
         let processes = !job.by_match && !self.executor.ends_by_duration();
-        if prev == JobState::Running {
+        if self.unhand_ended(id, state == JobState::Canceled) {
+            // It ran at a child: nothing of it is held here.
+        } else if prev == JobState::Running {
             self.ends.remove(&(alloc_end, id));
             self.m.cancel(id);
             let _ = self.jr(|j| j.release(id, processes));
@@ -543,6 +556,7 @@ impl Instance {
             if let Some(j) = self.jobs.remove(&id) {
                 self.tally(j.owner, j.state, -1);
             }
+            self.forget_pulled(id);
             let next = self.next_id;
             let _ = self.jr(|j| j.forget(id, next));
         }

@@ -26,6 +26,12 @@ impl Instance {
         };
         let rec = j.load().map_err(journal_error)?;
         let leases = j.load_leases().map_err(journal_error)?;
+        let handed = j.load_handed().map_err(journal_error)?;
+        let pulled = j.load_pulled().map_err(journal_error)?;
+        // Jobs handed to a child run there: none is queued or booked here.
+        for &(id, lease) in &handed {
+            self.hand.lease_of.insert(id, lease);
+        }
         for (path, up) in &rec.statuses {
             match self.m.graph().find_path(path) {
                 Some(v) => {
@@ -68,6 +74,11 @@ impl Instance {
             })?;
             let id = r.id;
             match state {
+                _ if self.is_handed(id) && state.is_ended() => {
+                    self.hand.lease_of.remove(&id);
+                    let _ = self.jr(|j| j.unhand(id));
+                }
+                _ if self.is_handed(id) => {}
                 JobState::Pending | JobState::Depend => {
                     let spec = match parsed.get(&r.jobspec) {
                         Some(spec) => Ok(spec.clone()),
@@ -209,6 +220,8 @@ impl Instance {
             self.end_job(id, JobState::Failed, &why, 0, now);
         }
         self.restore_leases(leases, &mut held_of);
+        self.restore_handoffs(handed);
+        self.restore_pulled(pulled);
         // Recovery emits nothing: nobody watched the old instance's events.
         self.events.clear();
         self.queue.mark_dirty();

@@ -32,6 +32,8 @@ pub struct LeaseRecord {
     /// The instance job whose own allocation the lease began with (its
     /// first grant; the job runs the child), 0 for a lease a child opened.
     pub home: u64,
+    /// Where the child serves, as it said at open ("" when it did not).
+    pub uri: String,
 }
 
 impl Journal {
@@ -45,8 +47,8 @@ impl Journal {
         let requests = serde_json::to_string(&l.requests).map_err(|e| bad("requests", e))?;
         self.exec(
             "INSERT OR REPLACE INTO leases
-                 (id, child, owner, epoch, grants, requests, expires, cert, home)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 (id, child, owner, epoch, grants, requests, expires, cert, home, uri)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 to_i64(l.id),
                 l.child,
@@ -56,7 +58,8 @@ impl Journal {
                 requests,
                 l.expires,
                 l.cert,
-                to_i64(l.home)
+                to_i64(l.home),
+                l.uri
             ],
         )
     }
@@ -71,7 +74,7 @@ impl Journal {
         let mut s = self
             .conn
             .prepare(
-                "SELECT id, child, owner, epoch, grants, requests, expires, cert, home
+                "SELECT id, child, owner, epoch, grants, requests, expires, cert, home, uri
                  FROM leases ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
@@ -87,12 +90,13 @@ impl Journal {
                     r.get::<_, i64>(6)?,
                     r.get::<_, Vec<u8>>(7)?,
                     r.get::<_, i64>(8)?,
+                    r.get::<_, String>(9)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, child, owner, epoch, grants, requests, expires, cert, home) =
+            let (id, child, owner, epoch, grants, requests, expires, cert, home, uri) =
                 row.map_err(|e| self.err(e))?;
             let bad = |what: String| JournalError::Corrupt {
                 path: self.path.clone(),
@@ -109,6 +113,7 @@ impl Journal {
                 expires,
                 cert,
                 home: u64::try_from(home).map_err(|_| bad("negative home job".into()))?,
+                uri,
             });
         }
         Ok(out)
@@ -133,6 +138,7 @@ mod tests {
             expires: 0,
             cert: vec![0x30, 0x82, 1, 2],
             home: 7,
+            uri: "unix:/run/child.sock".into(),
         };
         {
             let mut j = Journal::open(&dir.0).unwrap();

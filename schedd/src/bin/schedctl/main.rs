@@ -11,7 +11,8 @@
 //! This file parses the command line and runs each command; `jobs.rs`
 //! holds the commands of several calls (cancel, wait), `output.rs` prints
 //! a job's output stream, `elastic.rs` those
-//! of `quiver.lease.v1` (grow, shrink, leases), `render.rs` prints
+//! of `quiver.lease.v1` (grow, shrink, leases), `tree.rs` walks a tree of
+//! instances down their leases, `render.rs` prints
 //! what comes back, `shorthand.rs` builds `submit`'s jobspec. The
 //! connection itself is the library's ([`schedd::client`]).
 use std::fmt;
@@ -33,6 +34,7 @@ mod jobs;
 mod output;
 mod render;
 mod shorthand;
+mod tree;
 
 use jobs::{cancel, wait};
 
@@ -212,6 +214,10 @@ enum Cmd {
     /// At a parent: its leases (children, epochs, what they hold); at a
     /// child with --mine: its own lease
     Leases(elastic::LeasesArgs),
+    /// The tree of instances below this one (`schedd --hierarchy`, or
+    /// children on other hosts): each instance's queue, each lease with
+    /// what it holds and the jobs handed down through it
+    Tree(tree::TreeArgs),
 }
 
 /// Job states as the command line spells them.
@@ -383,6 +389,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Cmd::Grow(a) => return elastic::grow(&opts, a).await,
         Cmd::Shrink(a) => return elastic::shrink(&opts, a).await,
         Cmd::Leases(a) => return elastic::leases(&opts, a).await,
+        Cmd::Tree(a) => return tree::tree(&opts, a).await,
         _ => client::connect(&opts).await?,
     };
     match cli.command {
@@ -541,7 +548,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             emit(&format!("{}\n", r.now))?;
         }
         // Served above, by the elastic clients.
-        Cmd::Grow(_) | Cmd::Shrink(_) | Cmd::Leases(_) => {}
+        Cmd::Grow(_) | Cmd::Shrink(_) | Cmd::Leases(_) | Cmd::Tree(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }
