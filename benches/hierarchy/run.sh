@@ -46,7 +46,7 @@ for shape in $SHAPES; do
         # shellcheck disable=SC2086
         "$BIN/schedd" --grug "$GRUG" --executor sim --socket "$dir/root.sock" \
             --state-dir "$dir/s" --max-pending $((JOBS + 1)) \
-            --max-pending-per-user $((JOBS + 1)) $tree 2> "$dir/root.log" &
+            --max-pending-per-user $((JOBS + 1)) --keep-ended $((JOBS + 1)) $tree 2> "$dir/root.log" &
         pid=$!
         # Ready when every instance of the tree answers.
         want=$(instances "$shape")
