@@ -242,6 +242,14 @@ class Lease:
     grants: List[int]
     expires: int
     last_seen: int
+    #: Where the child serves (``Client(lease.uri)`` walks down a tree of
+    #: instances, as ``schedctl tree`` does); "" when it did not say.
+    uri: str = ""
+    #: Jobs handed down to the child (``schedd --pull``) not ended yet.
+    handed: int = 0
+    #: What the child last said when it asked for work.
+    child_waiting: int = 0
+    child_free_cores: int = 0
 
     @classmethod
     def from_pb(cls, m: Any) -> "Lease":
@@ -256,6 +264,10 @@ class Lease:
             grants=list(m.grants),
             expires=m.expires,
             last_seen=m.last_seen,
+            uri=m.uri,
+            handed=m.handed,
+            child_waiting=m.child_waiting,
+            child_free_cores=m.child_free_cores,
         )
 
 

@@ -51,6 +51,8 @@ def test_grow_and_shrink_a_child(pair: Tuple[Daemon, Daemon]) -> None:
         (theirs,) = p.leases()
         assert mine.id == theirs.id and set(mine.paths) == set(theirs.paths)
         assert len(theirs.paths) == 3 and theirs.epoch == 2
+        # Where the child serves, to walk down to it.
+        assert theirs.uri == child.uri and theirs.handed == 0
         # A drain of idle paths gives them back at once.
         shrunk = c.shrink(grown.paths, drain=True)
         assert shrunk.epoch == 3 and shrunk.vertices == 22 and shrunk.paths == grown.paths
