@@ -7,11 +7,11 @@ use sched_proto::hier_v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::actor::Handle;
-use crate::auth::{caller, peer_cert};
 use crate::authz::Authz;
 use crate::elastic::Caller;
 use crate::instance::{HandedJob, JobState, JobUpdate};
-use crate::service::{denied, status_of};
+use crate::lease_service::lease_caller;
+use crate::service::status_of;
 
 /// Updates one Report may carry.
 pub const MAX_UPDATES: usize = 1_000_000;
@@ -77,14 +77,7 @@ impl Hierarchy {
     }
 
     fn who<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        let uid = self
-            .authz
-            .caller(caller(req, self.authz.owner()))
-            .map_err(denied)?;
-        Ok(Caller {
-            uid,
-            cert: peer_cert(req),
-        })
+        lease_caller(&self.authz, req)
     }
 }
 

@@ -76,18 +76,19 @@ impl Leases {
         }
     }
 
-    /// The caller: its uid, and the client certificate of a mutual-TLS
-    /// call (a lease opened with one is that certificate's only).
     fn who<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        let uid = self
-            .authz
-            .caller(caller(req, self.authz.owner()))
-            .map_err(denied)?;
-        Ok(Caller {
-            uid,
-            cert: peer_cert(req),
-        })
+        lease_caller(&self.authz, req)
     }
+}
+
+/// The caller of a lease's call: its uid, and the client certificate of
+/// a mutual-TLS call (a lease opened with one is that certificate's only).
+pub fn lease_caller<T>(authz: &Authz, req: &Request<T>) -> Result<Caller, Status> {
+    let uid = authz.caller(caller(req, authz.owner())).map_err(denied)?;
+    Ok(Caller {
+        uid,
+        cert: peer_cert(req),
+    })
 }
 
 #[tonic::async_trait]

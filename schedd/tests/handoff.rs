@@ -5,8 +5,12 @@
 //! across a restart, and tells the child of cancels; a child takes each
 //! parent job once and reports what changed. Simulated clocks, real
 //! SQLite journals.
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use common::TempDir;
 
 use matcher::jobspec::Jobspec;
 use schedd::clock::SimClock;
@@ -19,27 +23,6 @@ use schedd::journal::Journal;
 
 const ALICE: u32 = 42_001;
 const BOB: u32 = 42_002;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!(
-            "quiver-handoff-{tag}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn instance(dir: Option<&Path>) -> Instance {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/four-nodes.yaml");

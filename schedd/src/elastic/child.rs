@@ -372,34 +372,32 @@ impl ParentLink {
 
     /// A client of the parent, connecting when there is none.
     async fn client(&self) -> Result<LeasesClient, ChildError> {
-        let mut c = self.client.lock().await;
-        if let Some(c) = c.as_ref() {
-            return Ok(c.clone());
-        }
-        let new =
-            client::connect_leases(&self.opts)
-                .await
-                .map_err(|source| ChildError::Connect {
-                    uri: self.uri.clone(),
-                    source,
-                })?;
-        *c = Some(new.clone());
-        Ok(new)
+        self.cached(&self.client, client::connect_leases(&self.opts))
+            .await
     }
 
     /// A client of the parent's `Hierarchy` service, connecting when
     /// there is none.
     pub async fn hierarchy(&self) -> Result<HierarchyClient, ChildError> {
-        let mut c = self.hier.lock().await;
+        self.cached(&self.hier, client::connect_hierarchy(&self.opts))
+            .await
+    }
+
+    /// The client kept in `slot`, or the one `connect` makes (then kept;
+    /// not run when one is kept).
+    async fn cached<C, F>(&self, slot: &Mutex<Option<C>>, connect: F) -> Result<C, ChildError>
+    where
+        C: Clone,
+        F: std::future::Future<Output = Result<C, ClientError>>,
+    {
+        let mut c = slot.lock().await;
         if let Some(c) = c.as_ref() {
             return Ok(c.clone());
         }
-        let new = client::connect_hierarchy(&self.opts)
-            .await
-            .map_err(|source| ChildError::Connect {
-                uri: self.uri.clone(),
-                source,
-            })?;
+        let new = connect.await.map_err(|source| ChildError::Connect {
+            uri: self.uri.clone(),
+            source,
+        })?;
         *c = Some(new.clone());
         Ok(new)
     }

@@ -106,33 +106,28 @@ impl Instance {
         let mut picked = Vec::new();
         if want > 0 {
             self.refresh_fit(lease)?;
-            // Jobs of one text share their request: judge it once.
-            let mut judged: HashMap<*const Spec, bool> = HashMap::new();
-            let candidates: Vec<JobId> = self.queue.in_order().take(SCAN).collect();
-            for id in candidates {
-                if picked.len() >= want {
-                    break;
-                }
-                let Some(job) = self.jobs.get(&id) else {
-                    continue;
-                };
-                if lease_owner != 0 && lease_owner != job.owner {
-                    continue;
-                }
-                let Some(spec) = self.specs.get(&id).cloned() else {
-                    continue;
-                };
-                let key = Arc::as_ptr(&spec);
-                let fits = match judged.get(&key) {
-                    Some(&f) => f,
-                    None => {
-                        let f = self.lease_fits(lease, &spec);
-                        judged.insert(key, f);
-                        f
+            if let Some(fit) = self.hand.fits.get_mut(&lease) {
+                // Jobs of one text share their request: judge it once.
+                let mut judged: HashMap<*const Spec, bool> = HashMap::new();
+                for id in self.queue.in_order().take(SCAN) {
+                    if picked.len() >= want {
+                        break;
                     }
-                };
-                if fits {
-                    picked.push(id);
+                    let Some(job) = self.jobs.get(&id) else {
+                        continue;
+                    };
+                    if lease_owner != 0 && lease_owner != job.owner {
+                        continue;
+                    }
+                    let Some(spec) = self.specs.get(&id) else {
+                        continue;
+                    };
+                    if *judged
+                        .entry(Arc::as_ptr(spec))
+                        .or_insert_with(|| fit.holds(spec))
+                    {
+                        picked.push(id);
+                    }
                 }
             }
         }
@@ -266,32 +261,27 @@ impl Instance {
                 return;
             }
         };
-        let reason = format!("back in the queue: {why}");
-        let _ = self.jr(|j| j.set_state(id, "pending", 0, 0, &reason, 0));
-        self.set_state(id, JobState::Pending);
-        if let Some(j) = self.jobs.get_mut(&id) {
-            j.start_time = 0;
-            j.end_time = 0;
-            j.r.clear();
-            j.reason = reason;
-        }
+        self.back_to_pending(id, &format!("back in the queue: {why}"));
         self.specs.insert(id, Arc::new(spec));
         self.queue.push(id);
         self.queue.mark_dirty();
         info!(job_id = id, why, "handed job queued here again");
     }
 
-    /// Handed job `id` ends here (canceled): its child is told at its
-    /// next call. False when it was not handed.
-    pub(super) fn unhand_ended(&mut self, id: JobId, canceled: bool) -> bool {
-        let Some(lease) = self.hand.lease_of.remove(&id) else {
+    /// Job `id` ends here: it is no longer at a child. False when it was
+    /// not handed.
+    pub(super) fn unhand(&mut self, id: JobId) -> bool {
+        if self.hand.lease_of.remove(&id).is_none() {
             return false;
-        };
-        let _ = self.jr(|j| j.unhand(id));
-        if canceled {
-            self.hand.cancels.entry(lease).or_default().push(id);
         }
+        let _ = self.jr(|j| j.unhand(id));
         true
+    }
+
+    /// Handed job `id` was canceled here: lease `lease`'s child hears of
+    /// it at its next call.
+    pub(super) fn tell_canceled(&mut self, lease: u64, id: JobId) {
+        self.hand.cancels.entry(lease).or_default().push(id);
     }
 
     /// After replay: the hand-offs of the journal. A job handed to a
@@ -346,24 +336,10 @@ impl Instance {
             }
             JobState::Pending | JobState::Depend if was == JobState::Running => {
                 // Requeued at the child: it waits there again.
-                let _ = self.jr(|j| j.set_state(id, "pending", 0, 0, &u.reason, 0));
-                self.set_state(id, JobState::Pending);
-                if let Some(j) = self.jobs.get_mut(&id) {
-                    j.start_time = 0;
-                    j.end_time = 0;
-                    j.r.clear();
-                    j.reason = u.reason;
-                }
+                self.back_to_pending(id, &u.reason);
             }
             JobState::Pending | JobState::Depend => {}
-            ended => {
-                let lease = self.hand.lease_of.get(&id).copied();
-                self.end_job(id, ended, &u.reason, u.exit_code, u.end_time);
-                // The child ended it: no cancel goes back down.
-                if let Some(v) = lease.and_then(|l| self.hand.cancels.get_mut(&l)) {
-                    v.retain(|&x| x != id);
-                }
-            }
+            ended => self.end_job(id, ended, &u.reason, u.exit_code, u.end_time),
         }
     }
 
@@ -403,24 +379,23 @@ impl Instance {
         );
         Ok(())
     }
+}
 
-    /// Whether lease `lease`'s subgraph can ever hold `spec` (one of its
-    /// shapes). Call [`Instance::refresh_fit`] first.
-    fn lease_fits(&mut self, lease: u64, spec: &Spec) -> bool {
-        let Some(fit) = self.hand.fits.get_mut(&lease) else {
-            return false;
-        };
+impl LeaseFit {
+    /// Whether the lease's subgraph can ever hold `spec` (one of its
+    /// shapes).
+    fn holds(&mut self, spec: &Spec) -> bool {
         spec.shapes().iter().any(|js| {
             let key = format!("{:?}|{:?}", js.resources, js.constraint);
-            if let Some(&a) = fit.answers.get(&key) {
+            if let Some(&a) = self.answers.get(&key) {
                 return a;
             }
-            let ok = fit
+            let ok = self
                 .m
                 .run(js, MatchOp::Satisfiability, 0, &mut Discard)
                 .is_ok();
-            if fit.answers.len() < 4096 {
-                fit.answers.insert(key, ok);
+            if self.answers.len() < 4096 {
+                self.answers.insert(key, ok);
             }
             ok
         })

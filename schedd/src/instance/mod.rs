@@ -432,6 +432,7 @@ impl Instance {
         }
         let before = self.journal_failures;
         let now = self.clock.now();
+        let handed_to = self.hand.lease_of.get(&id).copied();
         self.end_job(
             id,
             JobState::Canceled,
@@ -439,6 +440,9 @@ impl Instance {
             0,
             now,
         );
+        if let Some(lease) = handed_to {
+            self.tell_canceled(lease, id);
+        }
         self.journal_since(before)?;
         Ok(prev)
     }
@@ -510,7 +514,7 @@ impl Instance {
         }
         let (start, alloc_end) = (job.start_time, job.end_time);
         let processes = !job.by_match && !self.executor.ends_by_duration();
-        if self.unhand_ended(id, state == JobState::Canceled) {
+        if self.unhand(id) {
             // It ran at a child: nothing of it is held here.
         } else if prev == JobState::Running {
             self.ends.remove(&(alloc_end, id));
@@ -615,7 +619,7 @@ impl Instance {
         let ids: Vec<JobId> = self
             .jobs
             .values()
-            .filter(|j| j.state == JobState::Running && !j.by_match)
+            .filter(|j| j.state == JobState::Running && !j.by_match && !self.is_handed(j.id))
             .map(|j| j.id)
             .collect();
         if ids.is_empty() {

@@ -32,15 +32,7 @@ impl Instance {
         self.m.cancel(id);
         let processes = !self.executor.ends_by_duration();
         let _ = self.jr(|j| j.release(id, processes));
-        let _ = self.jr(|j| j.set_state(id, "pending", 0, 0, reason, 0));
-        self.set_state(id, JobState::Pending);
-        if let Some(j) = self.jobs.get_mut(&id) {
-            j.start_time = 0;
-            j.end_time = 0;
-            j.r.clear();
-            j.reason = reason.to_owned();
-            j.reserved_at = 0;
-        }
+        self.back_to_pending(id, reason);
         self.specs.insert(id, std::sync::Arc::new(spec));
         self.queue.mark_dirty();
         if self.executor.ends_by_duration() {
@@ -51,6 +43,20 @@ impl Instance {
         }
         info!(job_id = id, reason, "requeued");
         Ok(())
+    }
+
+    /// Job `id` waits again, journaled so, its run forgotten; `reason`
+    /// says why.
+    pub(super) fn back_to_pending(&mut self, id: JobId, reason: &str) {
+        let _ = self.jr(|j| j.set_state(id, "pending", 0, 0, reason, 0));
+        self.set_state(id, JobState::Pending);
+        if let Some(j) = self.jobs.get_mut(&id) {
+            j.start_time = 0;
+            j.end_time = 0;
+            j.r.clear();
+            j.reason = reason.to_owned();
+            j.reserved_at = 0;
+        }
     }
 
     /// A requeued job joins the queue (its old run is over).
