@@ -54,6 +54,9 @@ pub struct RecipeVertex {
     pub size: i64,
     pub unit: String,
     pub subsystem: String,
+    /// Properties every resource of this kind gets (YAML recipes only;
+    /// GraphML recipes have none).
+    pub properties: Vec<(String, String)>,
 }
 
 /// How to generate the resources of one kind from another.
@@ -355,6 +358,9 @@ impl Generator<'_> {
         };
         let size = self.r.vertices[u].size as u64;
         let v = self.g.add_interned_vertex(typ, basename, unit, id, size);
+        for (k, val) in &self.r.vertices[u].properties {
+            self.g.set_property(v, k, val);
+        }
         if src.is_none() {
             self.g.roots.insert(ssys, v);
             let path = format!("/{}", self.g.name(v));

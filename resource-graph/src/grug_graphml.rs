@@ -238,6 +238,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Recipe, GraphError> {
             unit: value(el, "unit", &node_defaults).unwrap_or_default(),
             subsystem: value(el, "subsystem", &node_defaults)
                 .unwrap_or_else(|| "containment".into()),
+            properties: Vec::new(),
         });
     }
     let mut redges = Vec::new();

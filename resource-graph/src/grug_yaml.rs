@@ -39,6 +39,9 @@
 //! - `type` (required), `basename` (default: the type), `size` (default 1),
 //!   `unit`: the resource kind.
 //! - `with`: the kinds each resource of this one holds, in order.
+//! - `properties`: a map of strings every resource of this kind gets as
+//!   its properties (RFC 31 constraints match them; a burst shape's
+//!   `cost-per-hour` is read from its root's).
 //! - `count`, `id_scope`, `id_start`, `id_stride`: the MULTIPLY edge from
 //!   the parent (GraphML `multi_scale` and the id scheme).
 //! - `relation`, `rrelation`: the edge from the parent, overriding the
@@ -112,7 +115,40 @@ struct Entry {
     tgt_uplvl: Option<NonNeg>,
     src_uplvl: Option<NonNeg>,
     #[serde(default)]
+    properties: std::collections::BTreeMap<String, Scalar>,
+    #[serde(default)]
     with: Vec<Entry>,
+}
+
+/// A property's value: a string, number or boolean, kept as written.
+struct Scalar(String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = String;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_owned())
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+        }
+        d.deserialize_any(V).map(Scalar)
+    }
 }
 
 /// An integer, with a message that says so when it is not.
@@ -317,6 +353,11 @@ impl Builder {
             size: e.size.as_ref().map_or(1, |n| n.0),
             unit: e.unit.clone().unwrap_or_default(),
             subsystem: sub.name.to_owned(),
+            properties: e
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
         });
         Ok(idx)
     }
@@ -482,6 +523,32 @@ mod tests {
             (GenMethod::AssociateByPathIn, 2, 1)
         );
         assert_eq!(r.edges[2].relation, "feeds");
+    }
+
+    #[test]
+    fn properties_are_strings_every_resource_of_the_kind_gets() {
+        let r = parse_ok(
+            "root:\n  type: node\n  properties: { cost-per-hour: 0.5, zone: a, spot: true, n: 3 }\n  with:\n    - { type: core, count: 2 }\n",
+        );
+        let want: Vec<(String, String)> = [
+            ("cost-per-hour", "0.5"),
+            ("n", "3"),
+            ("spot", "true"),
+            ("zone", "a"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(r.vertices[0].properties, want);
+        assert!(r.vertices[1].properties.is_empty());
+        let g = r.generate().unwrap();
+        let node = g.of_type("node")[0];
+        assert_eq!(
+            g.properties(node).find(|(k, _)| *k == "zone"),
+            Some(("zone", "a"))
+        );
+        let e = parse_err("root:\n  type: node\n  properties: { zone: [a, b] }\n");
+        assert!(e.contains("a string, number or boolean"), "{e}");
     }
 
     #[test]
