@@ -602,6 +602,12 @@ impl ResourceGraph {
         self.g.node_indices()
     }
 
+    /// The unique id the next new vertex gets (every id at or above it
+    /// is unused).
+    pub fn next_uniq_id(&self) -> i64 {
+        self.next_uniq
+    }
+
     /// Change counter of shape and status: caches derived from the graph
     /// are stale once it moves.
     pub fn version(&self) -> u64 {

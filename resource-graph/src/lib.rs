@@ -24,6 +24,7 @@ pub mod intern;
 pub mod jgf;
 mod jgf_de;
 pub mod jgf_write;
+pub mod level;
 pub mod limits;
 pub mod loader;
 pub mod mutate;
