@@ -1,6 +1,6 @@
 //! Generate the tonic/prost code of `proto/quiver/sched/v1/scheduler.proto`
 //! `proto/quiver/lease/v1/lease.proto` and
-//! `proto/quiver/hier/v1/hier.proto` with the vendored protoc, and
+//! `proto/quiver/hier/v1/hier.proto` and `proto/quiver/burst/v1/burst.proto` with the vendored protoc, and
 //! their file descriptor set (for the server reflection service).
 use std::path::PathBuf;
 
@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto/quiver/sched/v1/scheduler.proto");
     println!("cargo:rerun-if-changed=proto/quiver/lease/v1/lease.proto");
     println!("cargo:rerun-if-changed=proto/quiver/hier/v1/hier.proto");
+    println!("cargo:rerun-if-changed=proto/quiver/burst/v1/burst.proto");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .build_client(true)
@@ -21,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "proto/quiver/sched/v1/scheduler.proto",
                 "proto/quiver/lease/v1/lease.proto",
                 "proto/quiver/hier/v1/hier.proto",
+                "proto/quiver/burst/v1/burst.proto",
             ],
             &["proto"],
         )?;
