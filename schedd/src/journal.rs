@@ -20,15 +20,18 @@
 //! release), `vertex_status` (the last status set on each path) and
 //! `leases` (a parent's leases to its children, see [`leases`]); `handed`
 //! and `pulled` (jobs a parent handed to a child's lease, and at a child
-//! the parent job each pulled job is, see [`handoff`]).
+//! the parent job each pulled job is, see [`handoff`]); `burst_nodes` (nodes a
+//! cloud burst added, with their part of the graph, see [`burst`]).
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+mod burst;
 mod handoff;
 mod leases;
+pub use burst::BurstRecord;
 pub use leases::LeaseRecord;
 
 /// The schema this build writes; a journal with a higher version is
@@ -210,6 +213,14 @@ CREATE TABLE IF NOT EXISTS handed (
 CREATE TABLE IF NOT EXISTS pulled (
     job_id INTEGER PRIMARY KEY,
     origin INTEGER NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS burst_nodes (
+    path TEXT PRIMARY KEY,
+    pool TEXT NOT NULL,
+    state TEXT NOT NULL,
+    added INTEGER NOT NULL,
+    up_at INTEGER NOT NULL,
+    part TEXT NOT NULL
 );
 ";
 
