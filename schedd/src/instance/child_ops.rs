@@ -323,13 +323,13 @@ impl Instance {
             .collect()
     }
 
-    fn path_of(&self, v: VertexIdx) -> String {
+    pub(super) fn path_of(&self, v: VertexIdx) -> String {
         let g = self.m.graph();
         g.path(v, self.dom).unwrap_or_else(|| g.name(v))
     }
 }
 
-fn join(ids: &[u64]) -> String {
+pub(super) fn join(ids: &[u64]) -> String {
     ids.iter()
         .map(u64::to_string)
         .collect::<Vec<_>>()

@@ -42,6 +42,7 @@ use spec::Spec;
 
 mod admit;
 mod bulk;
+mod burst_ops;
 mod child_ops;
 mod config;
 mod depend;
@@ -63,6 +64,7 @@ mod writers;
 
 pub use admit::ParsedJobspec;
 pub use bulk::{Submission, MAX_SUBMIT_JOBS};
+pub use burst_ops::{BurstNode, BurstPool, NodeState, Want, CLOUD_LEVEL};
 pub use child_ops::Detached;
 pub use config::Config;
 pub use graph_ops::{MatchOutcome, ResourceFilter};
@@ -175,6 +177,8 @@ pub struct Instance {
     hand: handoff::Handoffs,
     /// Jobs pulled from the parent (see `pulled.rs`).
     pulled: pulled::Pulled,
+    /// Cloud burst pools and nodes (see `burst_ops.rs`).
+    burst: burst_ops::Bursts,
 }
 
 impl Instance {
@@ -235,6 +239,7 @@ impl Instance {
             waits: Default::default(),
             hand: Default::default(),
             pulled: Default::default(),
+            burst: Default::default(),
         };
         inst.replay()?;
         let now = inst.clock.now();
@@ -361,8 +366,13 @@ impl Instance {
     pub(super) fn admit_spec(&mut self, js: Jobspec) -> Result<Spec, InstanceError> {
         let spec = Spec::new(self.admit_shape(js)?, self.cfg.flexible)?;
         // A child that may grow takes a job its graph cannot hold yet.
+        // So does an instance whose burst nodes could hold it.
         if !self.cfg.may_grow {
-            self.check_satisfiable(&spec)?;
+            if let Err(e) = self.check_satisfiable(&spec) {
+                if !self.burst_could_hold(&spec) {
+                    return Err(e);
+                }
+            }
         }
         Ok(spec)
     }
@@ -404,6 +414,7 @@ impl Instance {
         debug!(job_id = id, owner, "submitted");
         self.push_event(id, EventKind::Submit, now, 0, String::new());
         self.depend_or_queue(id, &deps);
+        self.note_burst_wait(id);
         Ok(id)
     }
 

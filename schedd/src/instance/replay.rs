@@ -6,7 +6,7 @@
 //! whose local processes were lost fails with the reason, and the
 //! process groups such a job left running are killed. A simulated clock
 //! resumes where the journal's history ends. Leases come back with what
-//! their grants hold.
+//! their grants hold; burst nodes are attached again (see `burst_ops.rs`).
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -28,6 +28,11 @@ impl Instance {
         let leases = j.load_leases().map_err(journal_error)?;
         let handed = j.load_handed().map_err(journal_error)?;
         let pulled = j.load_pulled().map_err(journal_error)?;
+        let bursts = j.load_burst().map_err(journal_error)?;
+        let spent = j.burst_spent().map_err(journal_error)?;
+        // Burst nodes first: jobs running there are booked below.
+        self.replay_burst(bursts);
+        self.replay_burst_spent(spent);
         // Jobs handed to a child run there: none is queued or booked here.
         for &(id, lease) in &handed {
             self.hand.lease_of.insert(id, lease);
