@@ -18,7 +18,11 @@
 //! `instance/pulled.rs`, the gRPC adapter [`crate::hier_service`]);
 //! [`tree`] starts and keeps a tree of children on this host, shaped by
 //! [`levels`].
+//!
+//! [`burst`] adds nodes from a cloud as a `cloud` level of the graph (a
+//! provider trait, a simulated and an exec provider) and gives them back.
 pub mod auto;
+pub mod burst;
 pub mod child;
 pub mod lease;
 pub mod lease_file;
