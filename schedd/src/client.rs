@@ -214,6 +214,20 @@ pub async fn connect_leases(opts: &ConnectOptions) -> Result<LeasesClient, Clien
     )
 }
 
+/// A client of an instance's `Burst` service.
+pub type BurstClient =
+    sched_proto::burst_v1::burst_client::BurstClient<InterceptedService<Channel, BearerToken>>;
+
+/// Connect to the `Burst` service of the instance `opts` names.
+pub async fn connect_burst(opts: &ConnectOptions) -> Result<BurstClient, ClientError> {
+    let (channel, token) = connect_channel(opts).await?;
+    Ok(
+        sched_proto::burst_v1::burst_client::BurstClient::with_interceptor(channel, token)
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
+    )
+}
+
 /// A client of a parent's `Hierarchy` service (a child pulls jobs).
 pub type HierarchyClient = sched_proto::hier_v1::hierarchy_client::HierarchyClient<
     InterceptedService<Channel, BearerToken>,

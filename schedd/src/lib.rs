@@ -20,6 +20,7 @@ pub mod as_owner;
 pub mod auth;
 pub mod authz;
 pub mod bulk_submit;
+pub mod burst_service;
 pub mod cgroup;
 pub mod client;
 pub mod clock;

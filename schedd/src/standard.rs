@@ -63,10 +63,11 @@ pub struct Reflection<A, B> {
 
 /// The services every schedd serves, as reflection lists them; a child
 /// instance serves [`ELASTIC`] too.
-pub const SERVED: [&str; 6] = [
+pub const SERVED: [&str; 7] = [
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
+    "quiver.burst.v1.Burst",
     "quiver.hier.v1.Hierarchy",
     "quiver.lease.v1.Leases",
     "quiver.sched.v1.Scheduler",

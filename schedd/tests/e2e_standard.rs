@@ -115,6 +115,7 @@ fn health_answers_serving_and_reflection_lists_every_service() {
                 "grpc.health.v1.Health",
                 "grpc.reflection.v1.ServerReflection",
                 "grpc.reflection.v1alpha.ServerReflection",
+                "quiver.burst.v1.Burst",
                 "quiver.hier.v1.Hierarchy",
                 "quiver.lease.v1.Leases",
                 SCHEDULER,

@@ -12,16 +12,19 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use resource_graph::ResourceGraph;
+use sched_proto::burst_v1::burst_server::BurstServer;
 use sched_proto::hier_v1::hierarchy_server::HierarchyServer;
 use sched_proto::lease_v1::elastic_server::ElasticServer;
 use sched_proto::lease_v1::leases_server::LeasesServer;
 use sched_proto::SchedulerServer;
 use schedd::actor;
 use schedd::auth::{self, TokenCheck};
+use schedd::burst_service::Burst;
 use schedd::client::ConnectOptions;
 use schedd::clock::{Clock, SimClock, WallClock};
 use schedd::conn_limits::{self, ConnLimits};
 use schedd::elastic::auto::{keep_elastic, AutoPolicy};
+use schedd::elastic::burst::{self, pool::BurstArgs};
 use schedd::elastic::child::{keep_reconciled, ParentLink};
 use schedd::elastic::levels::Levels;
 use schedd::elastic::pull::{keep_pulling, PullPolicy};
@@ -207,6 +210,8 @@ struct Args {
     hierarchy: Option<String>,
     #[command(flatten)]
     child: ChildArgs,
+    #[command(flatten)]
+    burst: BurstArgs,
 }
 
 /// A child instance: its graph is a lease of its parent's.
@@ -479,6 +484,7 @@ fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
+    let bursting = burst::Setup::read(&args.burst).map_err(anyhow::Error::msg)?;
     let journal =
         Journal::open(&state_dir).with_context(|| format!("journal in {}", state_dir.display()))?;
     let clock: Box<dyn Clock> = match args.clock.as_str() {
@@ -519,8 +525,9 @@ fn run(args: Args) -> Result<()> {
         }))),
     };
     let started = Instant::now();
-    let instance = Instance::new(graph, source, cfg, clock, executor, Some(journal))
+    let mut instance = Instance::new(graph, source, cfg, clock, executor, Some(journal))
         .context("starting the instance")?;
+    bursting.configure(&mut instance);
     // The instance logged its job counts when ready.
     info!(
         ms = started.elapsed().as_millis() as u64,
@@ -551,6 +558,10 @@ fn run(args: Args) -> Result<()> {
     let elastic = link
         .clone()
         .map(|l| ElasticServer::new(Elastic::new(handle.clone(), owner, l)));
+    let bursts = bursting
+        .start(handle.clone(), &rt)
+        .map_err(anyhow::Error::msg)?;
+    let burst_svc = BurstServer::new(Burst::new(handle.clone(), owner, bursts));
     if let Some(l) = &link {
         let every = std::time::Duration::from_secs(args.child.lease_check.max(1));
         rt.spawn(keep_reconciled(l.clone(), handle.clone(), every));
@@ -605,6 +616,7 @@ fn run(args: Args) -> Result<()> {
                 .add_service(server(svc.clone()))
                 .add_service(leases.clone())
                 .add_service(hierarchy.clone())
+                .add_service(burst_svc.clone())
                 .add_optional_service(elastic.clone())
                 .serve_with_incoming_shutdown(
                     conn_limits::limit(UnixListenerStream::new(listener), limits, "unix"),
@@ -639,6 +651,7 @@ fn run(args: Args) -> Result<()> {
                         .add_service(InterceptedService::new(server(svc.clone()), check.clone()))
                         .add_service(InterceptedService::new(leases.clone(), check.clone()))
                         .add_service(InterceptedService::new(hierarchy.clone(), check.clone()))
+                        .add_service(InterceptedService::new(burst_svc.clone(), check.clone()))
                         .add_optional_service(
                             elastic.clone().map(|e| InterceptedService::new(e, check)),
                         )
@@ -652,6 +665,7 @@ fn run(args: Args) -> Result<()> {
                         .add_service(server(svc.clone()))
                         .add_service(leases.clone())
                         .add_service(hierarchy.clone())
+                        .add_service(burst_svc.clone())
                         .add_optional_service(elastic.clone())
                         .serve_with_incoming_shutdown(incoming, signal);
                     tasks.spawn(async move { s.await.map_err(anyhow::Error::from) });

@@ -29,6 +29,7 @@ use tonic::Status;
 use schedd::client::{self, ClientError, ConnectOptions};
 
 mod bulk;
+mod burst;
 mod elastic;
 mod jobs;
 mod output;
@@ -218,6 +219,9 @@ enum Cmd {
     /// children on other hosts): each instance's queue, each lease with
     /// what it holds and the jobs handed down through it
     Tree(tree::TreeArgs),
+    /// Cloud burst: without options, the pools and their nodes; with
+    /// --nodes, add burst nodes now; with --remove, take them away
+    Burst(burst::BurstArgs),
 }
 
 /// Job states as the command line spells them.
@@ -390,6 +394,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Cmd::Shrink(a) => return elastic::shrink(&opts, a).await,
         Cmd::Leases(a) => return elastic::leases(&opts, a).await,
         Cmd::Tree(a) => return tree::tree(&opts, a).await,
+        Cmd::Burst(a) => return burst::burst(&opts, a).await,
         _ => client::connect(&opts).await?,
     };
     match cli.command {
@@ -548,7 +553,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             emit(&format!("{}\n", r.now))?;
         }
         // Served above, by the elastic clients.
-        Cmd::Grow(_) | Cmd::Shrink(_) | Cmd::Leases(_) | Cmd::Tree(_) => {}
+        Cmd::Grow(_) | Cmd::Shrink(_) | Cmd::Leases(_) | Cmd::Tree(_) | Cmd::Burst(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }
