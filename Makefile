@@ -12,7 +12,8 @@ RQ := $(BIN)/resource-query
 PYTHON ?= python3
 VENV := target/python-venv
 PY_SOURCES := $(wildcard python/quiver/*.py) python/setup.py python/pyproject.toml \
-	proto/proto/quiver/sched/v1/scheduler.proto proto/proto/quiver/lease/v1/lease.proto
+	proto/proto/quiver/sched/v1/scheduler.proto proto/proto/quiver/lease/v1/lease.proto \
+	proto/proto/quiver/burst/v1/burst.proto
 PYTEST := QUIVER_BIN_DIR=$(BIN) $(VENV)/bin/python -m pytest -q python/tests
 
 .PHONY: all deps test-deps build run test python-test lint bench fuzz fuzz-cmin chaos conformance clean

@@ -2,7 +2,7 @@
 
 The package's pure-Python files are copied as usual; then grpc_tools.protoc
 compiles ``../proto/proto/quiver/sched/v1/scheduler.proto`` and
-``lease/v1/lease.proto`` (or the ones
+``lease/v1/lease.proto`` and ``burst/v1/burst.proto`` (or the ones
 under ``$QUIVER_PROTO_DIR``) into the build directory, as
 ``quiver/sched/v1/scheduler_pb2.py``, ``scheduler_pb2_grpc.py`` and their
 ``.pyi`` stubs. The proto package ``quiver.sched.v1`` thus lands inside the
@@ -20,7 +20,7 @@ from setuptools.command.build_py import build_py
 HERE = Path(__file__).resolve().parent
 PROTO = "quiver/sched/v1/scheduler.proto"
 #: Every proto compiled, PROTO first (its presence marks a checkout).
-PROTOS = [PROTO, "quiver/lease/v1/lease.proto"]
+PROTOS = [PROTO, "quiver/lease/v1/lease.proto", "quiver/burst/v1/burst.proto"]
 
 
 def proto_root() -> Path:
@@ -56,7 +56,14 @@ class BuildWithProto(build_py):
         ]
         if protoc.main(args) != 0:
             raise SystemExit(f"quiver-client: protoc failed on {', '.join(PROTOS)} in {root}")
-        for pkg in ("quiver/sched", "quiver/sched/v1", "quiver/lease", "quiver/lease/v1"):
+        for pkg in (
+            "quiver/sched",
+            "quiver/sched/v1",
+            "quiver/lease",
+            "quiver/lease/v1",
+            "quiver/burst",
+            "quiver/burst/v1",
+        ):
             init = out / pkg / "__init__.py"
             init.write_text('"""Generated from Quiver\'s proto/ at build time."""\n')
 

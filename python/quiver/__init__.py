@@ -30,6 +30,9 @@ from .errors import (
 )
 from .jobspec import parse_duration, shorthand, shorthand_text
 from .types import (
+    BurstNode,
+    BurstPool,
+    Bursts,
     CancelOutcome,
     Event,
     EventKind,
@@ -44,6 +47,9 @@ from .types import (
 
 __all__ = [
     "BulkSubmitError",
+    "BurstNode",
+    "BurstPool",
+    "Bursts",
     "CancelOutcome",
     "Client",
     "ConnectError",

@@ -18,7 +18,7 @@ import grpc
 from . import _calls
 from ._calls import Jobspec
 from ._ends import EndBook
-from ._pb import lpb, lpb_grpc, pb, pb_grpc
+from ._pb import bpb, bpb_grpc, lpb, lpb_grpc, pb, pb_grpc
 from .connection import CONNECT_TIMEOUT, Endpoint, PathLike, endpoint
 from .errors import (
     BulkSubmitError,
@@ -30,6 +30,7 @@ from .errors import (
 )
 from .jobspec import Command, Duration
 from .types import (
+    Bursts,
     CancelOutcome,
     Event,
     EventKind,
@@ -197,6 +198,7 @@ class Client:
         self._stub = pb_grpc.SchedulerStub(self._channel)  # type: ignore[no-untyped-call]
         self._leases = lpb_grpc.LeasesStub(self._channel)  # type: ignore[no-untyped-call]
         self._elastic = lpb_grpc.ElasticStub(self._channel)  # type: ignore[no-untyped-call]
+        self._burst = bpb_grpc.BurstStub(self._channel)  # type: ignore[no-untyped-call]
         self._md = self._ep.metadata
         self._ends: Optional[_Ends] = None
         self._ends_lock = threading.Lock()
@@ -474,6 +476,35 @@ class Client:
     def lease(self) -> Lease:
         """At a child instance: its own lease, as the parent holds it."""
         return Lease.from_pb(self._call(self._elastic.Lease, lpb.ChildLeaseRequest()).lease)
+
+    def burst(
+        self, nodes: int, *, pool: str = "", shape: Optional[str] = None
+    ) -> List[str]:
+        """Add ``nodes`` cloud burst nodes now, as ``schedctl burst -N``
+        does: of ``pool`` (the first when empty), shaped as the pool's
+        nodes or as ``shape`` (GRUG YAML text whose root is one node).
+        They are provisioning until the provider brings them up. Returns
+        their containment paths.
+
+        Raises:
+            FailedPrecondition: no burst pool here, or past the pool's
+                maximum or budget.
+            NotFound: no such pool.
+            PermissionDenied: only the instance owner may burst.
+        """
+        request = bpb.AddRequest(pool=pool, nodes=nodes, shape=shape or "")
+        return list((self._call(self._burst.Add, request)).paths)
+
+    def burst_remove(self, nodes: Sequence[str], *, requeue: bool = False) -> List[int]:
+        """Remove burst nodes (names or paths); busy ones are refused naming
+        their jobs unless ``requeue`` puts those jobs back in the queue.
+        Returns the jobs requeued."""
+        request = bpb.RemoveRequest(nodes=list(nodes), requeue=requeue)
+        return list((self._call(self._burst.Remove, request)).requeued)
+
+    def bursts(self) -> Bursts:
+        """The burst pools, their nodes and what they cost so far."""
+        return Bursts.from_pb(self._call(self._burst.List, bpb.ListRequest()))
 
     def close(self) -> None:
         """Close the channel (and the stream ``wait()`` reads)."""

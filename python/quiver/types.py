@@ -281,3 +281,91 @@ class Resize:
     paths: List[str]
     #: Vertices added to (grow) or removed from (shrink) the child's graph.
     vertices: int
+
+
+@dataclass(frozen=True)
+class BurstPool:
+    """A cloud burst pool as ``schedctl burst`` shows it."""
+
+    name: str
+    #: ``sim`` or ``exec``.
+    provider: str
+    max_nodes: int
+    #: Seconds an idle node stays, and a provisioning node may take.
+    idle_grace: int
+    deadline: int
+    #: What one node costs an hour (its shape's ``cost-per-hour``).
+    cost_per_hour: float
+    #: 0: no budget.
+    budget: float
+    #: Whether it bursts on its own for waiting jobs.
+    automatic: bool
+    #: The provider's last failure ("" when none), and when (Unix seconds).
+    last_error: str
+    last_error_time: int
+
+    @classmethod
+    def from_pb(cls, m: Any) -> "BurstPool":
+        """From a ``quiver.burst.v1.Pool``."""
+        return cls(
+            name=m.name,
+            provider=m.provider,
+            max_nodes=m.max_nodes,
+            idle_grace=m.idle_grace,
+            deadline=m.deadline,
+            cost_per_hour=m.cost_per_hour,
+            budget=m.budget,
+            automatic=m.automatic,
+            last_error=m.last_error,
+            last_error_time=m.last_error_time,
+        )
+
+
+@dataclass(frozen=True)
+class BurstNode:
+    """A node a cloud burst added (a vertex of the graph's ``cloud`` level)."""
+
+    name: str
+    path: str
+    pool: str
+    #: ``provisioning`` (down: nothing runs there yet) or ``up``.
+    state: str
+    added: int
+    #: 0 while provisioning.
+    up_at: int
+    #: Since when no job has used it.
+    idle_since: int
+    #: Jobs running there.
+    jobs: List[int]
+
+    @classmethod
+    def from_pb(cls, m: Any) -> "BurstNode":
+        """From a ``quiver.burst.v1.Node``."""
+        return cls(
+            name=m.name,
+            path=m.path,
+            pool=m.pool,
+            state=m.state,
+            added=m.added,
+            up_at=m.up_at,
+            idle_since=m.idle_since,
+            jobs=list(m.jobs),
+        )
+
+
+@dataclass(frozen=True)
+class Bursts:
+    """An instance's burst pools, their nodes, and what they cost so far."""
+
+    pools: List[BurstPool]
+    nodes: List[BurstNode]
+    spent: float
+
+    @classmethod
+    def from_pb(cls, m: Any) -> "Bursts":
+        """From a ``quiver.burst.v1.ListReply``."""
+        return cls(
+            pools=[BurstPool.from_pb(p) for p in m.pools],
+            nodes=[BurstNode.from_pb(n) for n in m.nodes],
+            spent=m.spent,
+        )
