@@ -91,29 +91,36 @@ pub fn check_yaml_nesting(text: &str, max: usize) -> Result<(), TooDeep> {
     }
     let mut state = In::Plain;
     let mut depth = 0usize;
-    let (mut line, mut col) = (1usize, 0usize);
-    let mut prev = b'\n';
-    let mut escaped = false;
     let bytes = text.as_bytes();
+    let n = bytes.len();
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        i += 1;
-        col += 1;
-        if b == b'\n' {
-            line += 1;
-            col = 0;
+    // Every jobspec passes here: runs of bytes that cannot change the
+    // state are skipped through a table (the byte before a special one is
+    // all the state needs), and the line and column are counted only for
+    // an error.
+    while i < n {
+        let stop = match state {
+            In::Plain => &PLAIN_STOPS,
+            In::Single => &SINGLE_STOPS,
+            In::Double => &DOUBLE_STOPS,
+            In::Comment => &COMMENT_STOPS,
+        };
+        while i < n && !stop[bytes[i] as usize] {
+            i += 1;
         }
+        if i == n {
+            break;
+        }
+        let b = bytes[i];
+        let prev = if i == 0 { b'\n' } else { bytes[i - 1] };
+        i += 1;
         match state {
             In::Plain => match b {
                 b'[' | b'{' => {
                     depth += 1;
                     if depth > max {
-                        return Err(TooDeep {
-                            line,
-                            column: col,
-                            max,
-                        });
+                        let (line, column) = line_and_column(bytes, i - 1);
+                        return Err(TooDeep { line, column, max });
                     }
                 }
                 b']' | b'}' => depth = depth.saturating_sub(1),
@@ -124,22 +131,18 @@ pub fn check_yaml_nesting(text: &str, max: usize) -> Result<(), TooDeep> {
                 _ => {}
             },
             In::Single => {
-                if b == b'\'' {
-                    if bytes.get(i) == Some(&b'\'') {
-                        // '' is a quote inside the scalar.
-                        i += 1;
-                        col += 1;
-                    } else {
-                        state = In::Plain;
-                    }
+                if bytes.get(i) == Some(&b'\'') {
+                    // '' is a quote inside the scalar.
+                    i += 1;
+                } else {
+                    state = In::Plain;
                 }
             }
             In::Double => {
-                if escaped {
-                    escaped = false;
-                } else if b == b'\\' {
-                    escaped = true;
-                } else if b == b'"' {
+                if b == b'\\' {
+                    // The escaped byte, whatever it is.
+                    i += 1;
+                } else {
                     state = In::Plain;
                 }
             }
@@ -156,9 +159,36 @@ pub fn check_yaml_nesting(text: &str, max: usize) -> Result<(), TooDeep> {
                 }
             }
         }
-        prev = b;
     }
     Ok(())
+}
+
+/// A table of the bytes in `stops`.
+const fn stops(stops: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut k = 0;
+    while k < stops.len() {
+        t[stops[k] as usize] = true;
+        k += 1;
+    }
+    t
+}
+
+/// The bytes that may change the scanner's state, per state.
+static PLAIN_STOPS: [bool; 256] = stops(b"[]{}#'\"");
+static SINGLE_STOPS: [bool; 256] = stops(b"'");
+static DOUBLE_STOPS: [bool; 256] = stops(b"\\\"");
+static COMMENT_STOPS: [bool; 256] = stops(b"\n\r\xC2\xE2");
+
+/// The 1-based line and column (in bytes) of byte `at`.
+fn line_and_column(bytes: &[u8], at: usize) -> (usize, usize) {
+    let before = &bytes[..at];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    (line, at - start + 1)
 }
 
 /// Whether a quoted scalar may begin after byte `prev`.
@@ -173,6 +203,117 @@ fn may_start_scalar(prev: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scanner before it skipped runs of bytes: one byte at a time,
+    /// counting lines and columns as it went.
+    fn reference(text: &str, max: usize) -> Result<(), TooDeep> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum In {
+            Plain,
+            Single,
+            Double,
+            Comment,
+        }
+        let mut state = In::Plain;
+        let mut depth = 0usize;
+        let (mut line, mut col) = (1usize, 0usize);
+        let mut prev = b'\n';
+        let mut escaped = false;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            i += 1;
+            col += 1;
+            if b == b'\n' {
+                line += 1;
+                col = 0;
+            }
+            match state {
+                In::Plain => match b {
+                    b'[' | b'{' => {
+                        depth += 1;
+                        if depth > max {
+                            return Err(TooDeep {
+                                line,
+                                column: col,
+                                max,
+                            });
+                        }
+                    }
+                    b']' | b'}' => depth = depth.saturating_sub(1),
+                    b'#' if prev.is_ascii_whitespace() => state = In::Comment,
+                    b'\'' | b'"' if may_start_scalar(prev) => {
+                        state = if b == b'\'' { In::Single } else { In::Double };
+                    }
+                    _ => {}
+                },
+                In::Single => {
+                    if b == b'\'' {
+                        if bytes.get(i) == Some(&b'\'') {
+                            // '' is a quote inside the scalar.
+                            i += 1;
+                            col += 1;
+                        } else {
+                            state = In::Plain;
+                        }
+                    }
+                }
+                In::Double => {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        state = In::Plain;
+                    }
+                }
+                In::Comment => {
+                    // libyaml ends a comment at any line break: LF, CR, and
+                    // the Unicode NEL, LS and PS (so `# \u{2028}{{{` is
+                    // three brackets, not a comment).
+                    let unicode_break = (b == 0xC2 && bytes.get(i) == Some(&0x85))
+                        || (b == 0xE2
+                            && bytes.get(i) == Some(&0x80)
+                            && matches!(bytes.get(i + 1), Some(0xA8 | 0xA9)));
+                    if b == b'\n' || b == b'\r' || unicode_break {
+                        state = In::Plain;
+                    }
+                }
+            }
+            prev = b;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn skipping_runs_finds_what_the_byte_by_byte_scan_finds() {
+        // Random texts over the bytes that matter and some that do not.
+        let alphabet: &[u8] = b"[]{}#'\"\\ \n\ra:-,\xC2\x85\xE2\x80\xA8";
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            let mut y = x;
+            for _ in 0..len {
+                y ^= y << 13;
+                y ^= y >> 7;
+                y ^= y << 17;
+                bytes.push(alphabet[(y % alphabet.len() as u64) as usize]);
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            for max in [0, 1, 3] {
+                assert_eq!(
+                    check_yaml_nesting(&text, max),
+                    reference(&text, max),
+                    "{text:?} at {max}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn ordinary_documents_pass() {
