@@ -103,7 +103,8 @@ fn json_document(text: &str) -> Option<Value> {
 /// - a character outside YAML's printable set (DEL, C1 controls), which
 ///   JSON strings do not restrict;
 /// - a surrogate `\u` escape (YAML refuses them; JSON pairs them);
-/// - a key of 1,000 bytes or more (YAML's implicit keys stop at 1,024);
+/// - a key of 1,000 bytes or more up to its `:` (YAML's implicit keys
+///   stop at 1,024);
 /// - an integer literal past 64 bits (a float to serde_json, an error to
 ///   serde_yaml).
 fn reads_alike(text: &str) -> bool {
@@ -143,8 +144,12 @@ fn reads_alike(text: &str) -> bool {
                 i += 1;
             }
             i += 1;
-            let rest = text.get(i..).unwrap_or("").trim_start_matches(' ');
-            if rest.starts_with(':') && i - start >= 1000 {
+            let after = text.get(i..).unwrap_or("");
+            let rest = after.trim_start_matches(' ');
+            // libyaml measures an implicit key up to its `:`, spaces
+            // before the `:` included.
+            let span = i - start + (after.len() - rest.len());
+            if rest.starts_with(':') && span >= 1000 {
                 return false;
             }
             continue;
@@ -506,6 +511,8 @@ mod tests {
             texts.push(one("", "1").replace("\"slot\": \"t\"", &format!("\"sl{sep}ot\": \"t\"")));
         }
         texts.push(one(&format!(r#", "{}": 1"#, "k".repeat(1100)), "1"));
+        // Spaces before the `:` count toward YAML's implicit key length.
+        texts.push(one(&format!(r#", "k"{}: 1"#, " ".repeat(1100)), "1"));
         for d in ["10000000000.000001000000000", "1e23", "0.5", "2.5e3"] {
             texts.push(one(
                 &format!(r#", "attributes": {{"system": {{"duration": {d}}}}}"#),
