@@ -32,7 +32,10 @@
 //! basename + id. Storage vertices carry the property `LinuxDeviceID`
 //! (`-1` when hwloc has none). Paths are the parent's path + "/" + name;
 //! edges are `contains` in `containment`; no unit is set. Every vertex but
-//! the cluster gets the rank asked for (-1 in `resource-query`, as there).
+//! the cluster gets the rank asked for (-1 in `resource-query`, as there),
+//! except that with -1 each node gets the next rank from 0, in creation
+//! order, as Fluxion's reader gives them (a node's rank must be one an
+//! idset can hold); the vertices below a node keep -1 there too.
 //!
 //! Beyond Fluxion: each NUMA node's memory becomes a `memory` vertex, id
 //! the NUMA node's logical index, size its local memory in GB (2^30 bytes,
@@ -475,6 +478,7 @@ mod imp {
             cont,
             contains,
             node: None,
+            node_rank: -1,
             sites: HashMap::new(),
             notes: Vec::new(),
         };
@@ -525,6 +529,8 @@ mod imp {
         cont: Sym,
         contains: Sym,
         node: Option<VertexIdx>,
+        /// The rank the last node got when `rank` is -1.
+        node_rank: i64,
         sites: HashMap<PciAddr, PciSite>,
         notes: Vec<String>,
     }
@@ -560,11 +566,17 @@ mod imp {
         }
 
         fn add(&mut self, parent: VertexIdx, m: Made) -> VertexIdx {
+            let rank = if m.typ == "node" && self.rank == -1 {
+                self.node_rank += 1;
+                self.node_rank
+            } else {
+                self.rank
+            };
             let v = self.g.add_vertex(NewVertex {
                 typ: m.typ,
                 basename: &m.basename,
                 id: m.id,
-                rank: self.rank,
+                rank,
                 size: m.size,
                 unit: m.unit,
             });

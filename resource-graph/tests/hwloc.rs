@@ -98,7 +98,7 @@ fn mini_fixture_builds_the_exact_graph() {
     let g = read_xml(&mini(), &Allowlist::all()).expect("fixture loads");
     let want = [
         "0 cluster /cluster0 id=0 rank=-1 size=1",
-        "1 node /cluster0/mini7 id=7 rank=-1 size=1",
+        "1 node /cluster0/mini7 id=7 rank=0 size=1",
         "2 socket /cluster0/mini7/socket0 id=0 rank=-1 size=1",
         "3 core /cluster0/mini7/socket0/core0 id=0 rank=-1 size=1",
         "4 pu /cluster0/mini7/socket0/core0/pu0 id=0 rank=-1 size=1",
@@ -586,8 +586,18 @@ fn fluxion_hwloc_xmls_build_what_they_describe() {
         gpus.sort();
         want_gpus.sort();
         assert_eq!(gpus, want_gpus, "{at}: (gpu id, socket) pairs");
+        // resource-query's rank (-1): each node gets the next from 0, as
+        // Fluxion's reader gives them; everything else keeps -1.
+        let nodes: Vec<i64> = g.of_type("node").iter().map(|&v| g.g[v].rank).collect();
+        assert_eq!(
+            nodes,
+            (0..nodes.len() as i64).collect::<Vec<_>>(),
+            "{at}: node ranks"
+        );
         assert!(
-            g.vertices().skip(1).all(|v| g.g[v].rank == -1),
+            g.vertices()
+                .skip(1)
+                .all(|v| g.g[v].rank == -1 || g.name_of(g.g[v].typ) == "node"),
             "{at}: resource-query's rank"
         );
     }
