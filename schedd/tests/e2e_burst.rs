@@ -120,6 +120,38 @@ fn a_job_no_node_here_can_hold_runs_on_burst_nodes_that_go_after_the_grace() {
 }
 
 #[test]
+fn waiting_jobs_get_one_burst_of_what_they_need_together() {
+    let dir = TempDir::new("burst-demand");
+    let d = daemon(
+        &dir,
+        &[
+            "--burst-provider",
+            "sim",
+            "--burst-auto",
+            "--burst-sim-delay",
+            "2",
+        ],
+    );
+    // Three jobs of a whole GPU node each: three nodes in one request.
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            d.ok(&[
+                "submit", "-N", "1", "-x", "-g", "1", "-t", "30s", "--", "true",
+            ])
+            .trim()
+            .to_owned()
+        })
+        .collect();
+    until(&d, 20, "all three run at once", || {
+        ids.iter().all(|id| state(&d, id) == "running")
+    });
+    assert_eq!(nodes(&burst(&d)).len(), 3);
+    let log = d.log_text();
+    assert_eq!(log.matches("burst for a waiting job").count(), 1, "{log}");
+    d.stop();
+}
+
+#[test]
 fn a_provisioning_failure_and_a_preemption_each_requeue_the_job_which_then_runs() {
     let dir = TempDir::new("burst-faults");
     let d = daemon(

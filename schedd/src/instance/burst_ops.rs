@@ -15,6 +15,7 @@
 //! burst nodes alone): such a job is queued and waits for a burst.
 use std::collections::{BTreeMap, HashMap};
 
+use matcher::constraint::{Constraint, Property};
 use matcher::jobspec::Jobspec;
 use matcher::policy;
 use matcher::traverser::MatchOp;
@@ -34,6 +35,14 @@ pub const CLOUD_LEVEL: Level<'static> = Level {
     basename: "cloud",
     id: 0,
 };
+
+/// Seconds after a burst node came up during which no new burst is
+/// asked for: the scheduler has not had its pass over it yet.
+const SETTLE: i64 = 2;
+
+/// The most burst nodes submit judges a job on (a pool may hold more):
+/// a job that needs more burst nodes than this is refused at submit.
+const POTENTIAL_NODES: u64 = 1024;
 
 /// How many pending jobs, from the queue's head, a look for jobs that
 /// want a burst reads (a queue of a million jobs is not read every
@@ -112,6 +121,9 @@ pub(super) struct Bursts {
     /// Per pool, a matcher on `max_nodes` copies of its shape, built when
     /// first asked, and the nodes each request shape needs there.
     potential: HashMap<String, (Matcher, HashMap<String, Option<u64>>)>,
+    /// Request shapes known cloud-bound or not, on the graph of version
+    /// `.0`.
+    bound: (u64, HashMap<String, bool>),
     /// What nodes already gone cost, in millionths.
     spent_micro: i64,
 }
@@ -402,10 +414,14 @@ impl Instance {
         idle
     }
 
-    /// The first pending job a burst could serve: one no resource here can
-    /// hold (not even a provisioning burst node), or the queue's head once
-    /// it has waited `after` seconds (only while no burst node is
-    /// provisioning or idle). None when no pool could hold it.
+    /// What a burst should bring now. The waiting jobs only burst nodes
+    /// can hold (no node of the cluster could: *cloud-bound*), not
+    /// reserved, in queue order: the first pool that could hold the first
+    /// of them, for as many nodes as those of them it could hold need
+    /// together, within the room the pool has. Else the queue's head once
+    /// it has waited `after` seconds, while no burst node is provisioning
+    /// or idle. None when no pool could hold any, or while a burst node
+    /// that just came up holds nothing yet.
     pub fn burst_want(&mut self, after: Option<i64>) -> Option<Want> {
         if self.burst.pools.is_empty() {
             return None;
@@ -415,29 +431,117 @@ impl Instance {
             n.state == NodeState::Provisioning
                 || (n.state == NodeState::Up && self.burst_node_idle(&n.path))
         });
+        // Nodes that came up a moment ago and hold nothing yet: the next
+        // scheduling pass may give them the very jobs that wait.
+        let settling = self.burst.nodes.values().any(|n| {
+            n.state == NodeState::Up && now - n.up_at <= SETTLE && self.burst_node_idle(&n.path)
+        });
+        if settling {
+            return None;
+        }
         let ids: Vec<JobId> = self.queue.in_order().take(LOOK_AHEAD).collect();
+        let mut want: Option<Want> = None;
         for (k, id) in ids.into_iter().enumerate() {
             let Some(spec) = self.specs.get(&id).cloned() else {
                 continue;
             };
-            let waited = self.jobs.get(&id).map_or(0, |j| now - j.submit_time);
-            let head_due = k == 0 && !spare && after.is_some_and(|a| waited >= a);
-            if !head_due && self.check_satisfiable(&spec).is_ok() {
+            let Some(j) = self.jobs.get(&id) else {
+                continue;
+            };
+            if j.reserved_at > 0 {
+                // It starts on what is here.
                 continue;
             }
-            if let Some((pool, nodes)) = self.burst_need(&spec) {
-                return Some(Want {
-                    job: id,
-                    pool,
-                    nodes,
-                });
+            let waited = now - j.submit_time;
+            let head_due = k == 0 && !spare && after.is_some_and(|a| waited >= a);
+            let bound = self.cloud_bound(&spec);
+            if !head_due && !bound {
+                continue;
+            }
+            let Some((pool, nodes)) = self.burst_need(&spec) else {
+                continue;
+            };
+            match &mut want {
+                None if !bound => {
+                    return Some(Want {
+                        job: id,
+                        pool,
+                        nodes,
+                    })
+                }
+                None => {
+                    want = Some(Want {
+                        job: id,
+                        pool,
+                        nodes,
+                    })
+                }
+                Some(w) if w.pool == pool => {
+                    if w.nodes.saturating_add(nodes) > self.burst_room(&pool) {
+                        break;
+                    }
+                    w.nodes += nodes;
+                }
+                Some(_) => {}
             }
         }
-        None
+        want
     }
 
-    /// A job just queued that this graph cannot hold waits for a burst:
-    /// its pending reason says so.
+    /// How many more nodes pool `pool` may have.
+    fn burst_room(&self, pool: &str) -> u64 {
+        let live = self.burst.nodes.values().filter(|n| n.pool == pool).count() as u64;
+        self.burst
+            .pools
+            .iter()
+            .find(|p| p.name == pool)
+            .map_or(0, |p| p.max_nodes.saturating_sub(live))
+    }
+
+    /// Whether no node of the cluster could ever hold `spec`: it is not
+    /// satisfiable once burst nodes are ruled out (every shape of a
+    /// flexible job). Cached per request shape until the graph changes.
+    fn cloud_bound(&mut self, spec: &Spec) -> bool {
+        let version = self.m.graph().version();
+        if self.burst.bound.0 != version {
+            self.burst.bound = (version, HashMap::new());
+        }
+        let mut bound = true;
+        for js in spec.shapes() {
+            let key = format!("{:?}|{:?}", js.resources, js.constraint);
+            if let Some(&b) = self.burst.bound.1.get(&key) {
+                bound &= b;
+                continue;
+            }
+            let mut on_prem = js.clone();
+            let not_cloud = Constraint::Properties(vec![Property {
+                name: "cloud".into(),
+                present: false,
+            }]);
+            on_prem.constraint = Some(match on_prem.constraint.take() {
+                Some(c) => Constraint::And(vec![c, not_cloud]),
+                None => not_cloud,
+            });
+            self.m.set_now(self.clock.now());
+            let b = self
+                .m
+                .run(
+                    &on_prem,
+                    MatchOp::Satisfiability,
+                    self.next_id,
+                    &mut Discard,
+                )
+                .is_err();
+            if self.burst.bound.1.len() < 4096 {
+                self.burst.bound.1.insert(key, b);
+            }
+            bound &= b;
+        }
+        bound
+    }
+
+    /// A job just queued that only burst nodes can hold waits for a
+    /// burst: its pending reason says so.
     pub(super) fn note_burst_wait(&mut self, id: JobId) {
         if self.burst.pools.is_empty() {
             return;
@@ -445,9 +549,9 @@ impl Instance {
         let Some(spec) = self.specs.get(&id).cloned() else {
             return;
         };
-        if self.check_satisfiable(&spec).is_err() {
+        if self.cloud_bound(&spec) {
             if let Some(j) = self.jobs.get_mut(&id) {
-                j.reason = "waiting for a burst: no resource here can hold it yet".into();
+                j.reason = "waiting for a burst: only burst nodes can hold it".into();
             }
         }
     }
@@ -515,7 +619,8 @@ impl Instance {
         n
     }
 
-    /// A matcher on `max_nodes` copies of the pool's shape, all up.
+    /// A matcher on `max_nodes` (at most [`POTENTIAL_NODES`]) copies of
+    /// the pool's shape, all up.
     fn potential_of(&self, pool: &str) -> Option<Matcher> {
         let p = self.burst.pools.iter().find(|p| p.name == pool)?;
         let mut g = ResourceGraph::new();
@@ -523,7 +628,8 @@ impl Instance {
         let s = &p.shape;
         let top = s.roots.get(&s.symbols.get("containment")?).copied()?;
         let (typ, base) = (s.name_of(s.g[top].typ), s.name_of(s.g[top].basename));
-        let copies = level::fresh_copies(&g, typ, base, p.max_nodes as usize);
+        let n = p.max_nodes.min(POTENTIAL_NODES) as usize;
+        let copies = level::fresh_copies(&g, typ, base, n);
         let part = level::copies_below(
             &g,
             "containment",

@@ -16,11 +16,13 @@
 //! - a node idle past its pool's grace is given back, unless a job waits
 //!   that a burst of that pool would serve and the pool has room: then
 //!   the idle node may be what it needs;
-//! - with `automatic`, the first waiting job a burst could serve (one no
-//!   resource here can hold, or the queue's head once it waited the pool's
-//!   `after`) gets the nodes it needs, within the pool's maximum and
-//!   budget, and only while nothing of that pool is provisioning: the
-//!   instance adds nothing while an earlier burst may still serve.
+//! - with `automatic`, the jobs that wait for what only burst nodes can
+//!   hold get, in one request, the nodes they need together (each job's
+//!   need is what a match on a pristine pool takes), within the pool's
+//!   maximum and budget; so does the queue's head once it waited the
+//!   pool's `after`. Only while nothing of that pool is provisioning and
+//!   no node that just came up is still unused: the instance adds nothing
+//!   while an earlier burst may still serve.
 //!
 //! So a burst grows the graph, a lull shrinks it after the grace, and
 //! nothing adds and removes in a loop.
