@@ -68,7 +68,7 @@ lint:
 
 bench: test-deps
 	$(CARGO) build --release -p schedd
-	$(CARGO) bench --bench matcher --bench elastic --bench discover --bench throughput --bench lease
+	$(CARGO) bench --bench matcher --bench jobspec --bench elastic --bench discover --bench throughput --bench lease
 
 # Coverage-guided fuzzing (AFL++ through cargo-afl, stable Rust): each
 # parser's target for FUZZ_SECONDS in turn, from fuzz/corpus/<target>,

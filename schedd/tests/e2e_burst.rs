@@ -39,6 +39,20 @@ fn daemon(dir: &TempDir, extra: &[&str]) -> Daemon {
     start(&dir.0, &args)
 }
 
+/// A schedd whose simulated cloud brings nodes up after `delay` seconds
+/// and bursts on its own, with `extra` options.
+fn auto_daemon(dir: &TempDir, delay: &str, extra: &[&str]) -> Daemon {
+    let mut args = vec![
+        "--burst-provider",
+        "sim",
+        "--burst-auto",
+        "--burst-sim-delay",
+        delay,
+    ];
+    args.extend_from_slice(extra);
+    daemon(dir, &args)
+}
+
 fn json(d: &Daemon, args: &[&str]) -> Value {
     serde_json::from_str(&d.ok(args)).unwrap()
 }
@@ -83,16 +97,7 @@ fn submit_gpu_job(d: &Daemon, secs: &str) -> String {
 #[test]
 fn a_job_no_node_here_can_hold_runs_on_burst_nodes_that_go_after_the_grace() {
     let dir = TempDir::new("burst-auto");
-    let d = daemon(
-        &dir,
-        &[
-            "--burst-provider",
-            "sim",
-            "--burst-auto",
-            "--burst-sim-delay",
-            "1",
-        ],
-    );
+    let d = auto_daemon(&dir, "1", &[]);
     let before = d.ok(&["find", ALL]);
     // Without a burst pool this job would be refused at submit.
     let id = submit_gpu_job(&d, "2s");
@@ -122,16 +127,7 @@ fn a_job_no_node_here_can_hold_runs_on_burst_nodes_that_go_after_the_grace() {
 #[test]
 fn waiting_jobs_get_one_burst_of_what_they_need_together() {
     let dir = TempDir::new("burst-demand");
-    let d = daemon(
-        &dir,
-        &[
-            "--burst-provider",
-            "sim",
-            "--burst-auto",
-            "--burst-sim-delay",
-            "2",
-        ],
-    );
+    let d = auto_daemon(&dir, "2", &[]);
     // Three jobs of a whole GPU node each: three nodes in one request.
     let ids: Vec<String> = (0..3)
         .map(|_| {
@@ -154,14 +150,10 @@ fn waiting_jobs_get_one_burst_of_what_they_need_together() {
 #[test]
 fn a_provisioning_failure_and_a_preemption_each_requeue_the_job_which_then_runs() {
     let dir = TempDir::new("burst-faults");
-    let d = daemon(
+    let d = auto_daemon(
         &dir,
+        "1",
         &[
-            "--burst-provider",
-            "sim",
-            "--burst-auto",
-            "--burst-sim-delay",
-            "1",
             "--burst-sim-fail",
             "1",
             "--burst-sim-preempt",
@@ -302,19 +294,12 @@ fn refusals_name_their_reason() {
 #[test]
 fn burst_nodes_and_the_jobs_on_them_survive_a_kill_9() {
     let dir = TempDir::new("burst-kill");
-    let args = [
-        "--burst-provider",
-        "sim",
-        "--burst-auto",
-        "--burst-sim-delay",
-        "1",
-    ];
-    let d = daemon(&dir, &args);
+    let d = auto_daemon(&dir, "1", &[]);
     let id = submit_gpu_job(&d, "6s");
     until(&d, 20, "the job runs", || state(&d, &id) == "running");
     let held = nodes(&burst(&d));
     d.kill9();
-    let d = daemon(&dir, &args);
+    let d = auto_daemon(&dir, "1", &[]);
     assert_eq!(state(&d, &id), "running");
     let now = nodes(&burst(&d));
     assert_eq!(now.len(), held.len());
