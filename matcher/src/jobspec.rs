@@ -302,7 +302,10 @@ impl Jobspec {
             .map_err(|d| err(&d.at(), d.what()))?;
         let doc = match json_document(text) {
             Some(doc) => doc,
-            None => yaml_document(text)?,
+            None => match crate::yaml_fast::block_document(text) {
+                Some(doc) => doc,
+                None => yaml_document(text)?,
+            },
         };
         Self::from_document(&doc)
     }

@@ -16,6 +16,7 @@ pub mod scoring;
 mod spec_error;
 pub mod traverser;
 pub mod writer;
+mod yaml_fast;
 /// [`writer`] under its former name, where the JSON writers lived
 /// (`matcher::writer_json::Rv1` still resolves).
 pub use writer as writer_json;

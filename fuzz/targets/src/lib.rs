@@ -59,7 +59,15 @@ pub fn jobspec_yaml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(js) = Jobspec::parse(text) {
+    // The fast paths (block YAML, JSON) must read it as the YAML reader.
+    let fast = Jobspec::parse(text);
+    let slow = Jobspec::parse_as_yaml(text);
+    match (&fast, &slow) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "the fast path and the YAML reader disagree"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("one reader refused what the other read: {fast:?} / {slow:?}"),
+    }
+    if let Ok(js) = fast {
         match_on_fixture(&js);
     }
 }

@@ -1,0 +1,326 @@
+//! A fast path for block-style YAML jobspecs, the way people write them
+//! (`examples/jobspec-1core.yaml`): nested block mappings and sequences of
+//! plain words, unsigned integers and simple quoted strings, flow lists of
+//! such scalars, and whole-line comments.
+//!
+//! libyaml is thorough and slow (its scanner alone is most of a one-core
+//! match in resource-query); this reader builds the same document for that
+//! subset (booleans spelt `true` and `false` too) in a single pass, and
+//! gives up (`None`) on anything else: tabs,
+//! carriage returns or other bytes outside printable ASCII, document
+//! markers and directives, anchors, tags, flow mappings, trailing
+//! comments, escapes, multi-line scalars, duplicate keys, and any plain
+//! scalar that YAML might read as other than a string or an unsigned
+//! integer (`true`, `null`, `0x1f`, `1e3`, `.inf`, `-1`, `yes`, ...). Text
+//! it gives up on goes to the YAML reader, whose answer stands; where it
+//! answers, it answers as that reader does (a test holds it to that on
+//! every jobspec of the fixtures, and the `jobspec_yaml` fuzz target on
+//! whatever the fuzzer makes).
+use serde_yaml::{Mapping, Value};
+
+/// The document `text` holds, when it is in the subset (see the module
+/// documentation); `None` sends it to the YAML reader.
+pub(crate) fn block_document(text: &str) -> Option<Value> {
+    let ok = text
+        .bytes()
+        .all(|b| b == b'\n' || (b' '..=b'~').contains(&b));
+    if !ok {
+        return None;
+    }
+    let mut lines = Vec::new();
+    for raw in text.split('\n') {
+        let indent = raw.len() - raw.trim_start_matches(' ').len();
+        let body = raw[indent..].trim_end_matches(' ');
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        if body.contains('#') || body.starts_with(['%', '&', '*', '!', '?', '|', '>', '@', '`']) {
+            return None;
+        }
+        if body.starts_with("---") || body.starts_with("...") {
+            return None;
+        }
+        lines.push(Line { indent, body });
+    }
+    let mut p = Parser { lines, at: 0 };
+    if p.lines.first()?.indent != 0 {
+        return None;
+    }
+    let doc = p.node(0)?;
+    (p.at == p.lines.len() && doc.is_mapping()).then_some(doc)
+}
+
+/// One line that holds something: its indentation and what follows it.
+struct Line<'a> {
+    indent: usize,
+    body: &'a str,
+}
+
+struct Parser<'a> {
+    lines: Vec<Line<'a>>,
+    at: usize,
+}
+
+impl<'a> Parser<'a> {
+    /// The block node that starts at the current line, whose indentation
+    /// is `indent`.
+    fn node(&mut self, indent: usize) -> Option<Value> {
+        let line = self.lines.get(self.at)?;
+        if line.indent != indent {
+            return None;
+        }
+        if is_item(line.body) {
+            self.sequence(indent)
+        } else {
+            let body = line.body;
+            self.at += 1;
+            self.mapping(indent, body)
+        }
+    }
+
+    /// A block sequence of items at `indent`.
+    fn sequence(&mut self, indent: usize) -> Option<Value> {
+        let mut items = Vec::new();
+        while let Some(line) = self.lines.get(self.at) {
+            if line.indent < indent {
+                break;
+            }
+            if line.indent > indent {
+                return None;
+            }
+            if !is_item(line.body) {
+                // The sequence was a value at its key's indentation; what
+                // follows is the mapping's next key (or an error, which
+                // the caller finds).
+                break;
+            }
+            let rest = line.body[1..].trim_start_matches(' ');
+            let inner = indent + (line.body.len() - rest.len());
+            self.at += 1;
+            let item = if rest.is_empty() {
+                // The item is the block below.
+                match self.lines.get(self.at) {
+                    Some(next) if next.indent > indent => self.node(next.indent)?,
+                    _ => Value::Null,
+                }
+            } else if is_item(rest) {
+                // A sequence in a sequence on one line.
+                return None;
+            } else if entry(rest).is_some() {
+                // `- key: value`: a mapping whose first entry is here and
+                // whose others line up with it.
+                self.mapping(inner, rest)?
+            } else {
+                scalar_or_flow(rest)?
+            };
+            items.push(item);
+        }
+        Some(Value::Sequence(items))
+    }
+
+    /// A block mapping at `indent` whose first entry is `first` (its line
+    /// already taken); the others follow on lines at `indent`.
+    fn mapping(&mut self, indent: usize, first: &'a str) -> Option<Value> {
+        let mut m = Mapping::new();
+        let mut body = first;
+        loop {
+            let (key, rest) = entry(body)?;
+            let value = if rest.is_empty() {
+                match self.lines.get(self.at) {
+                    Some(next) if next.indent > indent => self.node(next.indent)?,
+                    // `key:` then `- item` at the key's own indentation.
+                    Some(next) if next.indent == indent && is_item(next.body) => {
+                        self.sequence(indent)?
+                    }
+                    _ => Value::Null,
+                }
+            } else {
+                scalar_or_flow(rest)?
+            };
+            let key = Value::String(key.to_owned());
+            if m.contains_key(&key) {
+                return None;
+            }
+            m.insert(key, value);
+            match self.lines.get(self.at) {
+                Some(next) if next.indent == indent && !is_item(next.body) => {
+                    body = next.body;
+                    self.at += 1;
+                }
+                Some(next) if next.indent > indent => return None,
+                _ => break,
+            }
+        }
+        Some(Value::Mapping(m))
+    }
+}
+
+/// Whether `body` starts a sequence item (`- x` or a lone `-`).
+fn is_item(body: &str) -> bool {
+    body == "-" || body.starts_with("- ")
+}
+
+/// `key: rest` or `key:`, with a plain word for a key.
+fn entry(body: &str) -> Option<(&str, &str)> {
+    let colon = body.find(':')?;
+    let (key, after) = (&body[..colon], &body[colon + 1..]);
+    if !(after.is_empty() || after.starts_with(' ')) || !plain_word(key) {
+        return None;
+    }
+    Some((key, after.trim_start_matches(' ')))
+}
+
+/// A scalar or a flow list of scalars.
+fn scalar_or_flow(text: &str) -> Option<Value> {
+    if let Some(inner) = text.strip_prefix('[') {
+        let inner = inner.strip_suffix(']')?.trim_matches(' ');
+        if inner.is_empty() {
+            return Some(Value::Sequence(Vec::new()));
+        }
+        if inner.contains(['[', ']', '{', '}']) {
+            return None;
+        }
+        return inner
+            .split(',')
+            .map(|s| scalar(s.trim_matches(' ')))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Sequence);
+    }
+    scalar(text)
+}
+
+/// A quoted string without escapes, `true` or `false`, an unsigned
+/// integer, or a plain word.
+fn scalar(text: &str) -> Option<Value> {
+    for q in ['"', '\''] {
+        if let Some(inner) = text.strip_prefix(q) {
+            let inner = inner.strip_suffix(q)?;
+            if inner.contains(['"', '\'', '\\']) {
+                return None;
+            }
+            return Some(Value::String(inner.to_owned()));
+        }
+    }
+    match text {
+        "true" => return Some(Value::Bool(true)),
+        "false" => return Some(Value::Bool(false)),
+        _ => {}
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        if text.is_empty() || (text.len() > 1 && text.starts_with('0')) {
+            return None;
+        }
+        return text.parse::<u64>().ok().map(|n| Value::Number(n.into()));
+    }
+    plain_word(text).then(|| Value::String(text.to_owned()))
+}
+
+/// A plain scalar YAML can only read as a string: a letter, `_` or `/`
+/// first, then letters, digits and `_./-`, and no word YAML or its
+/// number parser gives another meaning.
+fn plain_word(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    let Some(first) = bytes.next() else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == b'_' || first == b'/') {
+        return false;
+    }
+    if !bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-')) {
+        return false;
+    }
+    const MEANINGFUL: &[&str] = &[
+        "true", "false", "null", "yes", "no", "on", "off", "y", "n", "inf", "infinity", "nan",
+    ];
+    !MEANINGFUL.iter().any(|w| s.eq_ignore_ascii_case(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slow(text: &str) -> Option<Value> {
+        serde_yaml::from_str(text).ok()
+    }
+
+    /// Every jobspec of the fixtures the fast path reads, it reads as
+    /// serde_yaml does; the common ones it does read.
+    #[test]
+    fn reads_what_serde_yaml_reads_or_gives_up() {
+        let mut texts = Vec::new();
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let mut dirs = vec![
+            std::path::PathBuf::from(root).join("examples"),
+            std::path::PathBuf::from(root).join("fuzz/corpus/jobspec_yaml"),
+            std::path::PathBuf::from(root).join("../shared/fluxion-t/data/resource/jobspecs"),
+        ];
+        while let Some(d) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if let Ok(t) = std::fs::read_to_string(&p) {
+                    texts.push((p.display().to_string(), t));
+                }
+            }
+        }
+        let mut read = 0;
+        for (name, t) in &texts {
+            if let Some(v) = block_document(t) {
+                read += 1;
+                assert_eq!(Some(v), slow(t), "{name}");
+            }
+        }
+        assert!(texts.len() >= 10, "{} texts", texts.len());
+        assert!(read * 2 >= texts.len(), "read {read} of {}", texts.len());
+        let one = std::fs::read_to_string(format!("{root}/examples/jobspec-1core.yaml")).unwrap();
+        assert!(block_document(&one).is_some());
+    }
+
+    #[test]
+    fn odd_texts_are_left_to_the_yaml_reader() {
+        let base = "version: 9999\nresources:\n  - type: slot\n    count: 1\n";
+        assert_eq!(block_document(base), slow(base));
+        for odd in [
+            "version: 9999\n\tresources: []\n",
+            "version: 9999\r\nresources: []\n",
+            "---\nversion: 1\n",
+            "version: 1 # trailing\n",
+            "version: 1\nversion: 2\n",
+            "a: True\n",
+            "a: Null\n",
+            "a: 0x1f\n",
+            "a: 1e3\n",
+            "a: 01\n",
+            "a: -1\n",
+            "a: .inf\n",
+            "a: yes\n",
+            "a: \"x\\ty\"\n",
+            "a: {b: 1}\n",
+            "a: b c\n",
+            "a: b\n  c\n",
+            "a: &x 1\n",
+            "a: 18446744073709551616\n",
+            "- 1\n",
+            "a:\n  - - 1\n",
+            "é: 1\n",
+        ] {
+            assert_eq!(block_document(odd), None, "{odd:?}");
+        }
+        // What it reads, as YAML reads it.
+        for fine in [
+            "a:\n- 1\n- x\n",
+            "a:\n  -\n    b: 1\n",
+            "a: [ \"x y\", 'z', 3 ]\n",
+            "a: []\nb:\nc: /bin/true\nd: true\ne: [false]\n",
+            "# a comment\na:\n  b:\n    c: 0\n\n",
+        ] {
+            let v = block_document(fine);
+            assert!(v.is_some(), "{fine:?}");
+            assert_eq!(v, slow(fine), "{fine:?}");
+        }
+    }
+}
