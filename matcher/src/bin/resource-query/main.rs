@@ -242,9 +242,12 @@ fn run() -> Result<()> {
         flexible,
     };
     let stdin = std::io::stdin();
+    // As Fluxion's (editline's readline): a prompt only for a person at a
+    // terminal; commands piped in get none.
+    let prompt = !args.disable_prompt && std::io::IsTerminal::is_terminal(&stdin);
     let mut lines = stdin.lock().lines();
     loop {
-        if !args.disable_prompt && args.test_output.is_none() {
+        if prompt {
             print!("resource-query> ");
             std::io::stdout().flush().ok();
         }
