@@ -48,9 +48,14 @@ impl Journal {
         )
     }
 
-    /// Node `path` left the graph.
+    /// Node `path` left the graph: its row goes, and so do the statuses
+    /// set at or below it (a later node at the same path starts afresh).
     pub fn burst_remove(&mut self, path: &str) -> Result<(), JournalError> {
-        self.exec("DELETE FROM burst_nodes WHERE path = ?1", [path])
+        self.exec("DELETE FROM burst_nodes WHERE path = ?1", [path])?;
+        self.exec(
+            "DELETE FROM vertex_status WHERE path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/'",
+            [path],
+        )
     }
 
     /// Every burst node, in the order they were added.
@@ -114,6 +119,9 @@ mod tests {
             j.burst_add(&rec("/c0/cloud0/node3")).unwrap();
             j.burst_add(&rec("/c0/cloud0/node4")).unwrap();
             j.burst_up("/c0/cloud0/node3", 15).unwrap();
+            j.vertex_status("/c0/cloud0/node2", false).unwrap();
+            j.vertex_status("/c0/cloud0/node2/core0", false).unwrap();
+            j.vertex_status("/c0/cloud0/node20", false).unwrap();
             j.burst_remove("/c0/cloud0/node2").unwrap();
             j.set_burst_spent(2500).unwrap();
         }
@@ -123,5 +131,9 @@ mod tests {
         up.up_at = 15;
         assert_eq!(j.load_burst().unwrap(), vec![up, rec("/c0/cloud0/node4")]);
         assert_eq!(j.burst_spent().unwrap(), 2500);
+        // The statuses of the node that went are gone; a neighbour's stay.
+        let statuses = j.load().unwrap().statuses;
+        assert_eq!(statuses.len(), 1, "{statuses:?}");
+        assert_eq!(statuses[0].0, "/c0/cloud0/node20");
     }
 }
