@@ -28,6 +28,7 @@ pub mod level;
 pub mod limits;
 pub mod loader;
 pub mod mutate;
+mod out_edges;
 pub mod path_memo;
 pub mod pci;
 pub mod planner;

@@ -50,7 +50,7 @@ impl ResourceGraph {
         }
         for &u in &gone {
             self.names.remove(&u);
-            self.out[u.index()] = Vec::new();
+            self.out[u.index()].clear();
         }
         self.roots.retain(|_, r| !doomed(r));
         self.paths.retain(|(u, _), _| !doomed(u));

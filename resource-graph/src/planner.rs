@@ -31,17 +31,39 @@ pub struct Span {
 /// the usage between consecutive change points in an ordered map, and
 /// each job's span position, so availability queries cost O(log n + k)
 /// for k change points in the window, not O(n) or worse.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Planner {
     total: i64,
+    /// Absent until the first span: every vertex has two planners, and
+    /// most vertices of a large cluster are never planned on, so an idle
+    /// planner costs 16 bytes.
+    body: Option<Box<Body>>,
+}
+
+/// What a planner holds once it has been used. Kept when its last span
+/// goes: a vertex used once is likely used again, and freeing it made
+/// every cancel pay for a malloc.
+#[derive(Debug, Clone, Default)]
+struct Body {
     spans: Vec<Span>,
     index: Option<Box<Index>>,
 }
 
+/// What is planned, however it is stored: a planner that was never used
+/// and one whose spans all went read the same.
+impl std::fmt::Debug for Planner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planner")
+            .field("total", &self.total)
+            .field("spans", &self.spans())
+            .finish()
+    }
+}
+
 impl PartialEq for Planner {
     fn eq(&self, o: &Self) -> bool {
-        let mut a = self.spans.clone();
-        let mut b = o.spans.clone();
+        let mut a = self.spans().to_vec();
+        let mut b = o.spans().to_vec();
         a.sort_unstable_by_key(|s| s.job);
         b.sort_unstable_by_key(|s| s.job);
         self.total == o.total && a == b
@@ -103,11 +125,11 @@ fn end_of(start: i64, duration: u64) -> i64 {
 impl Planner {
     /// A planner with nothing planned.
     pub fn new(total: i64) -> Self {
-        Planner {
-            total,
-            spans: Vec::new(),
-            index: None,
-        }
+        Planner { total, body: None }
+    }
+
+    fn index(&self) -> Option<&Index> {
+        self.body.as_deref().and_then(|b| b.index.as_deref())
     }
 
     /// The size of the pool.
@@ -122,29 +144,32 @@ impl Planner {
 
     /// Number of spans planned.
     pub fn span_count(&self) -> usize {
-        self.spans.len()
+        self.spans().len()
     }
 
     /// Whether nothing is planned.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.spans().is_empty()
     }
 
     /// The spans, in no particular order.
     pub fn spans(&self) -> &[Span] {
-        &self.spans
+        match &self.body {
+            Some(b) => &b.spans,
+            None => &[],
+        }
     }
 
     /// Whether any span is an allocation (not a reservation).
     pub fn has_allocation(&self) -> bool {
-        self.spans.iter().any(|s| !s.reserved)
+        self.spans().iter().any(|s| !s.reserved)
     }
 
     fn usage_at(&self, t: i64) -> i64 {
-        if let Some(ix) = &self.index {
+        if let Some(ix) = self.index() {
             return ix.usage_at(t);
         }
-        self.spans
+        self.spans()
             .iter()
             .filter(|s| s.start <= t && t < s.end)
             .map(|s| s.amount)
@@ -153,10 +178,11 @@ impl Planner {
 
     /// Units free at every instant of `[at, at + duration)`.
     pub fn avail_during(&self, at: i64, duration: u64) -> i64 {
-        match self.spans.len() {
+        let spans = self.spans();
+        match spans.len() {
             0 => return self.total,
             1 => {
-                let s = &self.spans[0];
+                let s = &spans[0];
                 let end = end_of(at, duration);
                 let overlaps = s.start < end && at < s.end;
                 return self.total - if overlaps { s.amount } else { 0 };
@@ -164,11 +190,11 @@ impl Planner {
             _ => {}
         }
         let end = end_of(at, duration);
-        if let Some(ix) = &self.index {
+        if let Some(ix) = self.index() {
             return self.total - ix.peak(at, end);
         }
         let mut worst = self.usage_at(at);
-        for s in &self.spans {
+        for s in spans {
             if s.start > at && s.start < end {
                 worst = worst.max(self.usage_at(s.start));
             }
@@ -208,68 +234,69 @@ impl Planner {
             amount,
             reserved,
         };
-        self.spans.push(span);
-        if let Some(ix) = &mut self.index {
-            ix.pos.insert(job, self.spans.len() - 1);
+        let b = self.body.get_or_insert_with(Default::default);
+        b.spans.push(span);
+        if let Some(ix) = &mut b.index {
+            ix.pos.insert(job, b.spans.len() - 1);
             ix.add(&span);
-        } else if self.spans.len() >= INDEX_AT {
+        } else if b.spans.len() >= INDEX_AT {
             let mut ix = Index::default();
-            for (i, s) in self.spans.iter().enumerate() {
+            for (i, s) in b.spans.iter().enumerate() {
                 ix.pos.insert(s.job, i);
                 ix.add(s);
             }
-            self.index = Some(Box::new(ix));
+            b.index = Some(Box::new(ix));
         }
     }
 
     /// Remove the span of `job`, returning it.
     pub fn rem_span(&mut self, job: u64) -> Option<Span> {
         let i = self.position(job)?;
-        let s = self.spans.swap_remove(i);
-        if let Some(ix) = &mut self.index {
+        let b = self.body.as_mut()?;
+        let s = b.spans.swap_remove(i);
+        if let Some(ix) = &mut b.index {
             ix.pos.remove(&job);
-            if let Some(moved) = self.spans.get(i) {
+            if let Some(moved) = b.spans.get(i) {
                 ix.pos.insert(moved.job, i);
             }
             ix.remove(&s);
         }
-        if self.spans.is_empty() {
-            // Keep the span buffer: a vertex used once is likely used
-            // again, and freeing it made every cancel pay for a malloc.
-            self.index = None;
+        if b.spans.is_empty() {
+            // The body and its span buffer stay (see `Body`).
+            b.index = None;
         }
         Some(s)
     }
 
     fn position(&self, job: u64) -> Option<usize> {
-        match &self.index {
+        match self.index() {
             Some(ix) => ix.pos.get(&job).copied(),
-            None => self.spans.iter().position(|s| s.job == job),
+            None => self.spans().iter().position(|s| s.job == job),
         }
     }
 
     /// The span of `job`, if any.
     pub fn span(&self, job: u64) -> Option<&Span> {
-        self.position(job).map(|i| &self.spans[i])
+        self.position(job).map(|i| &self.spans()[i])
     }
 
     /// Every instant at which a span starts or ends, at or after `t`,
     /// appended unordered and possibly repeated.
     pub fn points_from(&self, t: i64, out: &mut Vec<i64>) {
-        if let Some(ix) = &self.index {
+        if let Some(ix) = self.index() {
             ix.points.keys_from(t, out);
             return;
         }
-        for s in &self.spans {
+        for s in self.spans() {
             out.extend([s.start, s.end].into_iter().filter(|&p| p >= t));
         }
     }
 
     /// Whether some span starts or ends at `t`.
     pub fn has_point(&self, t: i64) -> bool {
-        match &self.index {
+        match self.index() {
             Some(ix) => ix.points.count(t) > 0,
-            None => self.spans.iter().any(|s| s.start == t || s.end == t),
+            None => self.spans().iter().any(|s| s.start == t || s.end == t),
         }
     }
 
@@ -277,11 +304,11 @@ impl Planner {
     /// itself and the end of every span ending after it.
     pub fn change_points_from(&self, t: i64, out: &mut Vec<i64>) {
         out.push(t);
-        if let Some(ix) = &self.index {
+        if let Some(ix) = self.index() {
             ix.points.keys_from(t.saturating_add(1), out);
             return;
         }
-        out.extend(self.spans.iter().map(|s| s.end).filter(|&e| e > t));
+        out.extend(self.spans().iter().map(|s| s.end).filter(|&e| e > t));
     }
 }
 
@@ -537,11 +564,15 @@ mod tests {
             }
             let mut small = Planner::new(1000);
             for s in big.spans() {
-                small.spans.push(*s);
+                small
+                    .body
+                    .get_or_insert_with(Default::default)
+                    .spans
+                    .push(*s);
             }
             assert_eq!(
-                big.index.is_some(),
-                big.span_count() >= INDEX_AT || big.index.is_some()
+                big.index().is_some(),
+                big.span_count() >= INDEX_AT || big.index().is_some()
             );
             for t in (0..160).step_by(7) {
                 for d in [1u64, 5, 30, 200] {
@@ -554,7 +585,7 @@ mod tests {
                 assert_eq!(big.avail_at(t), small.avail_at(t));
             }
         }
-        assert!(big.index.is_some(), "the test reached the indexed regime");
+        assert!(big.index().is_some(), "the test reached the indexed regime");
         for j in live {
             assert_eq!(big.span(j).map(|s| s.job), Some(j));
         }

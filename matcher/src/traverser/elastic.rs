@@ -31,7 +31,7 @@ impl Traverser {
             new[v.index()] = true;
         }
         let before = self.prune.clone();
-        self.color_epoch += 1;
+        self.next_color_epoch();
         let mut grown = Vec::new();
         for &v in added {
             let parent = g.parent_edge(v, dom).map(|e| g.source(e));

@@ -44,7 +44,7 @@ impl Traverser {
             }
         }
         self.ensure_capacity(g);
-        self.color_epoch += 1;
+        self.next_color_epoch();
         self.level = 0;
         let q = FindQuery {
             expr,

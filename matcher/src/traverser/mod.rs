@@ -27,6 +27,8 @@ use crate::policy::MatchPolicy;
 mod bounded;
 mod bounds;
 mod elastic;
+#[cfg(test)]
+mod epoch_tests;
 mod error;
 mod find;
 mod first_fit;
@@ -134,7 +136,7 @@ struct Req {
 struct EdgeMark {
     /// The walk that marked it (`Traverser::seq`): older marks are void,
     /// so nothing is cleared between walks.
-    seq: u64,
+    seq: u32,
     /// Units of the target the job takes.
     needs: u32,
     exclusive: bool,
@@ -168,12 +170,13 @@ pub struct Traverser {
     node: Sym,
     /// The number of the last select walk (or `book`): the edges it
     /// marked carry it.
-    seq: u64,
+    seq: u32,
     /// The number of the walk under way: colors of other walks read as
     /// not visited (see `color`).
-    color_epoch: u64,
-    /// (epoch, color) per vertex and subsystem.
-    colors: Vec<(u64, u8)>,
+    color_epoch: u32,
+    /// Per vertex and subsystem, the epoch of the walk that colored it
+    /// above two bits of color: 4 bytes a vertex.
+    colors: Vec<u32>,
     /// Per edge: the last walk's choice (see `EdgeMark`).
     marks: Vec<EdgeMark>,
     /// Per edge: first-fit's weight of its target (see `first_fit`).
@@ -327,7 +330,7 @@ impl Traverser {
         }
         let nv = g.vertex_bound() * self.subsystems.len().max(1);
         if self.colors.len() < nv {
-            self.colors.resize(nv, (0, 0));
+            self.colors.resize(nv, 0);
         }
         let ne = g.edge_bound();
         if self.marks.len() < ne {
@@ -345,18 +348,38 @@ impl Traverser {
     /// a color of an earlier `color_epoch` reads as 0, so a walk starts
     /// by bumping the epoch rather than clearing every vertex.
     fn color(&self, v: VertexIdx, s: Sym) -> u8 {
-        let (epoch, c) = self.colors[v.index() * self.subsystems.len() + self.sub_index(s)];
-        if epoch == self.color_epoch {
-            c
+        let x = self.colors[v.index() * self.subsystems.len() + self.sub_index(s)];
+        if x >> 2 == self.color_epoch {
+            (x & 3) as u8
         } else {
             0
         }
     }
 
+    /// Start a walk's coloring: every vertex reads as not visited. After
+    /// 2^30 walks the epochs start again from a cleared table.
+    fn next_color_epoch(&mut self) {
+        if self.color_epoch >= u32::MAX >> 2 {
+            self.colors.fill(0);
+            self.color_epoch = 0;
+        }
+        self.color_epoch += 1;
+    }
+
+    /// Start a walk's marking: every earlier mark is void. After 2^32
+    /// walks the numbers start again from cleared marks.
+    fn next_seq(&mut self) {
+        if self.seq == u32::MAX {
+            self.marks.iter_mut().for_each(|m| m.seq = 0);
+            self.seq = 0;
+        }
+        self.seq += 1;
+    }
+
     /// Color `v` in `s` for the walk under way.
     fn set_color(&mut self, v: VertexIdx, s: Sym, c: u8) {
         let i = v.index() * self.subsystems.len() + self.sub_index(s);
-        self.colors[i] = (self.color_epoch, c);
+        self.colors[i] = self.color_epoch << 2 | u32::from(c);
     }
 
     /// Whether the walk under way has entered `e`'s target in `s`

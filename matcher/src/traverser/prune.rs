@@ -85,7 +85,7 @@ impl Traverser {
     pub(super) fn prime(&mut self, g: &mut ResourceGraph) {
         self.ensure_capacity(g);
         self.clear_free();
-        self.color_epoch += 1;
+        self.next_color_epoch();
         for s in self.subsystems.clone() {
             if let Some(&root) = g.roots.get(&s) {
                 let mut acc = BTreeMap::new();

@@ -133,7 +133,7 @@ impl Traverser {
         }
         self.reindex_visited(g);
         self.ensure_capacity(g);
-        self.color_epoch += 1;
+        self.next_color_epoch();
         // The release walk's own visit counts: every vertex entered, and
         // every one the job held and that was released.
         self.preorder = 0;

@@ -22,8 +22,8 @@ impl Traverser {
         meta: &JobMeta,
     ) -> Result<(), Errno> {
         let (reqs, root, excl) = (q.reqs, q.root, q.excl);
-        self.seq += 1;
-        self.color_epoch += 1;
+        self.next_seq();
+        self.next_color_epoch();
         self.preorder = 0;
         self.postorder = 0;
         let mut dfu = Scoring::default();

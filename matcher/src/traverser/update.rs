@@ -46,7 +46,7 @@ impl Traverser {
         w: &mut dyn Writer,
     ) -> Result<(), TraverserError> {
         self.reindex_visited(g);
-        self.color_epoch += 1;
+        self.next_color_epoch();
         self.level = 0;
         self.tidy_booking =
             !self.jobs.contains_key(&meta.jobid) && !self.untidy.contains(&meta.jobid);
@@ -311,7 +311,7 @@ impl Traverser {
                 });
             }
         }
-        self.seq += 1;
+        self.next_seq();
         for &(v, units, exclusive) in targets {
             if let Some(e) = g.parent_edge(v, dom) {
                 self.mark(e, units, exclusive);
