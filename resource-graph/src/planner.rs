@@ -43,10 +43,32 @@ pub struct Planner {
 /// What a planner holds once it has been used. Kept when its last span
 /// goes: a vertex used once is likely used again, and freeing it made
 /// every cancel pay for a malloc.
-#[derive(Debug, Clone, Default)]
-struct Body {
-    spans: Vec<Span>,
-    index: Option<Box<Index>>,
+#[derive(Debug, Clone)]
+enum Body {
+    /// Exactly one span, in the body's own 40 bytes: the common case (a
+    /// leaf held by one job), booked with one small allocation.
+    One(Span),
+    /// None or several, indexed from [`INDEX_AT`] spans on.
+    Many {
+        spans: Vec<Span>,
+        index: Option<Box<Index>>,
+    },
+}
+
+impl Body {
+    fn spans(&self) -> &[Span] {
+        match self {
+            Body::One(s) => std::slice::from_ref(s),
+            Body::Many { spans, .. } => spans,
+        }
+    }
+
+    fn index(&self) -> Option<&Index> {
+        match self {
+            Body::Many { index, .. } => index.as_deref(),
+            Body::One(_) => None,
+        }
+    }
 }
 
 /// What is planned, however it is stored: a planner that was never used
@@ -129,7 +151,7 @@ impl Planner {
     }
 
     fn index(&self) -> Option<&Index> {
-        self.body.as_deref().and_then(|b| b.index.as_deref())
+        self.body.as_deref().and_then(Body::index)
     }
 
     /// The size of the pool.
@@ -155,7 +177,7 @@ impl Planner {
     /// The spans, in no particular order.
     pub fn spans(&self) -> &[Span] {
         match &self.body {
-            Some(b) => &b.spans,
+            Some(b) => b.spans(),
             None => &[],
         }
     }
@@ -234,36 +256,62 @@ impl Planner {
             amount,
             reserved,
         };
-        let b = self.body.get_or_insert_with(Default::default);
-        b.spans.push(span);
-        if let Some(ix) = &mut b.index {
-            ix.pos.insert(job, b.spans.len() - 1);
-            ix.add(&span);
-        } else if b.spans.len() >= INDEX_AT {
-            let mut ix = Index::default();
-            for (i, s) in b.spans.iter().enumerate() {
-                ix.pos.insert(s.job, i);
-                ix.add(s);
+        let Some(b) = self.body.as_deref_mut() else {
+            self.body = Some(Box::new(Body::One(span)));
+            return;
+        };
+        match b {
+            Body::Many { spans, .. } if spans.is_empty() => *b = Body::One(span),
+            Body::One(first) => {
+                *b = Body::Many {
+                    spans: vec![*first, span],
+                    index: None,
+                }
             }
-            b.index = Some(Box::new(ix));
+            Body::Many { spans, index } => {
+                spans.push(span);
+                if let Some(ix) = index {
+                    ix.pos.insert(job, spans.len() - 1);
+                    ix.add(&span);
+                } else if spans.len() >= INDEX_AT {
+                    let mut ix = Index::default();
+                    for (i, s) in spans.iter().enumerate() {
+                        ix.pos.insert(s.job, i);
+                        ix.add(s);
+                    }
+                    *index = Some(Box::new(ix));
+                }
+            }
         }
     }
 
     /// Remove the span of `job`, returning it.
     pub fn rem_span(&mut self, job: u64) -> Option<Span> {
         let i = self.position(job)?;
-        let b = self.body.as_mut()?;
-        let s = b.spans.swap_remove(i);
-        if let Some(ix) = &mut b.index {
+        let b = self.body.as_deref_mut()?;
+        let (spans, index) = match b {
+            Body::One(s) => {
+                let s = *s;
+                // The body stays (see `Body`), empty.
+                *b = Body::Many {
+                    spans: Vec::new(),
+                    index: None,
+                };
+                return Some(s);
+            }
+            Body::Many { spans, index } => (spans, index),
+        };
+        let s = spans.swap_remove(i);
+        if let Some(ix) = index.as_deref_mut() {
             ix.pos.remove(&job);
-            if let Some(moved) = b.spans.get(i) {
+            if let Some(moved) = spans.get(i) {
                 ix.pos.insert(moved.job, i);
             }
             ix.remove(&s);
         }
-        if b.spans.is_empty() {
+        if spans.is_empty() {
             // The body and its span buffer stay (see `Body`).
-            b.index = None;
+            *index = None;
         }
         Some(s)
     }
@@ -564,11 +612,17 @@ mod tests {
             }
             let mut small = Planner::new(1000);
             for s in big.spans() {
-                small
-                    .body
-                    .get_or_insert_with(Default::default)
-                    .spans
-                    .push(*s);
+                small.push_span(
+                    s.job,
+                    s.start,
+                    (s.end - s.start) as u64,
+                    s.amount,
+                    s.reserved,
+                );
+                // The reference scans its spans: no index.
+                if let Some(Body::Many { index, .. }) = small.body.as_deref_mut() {
+                    *index = None;
+                }
             }
             assert_eq!(
                 big.index().is_some(),
@@ -589,6 +643,27 @@ mod tests {
         for j in live {
             assert_eq!(big.span(j).map(|s| s.job), Some(j));
         }
+    }
+
+    #[test]
+    fn a_planner_is_small_until_used_and_one_span_is_one_small_block() {
+        assert_eq!(std::mem::size_of::<Planner>(), 16);
+        assert!(std::mem::size_of::<Body>() <= 48);
+        let mut p = Planner::new(4);
+        assert!(p.body.is_none());
+        assert!(p.add_span(7, 0, 10, 1, false));
+        assert!(matches!(p.body.as_deref(), Some(Body::One(s)) if s.job == 7));
+        assert!(p.add_span(8, 5, 10, 2, false));
+        assert_eq!(p.span_count(), 2);
+        assert_eq!(p.avail_during(0, 20), 1);
+        assert_eq!(p.rem_span(7).map(|s| s.amount), Some(1));
+        assert_eq!(p.rem_span(8).map(|s| s.amount), Some(2));
+        assert!(p.is_empty() && p.body.is_some(), "the body stays for the next job");
+        assert!(p.add_span(9, 0, 1, 4, true));
+        assert!(matches!(p.body.as_deref(), Some(Body::One(s)) if s.job == 9 && s.reserved));
+        assert_eq!(p.rem_span(9).map(|s| s.job), Some(9));
+        assert_eq!(p.rem_span(9), None);
+        assert_eq!(p, Planner::new(4));
     }
 
     #[test]
