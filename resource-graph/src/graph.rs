@@ -476,6 +476,8 @@ impl ResourceGraph {
             },
         );
         self.out[src.index()].push(e);
+        // What walkers derived from a vertex's children is out of date.
+        self.version += 1;
     }
 
     /// `v` and everything below it in `subsystem`, breadth first.

@@ -658,7 +658,10 @@ mod tests {
         assert_eq!(p.avail_during(0, 20), 1);
         assert_eq!(p.rem_span(7).map(|s| s.amount), Some(1));
         assert_eq!(p.rem_span(8).map(|s| s.amount), Some(2));
-        assert!(p.is_empty() && p.body.is_some(), "the body stays for the next job");
+        assert!(
+            p.is_empty() && p.body.is_some(),
+            "the body stays for the next job"
+        );
         assert!(p.add_span(9, 0, 1, 4, true));
         assert!(matches!(p.body.as_deref(), Some(Body::One(s)) if s.job == 9 && s.reserved));
         assert_eq!(p.rem_span(9).map(|s| s.job), Some(9));

@@ -26,6 +26,7 @@ use crate::policy::MatchPolicy;
 
 mod bounded;
 mod bounds;
+mod child_types;
 mod elastic;
 #[cfg(test)]
 mod epoch_tests;
@@ -184,7 +185,9 @@ pub struct Traverser {
     /// First-fit child order of visited vertices: out-edges by (weight,
     /// uniq_id) descending, kept sorted as weights change.
     order: HashMap<VertexIdx, Vec<EdgeIdx>>,
-    /// Graph version `order` and `best` were built against.
+    /// The types of the children of vertices walks enter (the slot test).
+    child_types: child_types::ChildTypes,
+    /// Graph version `order`, `child_types` and `best` were built against.
     order_version: u64,
     /// (vertex, type) -> best id-based score of that type in the vertex's
     /// subtree, node factors included (see `static_best`); for the policy
@@ -289,6 +292,7 @@ impl Traverser {
             marks: Vec::new(),
             weights: Vec::new(),
             order: HashMap::new(),
+            child_types: Default::default(),
             order_version: 0,
             best: HashMap::new(),
             best_spec: None,
@@ -323,6 +327,7 @@ impl Traverser {
     fn ensure_capacity(&mut self, g: &ResourceGraph) {
         if self.order_version != g.version() {
             self.order.clear();
+            self.child_types.clear();
             self.best.clear();
             // Vertex indices may be reused after a removal.
             self.clear_free();

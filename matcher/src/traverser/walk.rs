@@ -82,9 +82,10 @@ impl Traverser {
         }
         if let Some(s) = slot {
             let fits = s.with.iter().all(|c| {
-                g.out_edges(u)
-                    .iter()
-                    .any(|&e| g.g[g.target(e)].typ == c.typ)
+                self.child_types.may_have(g, u, c.typ)
+                    && g.out_edges(u)
+                        .iter()
+                        .any(|&e| g.g[g.target(e)].typ == c.typ)
             });
             if fits {
                 *pristine = false;
