@@ -504,7 +504,7 @@ fn auxiliary_subsystems_are_walked_when_asked() {
     let js = jobspec(
         &d,
         "pdu.yaml",
-        "[{type: node, count: 2, with: [{type: pdu, count: 1}, {type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]}]",
+        "[{type: node, count: 2, with: [{type: pdu, count: 1}, {type: socket, count: 1, with: [{type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]}]}]",
     );
     let script =
         format!("match allocate {js}\nfind jobid-tag=1\ncancel 1\nmatch allocate {js}\nquit\n");

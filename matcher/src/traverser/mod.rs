@@ -241,6 +241,13 @@ pub struct Traverser {
     pub exhaustive: bool,
     /// How allocate-or-else-reserve looks for the earliest start.
     pub reserve_search: ReserveSearch,
+    /// A slot under a requested resource may be held below that
+    /// resource's vertex, at the first vertex down with children of all
+    /// its types (Quiver's daemon: Flux's `-N` shape, `node{slot{core}}`,
+    /// then matches nodes with sockets). Off, a slot is held only at the
+    /// vertex of the resource it is under, as Fluxion does
+    /// (resource-query). On by default.
+    pub slot_descends: bool,
     /// Change points of the root's first aggregate that the last
     /// Fluxion-order search visited (`ReserveSearch::Fluxion`): Fluxion
     /// takes them out of its search index until the next booking,
@@ -308,6 +315,7 @@ impl Traverser {
             postorder: 0,
             exhaustive: false,
             reserve_search: ReserveSearch::Exact,
+            slot_descends: true,
             reserve_visited: BTreeSet::new(),
             dry_run: false,
             constraint: None,

@@ -52,6 +52,7 @@ impl Traverser {
         u: VertexIdx,
         reqs: &'r [Req],
         pristine: &mut bool,
+        excl_above: bool,
     ) -> (&'r [Req], MatchKind, u32) {
         let typ = g.g[u].typ;
         let mut slot: Option<&Req> = None;
@@ -80,7 +81,16 @@ impl Traverser {
                 any = true;
             }
         }
-        if let Some(s) = slot {
+        // Fluxion holds a slot where its request stands: at the vertex
+        // that matched the resource it is under, or, for a slot under no
+        // resource, wherever the walk finds it still pristine; one level
+        // below its resource only when that is held exclusively (its
+        // `node{slot{core}}` finds nothing on node -> socket -> core, its
+        // exclusive node does). With `slot_descends` a slot under a
+        // resource may be held below it at any depth, at the first vertex
+        // with children of all its types.
+        let held_here = matched.is_some() || *pristine || excl_above || self.slot_descends;
+        if let Some(s) = slot.filter(|_| held_here) {
             let fits = s.with.iter().all(|c| {
                 self.child_types.may_have(g, u, c.typ)
                     && g.out_edges(u)
@@ -96,7 +106,9 @@ impl Traverser {
             *pristine = false;
             return (&m.with, MatchKind::Resource, nslots);
         }
-        let kind = if *pristine {
+        // A slot that may descend passes through a vertex of no requested
+        // type as a request does before anything matched.
+        let kind = if *pristine || (self.slot_descends && slot.is_some()) {
             MatchKind::PristineNone
         } else {
             MatchKind::None
@@ -307,7 +319,7 @@ impl Traverser {
         let typ = g.g[u].typ;
         let x_in = cx.excl || self.exclusivity(reqs, typ);
         let mut check_pres = cx.pristine;
-        let (next, kind, nslots) = self.test(g, u, reqs, &mut check_pres);
+        let (next, kind, nslots) = self.test(g, u, reqs, &mut check_pres, cx.excl);
         self.preorder += 1;
         if kind == MatchKind::None {
             return Err(Errno::Busy);

@@ -219,6 +219,8 @@ fn run() -> Result<()> {
     let mut m = Matcher::new(g, pol, &subs, prune)?;
     let trav = m.traverser_mut();
     trav.exhaustive = !args.bounded;
+    // Fluxion's rule: a slot is held at the resource it is under.
+    trav.slot_descends = false;
     trav.reserve_search = if args.exact_reserve {
         matcher::ReserveSearch::Exact
     } else {
