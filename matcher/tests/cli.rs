@@ -104,6 +104,36 @@ fn unsatisfiable_is_reported() {
 }
 
 #[test]
+fn a_type_the_graph_never_named_is_refused_as_fluxion_does() {
+    let d = tmpdir("unknown-type");
+    let js = d.join("odd.yaml");
+    std::fs::write(&js, ONE_CORE.replace("type: core", "type: does-not-exist")).unwrap();
+    let g = grug("small.yaml");
+    let script = format!(
+        "match allocate {j}\nmatch allocate {j}\nquit\n",
+        j = js.display()
+    );
+    let (ok, out, err) = run(&["-L", g.to_str().unwrap()], &script);
+    // Not bad input: the jobspec is well formed; the match finds nothing.
+    assert!(ok, "stderr: {err}");
+    for id in [1, 2] {
+        assert!(
+            err.contains(&format!(
+                "match_allocate: ERROR: Jobspec error for {id}: Value of \"type\" must be a \
+                 resource type known to fluxion\n"
+            )),
+            "{err}"
+        );
+        assert!(
+            out.contains(&format!(
+                "INFO: No matching resources found\nINFO: JOBID={id}\n"
+            )),
+            "{out}"
+        );
+    }
+}
+
+#[test]
 fn malformed_jobspec_names_file_and_key_and_fails() {
     let d = tmpdir("badjs");
     let bad = d.join("bad-jobspec.yaml");

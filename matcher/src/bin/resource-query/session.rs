@@ -79,6 +79,15 @@ impl Session {
         }
         let start = Instant::now();
         let result = match Jobspec::parse(&text) {
+            Ok(js) if !types_known(&js.resources, self.m.graph()) => {
+                // Fluxion's jobspec reader refuses a type its graph never
+                // named (the match then finds nothing).
+                eprintln!(
+                    "match_allocate: ERROR: Jobspec error for {jobid}: Value of \"type\" \
+                     must be a resource type known to fluxion"
+                );
+                Err(Errno::Inval)
+            }
             Ok(js) if self.flexible => self.run_flexible(&js, op, jobid, path),
             Ok(js) => self.m.run(&js, op, jobid, self.writer.as_mut()),
             Err(e) => {
@@ -587,4 +596,19 @@ impl Session {
 /// The last walk's visit counts (pre-order, post-order).
 fn visits(m: &Matcher) -> (u64, u64) {
     (m.traverser().preorder, m.traverser().postorder)
+}
+
+/// Whether every resource type `resources` name (slots aside) is the
+/// type of some vertex of `g`.
+fn types_known(
+    resources: &[matcher::jobspec::Resource],
+    g: &resource_graph::ResourceGraph,
+) -> bool {
+    resources.iter().all(|r| {
+        let known = matches!(r.typ.as_str(), "slot" | "xor_slot")
+            || g.symbols
+                .get(&r.typ)
+                .is_some_and(|t| g.by_type.contains_key(&t));
+        known && types_known(&r.with, g)
+    })
 }
