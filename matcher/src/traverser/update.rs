@@ -116,11 +116,13 @@ impl Traverser {
             }
             for ei in 0..g.out_edges(u).len() {
                 let e = g.out_edges(u)[ei];
-                if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
-                    continue;
-                }
+                // The mark first: most children of a rack or a cluster are
+                // not the job's, and it is one small load in edge order.
                 let m = self.marks[e.index()];
                 if m.seq != self.seq && !modt {
+                    continue;
+                }
+                if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
                     continue;
                 }
                 if s != dom {
