@@ -4,7 +4,6 @@
 //! resource type, the groups of edges that could satisfy the request
 //! ("egroups") with their scores. A policy then sorts them and picks the
 //! best k; the chosen edges are marked for the update walk.
-use std::collections::BTreeMap;
 
 use resource_graph::graph::EdgeIdx;
 use resource_graph::Sym;
@@ -31,7 +30,41 @@ pub struct EGroup {
     pub score: i64,
     pub count: u32,
     pub root: bool,
-    pub edges: Vec<EvalEdge>,
+    pub edges: GroupEdges,
+}
+
+/// The edges of a group: one child's edge in place (every vertex a walk
+/// enters records one), a slot's several on the heap.
+#[derive(Debug, Clone)]
+pub enum GroupEdges {
+    One(EvalEdge),
+    Many(Vec<EvalEdge>),
+}
+
+impl std::ops::Deref for GroupEdges {
+    type Target = [EvalEdge];
+
+    fn deref(&self) -> &[EvalEdge] {
+        match self {
+            GroupEdges::One(e) => std::slice::from_ref(e),
+            GroupEdges::Many(v) => v,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a GroupEdges {
+    type Item = &'a EvalEdge;
+    type IntoIter = std::slice::Iter<'a, EvalEdge>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl From<Vec<EvalEdge>> for GroupEdges {
+    fn from(v: Vec<EvalEdge>) -> Self {
+        GroupEdges::Many(v)
+    }
 }
 
 impl EGroup {
@@ -47,12 +80,12 @@ impl EGroup {
             score,
             count,
             root,
-            edges: vec![EvalEdge {
+            edges: GroupEdges::One(EvalEdge {
                 count,
                 needs: count,
                 exclusive,
                 edge,
-            }],
+            }),
         }
     }
 }
@@ -127,7 +160,10 @@ impl Evals {
 /// All candidates gathered at one vertex.
 #[derive(Debug, Clone)]
 pub struct Scoring {
-    map: BTreeMap<Sym, BTreeMap<Sym, Evals>>,
+    /// Candidates by (subsystem, type), sorted by both: a vertex records
+    /// a type or three in a subsystem or two, so one sorted vector (one
+    /// allocation) serves better than a map of maps (two per entry).
+    map: Vec<(Sym, Sym, Evals)>,
     pub hier_constrain_now: bool,
     pub overall_score: i64,
     pub avail: u32,
@@ -136,7 +172,7 @@ pub struct Scoring {
 impl Default for Scoring {
     fn default() -> Self {
         Scoring {
-            map: BTreeMap::new(),
+            map: Vec::new(),
             hier_constrain_now: false,
             overall_score: -1,
             avail: 0,
@@ -145,74 +181,82 @@ impl Default for Scoring {
 }
 
 impl Scoring {
+    fn get(&self, s: Sym, t: Sym) -> Option<&Evals> {
+        self.map
+            .iter()
+            .find(|(a, b, _)| *a == s && *b == t)
+            .map(|(_, _, e)| e)
+    }
+
     /// Record a candidate group of type `t` in subsystem `s`.
     pub fn add(&mut self, s: Sym, t: Sym, eg: EGroup) {
-        self.map.entry(s).or_default().entry(t).or_default().add(eg);
+        self.evals(s, t).add(eg);
     }
 
     /// The candidates of a type, created empty on first use.
     pub fn evals(&mut self, s: Sym, t: Sym) -> &mut Evals {
-        self.map.entry(s).or_default().entry(t).or_default()
+        let i = match self.map.binary_search_by(|(a, b, _)| (*a, *b).cmp(&(s, t))) {
+            Ok(i) => i,
+            Err(i) => {
+                self.map.insert(i, (s, t, Evals::default()));
+                i
+            }
+        };
+        &mut self.map[i].2
     }
 
     /// Units of type `t` offered by qualified candidates.
     pub fn qualified_count(&self, s: Sym, t: Sym) -> u32 {
-        self.map
-            .get(&s)
-            .and_then(|m| m.get(&t))
-            .map_or(0, |e| e.qual_count)
+        self.get(s, t).map_or(0, |e| e.qual_count)
     }
 
     /// The candidates of a type, if any were recorded.
     pub fn evals_ref(&self, s: Sym, t: Sym) -> Option<&Evals> {
-        self.map.get(&s).and_then(|m| m.get(&t))
+        self.get(s, t)
     }
 
     /// Units of type `t` recorded, qualified or not.
     pub fn total_count(&self, s: Sym, t: Sym) -> u32 {
-        self.map
-            .get(&s)
-            .and_then(|m| m.get(&t))
-            .map_or(0, |e| e.total_count)
+        self.get(s, t).map_or(0, |e| e.total_count)
     }
 
     /// Vertices (granules) of type `t` recorded.
     pub fn granules(&self, s: Sym, t: Sym) -> usize {
-        self.map
-            .get(&s)
-            .and_then(|m| m.get(&t))
-            .map_or(0, |e| e.egroups.len())
+        self.get(s, t).map_or(0, |e| e.egroups.len())
     }
 
     /// Whether any candidate of type `t` was recorded.
     pub fn contains(&self, s: Sym, t: Sym) -> bool {
-        self.map.get(&s).is_some_and(|m| m.contains_key(&t))
+        self.get(s, t).is_some()
     }
 
     /// The best-k of a type (0 if none chosen).
     pub fn best_k(&self, s: Sym, t: Sym) -> u32 {
-        self.map
-            .get(&s)
-            .and_then(|m| m.get(&t))
-            .map_or(0, |e| e.best_k)
+        self.get(s, t).map_or(0, |e| e.best_k)
     }
 
     /// Types recorded in a subsystem.
     pub fn types(&self, s: Sym) -> Vec<Sym> {
         self.map
-            .get(&s)
-            .map(|m| m.keys().copied().collect())
-            .unwrap_or_default()
+            .iter()
+            .filter(|(a, _, _)| *a == s)
+            .map(|&(_, t, _)| t)
+            .collect()
     }
 
     /// The candidates of every type in a subsystem, by type.
     pub fn evals_in(&self, s: Sym) -> impl Iterator<Item = &Evals> {
-        self.map.get(&s).into_iter().flat_map(|m| m.values())
+        self.map
+            .iter()
+            .filter(move |(a, _, _)| *a == s)
+            .map(|(_, _, e)| e)
     }
 
     /// Subsystems recorded.
     pub fn subsystems(&self) -> Vec<Sym> {
-        self.map.keys().copied().collect()
+        let mut out: Vec<Sym> = self.map.iter().map(|&(s, _, _)| s).collect();
+        out.dedup();
+        out
     }
 
     /// Choose the best `k` units of type `t`; on success later levels
@@ -239,14 +283,29 @@ impl Scoring {
 
     /// Append every candidate of `o`.
     pub fn merge(&mut self, o: Scoring) {
-        for (s, types) in o.map {
-            let mine = self.map.entry(s).or_default();
-            for (t, ev) in types {
-                let e = mine.entry(t).or_default();
-                e.qual_count = e.qual_count.saturating_add(ev.qual_count);
-                e.total_count = e.total_count.saturating_add(ev.total_count);
-                e.egroups.extend(ev.egroups);
-            }
+        if self.map.is_empty() {
+            // The common case (a child's candidates into a fresh parent's):
+            // take them whole, counts and all, as the loop below would.
+            self.map = o
+                .map
+                .into_iter()
+                .map(|(s, t, ev)| {
+                    let e = Evals {
+                        qual_count: ev.qual_count,
+                        total_count: ev.total_count,
+                        egroups: ev.egroups,
+                        ..Default::default()
+                    };
+                    (s, t, e)
+                })
+                .collect();
+            return;
+        }
+        for (s, t, ev) in o.map {
+            let e = self.evals(s, t);
+            e.qual_count = e.qual_count.saturating_add(ev.qual_count);
+            e.total_count = e.total_count.saturating_add(ev.total_count);
+            e.egroups.extend(ev.egroups);
         }
     }
 }

@@ -290,7 +290,7 @@ impl Traverser {
                 score,
                 count: 1,
                 root: false,
-                edges,
+                edges: edges.into(),
             });
         }
         let n = slots.len();
