@@ -42,6 +42,9 @@ impl Writer for Simple {
         vertex_line(&mut self.out, item, "x", "s");
     }
     fn take(&mut self) -> String {
-        std::mem::take(&mut self.out)
+        // The next match likely writes as much: start it at this size
+        // (one allocation) rather than growing from nothing again.
+        let cap = self.out.len();
+        std::mem::replace(&mut self.out, String::with_capacity(cap))
     }
 }
