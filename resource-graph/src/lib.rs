@@ -19,6 +19,7 @@ pub mod grug_graphml;
 pub mod grug_yaml;
 pub mod hostlist;
 pub mod hwloc;
+pub mod id_hash;
 pub mod idset;
 pub mod intern;
 pub mod jgf;

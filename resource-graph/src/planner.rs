@@ -103,7 +103,7 @@ struct Index {
     /// spans start or end there.
     points: ChangePoints,
     /// Job -> position in `spans`.
-    pos: HashMap<u64, usize>,
+    pos: HashMap<u64, usize, crate::id_hash::IdHash>,
 }
 
 impl Index {

@@ -3,7 +3,6 @@
 //! (`free_best`, `static_best`, `candidate_bound`), kept across matches
 //! and set aside or dropped along the paths a booking, cancel or release
 //! changes (`touch`).
-use std::hash::Hasher;
 
 use resource_graph::graph::X_CHECKER_NJOBS;
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
@@ -41,32 +40,6 @@ pub(super) enum Touch {
     Freed(u64),
     /// Anything else.
     Other,
-}
-
-/// A multiplicative hasher for the `free_best` cache, whose keys are
-/// single packed integers: the default SipHash cost more than the rest
-/// of a cached bound look-up, and the bounded walk makes one per child
-/// of every vertex it enters.
-#[derive(Default, Clone, Copy)]
-pub(super) struct PackedHasher(u64);
-
-impl Hasher for PackedHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn finish(&self) -> u64 {
-        // The table indexes by the low bits, which of a product depend
-        // only on the low bits of the key: bring the well-mixed high bits
-        // down.
-        self.0.rotate_left(26)
-    }
 }
 
 impl Traverser {

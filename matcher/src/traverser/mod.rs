@@ -16,7 +16,6 @@
 //! time; `release`, `elastic` and `find` serve the other operations; and
 //! `prune` builds the aggregates that turn the walk away early.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::BuildHasherDefault;
 
 use resource_graph::graph::EdgeIdx;
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
@@ -42,12 +41,13 @@ mod update;
 mod walk;
 
 use crate::policy::RankBound;
-use bounds::{FreeBest, PackedHasher};
+use bounds::FreeBest;
 pub use elastic::Detached;
 pub use error::TraverserError;
 pub use prune::PruneFilters;
 pub use release::Released;
 pub use reserve::ReserveSearch;
+use resource_graph::id_hash::IdHash;
 
 /// Why a match failed (Fluxion's errno values, which decide the output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +184,7 @@ pub struct Traverser {
     weights: Vec<u64>,
     /// First-fit child order of visited vertices: out-edges by (weight,
     /// uniq_id) descending, kept sorted as weights change.
-    order: HashMap<VertexIdx, Vec<EdgeIdx>>,
+    order: HashMap<VertexIdx, Vec<EdgeIdx>, IdHash>,
     /// The types of the children of vertices walks enter (the slot test).
     child_types: child_types::ChildTypes,
     /// Graph version `order`, `child_types` and `best` were built against.
@@ -199,7 +199,7 @@ pub struct Traverser {
     /// that may be free when the job starts (see `free_best`); for the
     /// policy direction in `best_spec`. Entries are set aside or dropped
     /// when anything at or below their vertex changes (`touch`).
-    free: HashMap<u64, FreeBest, BuildHasherDefault<PackedHasher>>,
+    free: HashMap<u64, FreeBest, IdHash>,
     /// The (type, starts later) pairs `free` holds entries of.
     free_classes: Vec<(Sym, bool)>,
     /// The update under way books a job that held nothing before, so
@@ -232,7 +232,7 @@ pub struct Traverser {
     /// update booked them: cancel frees exactly these instead of walking
     /// down from the root (which looks at every child of every tagged
     /// vertex: hundreds of planner look-ups per job on a big graph).
-    held: HashMap<u64, Vec<VertexIdx>>,
+    held: HashMap<u64, Vec<VertexIdx>, IdHash>,
     /// The RFC 31 constraint of the jobspec being matched: nodes that do
     /// not satisfy it are never entered.
     constraint: Option<crate::constraint::Constraint>,
@@ -298,7 +298,7 @@ impl Traverser {
             colors: Vec::new(),
             marks: Vec::new(),
             weights: Vec::new(),
-            order: HashMap::new(),
+            order: HashMap::default(),
             child_types: Default::default(),
             order_version: 0,
             best: HashMap::new(),
@@ -320,7 +320,7 @@ impl Traverser {
             dry_run: false,
             constraint: None,
             aux_booked: HashMap::new(),
-            held: HashMap::new(),
+            held: HashMap::default(),
             graph_end: i64::MAX,
             now: 0,
             jobs: BTreeMap::new(),
