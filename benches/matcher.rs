@@ -18,7 +18,10 @@
 //!   window holds all those points. Every iteration allocates
 //!   then cancels the same job id, so the state is the same each time; only
 //!   the `run` is timed (`iter_custom`), the cancel and the writer's `take`
-//!   are outside the measurement.
+//!   are outside the measurement. Each group's `user` function times what
+//!   a user of resource-query or the daemon waits for (resource-query's
+//!   ELAPSE): parsing the jobspec text, the match and booking, and writing
+//!   the result (`take`); the cancel stays outside.
 //!
 //! Before the benches, the vertex count and the RSS growth around one load
 //! (from /proc/self/statm), in bytes per vertex, are printed to stderr.
@@ -34,17 +37,36 @@ use matcher::writer::{Simple, Writer};
 use matcher::{Jobspec, MatchOp, Traverser};
 use resource_graph::{load_grug, ResourceGraph};
 
-const JS_1CORE: &str = "version: 9999
-resources: [{type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]
-attributes: {system: {duration: 3600}}
-tasks: [{command: [app], slot: default, count: {per_slot: 1}}]
+// Block YAML, as people write jobspec files (and resource-query's users
+// pass them): what the `user` functions parse.
+const RES_1CORE: &str = "  - type: slot
+    count: 1
+    label: default
+    with:
+      - type: core
+        count: 1
 ";
 
-const JS_1NODE_EXCL: &str = "version: 9999
-resources: [{type: node, count: 1, exclusive: true, with: [{type: slot, count: 1, label: default, with: [{type: core, count: 1}]}]}]
-attributes: {system: {duration: 3600}}
-tasks: [{command: [app], slot: default, count: {per_slot: 1}}]
+const RES_1NODE_EXCL: &str = "  - type: node
+    count: 1
+    exclusive: true
+    with:
+      - type: slot
+        count: 1
+        label: default
+        with:
+          - type: core
+            count: 1
 ";
+
+/// A block-YAML jobspec of `resources` (the lines under `resources:`),
+/// `duration` seconds long, one task a slot.
+fn block_jobspec(resources: &str, duration: u64) -> String {
+    format!(
+        "version: 9999\nresources:\n{resources}attributes:\n  system:\n    duration: {duration}\n\
+         tasks:\n  - command: [app]\n    slot: default\n    count:\n      per_slot: 1\n"
+    )
+}
 
 /// The jobs that fill half the graph: 1 node exclusive, ten years long.
 const JS_FILL: &str = "version: 9999
@@ -130,7 +152,7 @@ fn fill_half(trav: &mut Traverser, g: &mut ResourceGraph, nodes: usize) {
 /// Allocate `STAGGERED` one-core jobs, the i-th one i seconds longer than
 /// an hour, so that each ends at its own instant.
 fn fill_staggered(trav: &mut Traverser, g: &mut ResourceGraph) {
-    let mut js = parse(JS_1CORE);
+    let mut js = parse(&block_jobspec(RES_1CORE, 3600));
     let mut w = Simple::default();
     let t0 = Instant::now();
     for i in 0..STAGGERED {
@@ -147,13 +169,15 @@ fn fill_staggered(trav: &mut Traverser, g: &mut ResourceGraph) {
     );
 }
 
-/// One `match/...` group: time `run`; cancel outside the measurement.
+/// One `match/...` group: time `run` (`allocate`), and parse + `run` +
+/// write (`user`); cancel outside the measurement.
 fn bench_match(
     c: &mut Criterion,
     name: &str,
     trav: &mut Traverser,
     g: &mut ResourceGraph,
     js: &Jobspec,
+    text: &str,
 ) {
     let mut w = Simple::default();
     // A trial match: checks it succeeds and picks the sample size.
@@ -183,6 +207,21 @@ fn bench_match(
                 total += t0.elapsed();
                 black_box(r.expect("match failed"));
                 w.take();
+                assert!(trav.cancel(g, PROBE), "cancel failed");
+            }
+            total
+        })
+    });
+    group.bench_function("user", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t0 = Instant::now();
+                let js = Jobspec::parse(black_box(text)).expect("bench jobspec parses");
+                let r = trav.run(g, &js, MatchOp::Allocate, PROBE, &mut w);
+                black_box(w.take());
+                total += t0.elapsed();
+                black_box(r.expect("match failed"));
                 assert!(trav.cancel(g, PROBE), "cancel failed");
             }
             total
@@ -231,10 +270,13 @@ fn benches(c: &mut Criterion) {
         group.finish();
     }
 
-    let js_1core = parse(JS_1CORE);
-    let js_1node = parse(JS_1NODE_EXCL);
-    let mut js_1core_day = parse(JS_1CORE);
-    js_1core_day.duration = 86_400;
+    let js_1core_text = block_jobspec(RES_1CORE, 3600);
+    let js_1node_text = block_jobspec(RES_1NODE_EXCL, 3600);
+    let js_1core_day_text = block_jobspec(RES_1CORE, 86_400);
+    let js_1core = parse(&js_1core_text);
+    let js_1node = parse(&js_1node_text);
+    let js_1core_day = parse(&js_1core_day_text);
+    assert_eq!(js_1core_day.duration, 86_400);
     // One graph at a time (lean on memory at 16k nodes): the first policy
     // takes the graph loaded above, the next one loads its own.
     let mut base = Some(g0);
@@ -254,18 +296,22 @@ fn benches(c: &mut Criterion) {
             // is left whole for an exclusive request once staggered.
             // The staggered probe runs a day: its window holds every
             // staggered end, as a long job's does among shorter ones.
-            let shapes: &[(&str, &Jobspec)] = if state == "staggered" {
-                &[("1core", &js_1core_day)]
+            let shapes: &[(&str, &Jobspec, &str)] = if state == "staggered" {
+                &[("1core", &js_1core_day, &js_1core_day_text)]
             } else {
-                &[("1core", &js_1core), ("1node-excl", &js_1node)]
+                &[
+                    ("1core", &js_1core, &js_1core_text),
+                    ("1node-excl", &js_1node, &js_1node_text),
+                ]
             };
-            for &(shape, js) in shapes {
+            for &(shape, js, text) in shapes {
                 bench_match(
                     c,
                     &format!("match/{policy}/{shape}/{state}"),
                     &mut trav,
                     &mut g,
                     js,
+                    text,
                 );
             }
         }
