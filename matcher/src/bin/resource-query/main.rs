@@ -230,7 +230,9 @@ fn run() -> Result<()> {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
         )),
-        None => Box::new(std::io::stdout()),
+        // Written whole after each command (one write, not one a line),
+        // as C++ streams write Fluxion's.
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let mut s = Session {
         m,
@@ -281,6 +283,9 @@ fn run() -> Result<()> {
             c if c.starts_with('#') => {}
             other => eprintln!("ERROR: unknown command {other}"),
         }
+        // Whoever drives the tool through a pipe reads each answer
+        // before sending the next command.
+        s.out.flush()?;
     }
     s.out.flush()?;
     // The process ends here: handing a large graph back to the allocator
