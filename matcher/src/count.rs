@@ -3,7 +3,7 @@
 //! and the parser that checks them as Fluxion does.
 use serde_yaml::Value;
 
-use crate::spec_error::{err, only_keys, show, uint, JobspecError};
+use crate::spec_error::{err, field, only_keys, show, uint, JobspecError};
 
 /// A count request: `min`, at most `max`, stepping by `operator operand`.
 ///
@@ -111,21 +111,20 @@ pub(crate) fn count(v: &Value, key: &str) -> Result<Count, JobspecError> {
         "unknown key",
     )?;
     let at = |k: &str| format!("{key}.{k}");
-    let min = m
-        .get("min")
+    let min = field(m, "min")
         .ok_or_else(|| err(&at("min"), "required"))
         .and_then(|v| count_uint(v, &at("min")))?;
     if min < 1 {
         return Err(err(&at("min"), "must be >= 1"));
     }
-    let max = match m.get("max") {
+    let max = match field(m, "max") {
         Some(v) => count_uint(v, &at("max"))?,
         None => u32::MAX,
     };
     if max < min {
         return Err(err(&at("max"), format!("{max} is below min {min}")));
     }
-    let oper = match m.get("operator") {
+    let oper = match field(m, "operator") {
         None => '+',
         Some(Value::String(s)) if ["+", "*", "^"].contains(&s.as_str()) => {
             s.chars().next().unwrap_or('+')
@@ -137,7 +136,7 @@ pub(crate) fn count(v: &Value, key: &str) -> Result<Count, JobspecError> {
             ))
         }
     };
-    let operand = match m.get("operand") {
+    let operand = match field(m, "operand") {
         Some(v) => count_uint(v, &at("operand"))?,
         None => 1,
     };

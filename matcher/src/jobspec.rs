@@ -12,7 +12,7 @@ pub use crate::count::Count;
 use crate::dependency::{self, Dependency};
 use crate::output::{self, OutputPaths};
 pub use crate::spec_error::JobspecError;
-use crate::spec_error::{err, only_keys, show, uint};
+use crate::spec_error::{err, field, only_keys, show, uint};
 
 /// Whether a resource was explicitly requested exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,11 +211,11 @@ fn yaml_document(text: &str) -> Result<Value, JobspecError> {
 }
 
 /// The string at `m[field]` (`key.field` in errors); "" when absent.
-fn opt_str(m: &serde_yaml::Mapping, key: &str, field: &str) -> Result<String, JobspecError> {
-    match m.get(field) {
+fn opt_str(m: &serde_yaml::Mapping, key: &str, name: &str) -> Result<String, JobspecError> {
+    match field(m, name) {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(o) => Err(err(
-            &format!("{key}.{field}"),
+            &format!("{key}.{name}"),
             format!("must be a string, got {}", show(o)),
         )),
         None => Ok(String::new()),
@@ -241,7 +241,7 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
         key,
         "unknown key",
     )?;
-    let typ = match m.get("type") {
+    let typ = match field(m, "type") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(o) => {
             return Err(err(
@@ -252,8 +252,7 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
         None => return Err(err(&format!("{key}.type"), "required")),
     };
     let count = count(
-        m.get("count")
-            .ok_or_else(|| err(&format!("{key}.count"), "required"))?,
+        field(m, "count").ok_or_else(|| err(&format!("{key}.count"), "required"))?,
         &format!("{key}.count"),
     )?;
     let label = opt_str(m, key, "label")?;
@@ -261,7 +260,7 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
         return Err(err(&format!("{key}.label"), "required on a slot"));
     }
     let unit = opt_str(m, key, "unit")?;
-    let exclusive = match m.get("exclusive") {
+    let exclusive = match field(m, "exclusive") {
         None => Tristate::Unspecified,
         Some(Value::Bool(true)) => Tristate::True,
         Some(Value::Bool(false)) => Tristate::False,
@@ -272,7 +271,7 @@ fn resource(v: &Value, key: &str) -> Result<Resource, JobspecError> {
             ))
         }
     };
-    let with = match m.get("with") {
+    let with = match field(m, "with") {
         None => Vec::new(),
         Some(Value::Sequence(s)) if !s.is_empty() => s
             .iter()
@@ -335,7 +334,7 @@ impl Jobspec {
             "unknown key",
         )?;
         let version = uint(
-            m.get("version").ok_or_else(|| err("version", "required"))?,
+            field(m, "version").ok_or_else(|| err("version", "required"))?,
             "version",
         )?;
         if version != 1 && version != 9999 {
@@ -344,7 +343,7 @@ impl Jobspec {
                 format!("unsupported version {version} (expected 1 or 9999)"),
             ));
         }
-        let resources = match m.get("resources") {
+        let resources = match field(m, "resources") {
             Some(Value::Sequence(s)) if !s.is_empty() => s
                 .iter()
                 .enumerate()
@@ -354,14 +353,14 @@ impl Jobspec {
             None => return Err(err("resources", "required")),
         };
         let mut tasks = Vec::new();
-        match m.get("tasks") {
+        match field(m, "tasks") {
             Some(Value::Sequence(s)) => {
                 for (i, t) in s.iter().enumerate() {
                     let key = format!("tasks[{i}]");
                     let tm = t
                         .as_mapping()
                         .ok_or_else(|| err(&key, "must be a mapping"))?;
-                    let command = match tm.get("command") {
+                    let command = match field(tm, "command") {
                         Some(Value::Sequence(c)) => c
                             .iter()
                             .map(|x| x.as_str().unwrap_or_default().to_owned())
@@ -374,11 +373,11 @@ impl Jobspec {
                             ))
                         }
                     };
-                    let slot = match tm.get("slot") {
+                    let slot = match field(tm, "slot") {
                         Some(Value::String(s)) => s.clone(),
                         _ => return Err(err(&format!("{key}.slot"), "required (a slot label)")),
                     };
-                    let count = match tm.get("count") {
+                    let count = match field(tm, "count") {
                         None => TaskCount::PerSlot(1),
                         Some(c) => task_count(c, &format!("{key}.count"))?,
                     };
@@ -397,24 +396,24 @@ impl Jobspec {
         let mut instance = false;
         let mut dependencies = Vec::new();
         let mut output = OutputPaths::default();
-        if let Some(a) = m.get("attributes") {
+        if let Some(a) = field(m, "attributes") {
             let am = a
                 .as_mapping()
                 .ok_or_else(|| err("attributes", "must be a mapping"))?;
-            if let Some(sys) = am.get("system") {
+            if let Some(sys) = field(am, "system") {
                 let sm = sys
                     .as_mapping()
                     .ok_or_else(|| err("attributes.system", "must be a mapping"))?;
-                if let Some(c) = sm.get("constraints") {
+                if let Some(c) = field(sm, "constraints") {
                     constraint = Some(Constraint::parse(c, "attributes.system.constraints")?);
                 }
-                if let Some(sh) = sm.get("shell") {
+                if let Some(sh) = field(sm, "shell") {
                     output = output::parse_shell(sh, "attributes.system.shell")?;
                 }
-                if let Some(d) = sm.get("dependencies") {
+                if let Some(d) = field(sm, "dependencies") {
                     dependencies = dependency::parse_list(d, "attributes.system.dependencies")?;
                 }
-                match sm.get("instance") {
+                match field(sm, "instance") {
                     None => {}
                     Some(Value::Bool(b)) => instance = *b,
                     Some(o) => {
@@ -424,7 +423,7 @@ impl Jobspec {
                         ))
                     }
                 }
-                if let Some(d) = sm.get("duration") {
+                if let Some(d) = field(sm, "duration") {
                     duration = match d {
                         Value::Number(n) if n.as_f64().is_some_and(|f| f >= 0.0) => {
                             n.as_f64().unwrap_or(0.0).ceil() as u64
@@ -459,7 +458,7 @@ fn task_count(v: &Value, key: &str) -> Result<TaskCount, JobspecError> {
         .as_mapping()
         .ok_or_else(|| err(key, "must be a mapping with per_slot or total"))?;
     let num = |k: &str| -> Result<Option<u32>, JobspecError> {
-        match m.get(k) {
+        match field(m, k) {
             None => Ok(None),
             Some(x) => match x.as_u64() {
                 Some(n) if n >= 1 && n <= u64::from(u32::MAX) => Ok(Some(n as u32)),

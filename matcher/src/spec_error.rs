@@ -46,6 +46,16 @@ pub(crate) fn uint(v: &Value, key: &str) -> Result<u64, JobspecError> {
 
 /// Fail, saying `what`, at the first key of `m` not in `allowed`; it is
 /// named below `prefix` (bare at the top level, where `prefix` is "").
+/// The value of `key` in `m`, found by comparing keys in order: a
+/// jobspec's mappings hold a handful of keys, and a scan costs less than
+/// hashing the key (SipHash, serde_yaml's) for every field a parse reads.
+/// Finds what `m.get(key)` finds: the value of the string key `key`.
+pub(crate) fn field<'a>(m: &'a serde_yaml::Mapping, key: &str) -> Option<&'a serde_yaml::Value> {
+    m.iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(_, v)| v)
+}
+
 pub(crate) fn only_keys(
     m: &serde_yaml::Mapping,
     allowed: &[&str],

@@ -137,11 +137,10 @@ impl<'a> Parser<'a> {
             } else {
                 scalar_or_flow(rest)?
             };
-            let key = Value::String(key.to_owned());
-            if m.contains_key(&key) {
+            // A key given twice is the YAML reader's to refuse.
+            if m.insert(Value::String(key.to_owned()), value).is_some() {
                 return None;
             }
-            m.insert(key, value);
             match self.lines.get(self.at) {
                 Some(next) if next.indent == indent && !is_item(next.body) => {
                     body = next.body;

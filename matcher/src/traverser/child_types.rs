@@ -62,7 +62,9 @@ mod tests {
     use super::*;
 
     fn grug(name: &str) -> ResourceGraph {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../grugs").join(name);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../grugs")
+            .join(name);
         resource_graph::load_grug(&p).expect("recipe loads")
     }
 
@@ -73,7 +75,13 @@ mod tests {
             for &t in &types {
                 let scan = g.out_edges(u).iter().any(|&e| g.g[g.target(e)].typ == t);
                 // Types below 64 have bits of their own: exact both ways.
-                assert_eq!(memo.may_have(g, u, t), scan, "{} / {}", g.name(u), g.name_of(t));
+                assert_eq!(
+                    memo.may_have(g, u, t),
+                    scan,
+                    "{} / {}",
+                    g.name(u),
+                    g.name_of(t)
+                );
             }
         }
     }
