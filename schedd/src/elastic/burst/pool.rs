@@ -100,7 +100,7 @@ pub struct BurstArgs {
     /// (jobs waiting for them wait for the next burst).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub burst_deadline: u64,
-    /// Burst on its own, for a job no resource here can hold.
+    /// Burst on its own, for a waiting job only burst nodes can hold.
     #[arg(long)]
     pub burst_auto: bool,
     /// With --burst-auto, also burst for the queue's head once it waited
