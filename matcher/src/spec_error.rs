@@ -44,8 +44,6 @@ pub(crate) fn uint(v: &Value, key: &str) -> Result<u64, JobspecError> {
     }
 }
 
-/// Fail, saying `what`, at the first key of `m` not in `allowed`; it is
-/// named below `prefix` (bare at the top level, where `prefix` is "").
 /// The value of `key` in `m`, found by comparing keys in order: a
 /// jobspec's mappings hold a handful of keys, and a scan costs less than
 /// hashing the key (SipHash, serde_yaml's) for every field a parse reads.
@@ -56,6 +54,8 @@ pub(crate) fn field<'a>(m: &'a serde_yaml::Mapping, key: &str) -> Option<&'a ser
         .map(|(_, v)| v)
 }
 
+/// Fail, saying `what`, at the first key of `m` not in `allowed`; it is
+/// named below `prefix` (bare at the top level, where `prefix` is "").
 pub(crate) fn only_keys(
     m: &serde_yaml::Mapping,
     allowed: &[&str],
@@ -74,4 +74,22 @@ pub(crate) fn only_keys(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_finds_what_get_finds() {
+        let m: serde_yaml::Mapping = serde_yaml::from_str(
+            "type: core\n1: one\ntrue: yes\n\"count\": 2\nnull: x\n'with': [a]\n",
+        )
+        .expect("test mapping parses");
+        for key in [
+            "type", "count", "with", "1", "true", "null", "", "missing", "Type",
+        ] {
+            assert_eq!(field(&m, key), m.get(key), "{key}");
+        }
+    }
 }
