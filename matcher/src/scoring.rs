@@ -181,11 +181,13 @@ impl Default for Scoring {
 }
 
 impl Scoring {
+    /// Where (s, t) stands in `map`, or where it would go.
+    fn find(&self, s: Sym, t: Sym) -> Result<usize, usize> {
+        self.map.binary_search_by(|(a, b, _)| (*a, *b).cmp(&(s, t)))
+    }
+
     fn get(&self, s: Sym, t: Sym) -> Option<&Evals> {
-        self.map
-            .iter()
-            .find(|(a, b, _)| *a == s && *b == t)
-            .map(|(_, _, e)| e)
+        self.find(s, t).ok().map(|i| &self.map[i].2)
     }
 
     /// Record a candidate group of type `t` in subsystem `s`.
@@ -195,7 +197,7 @@ impl Scoring {
 
     /// The candidates of a type, created empty on first use.
     pub fn evals(&mut self, s: Sym, t: Sym) -> &mut Evals {
-        let i = match self.map.binary_search_by(|(a, b, _)| (*a, *b).cmp(&(s, t))) {
+        let i = match self.find(s, t) {
             Ok(i) => i,
             Err(i) => {
                 self.map.insert(i, (s, t, Evals::default()));
@@ -283,24 +285,6 @@ impl Scoring {
 
     /// Append every candidate of `o`.
     pub fn merge(&mut self, o: Scoring) {
-        if self.map.is_empty() {
-            // The common case (a child's candidates into a fresh parent's):
-            // take them whole, counts and all, as the loop below would.
-            self.map = o
-                .map
-                .into_iter()
-                .map(|(s, t, ev)| {
-                    let e = Evals {
-                        qual_count: ev.qual_count,
-                        total_count: ev.total_count,
-                        egroups: ev.egroups,
-                        ..Default::default()
-                    };
-                    (s, t, e)
-                })
-                .collect();
-            return;
-        }
         for (s, t, ev) in o.map {
             let e = self.evals(s, t);
             e.qual_count = e.qual_count.saturating_add(ev.qual_count);
