@@ -123,11 +123,11 @@ impl Matcher {
         self.trav.run(&mut self.g, js, op, jobid, w)
     }
 
-    /// Match a flexible jobspec: its alternatives (see
-    /// [`crate::flexible::alternatives`]) in order of preference; the
-    /// first the operation satisfies is the job. Unsatisfiable only when
-    /// every alternative is; otherwise the last other failure. On success,
-    /// which alternative matched.
+    /// Match a job that may take any of several shapes (a flexible
+    /// jobspec's alternatives, see [`crate::flexible`]), the preferred
+    /// first: each start time the operation considers tries them in
+    /// order (see [`Traverser::run_variants`]). On success, which shape
+    /// matched.
     pub fn run_first(
         &mut self,
         alternatives: &[Jobspec],
@@ -135,15 +135,8 @@ impl Matcher {
         jobid: u64,
         w: &mut dyn Writer,
     ) -> Result<(usize, MatchResult), Errno> {
-        let mut last = Err(Errno::NoDev);
-        for (i, alt) in alternatives.iter().enumerate() {
-            match self.trav.run(&mut self.g, alt, op, jobid, w) {
-                Ok(m) => return Ok((i, m)),
-                Err(Errno::NoDev) => {}
-                Err(e) => last = Err(e),
-            }
-        }
-        last
+        self.trav
+            .run_variants(&mut self.g, alternatives, op, jobid, w)
     }
 
     /// Cancel a job: free everything it holds. False for an unknown job.

@@ -32,6 +32,7 @@ mod epoch_tests;
 mod error;
 mod find;
 mod first_fit;
+mod or_slot;
 mod prune;
 mod release;
 mod reserve;
@@ -248,6 +249,17 @@ pub struct Traverser {
     /// vertex of the resource it is under, as Fluxion does
     /// (resource-query). On by default.
     pub slot_descends: bool,
+    /// Sibling slots are or-slots (resource-query `-T flexible`, as
+    /// Fluxion): at a vertex that may hold them the walk forms as many
+    /// slots of their shapes as its children allow, choosing the shapes
+    /// that make the most (`or_slot`). Off, the last of several sibling
+    /// slots is the level's slot.
+    pub or_slots: bool,
+    /// The match under way has or-slots: its walks visit every candidate
+    /// (the bounded walk's bounds know one slot shape per request).
+    or_walk: bool,
+    /// Which of the job's shapes the last successful select chose.
+    variant: usize,
     /// Change points of the root's first aggregate that the last
     /// Fluxion-order search visited (`ReserveSearch::Fluxion`): Fluxion
     /// takes them out of its search index until the next booking,
@@ -316,6 +328,9 @@ impl Traverser {
             exhaustive: false,
             reserve_search: ReserveSearch::Exact,
             slot_descends: true,
+            or_slots: false,
+            or_walk: false,
+            variant: 0,
             reserve_visited: BTreeSet::new(),
             dry_run: false,
             constraint: None,
@@ -419,12 +434,7 @@ impl Traverser {
         let typ = g.sym(&r.typ);
         let with: Vec<Req> = r.with.iter().map(|c| self.build_req(g, c)).collect();
         let mut user_data = BTreeMap::new();
-        for c in &with {
-            self.accum_if(c.typ, c.count.min as i64, &mut user_data);
-            for (&t, &n) in &c.user_data {
-                self.accum_if(t, c.count.min as i64 * n, &mut user_data);
-            }
-        }
+        self.accum_level(&with, &mut user_data);
         Req {
             typ,
             is_slot: typ == self.slot,
@@ -432,6 +442,46 @@ impl Traverser {
             exclusive: r.exclusive,
             with,
             user_data,
+        }
+    }
+
+    /// Add to `out` the pruning-type units the sibling requests `reqs`
+    /// need in all. Or-slots (`or_slots`, several sibling slots) are
+    /// alternatives: together they need only what each of them needs, the
+    /// least of their amounts of a type (none if one does without it).
+    fn accum_level(&self, reqs: &[Req], out: &mut BTreeMap<Sym, i64>) {
+        let need = |r: &Req, out: &mut BTreeMap<Sym, i64>| {
+            self.accum_if(r.typ, r.count.min as i64, out);
+            for (&t, &n) in &r.user_data {
+                self.accum_if(t, r.count.min as i64 * n, out);
+            }
+        };
+        let or = self.or_slots && reqs.iter().filter(|r| r.is_slot).count() >= 2;
+        let mut least: Option<BTreeMap<Sym, i64>> = None;
+        for r in reqs {
+            if !(or && r.is_slot) {
+                need(r, out);
+                continue;
+            }
+            let mut own = BTreeMap::new();
+            need(r, &mut own);
+            least = Some(match least {
+                None => own,
+                Some(mut l) => {
+                    l.retain(|t, n| match own.get(t) {
+                        Some(&m) => {
+                            *n = (*n).min(m);
+                            true
+                        }
+                        None => false,
+                    });
+                    l
+                }
+            });
+        }
+        for (t, n) in least.unwrap_or_default() {
+            let sum = out.entry(t).or_insert(0);
+            *sum = sum.saturating_add(n);
         }
     }
 

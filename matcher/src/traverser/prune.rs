@@ -238,6 +238,11 @@ impl Traverser {
         if avail == 0 {
             return Err(Errno::Busy);
         }
+        // Or-slots are alternatives: the vertex is turned away only when
+        // none of them could fit below it.
+        let or = self.or_slots && reqs.iter().filter(|r| r.is_slot).count() >= 2;
+        let mut or_fail = None;
+        let mut or_fits = false;
         for r in reqs {
             if v.typ != r.typ && !r.is_slot {
                 continue;
@@ -251,8 +256,15 @@ impl Traverser {
                     }
                 })?;
             }
-            self.by_subplan(g, meta, u, r)?;
+            match self.by_subplan(g, meta, u, r) {
+                Err(e) if or && r.is_slot => or_fail = Some(e),
+                Ok(()) if or && r.is_slot => or_fits = true,
+                rc => rc?,
+            }
         }
-        Ok(avail)
+        match or_fail {
+            Some(e) if !or_fits => Err(e),
+            _ => Ok(avail),
+        }
     }
 }

@@ -16,15 +16,22 @@ use super::{AllocType, Errno, JobInfo, JobMeta, MatchOp, MatchResult, Req, Trave
 /// at each later instant tried, at the end of time).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Match<'a> {
-    /// The jobspec's top-level requests.
-    pub(super) reqs: &'a [Req],
+    /// The shapes the job may take, the preferred first (one for a plain
+    /// jobspec): each walk tries them in order.
+    pub(super) variants: &'a [Variant],
     /// Where every walk starts: the dominant subsystem's root.
     pub(super) root: VertexIdx,
+    /// Units of each pruning type the job needs in all, whatever shape
+    /// it takes: what the root's aggregates must hold for it to start.
+    pub(super) need: &'a BTreeMap<Sym, i64>,
+}
+
+/// One shape of a job: its top-level requests.
+#[derive(Debug, Clone)]
+pub(super) struct Variant {
+    pub(super) reqs: Vec<Req>,
     /// The root itself is requested exclusively.
     pub(super) excl: bool,
-    /// Units of each pruning type the job needs in all: what the root's
-    /// aggregates must hold for the job to start.
-    pub(super) need: &'a BTreeMap<Sym, i64>,
 }
 
 impl Traverser {
@@ -52,15 +59,56 @@ impl Traverser {
         jobid: u64,
         w: &mut dyn Writer,
     ) -> Result<MatchResult, Errno> {
+        self.run_variants(g, std::slice::from_ref(js), op, jobid, w)
+            .map(|(_, m)| m)
+    }
+
+    /// Match a job that may take any of several shapes (a flexible
+    /// jobspec's variants, the preferred first; they share its duration,
+    /// constraint and tasks): every walk, now or at a later start, tries
+    /// them in order, so the earliest start wins and the preferred shape
+    /// among those starting then. On success, which shape was booked.
+    pub fn run_variants(
+        &mut self,
+        g: &mut ResourceGraph,
+        shapes: &[Jobspec],
+        op: MatchOp,
+        jobid: u64,
+        w: &mut dyn Writer,
+    ) -> Result<(usize, MatchResult), Errno> {
+        let js = shapes.first().ok_or(Errno::Inval)?;
         self.ensure_capacity(g);
         let dom = self.dom;
         let root = *g.roots.get(&dom).ok_or(Errno::Inval)?;
-        let reqs: Vec<Req> = js.resources.iter().map(|r| self.build_req(g, r)).collect();
         let x_backup = self.x_types.clone();
         self.constraint = js.constraint.clone();
-        let x = self.exclusivity(&reqs, g.g[root].typ);
+        let mut variants = Vec::with_capacity(shapes.len());
         let mut dfv = BTreeMap::new();
-        self.prime_jobspec(&reqs, &mut dfv);
+        for (i, shape) in shapes.iter().enumerate() {
+            let reqs: Vec<Req> = shape
+                .resources
+                .iter()
+                .map(|r| self.build_req(g, r))
+                .collect();
+            let excl = self.exclusivity(&reqs, g.g[root].typ);
+            let mut need = BTreeMap::new();
+            self.prime_jobspec(&reqs, &mut need);
+            if i == 0 {
+                dfv = need;
+            } else {
+                // What every shape needs: a type some shape does without
+                // is needed by none.
+                dfv.retain(|t, n| match need.get(t) {
+                    Some(&m) => {
+                        *n = (*n).min(m);
+                        true
+                    }
+                    None => false,
+                });
+            }
+            variants.push(Variant { reqs, excl });
+        }
+        self.or_walk = self.or_slots && variants.iter().any(|v| has_or_slots(&v.reqs));
         let duration = if js.duration == 0 {
             self.graph_end as u64
         } else {
@@ -86,13 +134,13 @@ impl Traverser {
             self.reindex_visited(g);
         }
         let q = Match {
-            reqs: &reqs,
+            variants: &variants,
             root,
-            excl: x,
             need: &dfv,
         };
         let result = if op == MatchOp::Satisfiability {
-            self.is_satisfiable(g, &q, &mut meta)
+            let r = self.is_satisfiable(g, &q, &mut meta);
+            r.map(|m| (self.variant, m))
         } else {
             match self.schedule(g, &q, &mut meta, sched_op) {
                 Ok(()) if meta.at == self.graph_end => Err(Errno::Busy),
@@ -119,7 +167,7 @@ impl Traverser {
                             if !keep {
                                 self.cancel(g, jobid);
                             }
-                            Ok(MatchResult { jobid, at: meta.at })
+                            Ok((self.variant, MatchResult { jobid, at: meta.at }))
                         }
                         Err(_) => {
                             self.untidy.insert(jobid);
@@ -132,6 +180,7 @@ impl Traverser {
         };
         self.x_types = x_backup;
         self.constraint = None;
+        self.or_walk = false;
         result
     }
 
@@ -139,15 +188,18 @@ impl Traverser {
     /// this match), and to `dfv` the units of each pruning type the
     /// top-level requests need in all.
     fn prime_jobspec(&mut self, reqs: &[Req], dfv: &mut BTreeMap<Sym, i64>) {
+        self.exclusive_types(reqs);
+        self.accum_level(reqs, dfv);
+    }
+
+    /// Add the types `reqs` or the requests below them ask for
+    /// exclusively to `x_types`.
+    fn exclusive_types(&mut self, reqs: &[Req]) {
         for r in reqs {
             if r.exclusive == Tristate::True {
                 self.x_types.insert(r.typ);
             }
-            self.accum_if(r.typ, r.count.min as i64, dfv);
-            self.prime_jobspec(&r.with, &mut BTreeMap::new());
-            for (&t, &n) in &r.user_data {
-                self.accum_if(t, r.count.min as i64 * n, dfv);
-            }
+            self.exclusive_types(&r.with);
         }
     }
 
@@ -264,4 +316,9 @@ impl Traverser {
             _ => Err(Errno::Busy),
         }
     }
+}
+
+/// Whether a request list, or one below it, holds several sibling slots.
+fn has_or_slots(reqs: &[Req]) -> bool {
+    reqs.iter().filter(|r| r.is_slot).count() >= 2 || reqs.iter().any(|r| has_or_slots(&r.with))
 }

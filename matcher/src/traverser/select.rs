@@ -8,20 +8,46 @@ use crate::scoring::{EGroup, Scoring, MATCH_UNMET};
 
 use super::run::Match;
 use super::walk::Walk;
-use super::{EdgeMark, Errno, JobMeta, Traverser};
+use super::{EdgeMark, Errno, JobMeta, Req, Traverser};
 
 impl Traverser {
-    /// Walk the graph from the root for the job at `meta.at`, choose the
-    /// top-level requests among what the walk gathered, and mark the
-    /// chosen edges for the update walk. `NoDev` when what the graph holds
-    /// could never meet a top-level request.
+    /// Try the job's shapes in order at `meta.at` (`select_shape`); the
+    /// first that fits is marked for the update walk and its index kept
+    /// in `variant`. Failing, `Busy` if some shape was only busy, else
+    /// the last shape's error.
     pub(super) fn select(
         &mut self,
         g: &ResourceGraph,
         q: &Match,
         meta: &JobMeta,
     ) -> Result<(), Errno> {
-        let (reqs, root, excl) = (q.reqs, q.root, q.excl);
+        let mut rc = Err(Errno::NoDev);
+        for (i, v) in q.variants.iter().enumerate() {
+            match self.select_shape(g, &v.reqs, q.root, v.excl, meta) {
+                Ok(()) => {
+                    self.variant = i;
+                    return Ok(());
+                }
+                Err(Errno::Inval) => return Err(Errno::Inval),
+                Err(e) if rc != Err(Errno::Busy) => rc = Err(e),
+                Err(_) => {}
+            }
+        }
+        rc
+    }
+
+    /// Walk the graph from the root for one shape of the job at
+    /// `meta.at`, choose the top-level requests among what the walk
+    /// gathered, and mark the chosen edges for the update walk. `NoDev`
+    /// when what the graph holds could never meet a top-level request.
+    fn select_shape(
+        &mut self,
+        g: &ResourceGraph,
+        reqs: &[Req],
+        root: VertexIdx,
+        excl: bool,
+        meta: &JobMeta,
+    ) -> Result<(), Errno> {
         self.next_seq();
         self.next_color_epoch();
         self.preorder = 0;

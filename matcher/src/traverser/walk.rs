@@ -22,6 +22,9 @@ enum MatchKind {
     Resource,
     /// It can hold the slot of a request (or of the level).
     Slot,
+    /// It can hold some of several sibling slots (or-slots, see
+    /// `Traverser::or_slots`).
+    OrSlot,
 }
 
 /// Where the select walk stands: the graph and the job it matches, fixed
@@ -73,7 +76,9 @@ impl Traverser {
                 }
                 any = true;
             } else if r.is_slot {
-                if any {
+                // Or-slots stand side by side at a level; a slot beside
+                // a resource of the vertex's type is never allowed.
+                if any && !(self.or_slots && matched.is_none()) {
                     return (reqs, MatchKind::None, 0);
                 }
                 slot = Some(r);
@@ -90,14 +95,22 @@ impl Traverser {
         // resource may be held below it at any depth, at the first vertex
         // with children of all its types.
         let held_here = matched.is_some() || *pristine || excl_above || self.slot_descends;
-        if let Some(s) = slot.filter(|_| held_here) {
-            let fits = s.with.iter().all(|c| {
+        let fits = |s: &Req| {
+            s.with.iter().all(|c| {
                 self.child_types.may_have(g, u, c.typ)
                     && g.out_edges(u)
                         .iter()
                         .any(|&e| g.g[g.target(e)].typ == c.typ)
-            });
-            if fits {
+            })
+        };
+        if let Some(s) = slot.filter(|_| held_here) {
+            let list = matched.map_or(reqs, |m| &m.with[..]);
+            if self.or_slots && list.iter().filter(|r| r.is_slot).count() >= 2 {
+                if list.iter().any(|r| r.is_slot && fits(r)) {
+                    *pristine = false;
+                    return (list, MatchKind::OrSlot, nslots);
+                }
+            } else if fits(s) {
                 *pristine = false;
                 return (&s.with, MatchKind::Slot, nslots);
             }
@@ -121,10 +134,16 @@ impl Traverser {
     /// `multiplier` times, a ranking policy best bound first
     /// (`explore_bounded`, unless exhaustive), any other policy every
     /// child in creation order. `Busy` when no child matched.
-    fn explore(&mut self, cx: &Walk, u: VertexIdx, s: Sym, dfu: &mut Scoring) -> Result<(), Errno> {
+    pub(super) fn explore(
+        &mut self,
+        cx: &Walk,
+        u: VertexIdx,
+        s: Sym,
+        dfu: &mut Scoring,
+    ) -> Result<(), Errno> {
         let (g, reqs, multiplier) = (cx.g, cx.reqs, cx.multiplier);
         let dynamic = self.policy.stop_on_first_match();
-        if !dynamic && !self.exhaustive {
+        if !dynamic && !self.exhaustive && !self.or_walk {
             if let Some(rank) = self.policy.ranking() {
                 return self.explore_bounded(cx, u, s, dfu, rank);
             }
@@ -265,33 +284,7 @@ impl Traverser {
         }
         let mut slots = Vec::new();
         for _ in 0..qual {
-            let mut edges = Vec::new();
-            let mut score = MATCH_MET;
-            for elem in shape {
-                let qc = ds.qualified_count(dom, elem.typ);
-                let count = elem.count.calc(qc);
-                let mut j = 0;
-                while j < count {
-                    let Some(eg) = ds.evals(dom, elem.typ).next_group() else {
-                        return Err(Errno::Busy);
-                    };
-                    let e0 = eg.edges[0];
-                    edges.push(EvalEdge {
-                        count: e0.count,
-                        needs: e0.count,
-                        exclusive: true,
-                        edge: e0.edge,
-                    });
-                    score = score.saturating_add(eg.score);
-                    j += e0.count;
-                }
-            }
-            slots.push(EGroup {
-                score,
-                count: 1,
-                root: false,
-                edges: edges.into(),
-            });
+            slots.push(Self::form_slot(&mut ds, dom, shape).ok_or(Errno::Busy)?);
         }
         let n = slots.len();
         for eg in slots {
@@ -302,6 +295,38 @@ impl Traverser {
         } else {
             Err(Errno::Busy)
         }
+    }
+
+    /// One slot of `shape`: for each member, the next candidate groups of
+    /// its type in `ds` (in the policy's order) until they hold its count,
+    /// each taken whole and exclusively; the slot scores the sum of
+    /// theirs. `None` when a type runs out.
+    pub(super) fn form_slot(ds: &mut Scoring, dom: Sym, shape: &[Req]) -> Option<EGroup> {
+        let mut edges = Vec::new();
+        let mut score = MATCH_MET;
+        for elem in shape {
+            let qc = ds.qualified_count(dom, elem.typ);
+            let count = elem.count.calc(qc);
+            let mut j = 0;
+            while j < count {
+                let eg = ds.evals(dom, elem.typ).next_group()?;
+                let e0 = eg.edges[0];
+                edges.push(EvalEdge {
+                    count: e0.count,
+                    needs: e0.count,
+                    exclusive: true,
+                    edge: e0.edge,
+                });
+                score = score.saturating_add(eg.score);
+                j += e0.count;
+            }
+        }
+        Some(EGroup {
+            score,
+            count: 1,
+            root: false,
+            edges: edges.into(),
+        })
     }
 
     /// Visit `u`: whether it can serve at this depth (its type, a slot, or
@@ -338,14 +363,18 @@ impl Traverser {
             multiplier: 1,
             ..*cx
         };
-        if kind == MatchKind::Slot {
+        if kind == MatchKind::Slot || kind == MatchKind::OrSlot {
             // A slot's members are whole vertices held by the job alone.
             let members = Walk {
                 excl: true,
                 multiplier: nslots,
                 ..below
             };
-            let _ = self.dom_slot(&members, u, &mut dfu);
+            let _ = if kind == MatchKind::Slot {
+                self.dom_slot(&members, u, &mut dfu)
+            } else {
+                self.dom_or_slot(&members, u, &mut dfu)
+            };
         } else {
             for si in 0..self.subsystems.len() {
                 let s = self.subsystems[si];

@@ -85,8 +85,10 @@ struct Args {
     /// span over the point changes, and passes over points that gained room.
     #[arg(long = "exact-reserve")]
     exact_reserve: bool,
-    /// Traverser policy: simple, or flexible (sibling slots in a jobspec
-    /// are alternative shapes, tried in order; the first that fits wins).
+    /// Traverser policy: simple, or flexible, as Fluxion's: sibling
+    /// `xor_slot`s are alternative shapes for the job, tried in order at
+    /// each start time considered; sibling `slot`s are or-slots, chosen
+    /// at each vertex that holds them so that it forms the most slots.
     #[arg(short = 'T', long = "traverser-policy", default_value = "simple")]
     traverser: String,
     /// Write the loaded graph for people to BASENAME.dot (Graphviz: the
@@ -221,6 +223,7 @@ fn run() -> Result<()> {
     trav.exhaustive = !args.bounded;
     // Fluxion's rule: a slot is held at the resource it is under.
     trav.slot_descends = false;
+    trav.or_slots = flexible;
     trav.reserve_search = if args.exact_reserve {
         matcher::ReserveSearch::Exact
     } else {

@@ -154,9 +154,9 @@ impl Session {
         Ok(matched)
     }
 
-    /// Match the alternatives of a flexible jobspec in order; the first
-    /// the operation satisfies is the job. Unsatisfiable only when every
-    /// alternative is.
+    /// Match a flexible jobspec: its `xor_slot` variants, tried in order
+    /// at each start time the operation considers (its or-slots are the
+    /// traverser's). Unsatisfiable only when every variant is.
     fn run_flexible(
         &mut self,
         js: &Jobspec,
@@ -164,7 +164,7 @@ impl Session {
         jobid: u64,
         path: &str,
     ) -> std::result::Result<matcher::traverser::MatchResult, Errno> {
-        let alts = match matcher::flexible::alternatives(js) {
+        let alts = match matcher::flexible::xor_variants(js) {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("ERROR: {path}: {e}");
@@ -598,14 +598,27 @@ fn visits(m: &Matcher) -> (u64, u64) {
     (m.traverser().preorder, m.traverser().postorder)
 }
 
-/// Whether every resource type `resources` name (slots aside) is the
-/// type of some vertex of `g`.
+/// Whether every resource type `resources` name is one Fluxion knows:
+/// the type of some vertex of `g`, or one of the types its code names
+/// (slots, and the usual hardware, whether this graph has them or not).
 fn types_known(
     resources: &[matcher::jobspec::Resource],
     g: &resource_graph::ResourceGraph,
 ) -> bool {
+    const BUILT_IN: [&str; 10] = [
+        "cluster",
+        "core",
+        "socket",
+        "gpu",
+        "node",
+        "rack",
+        "slot",
+        "xor_slot",
+        "ssd",
+        "storage_node",
+    ];
     resources.iter().all(|r| {
-        let known = matches!(r.typ.as_str(), "slot" | "xor_slot")
+        let known = BUILT_IN.contains(&r.typ.as_str())
             || g.symbols
                 .get(&r.typ)
                 .is_some_and(|t| g.by_type.contains_key(&t));
