@@ -7,7 +7,8 @@
 //! with children of all its types. A slot under no resource is held
 //! wherever the walk first finds room for it, in both.
 //!
-//! small.yaml is cluster -> node -> socket -> {core, gpu, memory}.
+//! small.yaml is cluster -> node -> socket -> {core, gpu, memory}; tiny.yaml
+//! (Fluxion's tiny graph) has 4 memory vertices of 2 units a socket.
 use std::path::Path;
 
 use matcher::writer::{Simple, Writer};
@@ -121,4 +122,32 @@ fn a_slot_that_descends_is_held_at_the_first_vertex_with_its_types() {
          with: [{type: core, count: 1}, {type: switch, count: 1}]}]}]",
         true
     ));
+}
+
+#[test]
+fn first_fit_counts_whole_vertices_toward_shared_slots() {
+    // tiny.yaml (Fluxion's tiny graph): a socket has 4 memory vertices of
+    // 2 units. Two slots of 3 memory units take two vertices each: 6
+    // units in three vertices is not enough, and first-fit must keep
+    // looking until the fourth (as Fluxion's share tally does).
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../grugs/tiny.yaml");
+    let mut g = load_grug(&p).expect("tiny.yaml loads");
+    let js = Jobspec::parse(
+        "version: 9999\nresources: [{type: socket, count: 1, with: [{type: slot, count: 2, \
+         label: default, with: [{type: core, count: 1}, {type: memory, count: 3}]}]}]\n\
+         attributes: {system: {duration: 3600}}\n\
+         tasks: [{command: [app], slot: default, count: {per_slot: 1}}]\n",
+    )
+    .expect("test jobspec parses");
+    for policy in ["first", "high", "low"] {
+        let pol = matcher::policy::create(policy, &g).expect("policy");
+        let mut t = Traverser::new(&mut g, pol, &["containment"], "ALL:core").expect("traverser");
+        let mut w = Simple::default();
+        let got = t.run(&mut g, &js, MatchOp::Allocate, 1, &mut w);
+        let out = w.take();
+        assert!(got.is_ok(), "{policy}: {out}");
+        assert_eq!(out.matches("memory").count(), 4, "{policy}: {out}");
+        assert_eq!(out.matches("core").count(), 2, "{policy}: {out}");
+        t.cancel(&mut g, 1);
+    }
 }

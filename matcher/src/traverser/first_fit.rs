@@ -1,10 +1,58 @@
-//! First-fit's child order: a visited vertex's out-edges by (weight,
-//! uniq_id) descending, where the weight is what the child's last pruning
-//! aggregate has free now; kept sorted as bookings change the weights.
+//! First-fit's child order and when it stops: a visited vertex's
+//! out-edges by (weight, uniq_id) descending, where the weight is what the
+//! child's last pruning aggregate has free now, kept sorted as bookings
+//! change the weights; and the share tally by which the walk knows it has
+//! found enough below a vertex.
 use resource_graph::graph::EdgeIdx;
-use resource_graph::{ResourceGraph, VertexIdx};
+use resource_graph::{ResourceGraph, Sym, VertexIdx};
 
 use super::{JobMeta, Traverser};
+
+/// First-fit's progress on one requested type below a vertex: how many
+/// whole shares of `per_share` units (one per slot the level must form)
+/// the children matched so far add up to. Each child's units count as one
+/// bundle, since a slot takes whole vertices: four 2-unit memories make
+/// two shares of 3 units, not 8 / 3.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ShareTally {
+    pub(super) typ: Sym,
+    pub(super) per_share: u32,
+    /// The type's total count at the last child.
+    prev_total: u32,
+    /// Units toward the next share.
+    accum: u32,
+    shares: u32,
+}
+
+impl ShareTally {
+    pub(super) fn new(typ: Sym, per_share: u32) -> ShareTally {
+        ShareTally {
+            typ,
+            per_share,
+            prev_total: 0,
+            accum: 0,
+            shares: 0,
+        }
+    }
+
+    /// Count what the last child brought: the rise of the type's total.
+    pub(super) fn update(&mut self, total: u32) {
+        if total <= self.prev_total {
+            return;
+        }
+        self.accum = self.accum.saturating_add(total - self.prev_total);
+        self.prev_total = total;
+        if self.per_share > 0 && self.accum >= self.per_share {
+            self.shares += 1;
+            self.accum = 0;
+        }
+    }
+
+    /// Enough for `multiplier` shares.
+    pub(super) fn satisfies(&self, multiplier: u32) -> bool {
+        self.per_share == 0 || self.shares >= multiplier
+    }
+}
 
 impl Traverser {
     /// After a booking below `e`, move `e` to its place in its source's

@@ -260,6 +260,9 @@ pub struct Traverser {
     or_walk: bool,
     /// Which of the job's shapes the last successful select chose.
     variant: usize,
+    /// First-fit's share tallies of the vertices on the walk's path, the
+    /// deepest last (see `explore`).
+    tallies: Vec<first_fit::ShareTally>,
     /// Change points of the root's first aggregate that the last
     /// Fluxion-order search visited (`ReserveSearch::Fluxion`): Fluxion
     /// takes them out of its search index until the next booking,
@@ -331,6 +334,7 @@ impl Traverser {
             or_slots: false,
             or_walk: false,
             variant: 0,
+            tallies: Vec::new(),
             reserve_visited: BTreeSet::new(),
             dry_run: false,
             constraint: None,

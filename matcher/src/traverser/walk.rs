@@ -1,13 +1,12 @@
 //! The depth-first-and-up (DFU) select walk: which vertex matches which
 //! request, what its children offer, and what it reports to its parent.
-use std::collections::BTreeSet;
-
 use resource_graph::graph::EdgeIdx;
 use resource_graph::{ResourceGraph, Sym, VertexIdx};
 
 use crate::jobspec::Tristate;
 use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
 
+use super::first_fit::ShareTally;
 use super::{Errno, JobMeta, Req, Traverser, BLACK, GRAY};
 
 /// What a vertex is to the requests at its depth (`test`).
@@ -153,7 +152,18 @@ impl Traverser {
         // back after; the static walk borrows the graph's own edge list.
         let sorted = dynamic.then(|| self.take_child_order(g, u));
         let edges: &[EdgeIdx] = sorted.as_deref().unwrap_or(g.out_edges(u));
-        let mut sat: BTreeSet<Sym> = BTreeSet::new();
+        // First-fit's tallies for this vertex sit on a stack shared with
+        // the walks below it, which push theirs above and pop them.
+        let base = self.tallies.len();
+        if dynamic {
+            for q in reqs {
+                let per_share = q.count.effective_max();
+                match self.tallies[base..].iter_mut().find(|t| t.typ == q.typ) {
+                    Some(t) => t.per_share = per_share,
+                    None => self.tallies.push(ShareTally::new(q.typ, per_share)),
+                }
+            }
+        }
         let mut rc = Err(Errno::Busy);
         for &e in edges {
             if g.g[e].subsystem != s || self.stop_explore(g, e, s) {
@@ -161,7 +171,11 @@ impl Traverser {
             }
             let tgt = g.target(e);
             let ttyp = g.g[tgt].typ;
-            if dynamic && sat.contains(&ttyp) {
+            if dynamic
+                && self.tallies[base..]
+                    .iter()
+                    .any(|t| t.typ == ttyp && t.satisfies(multiplier))
+            {
                 continue;
             }
             if let Ok(x) = self.dom_dfv(cx, tgt, dfu) {
@@ -173,19 +187,13 @@ impl Traverser {
                 );
                 rc = Ok(());
                 if dynamic {
+                    // Enough whole shares of every request: a slot takes
+                    // whole vertices, so two 2-unit memories cannot serve
+                    // two 3-unit slots.
                     let mut enough = true;
-                    for q in reqs {
-                        // Enough units, and at least one vertex per slot:
-                        // a slot takes whole vertices, so two 2-unit
-                        // memories cannot serve four 1-unit slots.
-                        let want = (q.count.effective_max() as u64) * multiplier as u64;
-                        if dfu.total_count(s, q.typ) as u64 >= want
-                            && dfu.granules(s, q.typ) as u64 >= multiplier as u64
-                        {
-                            sat.insert(q.typ);
-                        } else {
-                            enough = false;
-                        }
+                    for t in &mut self.tallies[base..] {
+                        t.update(dfu.total_count(s, t.typ));
+                        enough &= t.satisfies(multiplier);
                     }
                     if enough {
                         break;
@@ -193,6 +201,7 @@ impl Traverser {
                 }
             }
         }
+        self.tallies.truncate(base);
         if let Some(order) = sorted {
             self.order.insert(u, order);
         }
