@@ -321,3 +321,32 @@ fn reservation_after_attach_fluxion_order_or_exact() {
         "the earliest start is 3600 on node4:\n{exact}"
     );
 }
+
+#[test]
+fn an_hwloc_file_loads_as_fluxion_reads_it_unless_memory_is_asked_for() {
+    // Fluxion's hwloc reader builds no memory vertices; ours adds one per
+    // NUMA node, which resource-query keeps only when -W names it.
+    let xml =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../resource-graph/tests/data/mini-hwloc.xml");
+    let xml = xml.to_str().unwrap();
+    let script = "find status=up\nquit\n";
+    let (ok, plain, err) = run(&["-L", xml, "-f", "hwloc", "-F", "jgf"], script);
+    assert!(ok, "{err}");
+    assert!(plain.contains("\"numanode\""), "{plain}");
+    assert!(!plain.contains("\"memory\""), "{plain}");
+    let (ok, asked, err) = run(
+        &[
+            "-L",
+            xml,
+            "-f",
+            "hwloc",
+            "-F",
+            "jgf",
+            "-W",
+            "node,numanode,memory",
+        ],
+        script,
+    );
+    assert!(ok, "{err}");
+    assert!(asked.contains("\"memory\""), "{asked}");
+}

@@ -42,6 +42,8 @@
 //! rounded down; none when that is 0), unit `GB`, as a child of the
 //! `numanode` vertex (or of the nearest ancestor vertex when `numanode` is
 //! not allowed). A job asks for it as for a GRUG recipe's memory.
+//! resource-query leaves it out of an hwloc file unless `-W` names it
+//! (`Allowlist::parse_as_fluxion`), so its graphs are Fluxion's.
 //!
 //! Beyond Fluxion too: two GPUs under one vertex with one id (a CUDA and
 //! an OpenCL device both numbered 0, on a machine with cards of two

@@ -174,7 +174,8 @@ pub fn rv1(data: &[u8]) {
     }
 }
 
-/// An hwloc XML export, read as `-f hwloc` reads a file.
+/// An hwloc XML export, read as `-f hwloc` reads a file, every type
+/// allowed (memory too).
 pub fn hwloc_xml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;

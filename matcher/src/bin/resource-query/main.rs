@@ -28,7 +28,9 @@ struct Args {
     #[arg(short = 'f', long = "load-format", default_value = "grug")]
     load_format: String,
     /// Only load these resource types (comma-separated, e.g.
-    /// node,socket,core,gpu); hwloc and discovery only.
+    /// node,socket,core,gpu); hwloc and discovery only. Without it an
+    /// hwloc file loads what Fluxion's reader builds (no memory vertices;
+    /// name memory to have them) and discovery loads everything.
     #[arg(short = 'W', long = "load-allowlist")]
     load_allowlist: Option<String>,
     /// Most vertices the loaded graph may have: a recipe, JGF or R that
@@ -143,10 +145,15 @@ fn load(args: &Args) -> Result<ResourceGraph> {
         ),
         _ => Source::File(format, path.clone()),
     };
+    let allow = args.load_allowlist.as_deref().unwrap_or("");
     let opts = LoadOptions {
-        allowlist: resource_graph::allowlist::Allowlist::parse(
-            args.load_allowlist.as_deref().unwrap_or(""),
-        )?,
+        // An hwloc file reads as Fluxion reads it, without the memory
+        // vertices we add (unless -W asks for them); discovery keeps them.
+        allowlist: if discovering {
+            resource_graph::allowlist::Allowlist::parse(allow)?
+        } else {
+            resource_graph::allowlist::Allowlist::parse_as_fluxion(allow)?
+        },
         // As a drop-in, read JGF as Fluxion does: without units.
         jgf_units: false,
         limits: resource_graph::Limits {
