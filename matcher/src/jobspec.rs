@@ -301,8 +301,13 @@ impl Jobspec {
             .map_err(|d| err(&d.at(), d.what()))?;
         let doc = match json_document(text) {
             Some(doc) => doc,
-            None => match crate::yaml_fast::block_document(text) {
-                Some(doc) => doc,
+            None => match crate::yaml_fast::block_nodes(text) {
+                // The usual jobspec straight from the block-YAML tree;
+                // the rest through its YAML document.
+                Some(nodes) => match crate::jobspec_fast::read(&nodes) {
+                    Some(js) => return Ok(js),
+                    None => nodes.to_value(),
+                },
                 None => yaml_document(text)?,
             },
         };

@@ -10,6 +10,7 @@ pub mod flexible;
 pub mod handle;
 pub mod jobspec;
 mod jobspec_edit;
+mod jobspec_fast;
 pub mod output;
 pub mod policy;
 pub mod scoring;

@@ -16,11 +16,59 @@
 //! answers, it answers as that reader does (a test holds it to that on
 //! every jobspec of the fixtures, and the `jobspec_yaml` fuzz target on
 //! whatever the fuzzer makes).
+//!
+//! It reads into [`Node`], a tree that borrows its strings from the text
+//! (no allocation per scalar, no hashing per key): the common jobspec is
+//! read straight from it (`jobspec_fast`), anything else from the YAML
+//! document it converts to.
 use serde_yaml::{Mapping, Value};
 
-/// The document `text` holds, when it is in the subset (see the module
-/// documentation); `None` sends it to the YAML reader.
-pub(crate) fn block_document(text: &str) -> Option<Value> {
+/// A block-YAML node as this reader reads it: scalars are typed as YAML
+/// types them, strings borrowed from the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node<'a> {
+    Null,
+    Bool(bool),
+    Int(u64),
+    Str(&'a str),
+    Seq(Vec<Node<'a>>),
+    /// Entries in the text's order; keys are plain words, each once.
+    Map(Vec<(&'a str, Node<'a>)>),
+}
+
+impl<'a> Node<'a> {
+    /// The YAML document this node is (what serde_yaml reads the same
+    /// text to).
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Int(n) => Value::Number((*n).into()),
+            Node::Str(s) => Value::String((*s).to_owned()),
+            Node::Seq(items) => Value::Sequence(items.iter().map(Node::to_value).collect()),
+            Node::Map(entries) => {
+                let mut m = Mapping::with_capacity(entries.len());
+                for (k, v) in entries {
+                    m.insert(Value::String((*k).to_owned()), v.to_value());
+                }
+                Value::Mapping(m)
+            }
+        }
+    }
+
+    /// The value of `key` in a mapping.
+    pub(crate) fn get(&self, key: &str) -> Option<&Node<'a>> {
+        match self {
+            Node::Map(entries) => entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// The document `text` holds, as a [`Node`] borrowing from it, when it
+/// is in the subset (see the module documentation); `None` sends it to
+/// the YAML reader.
+pub(crate) fn block_nodes(text: &str) -> Option<Node<'_>> {
     let ok = text
         .bytes()
         .all(|b| b == b'\n' || (b' '..=b'~').contains(&b));
@@ -47,7 +95,7 @@ pub(crate) fn block_document(text: &str) -> Option<Value> {
         return None;
     }
     let doc = p.node(0)?;
-    (p.at == p.lines.len() && doc.is_mapping()).then_some(doc)
+    (p.at == p.lines.len() && matches!(doc, Node::Map(_))).then_some(doc)
 }
 
 /// One line that holds something: its indentation and what follows it.
@@ -64,7 +112,7 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     /// The block node that starts at the current line, whose indentation
     /// is `indent`.
-    fn node(&mut self, indent: usize) -> Option<Value> {
+    fn node(&mut self, indent: usize) -> Option<Node<'a>> {
         let line = self.lines.get(self.at)?;
         if line.indent != indent {
             return None;
@@ -79,7 +127,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A block sequence of items at `indent`.
-    fn sequence(&mut self, indent: usize) -> Option<Value> {
+    fn sequence(&mut self, indent: usize) -> Option<Node<'a>> {
         let mut items = Vec::new();
         while let Some(line) = self.lines.get(self.at) {
             if line.indent < indent {
@@ -101,7 +149,7 @@ impl<'a> Parser<'a> {
                 // The item is the block below.
                 match self.lines.get(self.at) {
                     Some(next) if next.indent > indent => self.node(next.indent)?,
-                    _ => Value::Null,
+                    _ => Node::Null,
                 }
             } else if is_item(rest) {
                 // A sequence in a sequence on one line.
@@ -115,13 +163,13 @@ impl<'a> Parser<'a> {
             };
             items.push(item);
         }
-        Some(Value::Sequence(items))
+        Some(Node::Seq(items))
     }
 
     /// A block mapping at `indent` whose first entry is `first` (its line
     /// already taken); the others follow on lines at `indent`.
-    fn mapping(&mut self, indent: usize, first: &'a str) -> Option<Value> {
-        let mut m = Mapping::new();
+    fn mapping(&mut self, indent: usize, first: &'a str) -> Option<Node<'a>> {
+        let mut m: Vec<(&'a str, Node<'a>)> = Vec::new();
         let mut body = first;
         loop {
             let (key, rest) = entry(body)?;
@@ -132,15 +180,16 @@ impl<'a> Parser<'a> {
                     Some(next) if next.indent == indent && is_item(next.body) => {
                         self.sequence(indent)?
                     }
-                    _ => Value::Null,
+                    _ => Node::Null,
                 }
             } else {
                 scalar_or_flow(rest)?
             };
             // A key given twice is the YAML reader's to refuse.
-            if m.insert(Value::String(key.to_owned()), value).is_some() {
+            if m.iter().any(|(k, _)| *k == key) {
                 return None;
             }
+            m.push((key, value));
             match self.lines.get(self.at) {
                 Some(next) if next.indent == indent && !is_item(next.body) => {
                     body = next.body;
@@ -150,7 +199,7 @@ impl<'a> Parser<'a> {
                 _ => break,
             }
         }
-        Some(Value::Mapping(m))
+        Some(Node::Map(m))
     }
 }
 
@@ -170,11 +219,11 @@ fn entry(body: &str) -> Option<(&str, &str)> {
 }
 
 /// A scalar or a flow list of scalars.
-fn scalar_or_flow(text: &str) -> Option<Value> {
+fn scalar_or_flow(text: &str) -> Option<Node<'_>> {
     if let Some(inner) = text.strip_prefix('[') {
         let inner = inner.strip_suffix(']')?.trim_matches(' ');
         if inner.is_empty() {
-            return Some(Value::Sequence(Vec::new()));
+            return Some(Node::Seq(Vec::new()));
         }
         if inner.contains(['[', ']', '{', '}']) {
             return None;
@@ -183,35 +232,35 @@ fn scalar_or_flow(text: &str) -> Option<Value> {
             .split(',')
             .map(|s| scalar(s.trim_matches(' ')))
             .collect::<Option<Vec<_>>>()
-            .map(Value::Sequence);
+            .map(Node::Seq);
     }
     scalar(text)
 }
 
 /// A quoted string without escapes, `true` or `false`, an unsigned
 /// integer, or a plain word.
-fn scalar(text: &str) -> Option<Value> {
+fn scalar(text: &str) -> Option<Node<'_>> {
     for q in ['"', '\''] {
         if let Some(inner) = text.strip_prefix(q) {
             let inner = inner.strip_suffix(q)?;
             if inner.contains(['"', '\'', '\\']) {
                 return None;
             }
-            return Some(Value::String(inner.to_owned()));
+            return Some(Node::Str(inner));
         }
     }
     match text {
-        "true" => return Some(Value::Bool(true)),
-        "false" => return Some(Value::Bool(false)),
+        "true" => return Some(Node::Bool(true)),
+        "false" => return Some(Node::Bool(false)),
         _ => {}
     }
     if text.bytes().all(|b| b.is_ascii_digit()) {
         if text.is_empty() || (text.len() > 1 && text.starts_with('0')) {
             return None;
         }
-        return text.parse::<u64>().ok().map(|n| Value::Number(n.into()));
+        return text.parse::<u64>().ok().map(Node::Int);
     }
-    plain_word(text).then(|| Value::String(text.to_owned()))
+    plain_word(text).then_some(Node::Str(text))
 }
 
 /// A plain scalar YAML can only read as a string: a letter, `_` or `/`
@@ -237,6 +286,11 @@ fn plain_word(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The document the fast path reads.
+    fn block_document(text: &str) -> Option<Value> {
+        block_nodes(text).map(|n| n.to_value())
+    }
 
     fn slow(text: &str) -> Option<Value> {
         serde_yaml::from_str(text).ok()
