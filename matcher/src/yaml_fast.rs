@@ -75,7 +75,7 @@ pub(crate) fn block_nodes(text: &str) -> Option<Node<'_>> {
     if !ok {
         return None;
     }
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
     for raw in text.split('\n') {
         let indent = raw.len() - raw.trim_start_matches(' ').len();
         let body = raw[indent..].trim_end_matches(' ');
@@ -210,7 +210,7 @@ fn is_item(body: &str) -> bool {
 
 /// `key: rest` or `key:`, with a plain word for a key.
 fn entry(body: &str) -> Option<(&str, &str)> {
-    let colon = body.find(':')?;
+    let colon = body.bytes().position(|b| b == b':')?;
     let (key, after) = (&body[..colon], &body[colon + 1..]);
     if !(after.is_empty() || after.starts_with(' ')) || !plain_word(key) {
         return None;
@@ -280,6 +280,15 @@ fn plain_word(s: &str) -> bool {
     const MEANINGFUL: &[&str] = &[
         "true", "false", "null", "yes", "no", "on", "off", "y", "n", "inf", "infinity", "nan",
     ];
+    // Every such word starts with one of these letters and is short.
+    if s.len() > 8
+        || !matches!(
+            first.to_ascii_lowercase(),
+            b't' | b'f' | b'n' | b'y' | b'o' | b'i'
+        )
+    {
+        return true;
+    }
     !MEANINGFUL.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 

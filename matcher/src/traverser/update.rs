@@ -17,6 +17,9 @@ use super::{AllocType, JobInfo, JobMeta, MatchResult, Traverser, TraverserError,
 struct UpdateWalk<'a> {
     meta: &'a JobMeta,
     w: &'a mut dyn Writer,
+    /// The job's entry of `Traverser::held`, taken out for the walk (one
+    /// look-up instead of one per vertex) and put back after it.
+    held: Vec<VertexIdx>,
 }
 
 /// How the update walk holds one vertex.
@@ -52,14 +55,22 @@ impl Traverser {
             !self.jobs.contains_key(&meta.jobid) && !self.untidy.contains(&meta.jobid);
         let (needs, excl) = self.root_mark;
         let mut acc = BTreeMap::new();
-        let mut cx = UpdateWalk { meta, w };
+        let mut cx = UpdateWalk {
+            meta,
+            w,
+            held: self.held.remove(&meta.jobid).unwrap_or_default(),
+        };
         let hold = Hold {
             needs,
             excl,
             whole: false,
             excl_parent: false,
         };
-        let n = self.upd_dfv(g, &mut cx, root, hold, &mut acc)?;
+        let walked = self.upd_dfv(g, &mut cx, root, hold, &mut acc);
+        if !cx.held.is_empty() {
+            self.held.insert(meta.jobid, std::mem::take(&mut cx.held));
+        }
+        let n = walked?;
         if n == 0 {
             return Err(TraverserError::BooksNothing);
         }
@@ -177,7 +188,7 @@ impl Traverser {
                 .x_checker
                 .add_span(jobid, meta.at, meta.duration, 1, false)
             {
-                self.held.entry(jobid).or_default().push(u);
+                cx.held.push(u);
             }
             if !dfu.is_empty() {
                 if let Some(sp) = v.schedule.subplan.as_mut() {
