@@ -152,42 +152,22 @@ fn task(n: &Node) -> Option<Task> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml_fast::block_nodes;
+    use crate::yaml_fast::{block_nodes, fixture_jobspecs};
 
     /// Every fixture jobspec it reads, it reads as the document path
     /// does; and it reads most of the usual ones.
     #[test]
     fn reads_as_the_document_path_or_gives_up() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-        let mut dirs = vec![
-            std::path::PathBuf::from(root).join("examples"),
-            std::path::PathBuf::from(root).join("fuzz/corpus/jobspec_yaml"),
-            std::path::PathBuf::from(root).join("../shared/fluxion-t/data/resource/jobspecs"),
-        ];
         let (mut usual, mut usual_read, mut n_read) = (0, 0, 0);
-        while let Some(d) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
+        for (name, text) in fixture_jobspecs() {
+            let is_usual = !name.contains("fuzz/corpus");
+            usual += usize::from(is_usual);
+            let Some(js) = block_nodes(&text).as_ref().and_then(read) else {
                 continue;
             };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                    continue;
-                }
-                let Ok(text) = std::fs::read_to_string(&p) else {
-                    continue;
-                };
-                let name = p.display().to_string();
-                let is_usual = !name.contains("fuzz/corpus");
-                usual += usize::from(is_usual);
-                let Some(js) = block_nodes(&text).as_ref().and_then(read) else {
-                    continue;
-                };
-                n_read += 1;
-                usual_read += usize::from(is_usual);
-                assert_eq!(Ok(js), Jobspec::parse_as_yaml(&text), "{name}");
-            }
+            n_read += 1;
+            usual_read += usize::from(is_usual);
+            assert_eq!(Ok(js), Jobspec::parse_as_yaml(&text), "{name}");
         }
         assert!(n_read > 0);
         assert!(usual_read * 2 >= usual, "read {usual_read} of {usual}");

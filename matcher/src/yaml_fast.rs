@@ -292,6 +292,34 @@ fn plain_word(s: &str) -> bool {
     !MEANINGFUL.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
+/// (path, text) of every jobspec the fixtures hold: the examples, the
+/// fuzz corpus, and Fluxion's test jobspecs where ../shared is beside the
+/// clone. The fast paths are held to the YAML reader on them.
+#[cfg(test)]
+pub(crate) fn fixture_jobspecs() -> Vec<(String, String)> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut dirs = vec![
+        std::path::PathBuf::from(root).join("examples"),
+        std::path::PathBuf::from(root).join("fuzz/corpus/jobspec_yaml"),
+        std::path::PathBuf::from(root).join("../shared/fluxion-t/data/resource/jobspecs"),
+    ];
+    let mut texts = Vec::new();
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if let Ok(t) = std::fs::read_to_string(&p) {
+                texts.push((p.display().to_string(), t));
+            }
+        }
+    }
+    texts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,26 +337,7 @@ mod tests {
     /// serde_yaml does; the common ones it does read.
     #[test]
     fn reads_what_serde_yaml_reads_or_gives_up() {
-        let mut texts = Vec::new();
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-        let mut dirs = vec![
-            std::path::PathBuf::from(root).join("examples"),
-            std::path::PathBuf::from(root).join("fuzz/corpus/jobspec_yaml"),
-            std::path::PathBuf::from(root).join("../shared/fluxion-t/data/resource/jobspecs"),
-        ];
-        while let Some(d) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if let Ok(t) = std::fs::read_to_string(&p) {
-                    texts.push((p.display().to_string(), t));
-                }
-            }
-        }
+        let texts = fixture_jobspecs();
         // The fuzz corpus is odd on purpose: it is held to serde_yaml, but
         // the share read counts over the jobspecs people write (examples,
         // and Fluxion's test jobspecs where ../shared is beside the clone).
@@ -348,6 +357,7 @@ mod tests {
             common_read * 2 >= common,
             "read {common_read} of {common} usual jobspecs"
         );
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let one = std::fs::read_to_string(format!("{root}/examples/jobspec-1core.yaml")).unwrap();
         assert!(block_document(&one).is_some());
     }

@@ -1,44 +1,22 @@
 //! End-to-end tests of the resource-query binary on our own small fixtures:
 //! matching, reservation, cancel, and clear errors on bad input.
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
-fn rq() -> &'static str {
-    env!("CARGO_BIN_EXE_resource-query")
-}
+use std::path::{Path, PathBuf};
+
+use common::tmpdir;
 
 fn grug(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../grugs")
-        .join(name)
+    Path::new(&common::grug(name)).to_path_buf()
 }
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("quiver-cli-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Run resource-query with `args`, feeding `script`; (status ok, stdout, stderr).
+/// Run resource-query with `args`, feeding `script`; (status ok, stdout,
+/// stderr). A run that fails at load exits before reading its input: the
+/// status tells the story then.
 fn run(args: &[&str], script: &str) -> (bool, String, String) {
-    let mut child = Command::new(rq())
-        .args(args)
-        .arg("-d")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A run that fails at load exits before reading its input: a broken
-    // pipe here is expected then, and the status below tells the story.
-    let _ = child.stdin.take().unwrap().write_all(script.as_bytes());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut args = args.to_vec();
+    args.push("-d");
+    common::run_rq(&args, script)
 }
 
 const ONE_CORE: &str = "version: 9999\nresources:\n  - type: slot\n    count: 1\n    label: default\n    with:\n      - type: core\n        count: 1\nattributes:\n  system:\n    duration: 3600\ntasks:\n  - command: [app]\n    slot: default\n    count: {per_slot: 1}\n";

@@ -2,25 +2,14 @@
 //! fixture (grugs/small.yaml: 4 nodes x 2 sockets x (8 cores, 1 gpu,
 //! 2 memory)): find, status and properties, remove, attach, partial
 //! cancel, update, and matches that book nothing.
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
-fn rq() -> &'static str {
-    env!("CARGO_BIN_EXE_resource-query")
-}
+use std::path::Path;
+
+use common::{grug, jobspec, run_rq, tmpdir};
 
 fn small() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../grugs/small.yaml")
-        .display()
-        .to_string()
-}
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("quiver-cmd-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    grug("small.yaml")
 }
 
 /// Run resource-query on small.yaml with `extra` flags and `script`;
@@ -33,33 +22,7 @@ fn run(extra: &[&str], script: &str) -> (bool, String, String) {
 fn run_on(graph: &str, extra: &[&str], script: &str) -> (bool, String, String) {
     let mut args = vec!["-L", graph, "-d"];
     args.extend_from_slice(extra);
-    let mut child = Command::new(rq())
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(script.as_bytes());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn jobspec(d: &Path, name: &str, resources: &str) -> String {
-    let p = d.join(name);
-    std::fs::write(
-        &p,
-        format!(
-            "version: 9999\nresources: {resources}\nattributes: {{system: {{duration: 3600}}}}\n\
-             tasks: [{{command: [app], slot: default, count: {{per_slot: 1}}}}]\n"
-        ),
-    )
-    .unwrap();
-    p.display().to_string()
+    run_rq(&args, script)
 }
 
 fn node_excl(d: &Path) -> String {
@@ -452,45 +415,6 @@ fn jgf_shorthand_leaves_out_what_an_exclusive_vertex_implies() {
     assert!(ok, "{err}");
     let found = out.rsplit("INFO: JOBID=9").next().unwrap_or("");
     assert_eq!(count(found, "core"), 32, "{found}");
-}
-
-#[test]
-fn flexible_takes_the_first_slot_shape_that_fits() {
-    let d = tmpdir("flexible");
-    // A socket with 2 GPUs does not exist (1 per socket). Flexible tries
-    // the shapes in order: 9 cores cannot fit, 8 cores can. Without
-    // -T flexible, sibling slots mean the last one, as in Fluxion: 2 GPUs,
-    // which nothing has.
-    let js = jobspec(
-        &d,
-        "alt.yaml",
-        "[{type: socket, count: 1, with: [\
-           {type: slot, count: 1, label: default, with: [{type: core, count: 9}]},\
-           {type: slot, count: 1, label: default, with: [{type: core, count: 8}]},\
-           {type: slot, count: 1, label: default, with: [{type: gpu, count: 2}]}]}]",
-    );
-    let never = jobspec(
-        &d,
-        "never.yaml",
-        "[{type: socket, count: 1, with: [\
-           {type: slot, count: 1, label: default, with: [{type: gpu, count: 2}]},\
-           {type: slot, count: 1, label: default, with: [{type: core, count: 9}]}]}]",
-    );
-    let script = format!("match allocate {js}\nmatch allocate_with_satisfiability {never}\nquit\n");
-    let (ok, out, err) = run(&["-T", "flexible", "-P", "low"], &script);
-    assert!(ok, "{err}");
-    let first = out.split("INFO: JOBID=1").next().unwrap_or("");
-    assert_eq!(count(first, "core"), 8, "{first}");
-    assert_eq!(count(first, "gpu"), 0, "{first}");
-    assert!(
-        out.contains("No matching resources found\nINFO: Unsatisfiable request\nINFO: JOBID=2"),
-        "{out}"
-    );
-    let (ok, out, _) = run(&["-P", "low"], &format!("match allocate {js}\nquit\n"));
-    assert!(ok);
-    assert!(out.contains("No matching resources found"), "{out}");
-    let (ok, _, err) = run(&["-T", "sideways"], "quit\n");
-    assert!(!ok && err.contains("expected simple or flexible"), "{err}");
 }
 
 #[test]

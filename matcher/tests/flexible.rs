@@ -5,56 +5,16 @@
 //! of Fluxion's tiny graph: 2 nodes x 2 sockets x (18 cores, 1 gpu,
 //! 4 memory)) and grugs/small.yaml (4 nodes x 2 sockets x (8 cores,
 //! 1 gpu, 2 memory)).
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
-fn grug(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../grugs")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("quiver-flex-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn jobspec(d: &Path, name: &str, resources: &str) -> String {
-    let p = d.join(name);
-    std::fs::write(
-        &p,
-        format!(
-            "version: 9999\nresources: {resources}\nattributes: {{system: {{duration: 3600}}}}\n\
-             tasks: [{{command: [app], slot: default, count: {{per_slot: 1}}}}]\n"
-        ),
-    )
-    .unwrap();
-    p.display().to_string()
-}
+use common::{grug, jobspec, run_rq, tmpdir};
 
 /// Run resource-query -T flexible on `graph` with `extra` flags and
 /// `script`: (exit ok, stdout, stderr).
 fn run(graph: &str, extra: &[&str], script: &str) -> (bool, String, String) {
     let mut args = vec!["-L", graph, "-T", "flexible"];
     args.extend_from_slice(extra);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_resource-query"))
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(script.as_bytes());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_rq(&args, script)
 }
 
 /// Each job's answer, in job order: the part of the output before its
@@ -247,4 +207,45 @@ fn a_shape_naming_hardware_this_graph_lacks_is_tried_not_refused() {
         "{err}"
     );
     assert!(j[1].contains("No matching resources found"), "{out}");
+}
+
+#[test]
+fn or_slots_take_the_shape_that_fits_and_plain_slots_do_not() {
+    let d = tmpdir("flexible");
+    // A socket with 2 GPUs does not exist (1 per socket). Of the or-slots
+    // only the 8-core one fits a socket of 8 cores. Without -T flexible,
+    // sibling slots mean the last one, as in Fluxion: 2 GPUs, which
+    // nothing has.
+    let js = jobspec(
+        &d,
+        "alt.yaml",
+        "[{type: socket, count: 1, with: [\
+           {type: slot, count: 1, label: default, with: [{type: core, count: 9}]},\
+           {type: slot, count: 1, label: default, with: [{type: core, count: 8}]},\
+           {type: slot, count: 1, label: default, with: [{type: gpu, count: 2}]}]}]",
+    );
+    let never = jobspec(
+        &d,
+        "never.yaml",
+        "[{type: socket, count: 1, with: [\
+           {type: slot, count: 1, label: default, with: [{type: gpu, count: 2}]},\
+           {type: slot, count: 1, label: default, with: [{type: core, count: 9}]}]}]",
+    );
+    let script = format!("match allocate {js}\nmatch allocate_with_satisfiability {never}\nquit\n");
+    let small = grug("small.yaml");
+    let (ok, out, err) = run(&small, &["-P", "low"], &script);
+    assert!(ok, "{err}");
+    let first = out.split("INFO: JOBID=1").next().unwrap_or("");
+    assert_eq!(named(first, "core").len(), 8, "{first}");
+    assert_eq!(named(first, "gpu").len(), 0, "{first}");
+    assert!(
+        out.contains("No matching resources found\nINFO: Unsatisfiable request\nINFO: JOBID=2"),
+        "{out}"
+    );
+    let plain = ["-L", &small, "-P", "low"];
+    let (ok, out, _) = run_rq(&plain, &format!("match allocate {js}\nquit\n"));
+    assert!(ok);
+    assert!(out.contains("No matching resources found"), "{out}");
+    let (ok, _, err) = run_rq(&["-L", &small, "-T", "sideways"], "quit\n");
+    assert!(!ok && err.contains("expected simple or flexible"), "{err}");
 }
