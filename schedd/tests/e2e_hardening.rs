@@ -216,7 +216,11 @@ fn sighup_is_a_clean_stop() {
         &dir.0,
         &["--grug", recipe.to_str().unwrap(), "--executor", "local"],
     );
-    let id = d.ok(&["submit", "-n", "1", "--", "sleep", "300"]);
+    // A duration no other process on the host sleeps: other tests leave
+    // sleeps behind (a daemon killed with -9 leaves its jobs running),
+    // and pgrep below sees the whole host.
+    let secs = format!("300.{}", std::process::id());
+    let id = d.ok(&["submit", "-n", "1", "--", "sleep", &secs]);
     let id = id.trim().to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !d.ok(&["info", &id, "--json"]).contains("\"RUNNING\"") {
@@ -235,7 +239,7 @@ fn sighup_is_a_clean_stop() {
     assert!(!d.socket.exists(), "the socket is removed");
     // Nothing of the job runs on.
     let sleepers = Command::new("pgrep")
-        .args(["-f", "^sleep 300$"])
+        .args(["-f", &format!("^sleep {}$", secs.replace('.', "\\."))])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
