@@ -48,6 +48,10 @@ pub async fn keep_elastic(link: Arc<ParentLink>, handle: Handle, p: AutoPolicy) 
             .await
             .ok()
             .flatten();
+        // The waiting job is held back only by --grow-max counting nodes
+        // that sit idle here: those may go back as usual, or it would wait
+        // for ever with them.
+        let mut blocked_by_max = false;
         if let (true, Some((id, jobspec, want))) = (p.grow_max > 0, candidate.as_ref()) {
             let due = tried.get(id).is_none_or(|t| t.elapsed() >= p.grow_after);
             let have = handle
@@ -60,15 +64,18 @@ pub async fn keep_elastic(link: Arc<ParentLink>, handle: Handle, p: AutoPolicy) 
                     p.grow_max
                 );
                 fail(&handle, *id, why).await;
-            } else if due && have + want > p.grow_max {
-                debug!(
-                    job_id = id,
-                    have,
-                    want,
-                    max = p.grow_max,
-                    "growing would pass --grow-max"
-                );
-                tried.insert(*id, Instant::now());
+            } else if have + want > p.grow_max {
+                blocked_by_max = true;
+                if due {
+                    debug!(
+                        job_id = id,
+                        have,
+                        want,
+                        max = p.grow_max,
+                        "growing would pass --grow-max"
+                    );
+                    tried.insert(*id, Instant::now());
+                }
             } else if due {
                 match link.grow_into(&handle, jobspec).await {
                     Ok((g, added)) => {
@@ -100,7 +107,7 @@ pub async fn keep_elastic(link: Arc<ParentLink>, handle: Handle, p: AutoPolicy) 
         for path in idle {
             idle_since.entry(path).or_insert(now);
         }
-        if candidate.is_some() {
+        if candidate.is_some() && !blocked_by_max {
             // A job waits: what is idle may be what it needs.
             continue;
         }
