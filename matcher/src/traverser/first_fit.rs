@@ -40,12 +40,24 @@ impl ShareTally {
         if total <= self.prev_total {
             return;
         }
-        self.accum = self.accum.saturating_add(total - self.prev_total);
+        let bundle = total - self.prev_total;
         self.prev_total = total;
+        self.add(bundle);
+    }
+
+    /// Count one bundle of `units`, taken whole: it completes at most one
+    /// share, its excess is not carried into the next.
+    pub(super) fn add(&mut self, units: u32) {
+        self.accum = self.accum.saturating_add(units);
         if self.per_share > 0 && self.accum >= self.per_share {
             self.shares += 1;
             self.accum = 0;
         }
+    }
+
+    /// Whole shares counted.
+    pub(super) fn shares(&self) -> u32 {
+        self.shares
     }
 
     /// Enough for `multiplier` shares.

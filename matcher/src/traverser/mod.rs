@@ -277,6 +277,25 @@ pub struct Traverser {
     pub jobs: BTreeMap<u64, JobInfo>,
 }
 
+/// Whether sibling requests hold several slots: or-slots, under
+/// `Traverser::or_slots`.
+fn or_level(reqs: &[Req]) -> bool {
+    reqs.iter().filter(|r| r.is_slot).count() >= 2
+}
+
+/// Keep in `least` what `other` needs too, at the smaller amount: what
+/// every one of several alternatives needs (a type one does without is
+/// needed by none).
+fn keep_least(least: &mut BTreeMap<Sym, i64>, other: &BTreeMap<Sym, i64>) {
+    least.retain(|t, n| match other.get(t) {
+        Some(&m) => {
+            *n = (*n).min(m);
+            true
+        }
+        None => false,
+    });
+}
+
 /// A vertex's color in a walk (see `Traverser::color`): entered, then
 /// done; 0 is not visited yet.
 const GRAY: u8 = 1;
@@ -460,7 +479,7 @@ impl Traverser {
                 self.accum_if(t, r.count.min as i64 * n, out);
             }
         };
-        let or = self.or_slots && reqs.iter().filter(|r| r.is_slot).count() >= 2;
+        let or = self.or_slots && or_level(reqs);
         let mut least: Option<BTreeMap<Sym, i64>> = None;
         for r in reqs {
             if !(or && r.is_slot) {
@@ -469,19 +488,10 @@ impl Traverser {
             }
             let mut own = BTreeMap::new();
             need(r, &mut own);
-            least = Some(match least {
-                None => own,
-                Some(mut l) => {
-                    l.retain(|t, n| match own.get(t) {
-                        Some(&m) => {
-                            *n = (*n).min(m);
-                            true
-                        }
-                        None => false,
-                    });
-                    l
-                }
-            });
+            match &mut least {
+                None => least = Some(own),
+                Some(l) => keep_least(l, &own),
+            }
         }
         for (t, n) in least.unwrap_or_default() {
             let sum = out.entry(t).or_insert(0);

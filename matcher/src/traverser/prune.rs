@@ -240,7 +240,7 @@ impl Traverser {
         }
         // Or-slots are alternatives: the vertex is turned away only when
         // none of them could fit below it.
-        let or = self.or_slots && reqs.iter().filter(|r| r.is_slot).count() >= 2;
+        let or = self.or_slots && super::or_level(reqs);
         let mut or_fail = None;
         let mut or_fits = false;
         for r in reqs {

@@ -93,18 +93,11 @@ impl Traverser {
             let excl = self.exclusivity(&reqs, g.g[root].typ);
             let mut need = BTreeMap::new();
             self.prime_jobspec(&reqs, &mut need);
+            // What every shape needs.
             if i == 0 {
                 dfv = need;
             } else {
-                // What every shape needs: a type some shape does without
-                // is needed by none.
-                dfv.retain(|t, n| match need.get(t) {
-                    Some(&m) => {
-                        *n = (*n).min(m);
-                        true
-                    }
-                    None => false,
-                });
+                super::keep_least(&mut dfv, &need);
             }
             variants.push(Variant { reqs, excl });
         }
@@ -320,5 +313,5 @@ impl Traverser {
 
 /// Whether a request list, or one below it, holds several sibling slots.
 fn has_or_slots(reqs: &[Req]) -> bool {
-    reqs.iter().filter(|r| r.is_slot).count() >= 2 || reqs.iter().any(|r| has_or_slots(&r.with))
+    super::or_level(reqs) || reqs.iter().any(|r| has_or_slots(&r.with))
 }

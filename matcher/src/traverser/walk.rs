@@ -7,7 +7,7 @@ use crate::jobspec::Tristate;
 use crate::scoring::{EGroup, EvalEdge, Scoring, MATCH_MET, MATCH_UNMET};
 
 use super::first_fit::ShareTally;
-use super::{Errno, JobMeta, Req, Traverser, BLACK, GRAY};
+use super::{or_level, Errno, JobMeta, Req, Traverser, BLACK, GRAY};
 
 /// What a vertex is to the requests at its depth (`test`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +104,7 @@ impl Traverser {
         };
         if let Some(s) = slot.filter(|_| held_here) {
             let list = matched.map_or(reqs, |m| &m.with[..]);
-            if self.or_slots && list.iter().filter(|r| r.is_slot).count() >= 2 {
+            if self.or_slots && or_level(list) {
                 if list.iter().any(|r| r.is_slot && fits(r)) {
                     *pristine = false;
                     return (list, MatchKind::OrSlot, nslots);
@@ -278,15 +278,11 @@ impl Traverser {
             let count = elem.count.calc(qc);
             let mut fit = 0;
             if count != 0 {
-                let (mut acc, mut shares) = (0u64, 0u32);
+                let mut tally = ShareTally::new(elem.typ, count);
                 for eg in &ds.evals(dom, elem.typ).egroups {
-                    acc += eg.edges[0].count as u64;
-                    if acc >= count as u64 {
-                        shares += 1;
-                        acc = 0;
-                    }
+                    tally.add(eg.edges[0].count);
                 }
-                fit = shares;
+                fit = tally.shares();
             }
             qual = qual.min(fit);
             ds.evals(dom, elem.typ).reset();
