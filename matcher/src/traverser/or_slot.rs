@@ -29,11 +29,10 @@ const MAX_STATES: usize = 20_000;
 /// Most slots the programme chains before going greedy (its depth).
 const MAX_DEPTH: usize = 512;
 
-/// What the programme found for one state: the state after the chosen
-/// shape, how many slots the state can form in all, and the shape.
-#[derive(Debug, Clone)]
+/// What the programme found for one state: how many slots the state can
+/// form in all, and the shape to take first.
+#[derive(Debug, Clone, Copy)]
 struct Choice {
-    next: Vec<i64>,
     slots: u32,
     shape: Option<usize>,
 }
@@ -95,7 +94,6 @@ impl Chooser<'_> {
             return self.greedy_slots(counts);
         }
         let mut choice = Choice {
-            next: Vec::new(),
             slots: 0,
             shape: None,
         };
@@ -106,7 +104,6 @@ impl Chooser<'_> {
             let slots = self.best(&next, depth + 1).saturating_add(1);
             if choice.shape.is_none() || slots > choice.slots {
                 choice = Choice {
-                    next,
                     slots,
                     shape: Some(i),
                 };
@@ -125,7 +122,9 @@ impl Chooser<'_> {
         let mut counts = counts;
         while out.len() < total as usize {
             let step = match self.memo.get(&counts) {
-                Some(c) => c.shape.map(|s| (s, c.next.clone())),
+                Some(c) => c
+                    .shape
+                    .and_then(|s| self.take(&counts, s).map(|next| (s, next))),
                 None => self.greedy(&counts),
             };
             let Some((shape, next)) = step else {
