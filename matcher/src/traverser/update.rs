@@ -192,20 +192,12 @@ impl Traverser {
             }
             if !dfu.is_empty() {
                 if let Some(sp) = v.schedule.subplan.as_mut() {
-                    // A few pruning types as a rule: their amounts on the
-                    // stack.
-                    let (mut small, mut big) = ([0i64; 8], Vec::new());
-                    let n = sp.types().len();
-                    let amounts: &mut [i64] = if n <= small.len() {
-                        &mut small[..n]
-                    } else {
-                        big.resize(n, 0);
-                        &mut big
-                    };
-                    for (a, t) in amounts.iter_mut().zip(sp.types()) {
-                        *a = dfu.get(t).copied().unwrap_or(0);
-                    }
-                    sp.add_span(jobid, meta.at, meta.duration, amounts);
+                    let amounts: Vec<i64> = sp
+                        .types()
+                        .iter()
+                        .map(|t| dfu.get(t).copied().unwrap_or(0))
+                        .collect();
+                    sp.add_span(jobid, meta.at, meta.duration, &amounts);
                 }
             }
             let (typ, size) = (v.typ, v.size as i64);
