@@ -30,13 +30,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 mod burst;
 mod handoff;
+mod jobspecs;
 mod leases;
 pub use burst::BurstRecord;
 pub use leases::LeaseRecord;
 
 /// The schema this build writes; a journal with a higher version is
 /// refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The journal's file name inside the state directory.
 pub const FILE_NAME: &str = "journal.db";
@@ -153,6 +154,8 @@ pub struct Journal {
     /// The `next_job_id` floor last written (forgetting many jobs in a
     /// row writes it once); `None` after a failed commit.
     next_written: Option<u64>,
+    /// The jobspec texts written and the jobs naming each.
+    specs: jobspecs::Specs,
 }
 
 impl std::fmt::Debug for Journal {
@@ -177,7 +180,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     start_time INTEGER NOT NULL DEFAULT 0,
     end_time INTEGER NOT NULL DEFAULT 0,
     reason TEXT NOT NULL DEFAULT '',
-    exit_code INTEGER NOT NULL DEFAULT 0
+    exit_code INTEGER NOT NULL DEFAULT 0,
+    spec INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS jobspecs (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS allocations (
     job_id INTEGER PRIMARY KEY,
@@ -246,6 +254,7 @@ impl Journal {
             path,
             in_batch: false,
             next_written: None,
+            specs: jobspecs::Specs::default(),
         };
         j.init()?;
         // Jobs' commands are no one else's business, whatever the umask
@@ -285,37 +294,39 @@ impl Journal {
             })
             .map_err(|e| self.err(e))?;
         let found = self.meta("schema_version")?;
-        match found {
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(JournalError::Newer {
-                    path: self.path.clone(),
-                    found: v,
-                    supported: SCHEMA_VERSION,
-                })
-            }
-            Some(_) => {}
-            None => self.set_meta("schema_version", SCHEMA_VERSION)?,
+        if let Some(v) = found.filter(|&v| v > SCHEMA_VERSION) {
+            return Err(JournalError::Newer {
+                path: self.path.clone(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
         }
         c.execute_batch(SCHEMA).map_err(|e| self.err(e))?;
         // Columns added since a journal was made: added with their
-        // defaults, which say what the rows meant then.
-        for (column, decl) in [
-            ("home", "INTEGER NOT NULL DEFAULT 0"),
-            ("uri", "TEXT NOT NULL DEFAULT ''"),
+        // defaults, which say what the rows meant then (a job's `spec` 0:
+        // its text is in its own row).
+        for (table, column, decl) in [
+            ("leases", "home", "INTEGER NOT NULL DEFAULT 0"),
+            ("leases", "uri", "TEXT NOT NULL DEFAULT ''"),
+            ("jobs", "spec", "INTEGER NOT NULL DEFAULT 0"),
         ] {
             let has: bool = c
                 .query_row(
-                    "SELECT COUNT(*) > 0 FROM pragma_table_info('leases') WHERE name = ?1",
-                    [column],
+                    "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+                    [table, column],
                     |r| r.get(0),
                 )
                 .map_err(|e| self.err(e))?;
             if !has {
-                c.execute_batch(&format!("ALTER TABLE leases ADD COLUMN {column} {decl}"))
+                c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
                     .map_err(|e| self.err(e))?;
             }
         }
-        Ok(())
+        // Older schedds would misread what this one writes from now on.
+        if found != Some(SCHEMA_VERSION) {
+            self.set_meta("schema_version", SCHEMA_VERSION)?;
+        }
+        self.spec_sweep()
     }
 
     fn meta(&self, key: &str) -> Result<Option<i64>, JournalError> {
@@ -363,6 +374,7 @@ impl Journal {
         if let Err(e) = self.conn.execute_batch("COMMIT") {
             let _ = self.conn.execute_batch("ROLLBACK");
             self.next_written = None;
+            self.specs.clear();
             return Err(self.err(e));
         }
         Ok(())
@@ -375,25 +387,30 @@ impl Journal {
 
     /// Record an accepted job.
     pub fn submit(&mut self, j: &JobRecord) -> Result<(), JournalError> {
-        self.exec(
+        let spec = self.spec_take(&j.jobspec)?;
+        let r = self.exec(
             "INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state,
-                 start_time, end_time, reason, exit_code)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 start_time, end_time, reason, exit_code, spec)
+                 VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 to_i64(j.id),
                 j.name,
                 j.owner,
                 j.submit_time,
-                &*j.jobspec,
                 to_i64(j.duration),
                 if j.by_match { "match" } else { "queue" },
                 j.state,
                 j.start_time,
                 j.end_time,
                 j.reason,
-                j.exit_code
+                j.exit_code,
+                spec
             ],
-        )
+        );
+        if r.is_err() {
+            let _ = self.spec_drop(&j.jobspec);
+        }
+        r
     }
 
     /// Record a job's new state with its times, reason and exit code.
@@ -447,14 +464,24 @@ impl Journal {
         Ok(())
     }
 
-    /// Forget an ended job: its row goes; ids below `next_job_id` are
-    /// never handed out again.
-    pub fn forget(&mut self, job_id: u64, next_job_id: u64) -> Result<(), JournalError> {
+    /// Forget an ended job, submitted with the text `jobspec` (as
+    /// written or loaded): its row goes, and its text with the last job
+    /// naming it; ids below `next_job_id` are never handed out again.
+    pub fn forget(
+        &mut self,
+        job_id: u64,
+        jobspec: Option<&Arc<str>>,
+        next_job_id: u64,
+    ) -> Result<(), JournalError> {
         if self.next_written != Some(next_job_id) {
             self.set_meta("next_job_id", to_i64(next_job_id))?;
             self.next_written = Some(next_job_id);
         }
-        self.exec("DELETE FROM jobs WHERE id = ?1", [to_i64(job_id)])
+        self.exec("DELETE FROM jobs WHERE id = ?1", [to_i64(job_id)])?;
+        match jobspec {
+            Some(t) => self.spec_drop(t),
+            None => Ok(()),
+        }
     }
 
     /// Record the process groups job `job_id` runs in.
@@ -482,19 +509,23 @@ impl Journal {
         )
     }
 
-    /// Read everything back.
-    pub fn load(&self) -> Result<Recovered, JournalError> {
+    /// Read everything back. The jobs' texts are shared as they were
+    /// written, and from now on known by the `Arc`s returned.
+    pub fn load(&mut self) -> Result<Recovered, JournalError> {
+        let path = self.path.clone();
         let corrupt = |what: String| JournalError::Corrupt {
-            path: self.path.clone(),
+            path: path.clone(),
             what,
         };
+        let specs = self.load_specs()?;
+        let mut named = Vec::new();
         let mut jobs = Vec::new();
         {
             let mut s = self
                 .conn
                 .prepare(
                     "SELECT id, name, owner, submit_time, jobspec, duration, kind, state,
-                     start_time, end_time, reason, exit_code FROM jobs ORDER BY id",
+                     start_time, end_time, reason, exit_code, spec FROM jobs ORDER BY id",
                 )
                 .map_err(|e| self.err(e))?;
             let rows = s
@@ -514,24 +545,34 @@ impl Journal {
                             r.get::<_, String>(10)?,
                             r.get::<_, i64>(11)?,
                         ),
+                        r.get::<_, i64>(12)?,
                     ))
                 })
                 .map_err(|e| self.err(e))?;
-            // The jobs of one text share it (the copies of a bulk submit).
+            // Rows from before the `jobspecs` table carry their own text:
+            // the jobs of one text share it too.
             let mut texts: std::collections::HashSet<Arc<str>> = Default::default();
             for row in rows {
-                let (id, name, owner, submit_time, jobspec, duration, kind, rest) =
+                let (id, name, owner, submit_time, jobspec, duration, kind, rest, spec) =
                     row.map_err(|e| self.err(e))?;
-                let jobspec = match texts.get(jobspec.as_str()) {
-                    Some(t) => t.clone(),
-                    None => {
-                        let t: Arc<str> = Arc::from(jobspec);
-                        texts.insert(t.clone());
-                        t
+                let bad = |what: &str| corrupt(format!("job {id}: {what}"));
+                let jobspec = if spec != 0 {
+                    named.push(spec);
+                    match specs.get(&spec) {
+                        Some(t) => t.clone(),
+                        None => return Err(bad(&format!("its jobspec {spec} is missing"))),
+                    }
+                } else {
+                    match texts.get(jobspec.as_str()) {
+                        Some(t) => t.clone(),
+                        None => {
+                            let t: Arc<str> = Arc::from(jobspec);
+                            texts.insert(t.clone());
+                            t
+                        }
                     }
                 };
                 let (state, start_time, end_time, reason, exit_code) = rest;
-                let bad = |what: &str| corrupt(format!("job {id}: {what}"));
                 jobs.push(JobRecord {
                     id: u64::try_from(id).map_err(|_| bad("negative id"))?,
                     name,
@@ -552,6 +593,7 @@ impl Journal {
                 });
             }
         }
+        self.spec_counts(&specs, &named);
         let mut allocations = Vec::new();
         {
             let mut s = self

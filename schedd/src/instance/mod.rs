@@ -568,12 +568,13 @@ impl Instance {
             let Some(id) = self.ended.pop_front() else {
                 break;
             };
-            if let Some(j) = self.jobs.remove(&id) {
+            let text = self.jobs.remove(&id).map(|j| {
                 self.tally(j.owner, j.state, -1);
-            }
+                j.jobspec
+            });
             self.forget_pulled(id);
             let next = self.next_id;
-            let _ = self.jr(|j| j.forget(id, next));
+            let _ = self.jr(|j| j.forget(id, text.as_ref(), next));
         }
     }
 

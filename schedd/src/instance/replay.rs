@@ -21,7 +21,7 @@ use crate::journal::{to_i64, AllocRecord};
 impl Instance {
     /// Read the journal back into this (fresh) instance.
     pub(super) fn replay(&mut self) -> Result<(), InstanceError> {
-        let Some(j) = &self.journal else {
+        let Some(j) = self.journal.as_mut() else {
             return Ok(());
         };
         let rec = j.load().map_err(journal_error)?;

@@ -125,7 +125,7 @@ mod tests {
             j.burst_remove("/c0/cloud0/node2").unwrap();
             j.set_burst_spent(2500).unwrap();
         }
-        let j = Journal::open(&dir.0).unwrap();
+        let mut j = Journal::open(&dir.0).unwrap();
         let mut up = rec("/c0/cloud0/node3");
         up.state = "up".into();
         up.up_at = 15;
