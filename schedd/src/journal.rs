@@ -15,9 +15,9 @@
 //! written in the order the instance decides, and nothing cascades.
 //!
 //! Tables: `meta` (the schema version), `jobs` (one row per job,
-//! updated in place as its state changes), `allocations` (the vertices a
-//! job holds, as containment paths with units and exclusivity; deleted on
-//! release), `vertex_status` (the last status set on each path) and
+//! updated in place as its state changes, with what it holds, see
+//! [`held`]), `jobspecs` (each jobspec text once, see [`jobspecs`]),
+//! `vertex_status` (the last status set on each path) and
 //! `leases` (a parent's leases to its children, see [`leases`]); `handed`
 //! and `pulled` (jobs a parent handed to a child's lease, and at a child
 //! the parent job each pulled job is, see [`handoff`]); `burst_nodes` (nodes a
@@ -30,6 +30,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 mod burst;
 mod handoff;
+mod held;
 mod jobspecs;
 mod leases;
 pub use burst::BurstRecord;
@@ -181,17 +182,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     end_time INTEGER NOT NULL DEFAULT 0,
     reason TEXT NOT NULL DEFAULT '',
     exit_code INTEGER NOT NULL DEFAULT 0,
-    spec INTEGER NOT NULL DEFAULT 0
+    spec INTEGER NOT NULL DEFAULT 0,
+    held TEXT,
+    held_at INTEGER NOT NULL DEFAULT 0,
+    held_for INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS jobspecs (
     id INTEGER PRIMARY KEY,
     text TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS allocations (
-    job_id INTEGER PRIMARY KEY,
-    at INTEGER NOT NULL,
-    duration INTEGER NOT NULL,
-    vertices TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS vertex_status (
     path TEXT PRIMARY KEY,
@@ -309,6 +307,9 @@ impl Journal {
             ("leases", "home", "INTEGER NOT NULL DEFAULT 0"),
             ("leases", "uri", "TEXT NOT NULL DEFAULT ''"),
             ("jobs", "spec", "INTEGER NOT NULL DEFAULT 0"),
+            ("jobs", "held", "TEXT"),
+            ("jobs", "held_at", "INTEGER NOT NULL DEFAULT 0"),
+            ("jobs", "held_for", "INTEGER NOT NULL DEFAULT 0"),
         ] {
             let has: bool = c
                 .query_row(
@@ -323,6 +324,7 @@ impl Journal {
             }
         }
         // Older schedds would misread what this one writes from now on.
+        self.move_allocations()?;
         if found != Some(SCHEMA_VERSION) {
             self.set_meta("schema_version", SCHEMA_VERSION)?;
         }
@@ -428,40 +430,6 @@ impl Journal {
                  exit_code = ?6 WHERE id = ?1",
             params![to_i64(id), state, start_time, end_time, reason, exit_code],
         )
-    }
-
-    /// Record what job `job_id` holds over `[at, at + duration)`.
-    pub fn allocate(
-        &mut self,
-        job_id: u64,
-        at: i64,
-        duration: u64,
-        vertices: &[BookedVertex],
-    ) -> Result<(), JournalError> {
-        let text = serde_json::to_string(vertices).map_err(|e| JournalError::Corrupt {
-            path: self.path.clone(),
-            what: format!("job {job_id}: cannot encode its vertices: {e}"),
-        })?;
-        self.exec(
-            "INSERT OR REPLACE INTO allocations (job_id, at, duration, vertices)
-                 VALUES (?1, ?2, ?3, ?4)",
-            params![to_i64(job_id), at, to_i64(duration), text],
-        )
-    }
-
-    /// Record that job `job_id` released what it held, and with
-    /// `processes` that its processes are gone with it (a job no process
-    /// ran for, under the sim executor or booked by a match op, has no
-    /// row there to delete).
-    pub fn release(&mut self, job_id: u64, processes: bool) -> Result<(), JournalError> {
-        self.exec(
-            "DELETE FROM allocations WHERE job_id = ?1",
-            [to_i64(job_id)],
-        )?;
-        if processes {
-            self.exec("DELETE FROM processes WHERE job_id = ?1", [to_i64(job_id)])?;
-        }
-        Ok(())
     }
 
     /// Forget an ended job, submitted with the text `jobspec` (as
@@ -594,36 +562,7 @@ impl Journal {
             }
         }
         self.spec_counts(&specs, &named);
-        let mut allocations = Vec::new();
-        {
-            let mut s = self
-                .conn
-                .prepare("SELECT job_id, at, duration, vertices FROM allocations ORDER BY job_id")
-                .map_err(|e| self.err(e))?;
-            let rows = s
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                let (job_id, at, duration, text) = row.map_err(|e| self.err(e))?;
-                let bad = |what: String| corrupt(format!("allocation of job {job_id}: {what}"));
-                let vertices: Vec<BookedVertex> =
-                    serde_json::from_str(&text).map_err(|e| bad(format!("vertices: {e}")))?;
-                allocations.push(AllocRecord {
-                    job_id: u64::try_from(job_id).map_err(|_| bad("negative job id".into()))?,
-                    at,
-                    duration: u64::try_from(duration)
-                        .map_err(|_| bad("negative duration".into()))?,
-                    vertices,
-                });
-            }
-        }
+        let allocations = self.load_held()?;
         let mut statuses = Vec::new();
         {
             let mut s = self

@@ -27,8 +27,7 @@ impl Instance {
         let end = at.saturating_add(to_i64(duration));
         if self.journal.is_some() {
             let held = self.picked_paths();
-            let _ = self.jr(|j| j.allocate(id, at, duration, &held));
-            let _ = self.jr(|j| j.set_state(id, "running", at, end, "", 0));
+            let _ = self.jr(|j| j.start(id, at, duration, end, &held));
         }
         self.set_state(id, JobState::Running);
         if let Some(j) = self.jobs.get_mut(&id) {

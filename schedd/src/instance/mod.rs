@@ -525,19 +525,25 @@ impl Instance {
         }
         let (start, alloc_end) = (job.start_time, job.end_time);
         let processes = !job.by_match && !self.executor.ends_by_duration();
+        let mut released = false;
         if self.unhand(id) {
             // It ran at a child: nothing of it is held here.
         } else if prev == JobState::Running {
             self.ends.remove(&(alloc_end, id));
             self.m.cancel(id);
-            let _ = self.jr(|j| j.release(id, processes));
+            released = true;
             self.released_total += 1;
             self.queue.mark_dirty();
         } else if self.queue.remove(id) {
             self.m.cancel(id);
         }
         self.specs.remove(&id);
-        let _ = self.jr(|j| j.set_state(id, state.as_str(), start, time, reason, exit_code));
+        let name = state.as_str();
+        let _ = if released {
+            self.jr(|j| j.finish(id, name, start, time, reason, exit_code, processes))
+        } else {
+            self.jr(|j| j.set_state(id, name, start, time, reason, exit_code))
+        };
         self.set_state(id, state);
         if let Some(j) = self.jobs.get_mut(&id) {
             j.end_time = time;
