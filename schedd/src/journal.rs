@@ -18,9 +18,8 @@
 //! updated in place as its state changes, with what it holds, see
 //! [`held`]), `jobspecs` (each jobspec text once, see [`jobspecs`]),
 //! `vertex_status` (the last status set on each path) and
-//! `leases` (a parent's leases to its children, see [`leases`]); `handed`
-//! and `pulled` (jobs a parent handed to a child's lease, and at a child
-//! the parent job each pulled job is, see [`handoff`]); `burst_nodes` (nodes a
+//! `leases` (a parent's leases to its children, see [`leases`], and the
+//! jobs handed down a hierarchy, see [`handoff`]); `burst_nodes` (nodes a
 //! cloud burst added, with their part of the graph, see [`burst`]).
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -185,7 +184,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     spec INTEGER NOT NULL DEFAULT 0,
     held TEXT,
     held_at INTEGER NOT NULL DEFAULT 0,
-    held_for INTEGER NOT NULL DEFAULT 0
+    held_for INTEGER NOT NULL DEFAULT 0,
+    lease INTEGER NOT NULL DEFAULT 0,
+    origin INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS jobspecs (
     id INTEGER PRIMARY KEY,
@@ -211,14 +212,6 @@ CREATE TABLE IF NOT EXISTS leases (
     cert BLOB NOT NULL DEFAULT x'',
     home INTEGER NOT NULL DEFAULT 0,
     uri TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS handed (
-    job_id INTEGER PRIMARY KEY,
-    lease_id INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pulled (
-    job_id INTEGER PRIMARY KEY,
-    origin INTEGER NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS burst_nodes (
     path TEXT PRIMARY KEY,
@@ -310,6 +303,8 @@ impl Journal {
             ("jobs", "held", "TEXT"),
             ("jobs", "held_at", "INTEGER NOT NULL DEFAULT 0"),
             ("jobs", "held_for", "INTEGER NOT NULL DEFAULT 0"),
+            ("jobs", "lease", "INTEGER NOT NULL DEFAULT 0"),
+            ("jobs", "origin", "INTEGER NOT NULL DEFAULT 0"),
         ] {
             let has: bool = c
                 .query_row(
@@ -325,10 +320,43 @@ impl Journal {
         }
         // Older schedds would misread what this one writes from now on.
         self.move_allocations()?;
+        self.move_handoffs()?;
         if found != Some(SCHEMA_VERSION) {
             self.set_meta("schema_version", SCHEMA_VERSION)?;
         }
         self.spec_sweep()
+    }
+
+    /// Move the rows of version 1's `table` (keyed by `job_id`) into
+    /// columns of their jobs' rows, `(jobs column, table column)`, and
+    /// drop the table; nothing when it is not there.
+    fn fold_table(&self, table: &str, columns: &[(&str, &str)]) -> Result<(), JournalError> {
+        let there: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                [table],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if !there {
+            return Ok(());
+        }
+        let sets: Vec<String> = columns
+            .iter()
+            .map(|(to, from)| format!("{to} = (SELECT {from} FROM {table} WHERE job_id = jobs.id)"))
+            .collect();
+        let sql = format!(
+            "BEGIN;
+             UPDATE jobs SET {} WHERE id IN (SELECT job_id FROM {table});
+             DROP TABLE {table};
+             COMMIT;",
+            sets.join(", ")
+        );
+        self.conn.execute_batch(&sql).map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.err(e)
+        })
     }
 
     fn meta(&self, key: &str) -> Result<Option<i64>, JournalError> {
@@ -389,11 +417,17 @@ impl Journal {
 
     /// Record an accepted job.
     pub fn submit(&mut self, j: &JobRecord) -> Result<(), JournalError> {
+        self.submit_pulled(j, 0)
+    }
+
+    /// Record an accepted job that is the parent's job `origin` (0: a job
+    /// submitted here).
+    pub fn submit_pulled(&mut self, j: &JobRecord, origin: u64) -> Result<(), JournalError> {
         let spec = self.spec_take(&j.jobspec)?;
         let r = self.exec(
             "INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state,
-                 start_time, end_time, reason, exit_code, spec)
-                 VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 start_time, end_time, reason, exit_code, spec, origin)
+                 VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 to_i64(j.id),
                 j.name,
@@ -406,7 +440,8 @@ impl Journal {
                 j.end_time,
                 j.reason,
                 j.exit_code,
-                spec
+                spec,
+                to_i64(origin)
             ],
         );
         if r.is_err() {

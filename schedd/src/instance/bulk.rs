@@ -62,7 +62,7 @@ impl Instance {
         }
         let mut ids = Vec::with_capacity(jobs.len());
         for (job, (text, spec)) in jobs.into_iter().zip(specs) {
-            ids.push(self.enqueue(owner, &job.name, text, spec)?);
+            ids.push(self.enqueue(owner, &job.name, text, spec, None)?);
         }
         Ok(ids)
     }

@@ -268,14 +268,11 @@ impl Instance {
         info!(job_id = id, why, "handed job queued here again");
     }
 
-    /// Job `id` ends here: it is no longer at a child. False when it was
-    /// not handed.
+    /// Job `id` ends here: it is no longer at a child (the caller's
+    /// journal write of the end says so too). False when it was not
+    /// handed.
     pub(super) fn unhand(&mut self, id: JobId) -> bool {
-        if self.hand.lease_of.remove(&id).is_none() {
-            return false;
-        }
-        let _ = self.jr(|j| j.unhand(id));
-        true
+        self.hand.lease_of.remove(&id).is_some()
     }
 
     /// Handed job `id` was canceled here: lease `lease`'s child hears of

@@ -358,7 +358,7 @@ impl Instance {
         self.admit_owner(owner, 1)?;
         self.check_dependencies(owner, name, &parsed.jobspec.dependencies)?;
         let spec = self.admit_spec(parsed.jobspec)?;
-        self.enqueue(owner, name, Arc::from(parsed.text), Arc::new(spec))
+        self.enqueue(owner, name, Arc::from(parsed.text), Arc::new(spec), None)
     }
 
     /// A new job's request as the queue keeps it, once admitted (its
@@ -385,6 +385,7 @@ impl Instance {
         name: &str,
         jobspec: Arc<str>,
         spec: Arc<Spec>,
+        origin: Option<JobId>,
     ) -> Result<JobId, InstanceError> {
         let js = spec.first();
         let id = self.next_id;
@@ -405,8 +406,11 @@ impl Instance {
             reason: String::new(),
             exit_code: 0,
         };
-        self.jr(|j| j.submit(&rec))?;
+        self.jr(|j| j.submit_pulled(&rec, origin.unwrap_or(0)))?;
         self.next_id += 1;
+        if let Some(o) = origin {
+            self.pulled.link(id, o);
+        }
         self.jobs.insert(id, Job::from_record(rec, state));
         self.tally(owner, state, 1);
         self.submitted_total += 1;
@@ -538,12 +542,9 @@ impl Instance {
             self.m.cancel(id);
         }
         self.specs.remove(&id);
-        let name = state.as_str();
-        let _ = if released {
-            self.jr(|j| j.finish(id, name, start, time, reason, exit_code, processes))
-        } else {
-            self.jr(|j| j.set_state(id, name, start, time, reason, exit_code))
-        };
+        // One write: the state, and nothing held here or at a child.
+        let (name, processes) = (state.as_str(), released && processes);
+        let _ = self.jr(|j| j.finish(id, name, start, time, reason, exit_code, processes));
         self.set_state(id, state);
         if let Some(j) = self.jobs.get_mut(&id) {
             j.end_time = time;

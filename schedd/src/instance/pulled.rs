@@ -30,7 +30,7 @@ pub(super) struct Pulled {
 }
 
 impl Pulled {
-    fn link(&mut self, local: JobId, origin: JobId) {
+    pub(super) fn link(&mut self, local: JobId, origin: JobId) {
         self.origin_of.insert(local, origin);
         self.local_of.insert(origin, local);
     }
@@ -64,14 +64,10 @@ impl Instance {
             };
             let r = spec.and_then(|spec| {
                 self.admit_owner(h.owner, 1)?;
-                self.enqueue(h.owner, &h.name, h.jobspec.clone(), spec)
+                self.enqueue(h.owner, &h.name, h.jobspec.clone(), spec, Some(h.id))
             });
             match r {
-                Ok(id) => {
-                    self.pulled.link(id, h.id);
-                    let _ = self.jr(|j| j.pulled(id, h.id));
-                    queued += 1;
-                }
+                Ok(_) => queued += 1,
                 Err(e) => refused.push(JobUpdate {
                     id: h.id,
                     state: JobState::Failed,
@@ -158,7 +154,6 @@ impl Instance {
         if let Some(o) = self.pulled.origin_of.remove(&id) {
             self.pulled.local_of.remove(&o);
             self.pulled.dirty.remove(&id);
-            let _ = self.jr(|j| j.unpull(id));
         }
     }
 
@@ -167,8 +162,6 @@ impl Instance {
         for (id, origin) in pulled {
             if self.jobs.contains_key(&id) {
                 self.pulled.link(id, origin);
-            } else {
-                let _ = self.jr(|j| j.unpull(id));
             }
         }
     }

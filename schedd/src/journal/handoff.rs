@@ -1,13 +1,18 @@
-//! The `handed` and `pulled` tables: jobs that travel down a hierarchy of
-//! instances (quiver.hier.v1).
+//! Jobs that travel down a hierarchy of instances (quiver.hier.v1), in
+//! the jobs' own rows.
 //!
-//! At a parent, `handed` names the lease each job was handed to; the row
-//! is written in the batch that answers the child's NeedJob, so a job a
-//! child was told about is never queued here again by a restart, and goes
-//! when the job ends or comes back to this queue. At a child, `pulled`
-//! names the parent job each local job is (its *origin*), written with the
-//! job's own row: a job handed twice (after an unanswered call) is taken
-//! once, and a restarted child reports on the right parent jobs.
+//! At a parent, `jobs.lease` names the lease a job was handed to (0: none);
+//! it is written in the batch that answers the child's NeedJob, so a job
+//! a child was told about is never queued here again by a restart, and is
+//! cleared when the job ends (with its state, one write) or comes back to
+//! this queue. At a child, `jobs.origin` names the parent job a local job
+//! is (0: submitted here), written in the job's own row: a restarted child
+//! reports on the right parent jobs, and the link goes with the row. One
+//! local job per parent job is the instance's to keep (it takes a job
+//! handed twice, after an unanswered call, once).
+//!
+//! Journals from schema version 1 kept these in tables `handed` and
+//! `pulled`: opening one moves their rows into the jobs' rows.
 use rusqlite::params;
 
 use super::{to_i64, Journal, JournalError};
@@ -16,39 +21,32 @@ impl Journal {
     /// Job `job_id` was handed to lease `lease_id`.
     pub fn hand(&mut self, job_id: u64, lease_id: u64) -> Result<(), JournalError> {
         self.exec(
-            "INSERT OR REPLACE INTO handed (job_id, lease_id) VALUES (?1, ?2)",
+            "UPDATE jobs SET lease = ?2 WHERE id = ?1",
             params![to_i64(job_id), to_i64(lease_id)],
         )
     }
 
-    /// Job `job_id` is no longer at a child (it ended, or came back).
+    /// Job `job_id` is no longer at a child: it came back (an ended job
+    /// is cleared by [`Journal::finish`]).
     pub fn unhand(&mut self, job_id: u64) -> Result<(), JournalError> {
-        self.exec("DELETE FROM handed WHERE job_id = ?1", [to_i64(job_id)])
-    }
-
-    /// Local job `job_id` is the parent's job `origin` (one local job per
-    /// parent job: a second is refused).
-    pub fn pulled(&mut self, job_id: u64, origin: u64) -> Result<(), JournalError> {
-        self.exec(
-            "INSERT INTO pulled (job_id, origin) VALUES (?1, ?2)",
-            params![to_i64(job_id), to_i64(origin)],
-        )
-    }
-
-    /// Forget that local job `job_id` came from the parent (it was
-    /// forgotten).
-    pub fn unpull(&mut self, job_id: u64) -> Result<(), JournalError> {
-        self.exec("DELETE FROM pulled WHERE job_id = ?1", [to_i64(job_id)])
+        self.exec("UPDATE jobs SET lease = 0 WHERE id = ?1", [to_i64(job_id)])
     }
 
     /// Every (job, lease) handed, by job id.
     pub fn load_handed(&self) -> Result<Vec<(u64, u64)>, JournalError> {
-        self.pairs("SELECT job_id, lease_id FROM handed ORDER BY job_id")
+        self.pairs("SELECT id, lease FROM jobs WHERE lease != 0 ORDER BY id")
     }
 
     /// Every (local job, parent job) pulled, by local job id.
     pub fn load_pulled(&self) -> Result<Vec<(u64, u64)>, JournalError> {
-        self.pairs("SELECT job_id, origin FROM pulled ORDER BY job_id")
+        self.pairs("SELECT id, origin FROM jobs WHERE origin != 0 ORDER BY id")
+    }
+
+    /// Move a version 1 journal's `handed` and `pulled` rows into their
+    /// jobs' rows (a row of no job names nothing: replay dropped those).
+    pub(super) fn move_handoffs(&self) -> Result<(), JournalError> {
+        self.fold_table("handed", &[("lease", "lease_id")])?;
+        self.fold_table("pulled", &[("origin", "origin")])
     }
 
     fn pairs(&self, sql: &str) -> Result<Vec<(u64, u64)>, JournalError> {
@@ -75,24 +73,86 @@ impl Journal {
 mod tests {
     use super::*;
     use crate::journal::tests::TempDir;
+    use crate::journal::{JobRecord, FILE_NAME};
+
+    fn job(id: u64) -> JobRecord {
+        JobRecord {
+            id,
+            name: String::new(),
+            owner: 1000,
+            submit_time: 10,
+            jobspec: "version: 1".into(),
+            duration: 60,
+            by_match: false,
+            state: "pending".into(),
+            start_time: 0,
+            end_time: 0,
+            reason: String::new(),
+            exit_code: 0,
+        }
+    }
 
     #[test]
     fn hand_offs_survive_reopening_and_go_when_undone() {
         let dir = TempDir::new("journal-handoff");
         {
             let mut j = Journal::open(&dir.0).unwrap();
+            for id in [5, 6, 7] {
+                j.submit(&job(id)).unwrap();
+            }
             j.hand(5, 1).unwrap();
             j.hand(6, 2).unwrap();
+            j.hand(7, 2).unwrap();
             j.hand(5, 3).unwrap();
             j.unhand(6).unwrap();
-            j.pulled(1, 40).unwrap();
-            j.pulled(2, 41).unwrap();
-            j.unpull(1).unwrap();
-            // One local job per parent job.
-            assert!(j.pulled(3, 41).is_err());
+            // An end clears the hand-off with the state.
+            j.finish(7, "finished", 1, 2, "", 0, false).unwrap();
+            j.submit_pulled(&job(1), 40).unwrap();
+            j.submit_pulled(&job(2), 41).unwrap();
+            j.forget(1, None, 8).unwrap();
         }
         let j = Journal::open(&dir.0).unwrap();
         assert_eq!(j.load_handed().unwrap(), vec![(5, 3)]);
         assert_eq!(j.load_pulled().unwrap(), vec![(2, 41)]);
+    }
+
+    #[test]
+    fn a_version_1_journal_moves_its_hand_offs_into_the_jobs() {
+        let dir = TempDir::new("journal-handoff-v1");
+        std::fs::create_dir_all(&dir.0).unwrap();
+        {
+            let c = rusqlite::Connection::open(dir.0.join(FILE_NAME)).unwrap();
+            c.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', 1);
+                 CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                     owner INTEGER NOT NULL, submit_time INTEGER NOT NULL,
+                     jobspec TEXT NOT NULL, duration INTEGER NOT NULL, kind TEXT NOT NULL,
+                     state TEXT NOT NULL, start_time INTEGER NOT NULL DEFAULT 0,
+                     end_time INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',
+                     exit_code INTEGER NOT NULL DEFAULT 0);
+                 CREATE TABLE handed (job_id INTEGER PRIMARY KEY, lease_id INTEGER NOT NULL);
+                 CREATE TABLE pulled (job_id INTEGER PRIMARY KEY,
+                     origin INTEGER NOT NULL UNIQUE);
+                 INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state)
+                     VALUES (1, '', 1000, 5, 'version: 1', 60, 'queue', 'pending'),
+                            (2, '', 1000, 5, 'version: 1', 60, 'queue', 'pending');
+                 INSERT INTO handed VALUES (1, 7), (3, 8);
+                 INSERT INTO pulled VALUES (2, 40);",
+            )
+            .unwrap();
+        }
+        let j = Journal::open(&dir.0).unwrap();
+        assert_eq!(j.load_handed().unwrap(), vec![(1, 7)]);
+        assert_eq!(j.load_pulled().unwrap(), vec![(2, 40)]);
+        let tables: i64 = j
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('handed', 'pulled')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0, "the old tables go");
     }
 }

@@ -65,8 +65,10 @@ impl Journal {
         self.processes_gone(job_id, processes)
     }
 
-    /// Record that job `job_id` ended in `state` and released what it
-    /// held ([`Journal::set_state`] and [`Journal::release`] in one write).
+    /// Record that job `job_id` ended in `state`: it holds nothing here
+    /// and is at no child any more ([`Journal::set_state`],
+    /// [`Journal::release`] and [`Journal::unhand`] in one write); with
+    /// `processes`, its processes are gone too.
     #[allow(clippy::too_many_arguments)]
     pub fn finish(
         &mut self,
@@ -80,7 +82,7 @@ impl Journal {
     ) -> Result<(), JournalError> {
         self.exec(
             "UPDATE jobs SET state = ?2, start_time = ?3, end_time = ?4, reason = ?5,
-                 exit_code = ?6, held = NULL WHERE id = ?1",
+                 exit_code = ?6, held = NULL, lease = 0 WHERE id = ?1",
             params![
                 to_i64(job_id),
                 state,
@@ -102,33 +104,14 @@ impl Journal {
 
     /// Move a version 1 journal's `allocations` into their jobs' rows.
     pub(super) fn move_allocations(&self) -> Result<(), JournalError> {
-        let old: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master
-                     WHERE type = 'table' AND name = 'allocations')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if !old {
-            return Ok(());
-        }
-        self.conn
-            .execute_batch(
-                "BEGIN;
-                 UPDATE jobs SET
-                     held = (SELECT vertices FROM allocations WHERE job_id = jobs.id),
-                     held_at = (SELECT at FROM allocations WHERE job_id = jobs.id),
-                     held_for = (SELECT duration FROM allocations WHERE job_id = jobs.id)
-                     WHERE id IN (SELECT job_id FROM allocations);
-                 DROP TABLE allocations;
-                 COMMIT;",
-            )
-            .map_err(|e| {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                self.err(e)
-            })
+        self.fold_table(
+            "allocations",
+            &[
+                ("held", "vertices"),
+                ("held_at", "at"),
+                ("held_for", "duration"),
+            ],
+        )
     }
 
     /// Every job's holdings, by job id.
