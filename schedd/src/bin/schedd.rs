@@ -289,6 +289,9 @@ struct ChildArgs {
     pull_idle_ms: u64,
 }
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Nothing schedd creates is for other users: its state directory,
     // journal, socket directory and job output start owner-only (the
