@@ -5,10 +5,11 @@
 //!
 //! A handed job leaves this queue and stays `pending` (reason: where it
 //! is) until the child says it runs; its end comes from the child too.
-//! Each hand-off is journaled (`handed`) in the batch that answers, so a
-//! restart queues it neither here nor twice. It comes back to the queue,
-//! under its id, when the child's full report does not name it (the answer
-//! was lost, or the child lost it), or when its lease closes or is lost.
+//! Each hand-off is journaled (the job's lease) in the batch that
+//! answers, so a restart queues it neither here nor twice. It comes back
+//! to the queue, under its id, when the child's full report does not name
+//! it (the answer was lost, or the child lost it), or when its lease
+//! closes or is lost.
 //!
 //! "Can hold" is exact: whether the lease's subgraph satisfies the job,
 //! asked of a matcher built on that subgraph (once per lease epoch, the

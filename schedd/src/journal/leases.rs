@@ -1,12 +1,12 @@
 //! The `leases` table: a parent's leases to its child instances.
 //!
 //! A lease row holds who the child is, its epoch, the parent jobs that
-//! hold its resources (its *grants*, whose vertices are ordinary rows of
-//! `allocations`) and the request ids already answered, so that a retried
-//! open or grow after a crash returns the first answer instead of granting
-//! twice, and the client certificate a lease opened over mutual TLS is
-//! bound to. A row is written in the same transaction as the grant it
-//! describes, before the parent answers.
+//! hold its resources (its *grants*, whose vertices those jobs hold as
+//! any job does, see [`super::held`]) and the request ids already
+//! answered, so that a retried open or grow after a crash returns the
+//! first answer instead of granting twice, and the client certificate a
+//! lease opened over mutual TLS is bound to. A row is written in the
+//! same transaction as the grant it describes, before the parent answers.
 use rusqlite::params;
 
 use super::{to_i64, Journal, JournalError};
