@@ -679,6 +679,43 @@ pub(crate) mod tests {
         }
     }
 
+    /// A pending one-minute job submitted with `text`.
+    pub(crate) fn pending(id: u64, text: &Arc<str>) -> JobRecord {
+        JobRecord {
+            id,
+            name: String::new(),
+            owner: 1000,
+            submit_time: 10,
+            jobspec: text.clone(),
+            duration: 60,
+            by_match: false,
+            state: "pending".into(),
+            start_time: 0,
+            end_time: 0,
+            reason: String::new(),
+            exit_code: 0,
+        }
+    }
+
+    /// A journal in `dir` as schema version 1 wrote it: its meta and jobs
+    /// tables, then `sql` (the other tables of the test and their rows).
+    pub(crate) fn v1_journal(dir: &Path, sql: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        let c = Connection::open(dir.join(FILE_NAME)).unwrap();
+        c.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             INSERT INTO meta VALUES ('schema_version', 1);
+             CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 owner INTEGER NOT NULL, submit_time INTEGER NOT NULL,
+                 jobspec TEXT NOT NULL, duration INTEGER NOT NULL, kind TEXT NOT NULL,
+                 state TEXT NOT NULL, start_time INTEGER NOT NULL DEFAULT 0,
+                 end_time INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',
+                 exit_code INTEGER NOT NULL DEFAULT 0);",
+        )
+        .unwrap();
+        c.execute_batch(sql).unwrap();
+    }
+
     impl Drop for TempDir {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);

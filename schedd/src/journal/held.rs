@@ -156,24 +156,10 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::tests::TempDir;
-    use crate::journal::{JobRecord, FILE_NAME};
+    use crate::journal::tests::{pending, v1_journal, TempDir};
 
-    fn job(id: u64) -> JobRecord {
-        JobRecord {
-            id,
-            name: String::new(),
-            owner: 1000,
-            submit_time: 10,
-            jobspec: "version: 1".into(),
-            duration: 60,
-            by_match: false,
-            state: "pending".into(),
-            start_time: 0,
-            end_time: 0,
-            reason: String::new(),
-            exit_code: 0,
-        }
+    fn job(id: u64) -> crate::journal::JobRecord {
+        pending(id, &"version: 1".into())
     }
 
     fn held(path: &str) -> Vec<BookedVertex> {
@@ -218,28 +204,16 @@ mod tests {
     #[test]
     fn a_version_1_journal_moves_its_allocations_into_the_jobs() {
         let dir = TempDir::new("journal-held-v1");
-        std::fs::create_dir_all(&dir.0).unwrap();
-        {
-            let c = rusqlite::Connection::open(dir.0.join(FILE_NAME)).unwrap();
-            c.execute_batch(
-                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                 INSERT INTO meta VALUES ('schema_version', 1);
-                 CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
-                     owner INTEGER NOT NULL, submit_time INTEGER NOT NULL,
-                     jobspec TEXT NOT NULL, duration INTEGER NOT NULL, kind TEXT NOT NULL,
-                     state TEXT NOT NULL, start_time INTEGER NOT NULL DEFAULT 0,
-                     end_time INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',
-                     exit_code INTEGER NOT NULL DEFAULT 0);
-                 CREATE TABLE allocations (job_id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
-                     duration INTEGER NOT NULL, vertices TEXT NOT NULL);
-                 INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state,
-                     start_time, end_time)
-                     VALUES (4, '', 1000, 5, 'version: 1', 60, 'queue', 'running', 5, 65);
-                 INSERT INTO allocations VALUES (4, 5, 60, '[[\"/c0/n0/core3\",1,true]]');
-                 INSERT INTO allocations VALUES (9, 5, 60, '[[\"/c0/n0/core4\",1,true]]');",
-            )
-            .unwrap();
-        }
+        v1_journal(
+            &dir.0,
+            "CREATE TABLE allocations (job_id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
+                 duration INTEGER NOT NULL, vertices TEXT NOT NULL);
+             INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state,
+                 start_time, end_time)
+                 VALUES (4, '', 1000, 5, 'version: 1', 60, 'queue', 'running', 5, 65);
+             INSERT INTO allocations VALUES (4, 5, 60, '[[\"/c0/n0/core3\",1,true]]');
+             INSERT INTO allocations VALUES (9, 5, 60, '[[\"/c0/n0/core4\",1,true]]');",
+        );
         let mut j = Journal::open(&dir.0).unwrap();
         let r = j.load().unwrap();
         assert_eq!(r.allocations.len(), 1, "{:?}", r.allocations);

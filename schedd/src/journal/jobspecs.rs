@@ -138,25 +138,8 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::tests::TempDir;
-    use crate::journal::{JobRecord, SCHEMA_VERSION};
-
-    fn job(id: u64, text: &Arc<str>) -> JobRecord {
-        JobRecord {
-            id,
-            name: String::new(),
-            owner: 1000,
-            submit_time: 10,
-            jobspec: text.clone(),
-            duration: 60,
-            by_match: false,
-            state: "pending".into(),
-            start_time: 0,
-            end_time: 0,
-            reason: String::new(),
-            exit_code: 0,
-        }
-    }
+    use crate::journal::tests::{pending as job, v1_journal, TempDir};
+    use crate::journal::SCHEMA_VERSION;
 
     fn texts(j: &Journal) -> Vec<String> {
         let mut s = j.conn.prepare("SELECT text FROM jobspecs").unwrap();
@@ -219,24 +202,11 @@ mod tests {
     #[test]
     fn a_journal_from_before_the_table_keeps_its_texts_and_moves_on() {
         let dir = TempDir::new("journal-specs-v1");
-        std::fs::create_dir_all(&dir.0).unwrap();
-        {
-            // The jobs table as schema version 1 wrote it.
-            let c = rusqlite::Connection::open(dir.0.join(crate::journal::FILE_NAME)).unwrap();
-            c.execute_batch(
-                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                 INSERT INTO meta VALUES ('schema_version', 1);
-                 CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
-                     owner INTEGER NOT NULL, submit_time INTEGER NOT NULL,
-                     jobspec TEXT NOT NULL, duration INTEGER NOT NULL, kind TEXT NOT NULL,
-                     state TEXT NOT NULL, start_time INTEGER NOT NULL DEFAULT 0,
-                     end_time INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',
-                     exit_code INTEGER NOT NULL DEFAULT 0);
-                 INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state)
-                     VALUES (7, 'old', 1000, 5, 'version: 1 # old', 60, 'queue', 'pending');",
-            )
-            .unwrap();
-        }
+        v1_journal(
+            &dir.0,
+            "INSERT INTO jobs (id, name, owner, submit_time, jobspec, duration, kind, state)
+                 VALUES (7, 'old', 1000, 5, 'version: 1 # old', 60, 'queue', 'pending');",
+        );
         let mut j = Journal::open(&dir.0).unwrap();
         assert_eq!(j.meta("schema_version").unwrap(), Some(SCHEMA_VERSION));
         let new: Arc<str> = Arc::from("version: 1 # new");
