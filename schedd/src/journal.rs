@@ -28,10 +28,12 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod burst;
+mod forget;
 mod handoff;
 mod held;
 mod jobspecs;
 mod leases;
+mod load;
 pub use burst::BurstRecord;
 pub use leases::LeaseRecord;
 
@@ -156,6 +158,8 @@ pub struct Journal {
     next_written: Option<u64>,
     /// The jobspec texts written and the jobs naming each.
     specs: jobspecs::Specs,
+    /// Jobs the open batch forgot: their rows go at its commit.
+    forgotten: Vec<u64>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -246,6 +250,7 @@ impl Journal {
             in_batch: false,
             next_written: None,
             specs: jobspecs::Specs::default(),
+            forgotten: Vec::new(),
         };
         j.init()?;
         // Jobs' commands are no one else's business, whatever the umask
@@ -401,11 +406,14 @@ impl Journal {
         // Whatever happens, the batch is over: a failed COMMIT leaves
         // SQLite in autocommit again after the rollback below.
         self.in_batch = false;
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
+        let done = self
+            .flush_forgotten()
+            .and_then(|_| self.conn.execute_batch("COMMIT").map_err(|e| self.err(e)));
+        if let Err(e) = done {
             let _ = self.conn.execute_batch("ROLLBACK");
             self.next_written = None;
             self.specs.clear();
-            return Err(self.err(e));
+            return Err(e);
         }
         Ok(())
     }
@@ -467,26 +475,6 @@ impl Journal {
         )
     }
 
-    /// Forget an ended job, submitted with the text `jobspec` (as
-    /// written or loaded): its row goes, and its text with the last job
-    /// naming it; ids below `next_job_id` are never handed out again.
-    pub fn forget(
-        &mut self,
-        job_id: u64,
-        jobspec: Option<&Arc<str>>,
-        next_job_id: u64,
-    ) -> Result<(), JournalError> {
-        if self.next_written != Some(next_job_id) {
-            self.set_meta("next_job_id", to_i64(next_job_id))?;
-            self.next_written = Some(next_job_id);
-        }
-        self.exec("DELETE FROM jobs WHERE id = ?1", [to_i64(job_id)])?;
-        match jobspec {
-            Some(t) => self.spec_drop(t),
-            None => Ok(()),
-        }
-    }
-
     /// Record the process groups job `job_id` runs in.
     pub fn processes(
         &mut self,
@@ -510,148 +498,6 @@ impl Journal {
             "INSERT OR REPLACE INTO vertex_status (path, up) VALUES (?1, ?2)",
             params![path, up],
         )
-    }
-
-    /// Read everything back. The jobs' texts are shared as they were
-    /// written, and from now on known by the `Arc`s returned.
-    pub fn load(&mut self) -> Result<Recovered, JournalError> {
-        let path = self.path.clone();
-        let corrupt = |what: String| JournalError::Corrupt {
-            path: path.clone(),
-            what,
-        };
-        let specs = self.load_specs()?;
-        let mut named = Vec::new();
-        let mut jobs = Vec::new();
-        {
-            let mut s = self
-                .conn
-                .prepare(
-                    "SELECT id, name, owner, submit_time, jobspec, duration, kind, state,
-                     start_time, end_time, reason, exit_code, spec FROM jobs ORDER BY id",
-                )
-                .map_err(|e| self.err(e))?;
-            let rows = s
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, String>(6)?,
-                        (
-                            r.get::<_, String>(7)?,
-                            r.get::<_, i64>(8)?,
-                            r.get::<_, i64>(9)?,
-                            r.get::<_, String>(10)?,
-                            r.get::<_, i64>(11)?,
-                        ),
-                        r.get::<_, i64>(12)?,
-                    ))
-                })
-                .map_err(|e| self.err(e))?;
-            // Rows from before the `jobspecs` table carry their own text:
-            // the jobs of one text share it too.
-            let mut texts: std::collections::HashSet<Arc<str>> = Default::default();
-            for row in rows {
-                let (id, name, owner, submit_time, jobspec, duration, kind, rest, spec) =
-                    row.map_err(|e| self.err(e))?;
-                let bad = |what: &str| corrupt(format!("job {id}: {what}"));
-                let jobspec = if spec != 0 {
-                    named.push(spec);
-                    match specs.get(&spec) {
-                        Some(t) => t.clone(),
-                        None => return Err(bad(&format!("its jobspec {spec} is missing"))),
-                    }
-                } else {
-                    match texts.get(jobspec.as_str()) {
-                        Some(t) => t.clone(),
-                        None => {
-                            let t: Arc<str> = Arc::from(jobspec);
-                            texts.insert(t.clone());
-                            t
-                        }
-                    }
-                };
-                let (state, start_time, end_time, reason, exit_code) = rest;
-                jobs.push(JobRecord {
-                    id: u64::try_from(id).map_err(|_| bad("negative id"))?,
-                    name,
-                    owner: u32::try_from(owner).map_err(|_| bad("owner is not a uid"))?,
-                    submit_time,
-                    jobspec,
-                    duration: u64::try_from(duration).map_err(|_| bad("negative duration"))?,
-                    by_match: match kind.as_str() {
-                        "queue" => false,
-                        "match" => true,
-                        other => return Err(bad(&format!("unknown kind '{other}'"))),
-                    },
-                    state,
-                    start_time,
-                    end_time,
-                    reason,
-                    exit_code: i32::try_from(exit_code).unwrap_or(i32::MAX),
-                });
-            }
-        }
-        self.spec_counts(&specs, &named);
-        let allocations = self.load_held()?;
-        let mut statuses = Vec::new();
-        {
-            let mut s = self
-                .conn
-                .prepare("SELECT path, up FROM vertex_status ORDER BY path")
-                .map_err(|e| self.err(e))?;
-            let rows = s
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                statuses.push(row.map_err(|e| self.err(e))?);
-            }
-        }
-        let mut processes = Vec::new();
-        {
-            let mut s = self
-                .conn
-                .prepare("SELECT job_id, boot_id, groups FROM processes ORDER BY job_id")
-                .map_err(|e| self.err(e))?;
-            let rows = s
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                let (job_id, boot_id, text) = row.map_err(|e| self.err(e))?;
-                let groups = serde_json::from_str(&text)
-                    .map_err(|e| corrupt(format!("processes of job {job_id}: {e}")))?;
-                processes.push(ProcessRecord {
-                    job_id: u64::try_from(job_id)
-                        .map_err(|_| corrupt("processes: negative job id".into()))?,
-                    boot_id,
-                    groups,
-                });
-            }
-        }
-        // Ids are never reused and every id handed out has a row.
-        // Forgotten jobs' ids are never handed out again either.
-        let floor = self
-            .meta("next_job_id")?
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(1);
-        let next_job_id = jobs.last().map_or(1, |j| j.id + 1).max(floor);
-        Ok(Recovered {
-            jobs,
-            allocations,
-            statuses,
-            processes,
-            next_job_id,
-        })
     }
 }
 
