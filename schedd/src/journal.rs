@@ -324,12 +324,13 @@ impl Journal {
             }
         }
         // Older schedds would misread what this one writes from now on.
-        self.move_allocations()?;
-        self.move_handoffs()?;
         if found != Some(SCHEMA_VERSION) {
+            // Version 1's tables, if any, into the jobs' rows.
+            self.move_allocations()?;
+            self.move_handoffs()?;
             self.set_meta("schema_version", SCHEMA_VERSION)?;
         }
-        self.spec_sweep()
+        Ok(())
     }
 
     /// Move the rows of version 1's `table` (keyed by `job_id`) into

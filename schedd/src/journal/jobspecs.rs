@@ -12,7 +12,7 @@
 //!
 //! The counts live in memory: a failed commit forgets them all (rows of
 //! the rolled-back batch are gone), so later jobs write their text anew;
-//! a text no job names any more is dropped when the journal is opened.
+//! a text no job names any more is dropped when the journal is read back.
 //! Rows from before this table (`spec` 0) keep their text in `jobs`.
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -100,38 +100,32 @@ impl Journal {
         Ok(out)
     }
 
-    /// Count the jobs that name each text of `texts`, as loaded: the
-    /// instance holds these very `Arc`s from now on.
-    pub(super) fn spec_counts(&mut self, texts: &HashMap<i64, Arc<str>>, named: &[i64]) {
+    /// Take `named` (how many jobs name each text) as the counts of the
+    /// texts loaded, `texts`: the instance holds these very `Arc`s from
+    /// now on. A text no job names (left by a failed commit, or by a crash
+    /// between a job's row and its text's) goes.
+    pub(super) fn spec_counts(
+        &mut self,
+        texts: &HashMap<i64, Arc<str>>,
+        named: &HashMap<i64, u64>,
+    ) -> Result<(), JournalError> {
         self.specs.clear();
-        let mut counts: HashMap<i64, u64> = HashMap::new();
-        for &id in named {
-            *counts.entry(id).or_default() += 1;
-        }
-        for (id, jobs) in counts {
-            if let Some(t) = texts.get(&id) {
-                self.specs.by_text.insert(
-                    key(t),
-                    Written {
-                        id,
-                        jobs,
-                        _text: t.clone(),
-                    },
-                );
+        for (&id, t) in texts {
+            match named.get(&id) {
+                Some(&jobs) => {
+                    self.specs.by_text.insert(
+                        key(t),
+                        Written {
+                            id,
+                            jobs,
+                            _text: t.clone(),
+                        },
+                    );
+                }
+                None => self.exec("DELETE FROM jobspecs WHERE id = ?1", [id])?,
             }
         }
-    }
-
-    /// Drop the texts no job names (left by a failed commit or a crash
-    /// between a job's row and its text's).
-    pub(super) fn spec_sweep(&self) -> Result<(), JournalError> {
-        self.conn
-            .execute(
-                "DELETE FROM jobspecs WHERE id NOT IN (SELECT spec FROM jobs)",
-                [],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        Ok(())
     }
 }
 
@@ -181,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_row_takes_back_its_text_and_strays_are_swept_at_open() {
+    fn a_refused_row_takes_back_its_text_and_strays_are_swept_when_read_back() {
         let dir = TempDir::new("journal-specs-stray");
         let a: Arc<str> = Arc::from("version: 1 # a");
         let b: Arc<str> = Arc::from("version: 1 # b");
@@ -192,10 +186,11 @@ mod tests {
             assert!(j.submit(&job(1, &b)).is_err());
             assert_eq!(texts(&j), vec![&*a]);
             // A job row that goes behind the counts' back (a rolled-back
-            // batch, a crash) leaves its text to the next open.
+            // batch, a crash) leaves its text to the next read-back.
             j.conn.execute("DELETE FROM jobs WHERE id = 1", []).unwrap();
         }
-        let j = Journal::open(&dir.0).unwrap();
+        let mut j = Journal::open(&dir.0).unwrap();
+        j.load().unwrap();
         assert!(texts(&j).is_empty());
     }
 

@@ -1,5 +1,6 @@
 //! Reading a journal back: every job, what each holds, the statuses set,
 //! the process groups, and the next job id ([`Recovered`]).
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{JobRecord, Journal, JournalError, ProcessRecord, Recovered};
@@ -14,7 +15,8 @@ impl Journal {
             what,
         };
         let specs = self.load_specs()?;
-        let mut named = Vec::new();
+        // How many jobs name each text.
+        let mut named: HashMap<i64, u64> = HashMap::new();
         let mut jobs = Vec::new();
         {
             let mut s = self
@@ -53,7 +55,7 @@ impl Journal {
                     row.map_err(|e| self.err(e))?;
                 let bad = |what: &str| corrupt(format!("job {id}: {what}"));
                 let jobspec = if spec != 0 {
-                    named.push(spec);
+                    *named.entry(spec).or_default() += 1;
                     match specs.get(&spec) {
                         Some(t) => t.clone(),
                         None => return Err(bad(&format!("its jobspec {spec} is missing"))),
@@ -89,7 +91,7 @@ impl Journal {
                 });
             }
         }
-        self.spec_counts(&specs, &named);
+        self.spec_counts(&specs, &named)?;
         let allocations = self.load_held()?;
         let mut statuses = Vec::new();
         {
