@@ -125,7 +125,7 @@ pub struct ResourceGraph {
     /// Subsystem -> root vertex.
     pub roots: BTreeMap<Sym, VertexIdx>,
     /// Type -> vertices in creation order.
-    pub by_type: HashMap<Sym, Vec<VertexIdx>>,
+    pub by_type: HashMap<Sym, Vec<VertexIdx>, crate::id_hash::IdHash>,
     /// Names that differ from basename + id.
     pub(crate) names: HashMap<VertexIdx, Box<str>>,
     /// Paths that differ from the parent's path + "/" + name.
@@ -295,9 +295,12 @@ impl ResourceGraph {
 
     /// Give a vertex a name other than basename + id.
     pub fn set_name(&mut self, v: VertexIdx, name: &str) {
-        if self.derived_name(v) == name {
+        // Compared with the derived name in place: readers set one per
+        // vertex, and it is nearly always the derived one.
+        if !self.names.is_empty() {
             self.names.remove(&v);
-        } else {
+        }
+        if !self.name_is(v, name) {
             self.names.insert(v, name.into());
         }
     }
@@ -385,7 +388,10 @@ impl ResourceGraph {
     /// parent is in `given` too is judged against the parent's path there
     /// rather than by walking up, so the cost is the paths' length and
     /// the order does not matter.
-    pub fn set_paths(&mut self, given: &HashMap<(VertexIdx, Sym), String>) {
+    pub fn set_paths<P: AsRef<str>, H: std::hash::BuildHasher>(
+        &mut self,
+        given: &HashMap<(VertexIdx, Sym), P, H>,
+    ) {
         for &(v, s) in given.keys() {
             self.subsystems.insert(s);
             self.paths.remove(&(v, s));
@@ -393,13 +399,15 @@ impl ResourceGraph {
         let mut later = Vec::new();
         let mut stated = Vec::new();
         for (&(v, s), p) in given {
+            let p = p.as_ref();
             let derived = if self.roots.get(&s) == Some(&v) {
                 Some(p.strip_prefix('/').is_some_and(|n| self.name_is(v, n)))
             } else {
                 let parent = self.parent_edge(v, s).map(|e| self.source(e));
                 parent.and_then(|u| given.get(&(u, s))).map(|pp| {
+                    let pp = pp.as_ref();
                     p.len() > pp.len()
-                        && p.starts_with(pp.as_str())
+                        && p.starts_with(pp)
                         && p.as_bytes()[pp.len()] == b'/'
                         && self.name_is(v, &p[pp.len() + 1..])
                 })
@@ -411,7 +419,7 @@ impl ResourceGraph {
             }
         }
         for (k, p) in stated {
-            self.paths.insert(k, p.as_str().into());
+            self.paths.insert(k, p.into());
         }
         later.sort_unstable_by_key(|(v, _, _)| v.index());
         for (v, s, p) in later {

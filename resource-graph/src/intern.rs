@@ -10,7 +10,10 @@ pub struct Sym(pub u32);
 #[derive(Debug, Default, Clone)]
 pub struct Interner {
     names: Vec<String>,
-    index: HashMap<String, Sym>,
+    /// Seeded, so strings a document chose cannot be picked to collide;
+    /// readers intern a type and a basename per vertex, and SipHash cost
+    /// more than the rest of a look-up.
+    index: HashMap<String, Sym, foldhash::fast::RandomState>,
 }
 
 impl Interner {

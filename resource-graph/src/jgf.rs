@@ -150,9 +150,9 @@ fn build<'a>(
     limits.check_vertices(origin, n_nodes as u64)?;
     let mut r = Reader {
         g: ResourceGraph::with_capacity(n_nodes, n_edges),
-        ids: HashMap::with_capacity(n_nodes),
-        uniqs: HashMap::with_capacity(n_nodes),
-        paths: HashMap::with_capacity(n_nodes),
+        ids: HashMap::with_capacity_and_hasher(n_nodes, Default::default()),
+        uniqs: HashMap::with_capacity_and_hasher(n_nodes, Default::default()),
+        paths: HashMap::with_capacity_and_hasher(n_nodes, Default::default()),
     };
     for node in nodes {
         r.node(node.map_err(fail)?).map_err(fail)?;
@@ -162,8 +162,8 @@ fn build<'a>(
     }
     let containment = r.g.symbols.get(CONTAINMENT);
     // Names the vertices of a violation by their node ids.
-    let invalid = |ids: &HashMap<String, VertexIdx>, bad: crate::validate::Violation| {
-        let names: HashMap<VertexIdx, &str> = ids.iter().map(|(id, &v)| (v, id.as_str())).collect();
+    let invalid = |ids: &Seeded<Cow<'a, str>, VertexIdx>, bad: crate::validate::Violation| {
+        let names: HashMap<VertexIdx, &str> = ids.iter().map(|(id, &v)| (v, id.as_ref())).collect();
         fail(bad.describe(|v| format!("node \"{}\"", names.get(&v).copied().unwrap_or("?"))))
     };
     // The tree first: setting a path walks up the parents, which must end.
@@ -348,18 +348,28 @@ pub(crate) fn edge_links<'a>(
     }
 }
 
+/// A map keyed by what a document chose (seeded: keys cannot be picked
+/// to collide).
+type Seeded<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Build state of one read: the graph so far, JGF node id -> vertex, and
-/// the paths the file gives.
-struct Reader {
+/// the paths the file gives. Ids and paths borrow from the document.
+struct Reader<'a> {
     g: ResourceGraph,
-    ids: HashMap<String, VertexIdx>,
+    ids: Seeded<Cow<'a, str>, VertexIdx>,
     /// uniq_id -> the vertex that has it.
-    uniqs: HashMap<i64, VertexIdx>,
-    paths: HashMap<(VertexIdx, crate::Sym), String>,
+    uniqs: Seeded<i64, VertexIdx>,
+    paths: HashMap<(VertexIdx, crate::Sym), Cow<'a, str>, crate::id_hash::IdHash>,
 }
 
-impl Reader {
-    fn node(&mut self, n: NodeIn<'_>) -> Result<(), String> {
+/// Whether `path` is '/' and one or more names, each one with no '/'.
+fn well_formed(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.len() > 1 && b[0] == b'/' && b[b.len() - 1] != b'/' && !b.windows(2).any(|w| w == b"//")
+}
+
+impl<'a> Reader<'a> {
+    fn node(&mut self, n: NodeIn<'a>) -> Result<(), String> {
         let vid = n.vid;
         if self.ids.contains_key(vid.as_ref()) {
             return Err(format!("node \"{vid}\": duplicate node id"));
@@ -379,7 +389,7 @@ impl Reader {
                 .ids
                 .iter()
                 .find(|(_, &v)| v == first)
-                .map_or("?", |(id, _)| id.as_str());
+                .map_or("?", |(id, _)| id.as_ref());
             return Err(at(format!(
                 "uniq_id {uniq_id} is node \"{first}\"'s too: unique ids must be unique"
             )));
@@ -396,7 +406,7 @@ impl Reader {
             }
         }
         for (key, text) in [("basename", Some(basename)), ("name", name)] {
-            if let Some(t) = text.filter(|t| t.contains('/')) {
+            if let Some(t) = text.filter(|t| t.bytes().any(|b| b == b'/')) {
                 return Err(at(format!(
                     "key \"{key}\": {t:?} contains '/', the path separator"
                 )));
@@ -411,10 +421,7 @@ impl Reader {
 
         // A path is '/' and one or more names, each one with no '/'.
         for (ss, path) in &n.paths {
-            let well_formed = path
-                .strip_prefix('/')
-                .is_some_and(|rest| rest.split('/').all(|part| !part.is_empty()));
-            if !well_formed {
+            if !well_formed(path) {
                 return Err(at(format!(
                     "key \"paths.{ss}\": {path:?} is not a path ('/' and names, none empty)"
                 )));
@@ -460,14 +467,14 @@ impl Reader {
             if is_root_path(&path) {
                 self.g.roots.insert(s, v);
             }
-            self.paths.insert((v, s), path.into_owned());
+            self.paths.insert((v, s), path);
         }
         self.uniqs.insert(uniq_id, v);
-        self.ids.insert(vid.into_owned(), v);
+        self.ids.insert(vid, v);
         Ok(())
     }
 
-    fn edge(&mut self, i: usize, e: EdgeIn<'_>) -> Result<(), String> {
+    fn edge(&mut self, i: usize, e: EdgeIn<'a>) -> Result<(), String> {
         let end = |key: &str, vid: &str| -> Result<VertexIdx, String> {
             self.ids
                 .get(vid)
@@ -499,7 +506,7 @@ impl Reader {
         match (self.paths.get(&(src, ss)), self.paths.get(&(tgt, ss))) {
             (Some(sp), Some(tp)) => {
                 sp.len() > tp.len()
-                    && sp.starts_with(tp.as_str())
+                    && sp.starts_with(tp.as_ref())
                     && sp.as_bytes()[tp.len()] == b'/'
             }
             _ => false,
@@ -522,7 +529,7 @@ fn default_id(typ: &str, name: Option<&str>, uniq_id: i64) -> i64 {
 
 /// A path with exactly one component ("/tiny0") names a subsystem's root.
 fn is_root_path(path: &str) -> bool {
-    path.starts_with('/') && path.matches('/').count() == 1
+    path.starts_with('/') && !path[1..].bytes().any(|b| b == b'/')
 }
 
 /// A node id or edge endpoint: a string, or an integer taken as its digits.
