@@ -13,7 +13,7 @@
 //! subsystem's default) relation.
 use std::fmt::Write;
 
-use crate::graph::{ResourceGraph, Status, VertexIdx};
+use crate::graph::{write_u64, ResourceGraph, Status, VertexIdx};
 use crate::jgf::default_relation;
 use crate::path_memo::PathMemo;
 
@@ -35,8 +35,9 @@ pub fn write_part(
     let mut edges = String::new();
     // Each subsystem's paths, built from the parents' (in `paths`' order).
     let mut memos: Vec<PathMemo> = g.subsystems.iter().map(|&s| PathMemo::new(g, s)).collect();
+    let mut name = String::new();
     for v in vertices {
-        vertex(g, v, &mut memos, &mut nodes);
+        vertex(g, v, &mut memos, &mut name, &mut nodes);
         let uniq = g.g[v].uniq_id;
         for &e in g.out_edges(v) {
             let (Some((_, t)), Some(data)) = (g.g.edge_endpoints(e), g.g.edge_weight(e)) else {
@@ -48,11 +49,11 @@ pub fn write_part(
             sep(&mut edges);
             let ss = g.name_of(data.subsystem);
             let rel = g.name_of(data.relation);
-            let _ = write!(
-                edges,
-                "{{\"source\":\"{uniq}\",\"target\":\"{}\",\"metadata\":{{\"subsystem\":",
-                g.g[t].uniq_id
-            );
+            edges.push_str("{\"source\":\"");
+            int(&mut edges, uniq);
+            edges.push_str("\",\"target\":\"");
+            int(&mut edges, g.g[t].uniq_id);
+            edges.push_str("\",\"metadata\":{\"subsystem\":");
             string(&mut edges, ss);
             if rel != default_relation(ss) {
                 edges.push_str(",\"relation\":");
@@ -70,23 +71,37 @@ pub fn write_part(
     out
 }
 
-/// One vertex's object, after a comma when it is not the first.
-fn vertex(g: &ResourceGraph, v: VertexIdx, memos: &mut [PathMemo], out: &mut String) {
+/// One vertex's object, after a comma when it is not the first (`name`
+/// is scratch space for its name).
+fn vertex(
+    g: &ResourceGraph,
+    v: VertexIdx,
+    memos: &mut [PathMemo],
+    name: &mut String,
+    out: &mut String,
+) {
     let x = &g.g[v];
     sep(out);
-    let _ = write!(out, "{{\"id\":\"{}\",\"metadata\":{{\"type\":", x.uniq_id);
+    out.push_str("{\"id\":\"");
+    int(out, x.uniq_id);
+    out.push_str("\",\"metadata\":{\"type\":");
     string(out, g.name_of(x.typ));
     out.push_str(",\"basename\":");
     string(out, g.name_of(x.basename));
     out.push_str(",\"name\":");
-    string(out, &g.name(v));
-    let _ = write!(
-        out,
-        ",\"id\":{},\"uniq_id\":{},\"rank\":{},\"exclusive\":false,\"unit\":",
-        x.id, x.uniq_id, x.rank
-    );
+    name.clear();
+    let _ = g.write_name(v, name);
+    string(out, name);
+    out.push_str(",\"id\":");
+    int(out, x.id);
+    out.push_str(",\"uniq_id\":");
+    int(out, x.uniq_id);
+    out.push_str(",\"rank\":");
+    int(out, x.rank);
+    out.push_str(",\"exclusive\":false,\"unit\":");
     string(out, g.name_of(x.unit));
-    let _ = write!(out, ",\"size\":{}", x.size);
+    out.push_str(",\"size\":");
+    let _ = write_u64(out, x.size);
     let mut props = g.properties(v).peekable();
     if props.peek().is_some() {
         out.push_str(",\"properties\":{");
@@ -103,22 +118,31 @@ fn vertex(g: &ResourceGraph, v: VertexIdx, memos: &mut [PathMemo], out: &mut Str
     out.push_str(",\"paths\":{");
     let mut first = true;
     for memo in memos.iter_mut() {
-        let Some(p) = memo.path(v) else {
+        let ss = memo.subsystem();
+        let Some(p) = memo.path_str(v) else {
             continue;
         };
         if !first {
             out.push(',');
         }
         first = false;
-        string(out, g.name_of(memo.subsystem()));
+        string(out, g.name_of(ss));
         out.push(':');
-        string(out, &p);
+        string(out, p);
     }
     out.push('}');
     if x.status == Status::Down {
         out.push_str(",\"status\":1");
     }
     out.push_str("}}");
+}
+
+/// `n` in decimal, as the formatting machinery would write it.
+fn int(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let _ = write_u64(out, n.unsigned_abs());
 }
 
 /// A comma, unless `out` is empty (the first element of its array).
@@ -159,6 +183,15 @@ fn string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_are_written_as_the_formatter_writes_them() {
+        for n in [0, 7, -1, 42, -42, 1 << 40, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            int(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 
     #[test]
     fn strings_are_escaped_as_serde_json_escapes_them() {

@@ -11,7 +11,7 @@ use crate::intern::Sym;
 pub struct PathMemo<'g> {
     g: &'g ResourceGraph,
     subsystem: Sym,
-    known: HashMap<VertexIdx, String>,
+    known: HashMap<VertexIdx, String, crate::id_hash::IdHash>,
 }
 
 impl<'g> PathMemo<'g> {
@@ -19,7 +19,7 @@ impl<'g> PathMemo<'g> {
         PathMemo {
             g,
             subsystem,
-            known: HashMap::new(),
+            known: HashMap::default(),
         }
     }
 
@@ -33,6 +33,20 @@ impl<'g> PathMemo<'g> {
     /// vertex asked before (or with a stated path, or the root) and
     /// remembers every path on the way, so any order costs the same.
     pub fn path(&mut self, v: VertexIdx) -> Option<String> {
+        self.path_str(v).map(str::to_owned)
+    }
+
+    /// [`path`](Self::path), borrowed from the memo (no copy).
+    pub fn path_str(&mut self, v: VertexIdx) -> Option<&str> {
+        if !self.known.contains_key(&v) && !self.fill(v) {
+            return None;
+        }
+        self.known.get(&v).map(String::as_str)
+    }
+
+    /// Remember the path of `v` (and of the vertices on the way up to
+    /// one known); false when it has none.
+    fn fill(&mut self, v: VertexIdx) -> bool {
         let (g, ss) = (self.g, self.subsystem);
         // The vertices below the first one whose path is known, nearest
         // the top last.
@@ -52,16 +66,19 @@ impl<'g> PathMemo<'g> {
             }
             below.push(at);
             if below.len() > g.vertex_count() {
-                return None;
+                return false;
             }
-            at = g.source(g.parent_edge(at, ss)?);
+            let Some(e) = g.parent_edge(at, ss) else {
+                return false;
+            };
+            at = g.source(e);
         };
         for &u in below.iter().rev() {
             path.push('/');
             let _ = g.write_name(u, &mut path);
             self.known.insert(u, path.clone());
         }
-        Some(path)
+        true
     }
 
     fn remember(&mut self, v: VertexIdx, p: String) -> String {
