@@ -5,14 +5,14 @@ use std::time::Instant;
 
 use matcher::traverser::{Errno, MatchOp};
 use matcher::writer::{self, Writer};
-use resource_graph::Status as VertexStatus;
+use resource_graph::{Status as VertexStatus, VertexIdx};
 use tracing::info;
 
 use super::spec::Spec;
 use super::unsat::unsat_reason;
 use super::writers::Tee;
 use super::{EventKind, Instance, InstanceError, Job, JobId, JobState, ParsedJobspec};
-use crate::journal::{to_i64, JobRecord};
+use crate::journal::{to_i64, BookedVertex, JobRecord};
 
 /// What a match op did.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,10 @@ pub struct MatchOutcome {
     pub elapsed: f64,
     /// Whether resources were found (false: busy now, nothing booked).
     pub matched: bool,
+    /// What was booked, by path, and the vertices (empty when nothing
+    /// was): what the journal keeps of the job, computed once.
+    pub held: Vec<BookedVertex>,
+    pub vertices: Vec<VertexIdx>,
 }
 
 /// Which vertices [`Instance::resources`] returns.
@@ -82,6 +86,18 @@ impl Instance {
                 writer::NAMES.join(", ")
             ))
         })?;
+        self.match_into(owner, parsed, op, out.as_mut())
+    }
+
+    /// [`match_parsed`](Self::match_parsed) with the caller's writer
+    /// given (a caller that needs no R passes one that keeps nothing).
+    pub(super) fn match_into(
+        &mut self,
+        owner: u32,
+        parsed: ParsedJobspec,
+        op: MatchOp,
+        out: &mut dyn Writer,
+    ) -> Result<MatchOutcome, InstanceError> {
         self.check_duration(&parsed.jobspec)?;
         let jobspec = parsed.text.as_str();
         let js = self.with_default_duration(parsed.jobspec);
@@ -97,7 +113,7 @@ impl Instance {
             // whatever the caller asked to see, as replay rebuilds it.
             let also: Option<&mut dyn Writer> = if books { Some(&mut self.rv1) } else { None };
             let mut tee = Tee {
-                out: out.as_mut(),
+                out,
                 also,
                 picked: &mut self.picked,
             };
@@ -126,6 +142,8 @@ impl Instance {
                     r: String::new(),
                     elapsed,
                     matched: false,
+                    held: Vec::new(),
+                    vertices: Vec::new(),
                 });
             }
             Err(Errno::Inval) => {
@@ -144,6 +162,8 @@ impl Instance {
                 r: text,
                 elapsed,
                 matched: true,
+                held: Vec::new(),
+                vertices: Vec::new(),
             });
         }
         let r = self.rv1.take();
@@ -168,11 +188,7 @@ impl Instance {
             self.m.cancel(id);
             return Err(e);
         }
-        let held = if self.journal.is_some() {
-            self.picked_paths()
-        } else {
-            Vec::new()
-        };
+        let (held, vertices) = self.picked_held();
         let _ = self.jr(|j| j.allocate(id, m.at, js.duration, &held));
         self.next_id += 1;
         let job = Job {
@@ -200,6 +216,8 @@ impl Instance {
             r: text,
             elapsed,
             matched: true,
+            held,
+            vertices,
         })
     }
 

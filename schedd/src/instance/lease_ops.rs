@@ -11,7 +11,6 @@
 //! vertex held whole, the epoch current) and changes nothing when one is
 //! refused. Every call of a child counts as its heartbeat; a child silent
 //! past `lease_grace` is lost, and its lease returns to the free pool.
-use std::collections::{BTreeSet, HashSet};
 
 use matcher::traverser::MatchOp;
 use resource_graph::path_memo::PathMemo;
@@ -523,27 +522,26 @@ impl Instance {
         // says (a child may send a job's own jobspec).
         js.jobspec.duration = self.cfg.max_duration;
         // Not now is RESOURCE_EXHAUSTED; never is FAILED_PRECONDITION.
-        // Its R leaves out the scheduling key: the child reads the grant as
-        // the lease's JGF, and writing it twice cost a tenth of a grow.
-        let out = self.match_parsed(
+        // The caller gets no R: the child reads the grant as the lease's
+        // JGF (the grant's job keeps the R every job keeps).
+        let out = self.match_into(
             caller,
             js,
             MatchOp::AllocateWithSatisfiability,
-            "rv1_nosched",
+            &mut super::writers::Discard,
         )?;
         if !out.matched {
             return Err(InstanceError::QueueFull(format!(
                 "busy: the free resources of this instance cannot hold that now (lease {id})"
             )));
         }
-        let (held, vs) = self.picked_held();
         if let Some(j) = self.jobs.get_mut(&out.job_id) {
             j.name = format!("lease-{id}");
         }
         Ok(Grant {
             job: out.job_id,
-            held,
-            vs,
+            held: out.held,
+            vs: out.vertices,
         })
     }
 
@@ -587,57 +585,64 @@ impl Instance {
     /// subtrees held whole, by path; and the vertex count.
     pub(super) fn subgraph(&self, grants: &[&Grant]) -> (String, Vec<String>, u64) {
         let g = self.m.graph();
-        let mut keep: BTreeSet<VertexIdx> = g.roots.get(&self.dom).copied().into_iter().collect();
-        let mut whole = BTreeSet::new();
-        // Inside a subtree kept whole already: nothing more to add.
-        let mut covered = HashSet::new();
+        // By vertex index: kept, inside a subtree kept whole already, and
+        // held whole. A grow writes a few hundred vertices of a graph of
+        // many thousands: flags cost less than sets.
+        let n = g.vertex_bound();
+        let (mut keep, mut covered, mut whole) = (vec![false; n], vec![false; n], vec![false; n]);
+        let mut kept: Vec<VertexIdx> = Vec::new();
+        let mut add = |v: VertexIdx, keep: &mut Vec<bool>| {
+            let new = !keep[v.index()];
+            if new {
+                keep[v.index()] = true;
+                kept.push(v);
+            }
+            new
+        };
+        if let Some(&root) = g.roots.get(&self.dom) {
+            add(root, &mut keep);
+        }
+        let mut held_whole = Vec::new();
         for gr in grants {
             for ((p, _, x), &v) in gr.held.iter().zip(&gr.vs) {
                 if !g.g.contains_node(v) {
                     continue;
                 }
-                if *x {
-                    whole.insert(p.as_str());
+                if *x && !whole[v.index()] {
+                    whole[v.index()] = true;
+                    held_whole.push((v, p.as_str()));
                 }
-                if covered.contains(&v) {
+                if covered[v.index()] {
                     continue;
                 }
                 // Every kept vertex's ancestors are kept: stop at the first.
-                if keep.insert(v) {
+                if add(v, &mut keep) {
                     for a in g.ancestors(v, self.dom) {
-                        if !keep.insert(a) {
+                        if !add(a, &mut keep) {
                             break;
                         }
                     }
                 }
                 if *x {
                     for u in g.subtree(v, self.dom) {
-                        keep.insert(u);
-                        covered.insert(u);
+                        add(u, &mut keep);
+                        covered[u.index()] = true;
                     }
                 }
             }
         }
-        // A path held whole under another one held whole is not a subtree
+        // A subtree held whole below another one held whole is not one
         // of its own.
-        let tops: Vec<String> = whole
+        let mut tops: Vec<String> = held_whole
             .iter()
-            .filter(|p| {
-                let mut at = **p;
-                while let Some(i) = at.rfind('/') {
-                    at = &at[..i];
-                    if whole.contains(at) {
-                        return false;
-                    }
-                }
-                true
-            })
-            .map(|p| (*p).to_owned())
+            .filter(|(v, _)| !g.ancestors(*v, self.dom).any(|a| whole[a.index()]))
+            .map(|(_, p)| (*p).to_owned())
             .collect();
-        let n = keep.len() as u64;
-        let jgf =
-            resource_graph::jgf_write::write_part(g, keep.iter().copied(), |v| keep.contains(&v));
-        (jgf, tops, n)
+        tops.sort_unstable();
+        kept.sort_unstable();
+        let count = kept.len() as u64;
+        let jgf = resource_graph::jgf_write::write_part(g, kept, |v| keep[v.index()]);
+        (jgf, tops, count)
     }
 }
 
