@@ -30,6 +30,12 @@ use crate::socket::default_socket_path;
 /// graph is big).
 pub const MAX_MESSAGE: usize = 1 << 30;
 
+/// The largest HTTP/2 frame this client takes (the protocol's default
+/// is 16 KiB): a grant's JGF, a big R or a `find` answer then comes in
+/// a frame or a few, not as many small ones, each a wake-up of the
+/// reading task.
+const MAX_FRAME: u32 = 1 << 20;
+
 /// How long [`connect`] waits for the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -280,7 +286,8 @@ async fn connect_channel(opts: &ConnectOptions) -> Result<(Channel, BearerToken)
                 uri: uri.clone(),
                 source,
             })?
-            .connect_timeout(CONNECT_TIMEOUT);
+            .connect_timeout(CONNECT_TIMEOUT)
+            .max_frame_size(MAX_FRAME);
         if uri.starts_with("https://") {
             // A site CA given, or the system's trusted roots.
             let mut tls = match opts.tls_ca.as_deref() {
@@ -336,6 +343,7 @@ impl tower::Service<Uri> for UnixConnector {
 pub async fn connect_unix(path: &Path) -> Result<Channel, tonic::transport::Error> {
     Endpoint::from_static("http://localhost")
         .connect_timeout(CONNECT_TIMEOUT)
+        .max_frame_size(MAX_FRAME)
         .connect_with_connector(UnixConnector(path.to_owned()))
         .await
 }
