@@ -2,7 +2,7 @@
 //! attaching a subgraph (the two halves of shrink and grow). Both keep
 //! the indexes (types, out-edge order, names, paths, unique ids) exact and
 //! bump the version, so caches built on the graph know to rebuild.
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use petgraph::stable_graph::EdgeIndex;
 use petgraph::visit::{EdgeRef, NodeIndexable};
@@ -99,20 +99,22 @@ impl ResourceGraph {
             ));
         }
         // Check everything before changing anything: map `part` top-down.
-        let mut map: HashMap<VertexIdx, Option<VertexIdx>> = HashMap::new();
-        map.insert(proot, Some(mroot));
+        // By `part`'s vertex index: unmapped yet, or mapped to the vertex
+        // here (`None` inside: a new one).
+        let mut map: Vec<Option<Option<VertexIdx>>> = vec![None; part.vertex_bound()];
+        map[proot.index()] = Some(Some(mroot));
         let mut queue = vec![proot];
         let mut i = 0;
         while i < queue.len() {
             let pu = queue[i];
             i += 1;
-            let mine = map[&pu];
+            let mine = map[pu.index()].flatten();
             for &e in part.out_edges(pu) {
                 if part.g[e].subsystem != ps {
                     continue;
                 }
                 let pv = part.target(e);
-                if map.contains_key(&pv) {
+                if map[pv.index()].is_some() {
                     continue;
                 }
                 // Below a new vertex everything is new: no name to look up.
@@ -131,11 +133,11 @@ impl ResourceGraph {
                         return Err(format!("{path} is a {b} here, the subgraph says {a}"));
                     }
                 }
-                map.insert(pv, here);
+                map[pv.index()] = Some(here);
                 queue.push(pv);
             }
         }
-        if let Some(v) = part.vertices().find(|v| !map.contains_key(v)) {
+        if let Some(v) = part.vertices().find(|v| map[v.index()].is_none()) {
             return Err(format!(
                 "vertex {} is not below the subgraph's {subsystem} root",
                 part.name(v)
@@ -149,7 +151,9 @@ impl ResourceGraph {
             .copied()
             .filter(|v| {
                 let u = part.g[*v].uniq_id;
-                map[v].is_none() && u < self.next_uniq && !self.freed_uniq.contains(&u)
+                map[v.index()].flatten().is_none()
+                    && u < self.next_uniq
+                    && !self.freed_uniq.contains(&u)
             })
             .collect();
         if !doubtful.is_empty() {
@@ -173,7 +177,7 @@ impl ResourceGraph {
         let tr = |s: Sym| syms[s.0 as usize];
         let mut added = Vec::new();
         for &pv in &queue {
-            if map[&pv].is_some() {
+            if map[pv.index()].flatten().is_some() {
                 continue;
             }
             let x = &part.g[pv];
@@ -192,13 +196,16 @@ impl ResourceGraph {
             if let Some(n) = part.names.get(&pv) {
                 self.names.insert(nv, n.clone());
             }
-            map.insert(pv, Some(nv));
+            map[pv.index()] = Some(Some(nv));
             added.push(nv);
         }
         for &pv in &queue {
             for &e in part.out_edges(pv) {
                 let d = part.g[e];
-                let (Some(s), Some(t)) = (map[&pv], map[&part.target(e)]) else {
+                let (Some(s), Some(t)) = (
+                    map[pv.index()].flatten(),
+                    map[part.target(e).index()].flatten(),
+                ) else {
                     continue;
                 };
                 self.add_edge(s, t, tr(d.subsystem), tr(d.relation));
@@ -206,10 +213,13 @@ impl ResourceGraph {
         }
         // Paths `part` states outright (not derived there) are stated here
         // too; derived ones derive the same way here.
-        let new: HashSet<VertexIdx> = added.iter().copied().collect();
+        let mut new = vec![false; self.vertex_bound()];
+        for v in &added {
+            new[v.index()] = true;
+        }
         for (&(pv, s), path) in &part.paths {
-            if let Some(&Some(mine)) = map.get(&pv) {
-                if new.contains(&mine) {
+            if let Some(mine) = map.get(pv.index()).copied().flatten().flatten() {
+                if new[mine.index()] {
                     let sub = self.sym(part.name_of(s));
                     self.set_path(mine, sub, path);
                 }
