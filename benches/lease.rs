@@ -100,8 +100,9 @@ fn main() {
             "--insecure",
         ],
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // The client runs as schedctl does: one thread, so the figure is the
+    // daemons' round trip, not a harness's own thread hand-offs.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
