@@ -355,8 +355,9 @@ impl<'a> Scan<'a> {
     #[allow(clippy::type_complexity)]
     fn graph(&mut self) -> Option<(Vec<NodeIn<'a>>, Vec<EdgeIn<'a>>)> {
         let (mut nodes, mut edges) = (None, None);
-        // A guess from the text's size, so the vectors seldom move.
-        let room = self.s.len() / 256;
+        // A guess from the text's size, so the vectors seldom move; capped,
+        // so a text of mostly other keys cannot make it reserve much.
+        let room = (self.s.len() / 256).min(1 << 16);
         self.object(|s, key| match key.as_ref() {
             "nodes" if nodes.is_none() => {
                 let mut out = Vec::with_capacity(room);
