@@ -31,12 +31,21 @@ pub fn write_part(
     vertices: impl IntoIterator<Item = VertexIdx>,
     keep: impl Fn(VertexIdx) -> bool,
 ) -> String {
-    let mut nodes = String::new();
-    let mut edges = String::new();
+    let vertices = vertices.into_iter();
+    // Room for what a vertex and its edges usually take, so the text is
+    // seldom moved as it grows.
+    let n = vertices.size_hint().0;
+    let mut nodes = String::with_capacity(n * 224 + 40);
+    let mut edges = String::with_capacity(n * 72);
+    nodes.push_str("{\"graph\":{\"nodes\":[");
+    let empty = nodes.len();
     // Each subsystem's paths, built from the parents' (in `paths`' order).
     let mut memos: Vec<PathMemo> = g.subsystems.iter().map(|&s| PathMemo::new(g, s)).collect();
     let mut name = String::new();
     for v in vertices {
+        if nodes.len() > empty {
+            nodes.push(',');
+        }
         vertex(g, v, &mut memos, &mut name, &mut nodes);
         let uniq = g.g[v].uniq_id;
         for &e in g.out_edges(v) {
@@ -62,17 +71,13 @@ pub fn write_part(
             edges.push_str("}}");
         }
     }
-    let mut out = String::with_capacity(nodes.len() + edges.len() + 40);
-    out.push_str("{\"graph\":{\"nodes\":[");
-    out.push_str(&nodes);
-    out.push_str("],\"edges\":[");
-    out.push_str(&edges);
-    out.push_str("]}}");
-    out
+    nodes.push_str("],\"edges\":[");
+    nodes.push_str(&edges);
+    nodes.push_str("]}}");
+    nodes
 }
 
-/// One vertex's object, after a comma when it is not the first (`name`
-/// is scratch space for its name).
+/// One vertex's object (`name` is scratch space for its name).
 fn vertex(
     g: &ResourceGraph,
     v: VertexIdx,
@@ -81,7 +86,6 @@ fn vertex(
     out: &mut String,
 ) {
     let x = &g.g[v];
-    sep(out);
     out.push_str("{\"id\":\"");
     int(out, x.uniq_id);
     out.push_str("\",\"metadata\":{\"type\":");
@@ -154,6 +158,18 @@ fn sep(out: &mut String) {
 
 /// `s` as a JSON string, escaped as serde_json escapes it.
 fn string(out: &mut String, s: &str) {
+    // Nearly every name and path needs no escape: one pass without an
+    // early exit (it vectorizes), then a copy.
+    let plain = !s.bytes().fold(false, |bad, b| {
+        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.push('"');
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {

@@ -585,22 +585,24 @@ impl Instance {
     /// subtrees held whole, by path; and the vertex count.
     pub(super) fn subgraph(&self, grants: &[&Grant]) -> (String, Vec<String>, u64) {
         let g = self.m.graph();
-        // By vertex index: kept, inside a subtree kept whole already, and
+        // By vertex index, bits: kept, inside a subtree kept whole already,
         // held whole. A grow writes a few hundred vertices of a graph of
         // many thousands: flags cost less than sets.
-        let n = g.vertex_bound();
-        let (mut keep, mut covered, mut whole) = (vec![false; n], vec![false; n], vec![false; n]);
+        const KEPT: u8 = 1;
+        const COVERED: u8 = 2;
+        const WHOLE: u8 = 4;
+        let mut flags = vec![0u8; g.vertex_bound()];
         let mut kept: Vec<VertexIdx> = Vec::new();
-        let mut add = |v: VertexIdx, keep: &mut Vec<bool>| {
-            let new = !keep[v.index()];
+        let mut add = |v: VertexIdx, flags: &mut Vec<u8>| {
+            let new = flags[v.index()] & KEPT == 0;
             if new {
-                keep[v.index()] = true;
+                flags[v.index()] |= KEPT;
                 kept.push(v);
             }
             new
         };
         if let Some(&root) = g.roots.get(&self.dom) {
-            add(root, &mut keep);
+            add(root, &mut flags);
         }
         let mut held_whole = Vec::new();
         for gr in grants {
@@ -608,25 +610,25 @@ impl Instance {
                 if !g.g.contains_node(v) {
                     continue;
                 }
-                if *x && !whole[v.index()] {
-                    whole[v.index()] = true;
+                if *x && flags[v.index()] & WHOLE == 0 {
+                    flags[v.index()] |= WHOLE;
                     held_whole.push((v, p.as_str()));
                 }
-                if covered[v.index()] {
+                if flags[v.index()] & COVERED != 0 {
                     continue;
                 }
                 // Every kept vertex's ancestors are kept: stop at the first.
-                if add(v, &mut keep) {
+                if add(v, &mut flags) {
                     for a in g.ancestors(v, self.dom) {
-                        if !add(a, &mut keep) {
+                        if !add(a, &mut flags) {
                             break;
                         }
                     }
                 }
                 if *x {
                     for u in g.subtree(v, self.dom) {
-                        add(u, &mut keep);
-                        covered[u.index()] = true;
+                        add(u, &mut flags);
+                        flags[u.index()] |= COVERED;
                     }
                 }
             }
@@ -635,13 +637,16 @@ impl Instance {
         // of its own.
         let mut tops: Vec<String> = held_whole
             .iter()
-            .filter(|(v, _)| !g.ancestors(*v, self.dom).any(|a| whole[a.index()]))
+            .filter(|(v, _)| {
+                !g.ancestors(*v, self.dom)
+                    .any(|a| flags[a.index()] & WHOLE != 0)
+            })
             .map(|(_, p)| (*p).to_owned())
             .collect();
         tops.sort_unstable();
         kept.sort_unstable();
         let count = kept.len() as u64;
-        let jgf = resource_graph::jgf_write::write_part(g, kept, |v| keep[v.index()]);
+        let jgf = resource_graph::jgf_write::write_part(g, kept, |v| flags[v.index()] & KEPT != 0);
         (jgf, tops, count)
     }
 }
