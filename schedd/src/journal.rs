@@ -129,6 +129,10 @@ pub struct Recovered {
     pub jobs: Vec<JobRecord>,
     /// Allocations held at the time of the crash, by job id.
     pub allocations: Vec<AllocRecord>,
+    /// At a parent: (job, lease) of the jobs handed to a child, by job id.
+    pub handed: Vec<(u64, u64)>,
+    /// At a child: (local job, parent job) of the jobs pulled, by job id.
+    pub pulled: Vec<(u64, u64)>,
     /// The last status set on each path (true = up), by path.
     pub statuses: Vec<(String, bool)>,
     /// The next job id to hand out: one past the highest job id.

@@ -24,10 +24,10 @@ impl Instance {
         let Some(j) = self.journal.as_mut() else {
             return Ok(());
         };
-        let rec = j.load().map_err(journal_error)?;
+        let mut rec = j.load().map_err(journal_error)?;
+        let handed = std::mem::take(&mut rec.handed);
+        let pulled = std::mem::take(&mut rec.pulled);
         let leases = j.load_leases().map_err(journal_error)?;
-        let handed = j.load_handed().map_err(journal_error)?;
-        let pulled = j.load_pulled().map_err(journal_error)?;
         let bursts = j.load_burst().map_err(journal_error)?;
         let spent = j.burst_spent().map_err(journal_error)?;
         // Burst nodes first: jobs running there are booked below.

@@ -32,40 +32,11 @@ impl Journal {
         self.exec("UPDATE jobs SET lease = 0 WHERE id = ?1", [to_i64(job_id)])
     }
 
-    /// Every (job, lease) handed, by job id.
-    pub fn load_handed(&self) -> Result<Vec<(u64, u64)>, JournalError> {
-        self.pairs("SELECT id, lease FROM jobs WHERE lease != 0 ORDER BY id")
-    }
-
-    /// Every (local job, parent job) pulled, by local job id.
-    pub fn load_pulled(&self) -> Result<Vec<(u64, u64)>, JournalError> {
-        self.pairs("SELECT id, origin FROM jobs WHERE origin != 0 ORDER BY id")
-    }
-
     /// Move a version 1 journal's `handed` and `pulled` rows into their
     /// jobs' rows (a row of no job names nothing: replay dropped those).
     pub(super) fn move_handoffs(&self) -> Result<(), JournalError> {
         self.fold_table("handed", &[("lease", "lease_id")])?;
         self.fold_table("pulled", &[("origin", "origin")])
-    }
-
-    fn pairs(&self, sql: &str) -> Result<Vec<(u64, u64)>, JournalError> {
-        let mut s = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let rows = s
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (a, b) = row.map_err(|e| self.err(e))?;
-            let (Ok(a), Ok(b)) = (u64::try_from(a), u64::try_from(b)) else {
-                return Err(JournalError::Corrupt {
-                    path: self.path.clone(),
-                    what: format!("a negative id in ({a}, {b}): {sql}"),
-                });
-            };
-            out.push((a, b));
-        }
-        Ok(out)
     }
 }
 
@@ -97,9 +68,10 @@ mod tests {
             j.submit_pulled(&job(2), 41).unwrap();
             j.forget(1, None, 8).unwrap();
         }
-        let j = Journal::open(&dir.0).unwrap();
-        assert_eq!(j.load_handed().unwrap(), vec![(5, 3)]);
-        assert_eq!(j.load_pulled().unwrap(), vec![(2, 41)]);
+        let mut j = Journal::open(&dir.0).unwrap();
+        let r = j.load().unwrap();
+        assert_eq!(r.handed, vec![(5, 3)]);
+        assert_eq!(r.pulled, vec![(2, 41)]);
     }
 
     #[test]
@@ -116,9 +88,10 @@ mod tests {
              INSERT INTO handed VALUES (1, 7), (3, 8);
              INSERT INTO pulled VALUES (2, 40);",
         );
-        let j = Journal::open(&dir.0).unwrap();
-        assert_eq!(j.load_handed().unwrap(), vec![(1, 7)]);
-        assert_eq!(j.load_pulled().unwrap(), vec![(2, 40)]);
+        let mut j = Journal::open(&dir.0).unwrap();
+        let r = j.load().unwrap();
+        assert_eq!(r.handed, vec![(1, 7)]);
+        assert_eq!(r.pulled, vec![(2, 40)]);
         let tables: i64 = j
             .conn
             .query_row(

@@ -114,42 +114,26 @@ impl Journal {
         )
     }
 
-    /// Every job's holdings, by job id.
-    pub(super) fn load_held(&self) -> Result<Vec<AllocRecord>, JournalError> {
-        let corrupt = |what: String| JournalError::Corrupt {
+    /// What job `job_id` holds, from its row's `held` text.
+    pub(super) fn decode_held(
+        &self,
+        job_id: u64,
+        at: i64,
+        duration: i64,
+        text: &str,
+    ) -> Result<AllocRecord, JournalError> {
+        let bad = |what: String| JournalError::Corrupt {
             path: self.path.clone(),
-            what,
+            what: format!("allocation of job {job_id}: {what}"),
         };
-        let mut s = self
-            .conn
-            .prepare(
-                "SELECT id, held_at, held_for, held FROM jobs WHERE held IS NOT NULL ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = s
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (job_id, at, duration, text) = row.map_err(|e| self.err(e))?;
-            let bad = |what: String| corrupt(format!("allocation of job {job_id}: {what}"));
-            let vertices: Vec<BookedVertex> =
-                serde_json::from_str(&text).map_err(|e| bad(format!("vertices: {e}")))?;
-            out.push(AllocRecord {
-                job_id: u64::try_from(job_id).map_err(|_| bad("negative job id".into()))?,
-                at,
-                duration: u64::try_from(duration).map_err(|_| bad("negative duration".into()))?,
-                vertices,
-            });
-        }
-        Ok(out)
+        let vertices: Vec<BookedVertex> =
+            serde_json::from_str(text).map_err(|e| bad(format!("vertices: {e}")))?;
+        Ok(AllocRecord {
+            job_id,
+            at,
+            duration: u64::try_from(duration).map_err(|_| bad("negative duration".into()))?,
+            vertices,
+        })
     }
 }
 

@@ -1,5 +1,7 @@
-//! Reading a journal back: every job, what each holds, the statuses set,
-//! the process groups, and the next job id ([`Recovered`]).
+//! Reading a journal back: every job, what each holds, where it was
+//! handed or pulled from, the statuses set, the process groups, and the
+//! next job id ([`Recovered`]). The jobs table is read in one scan: all
+//! of that lives in the jobs' own rows.
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -18,12 +20,14 @@ impl Journal {
         // How many jobs name each text.
         let mut named: HashMap<i64, u64> = HashMap::new();
         let mut jobs = Vec::new();
+        let (mut allocations, mut handed, mut pulled) = (Vec::new(), Vec::new(), Vec::new());
         {
             let mut s = self
                 .conn
                 .prepare(
                     "SELECT id, name, owner, submit_time, jobspec, duration, kind, state,
-                     start_time, end_time, reason, exit_code, spec FROM jobs ORDER BY id",
+                     start_time, end_time, reason, exit_code, spec,
+                     held, held_at, held_for, lease, origin FROM jobs ORDER BY id",
                 )
                 .map_err(|e| self.err(e))?;
             let rows = s
@@ -44,6 +48,13 @@ impl Journal {
                             r.get::<_, i64>(11)?,
                         ),
                         r.get::<_, i64>(12)?,
+                        (
+                            r.get::<_, Option<String>>(13)?,
+                            r.get::<_, i64>(14)?,
+                            r.get::<_, i64>(15)?,
+                            r.get::<_, i64>(16)?,
+                            r.get::<_, i64>(17)?,
+                        ),
                     ))
                 })
                 .map_err(|e| self.err(e))?;
@@ -51,9 +62,23 @@ impl Journal {
             // the jobs of one text share it too.
             let mut texts: std::collections::HashSet<Arc<str>> = Default::default();
             for row in rows {
-                let (id, name, owner, submit_time, jobspec, duration, kind, rest, spec) =
+                let (id, name, owner, submit_time, jobspec, duration, kind, rest, spec, links) =
                     row.map_err(|e| self.err(e))?;
                 let bad = |what: &str| corrupt(format!("job {id}: {what}"));
+                let job_id = u64::try_from(id).map_err(|_| bad("negative id"))?;
+                let (held, held_at, held_for, lease, origin) = links;
+                if let Some(text) = held {
+                    allocations.push(self.decode_held(job_id, held_at, held_for, &text)?);
+                }
+                let link = |what: &str, n: i64| {
+                    u64::try_from(n).map_err(|_| bad(&format!("negative {what} {n}")))
+                };
+                if lease != 0 {
+                    handed.push((job_id, link("lease", lease)?));
+                }
+                if origin != 0 {
+                    pulled.push((job_id, link("origin", origin)?));
+                }
                 let jobspec = if spec != 0 {
                     *named.entry(spec).or_default() += 1;
                     match specs.get(&spec) {
@@ -72,7 +97,7 @@ impl Journal {
                 };
                 let (state, start_time, end_time, reason, exit_code) = rest;
                 jobs.push(JobRecord {
-                    id: u64::try_from(id).map_err(|_| bad("negative id"))?,
+                    id: job_id,
                     name,
                     owner: u32::try_from(owner).map_err(|_| bad("owner is not a uid"))?,
                     submit_time,
@@ -92,7 +117,6 @@ impl Journal {
             }
         }
         self.spec_counts(&specs, &named)?;
-        let allocations = self.load_held()?;
         let mut statuses = Vec::new();
         {
             let mut s = self
@@ -143,6 +167,8 @@ impl Journal {
         Ok(Recovered {
             jobs,
             allocations,
+            handed,
+            pulled,
             statuses,
             processes,
             next_job_id,
