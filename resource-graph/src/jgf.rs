@@ -202,13 +202,17 @@ pub(crate) struct NodeIn<'a> {
     pub paths: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
+/// The (subsystem, relation) pairs an edge stands for (no relation: the
+/// subsystem's default).
+pub(crate) type Links<'a> = Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>;
+
 /// One edge of a document: its ends (node ids) and the (subsystem,
 /// relation) pairs it stands for.
 #[derive(Debug)]
 pub(crate) struct EdgeIn<'a> {
     pub source: Cow<'a, str>,
     pub target: Cow<'a, str>,
-    pub links: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
+    pub links: Links<'a>,
 }
 
 /// `nodes[i]` of a JSON tree, its keys checked for kind.
@@ -324,12 +328,11 @@ fn edge_in(i: usize, edge: &Value) -> Result<EdgeIn<'_>, String> {
 /// The (subsystem, relation) pairs of an edge's metadata: its
 /// `subsystem` and `relation`, or else the older `name` object of
 /// subsystem -> relation.
-#[allow(clippy::type_complexity)]
 pub(crate) fn edge_links<'a>(
     subsystem: Option<&'a str>,
     relation: Option<&'a str>,
     name: Option<&Value>,
-) -> Result<Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>, String> {
+) -> Result<Links<'a>, String> {
     match (subsystem, name) {
         (None, Some(Value::Object(legacy))) => legacy
             .iter()

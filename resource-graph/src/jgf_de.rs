@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::graph::Status;
-use crate::jgf::{edge_links, EdgeIn, NodeIn};
+use crate::jgf::{edge_links, EdgeIn, Links, NodeIn};
 
 /// The nodes and edges of `text`, or `None` when it is not plainly a
 /// JGF document (see the module doc).
@@ -81,6 +81,11 @@ fn once(seen: &mut u16, bit: u16) -> Option<()> {
 }
 
 type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// An edge without metadata: one containment link.
+fn containment<'a>() -> Links<'a> {
+    vec![(Cow::Borrowed("containment"), None)]
+}
 
 /// The index of the first byte at or after `j` that ends a plain run of
 /// a JSON string: a quote, a backslash or a control character (`b.len()`
@@ -383,7 +388,6 @@ impl<'a> Scan<'a> {
     }
 
     /// The `graph` object: its nodes and edges.
-    #[allow(clippy::type_complexity)]
     fn graph(&mut self) -> Option<(Vec<NodeIn<'a>>, Vec<EdgeIn<'a>>)> {
         let (mut nodes, mut edges) = (None, None);
         // A guess from the text's size, so the vectors seldom move; capped,
@@ -517,12 +521,7 @@ impl<'a> Scan<'a> {
     }
 
     fn edge(&mut self) -> Option<EdgeIn<'a>> {
-        let (mut source, mut target) = (None, None);
-        // (subsystem, relation, name) of the metadata, when given.
-        #[allow(clippy::type_complexity)]
-        let mut meta: Option<
-            Option<(Option<Cow<'a, str>>, Option<Cow<'a, str>>, Option<Value>)>,
-        > = None;
+        let (mut source, mut target, mut links) = (None, None, None);
         self.object(|s, key| match key.as_ref() {
             "source" if source.is_none() => {
                 source = Some(s.id()?);
@@ -532,43 +531,27 @@ impl<'a> Scan<'a> {
                 target = Some(s.id()?);
                 Some(())
             }
-            "metadata" if meta.is_none() => {
-                meta = Some(if s.null()? {
-                    None
+            "metadata" if links.is_none() => {
+                links = Some(if s.null()? {
+                    containment()
                 } else {
-                    Some(s.edge_meta()?)
+                    s.edge_meta()?
                 });
                 Some(())
             }
             "source" | "target" | "metadata" => None,
             _ => s.skip(),
         })?;
-        let links = match meta.flatten() {
-            None => vec![(Cow::Borrowed("containment"), None)],
-            Some((ss, rel, name)) => match (&ss, &name) {
-                // Pairs that borrow from the tree are made owned.
-                (None, Some(Value::Object(_))) => edge_links(None, None, name.as_ref())
-                    .ok()?
-                    .into_iter()
-                    .map(|(s, r)| {
-                        (
-                            Cow::Owned(s.into_owned()),
-                            r.map(|r| Cow::Owned(r.into_owned())),
-                        )
-                    })
-                    .collect(),
-                _ => vec![(ss.unwrap_or(Cow::Borrowed("containment")), rel)],
-            },
-        };
         Some(EdgeIn {
             source: source?,
             target: target?,
-            links,
+            links: links.unwrap_or_else(containment),
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn edge_meta(&mut self) -> Option<(Option<Cow<'a, str>>, Option<Cow<'a, str>>, Option<Value>)> {
+    /// An edge's `metadata`: its `subsystem` and `relation`, or else the
+    /// older `name` object of subsystem -> relation.
+    fn edge_meta(&mut self) -> Option<Links<'a>> {
         let (mut ss, mut rel, mut name) = (None, None, None);
         self.object(|s, key| match key.as_ref() {
             "subsystem" if ss.is_none() => {
@@ -586,7 +569,23 @@ impl<'a> Scan<'a> {
             "subsystem" | "relation" | "name" => None,
             _ => s.skip(),
         })?;
-        Some((ss.flatten(), rel.flatten(), name.flatten()))
+        let (ss, rel, name) = (ss.flatten(), rel.flatten(), name.flatten());
+        if let (None, Some(Value::Object(_))) = (&ss, &name) {
+            // Pairs that borrow from the tree are made owned.
+            return Some(
+                edge_links(None, None, name.as_ref())
+                    .ok()?
+                    .into_iter()
+                    .map(|(s, r)| {
+                        (
+                            Cow::Owned(s.into_owned()),
+                            r.map(|r| Cow::Owned(r.into_owned())),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        Some(vec![(ss.unwrap_or(Cow::Borrowed("containment")), rel)])
     }
 }
 #[cfg(test)]
